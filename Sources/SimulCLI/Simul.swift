@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct SimulCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "simul")
+}
