@@ -38,8 +38,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "SimulTestWorker", dependencies: ["Simul"], path: "Tests/SimulTestWorker"),
-        .testTarget(name: "SimulTests", dependencies: ["Simul", "SimulTestWorker"]),
+        .target(name: "SimulTestSupport", dependencies: ["Simul"], path: "Tests/SimulTestSupport"),
+        .executableTarget(
+            name: "SimulTestWorker",
+            dependencies: ["Simul", "SimulTestSupport"],
+            path: "Tests/SimulTestWorker"
+        ),
+        .testTarget(name: "SimulTests", dependencies: ["Simul", "SimulTestSupport", "SimulTestWorker"]),
     ]
 )
 

@@ -6,6 +6,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int simul_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
@@ -57,3 +59,14 @@ void simul_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 void simul_ignore_sigint(void) { signal(SIGINT, SIG_IGN); }
 
 void simul_exit_now(int code) { _exit(code); }
+
+int simul_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int simul_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }

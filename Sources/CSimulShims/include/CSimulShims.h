@@ -25,4 +25,10 @@ void simul_ignore_sigint(void);
 /// Like _exit(2): leaves without running atexit handlers or flushing stdio.
 void simul_exit_now(int code) __attribute__((noreturn));
 
+/// pidfd_open(2): a descriptor that becomes readable when `pid` exits, or -1 with errno set.
+int simul_pidfd_open(pid_t pid);
+
+/// An eventfd(2) in non-blocking, close-on-exec mode, or -1.
+int simul_eventfd(void);
+
 #endif

@@ -1,0 +1,154 @@
+import DequeModule
+import Synchronization
+
+/// The results of a pool's `map`, as an async sequence: lazy, with a bounded number of batches in flight.
+///
+/// Iterating submits work as it goes; at most `maxInFlight` batches are submitted and not yet consumed. An error
+/// from any element ends the iteration with that error. Leaving the loop early, or an error, cancels the batches
+/// that have not started.
+public struct MapResults<Element: Sendable>: AsyncSequence {
+    /// Submits the next batch, or returns nil when the inputs are exhausted.
+    typealias Submitter = () -> Future<[Element]>?
+
+    private let maxInFlight: Int
+    private let ordered: Bool
+    private let makeSubmitter: () -> Submitter
+
+    /// - Parameters:
+    ///   - maxInFlight: the most batches submitted ahead of the consumer.
+    ///   - ordered: yield in input order, or as batches complete.
+    ///   - makeSubmitter: makes a fresh submitter for each iteration.
+    init(maxInFlight: Int, ordered: Bool, makeSubmitter: @escaping () -> Submitter) {
+        precondition(maxInFlight >= 1, "maxInFlight must be at least 1")
+        self.maxInFlight = maxInFlight
+        self.ordered = ordered
+        self.makeSubmitter = makeSubmitter
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(window: Window(submit: makeSubmitter(), maxInFlight: maxInFlight, ordered: ordered))
+    }
+
+    /// Iterates over the results.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        fileprivate let window: Window
+
+        public mutating func next() async throws -> Element? {
+            try await window.next()
+        }
+    }
+
+    /// The batches in flight, and the batch being handed out; one iterator's private state.
+    fileprivate final class Window {
+        private let submit: Submitter
+        private let maxInFlight: Int
+        private let ordered: Bool
+        private var inFlight: Deque<Future<[Element]>> = []
+        private var current: [Element] = []
+        private var position = 0
+        private var exhausted = false
+        private var finished = false
+        private let completions = CompletionQueue()
+
+        init(submit: @escaping Submitter, maxInFlight: Int, ordered: Bool) {
+            self.submit = submit
+            self.maxInFlight = maxInFlight
+            self.ordered = ordered
+        }
+
+        deinit { cancelRemaining() }
+
+        func next() async throws -> Element? {
+            while position == current.count {
+                guard !finished else { return nil }
+                refill()
+                guard let batch = await nextBatch() else {
+                    finished = true
+                    return nil
+                }
+                do {
+                    current = try batch.get()
+                    position = 0
+                } catch {
+                    finished = true
+                    cancelRemaining()
+                    throw error
+                }
+            }
+            defer { position += 1 }
+            return current[position]
+        }
+
+        private func refill() {
+            while !exhausted, inFlight.count < maxInFlight {
+                guard let future = submit() else {
+                    exhausted = true
+                    break
+                }
+                inFlight.append(future)
+                if !ordered {
+                    let completions = completions
+                    future.onCompletion { _ in completions.push(future) }
+                }
+            }
+        }
+
+        private func nextBatch() async -> Result<[Element], any Error>? {
+            if ordered {
+                guard let head = inFlight.popFirst() else { return nil }
+                return await head.outcome
+            }
+            guard !inFlight.isEmpty else { return nil }
+            guard let done = await completions.pop() else { return .failure(CancellationError()) }
+            if let index = inFlight.firstIndex(of: done) { inFlight.remove(at: index) }
+            return await done.outcome
+        }
+
+        private func cancelRemaining() {
+            for future in inFlight { future.cancel() }
+            inFlight.removeAll()
+        }
+    }
+
+    /// Futures in the order they completed, for unordered maps.
+    private final class CompletionQueue: Sendable {
+        private struct State {
+            var ready: Deque<Future<[Element]>> = []
+            var waiter: CheckedContinuation<Future<[Element]>?, Never>?
+        }
+
+        private let state = Mutex(State())
+
+        func push(_ future: Future<[Element]>) {
+            let waiter = state.withLock { state -> CheckedContinuation<Future<[Element]>?, Never>? in
+                guard let waiter = state.waiter else {
+                    state.ready.append(future)
+                    return nil
+                }
+                state.waiter = nil
+                return waiter
+            }
+            waiter?.resume(returning: future)
+        }
+
+        /// The next completed future; nil if the waiting task is cancelled.
+        func pop() async -> Future<[Element]>? {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let ready = state.withLock { state -> Future<[Element]>?? in
+                        if let future = state.ready.popFirst() { return .some(future) }
+                        if Task.isCancelled { return .some(nil) }
+                        state.waiter = continuation
+                        return nil
+                    }
+                    if let ready { continuation.resume(returning: ready) }
+                }
+            } onCancel: {
+                state.withLock { state in
+                    defer { state.waiter = nil }
+                    return state.waiter
+                }?.resume(returning: nil)
+            }
+        }
+    }
+}
