@@ -30,11 +30,13 @@ let package = Package(
             ]
         ),
         .target(name: "SimulBench", dependencies: ["Simul"]),
+        .target(name: "SimulDemos", dependencies: ["Simul"]),
         .executableTarget(
             name: "SimulCLI",
             dependencies: [
                 "Simul",
                 "SimulBench",
+                "SimulDemos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,7 +46,11 @@ let package = Package(
             dependencies: ["Simul", "SimulTestSupport"],
             path: "Tests/SimulTestWorker"
         ),
-        .testTarget(name: "SimulTests", dependencies: ["Simul", "SimulTestSupport", "SimulTestWorker"]),
+        .testTarget(
+            name: "SimulTests",
+            dependencies: ["CSimulShims", "Simul", "SimulTestSupport", "SimulTestWorker"]
+        ),
+        .testTarget(name: "SimulDemosTests", dependencies: ["SimulDemos"]),
     ]
 )
 

@@ -7,12 +7,14 @@ extension ProcessPool {
     /// One worker place in the pool: a thread that spawns a worker process, feeds it, reads its results, notices
     /// its death and respawns it. Everything but `wake()` and `isRegisteredIdle` belongs to that thread.
     final class Slot: @unchecked Sendable {
-        // @unchecked: `isRegisteredIdle` is only touched under the core's lock, the wake descriptor is written
+        // @unchecked: `isRegisteredIdle` and `hasWork` are only touched under the core's lock, the wake descriptor is written
         // atomically by the kernel, and the rest is confined to the slot's own thread.
         private let core: Core
         private let number: Int
         private let wakeDescriptor = simul_eventfd()
         var isRegisteredIdle = false
+        /// Whether the slot has tasks in its worker; guarded by the core's lock like `isRegisteredIdle`.
+        var hasWork = false
 
         private var worker: WorkerProcess?
         private var inFlight = Deque<Item>()
@@ -75,7 +77,8 @@ extension ProcessPool {
         /// Takes queued work into the worker; true when the pool is done with this slot.
         private func takeWork() -> Bool {
             let canTake = closingSince == nil && !terminated
-            let capacity = canTake ? max(0, min(inFlightLimit - inFlight.count, tasksLeft)) : 0
+            let budget = worker == nil ? Int.max : tasksLeft
+            let capacity = canTake ? max(0, min(inFlightLimit - inFlight.count, budget)) : 0
             let intake = core.take(for: self, capacity: capacity, isIdle: inFlight.isEmpty && canTake)
             if let broken = intake.brokenBy {
                 for item in inFlight { item.finish(.failure(broken)) }

@@ -70,14 +70,21 @@ extension ProcessPool {
                     intake.brokenBy = broken
                     return
                 }
-                while intake.items.count < capacity, let item = state.queue.popFirst() {
+                // Commit a second task to a busy worker only when no other worker is free to take it: a slow task
+                // must not hold up the work queued behind it while another worker waits.
+                let othersHungry =
+                    state.slots.count < configuration.maxWorkers
+                    || state.slots.contains { $0 !== slot && !$0.hasWork }
+                let limit = othersHungry ? (isIdle ? 1 : 0) : capacity
+                while intake.items.count < min(limit, capacity), let item = state.queue.popFirst() {
                     let restarted = item.wasStarted.withLock { started in
                         defer { started = true }
                         return started
                     }
                     if restarted || item.start() { intake.items.append(item) }
                 }
-                if !intake.items.isEmpty || !isIdle {
+                slot.hasWork = !intake.items.isEmpty || !isIdle
+                if slot.hasWork {
                     if slot.isRegisteredIdle {
                         state.idleSlots.removeAll { $0 === slot }
                         slot.isRegisteredIdle = false

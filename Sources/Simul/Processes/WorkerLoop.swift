@@ -30,11 +30,15 @@ struct WorkerLoop {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
         while true {
             do {
-                while let frame = try assembler.next() { handle(frame) }
+                // Flush after every frame: if the next task crashes, the parent must have every earlier answer,
+                // so the task it blames is the one that was running.
+                while let frame = try assembler.next() {
+                    handle(frame)
+                    flush()
+                }
             } catch {
                 fail("malformed frame from the pool: \(error)")
             }
-            flush()
             let count = read(Self.requests, buffer.baseAddress, buffer.count)
             if count == 0 { exit(0) }
             if count < 0 {

@@ -1,6 +1,0 @@
-import ArgumentParser
-
-@main
-struct SimulCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "simul")
-}
