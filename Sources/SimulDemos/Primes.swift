@@ -15,12 +15,15 @@ public enum Primes {
     /// Splitting one number's range into pieces lets several workers search it at once.
     /// - Parameters:
     ///   - n: the number to factor.
-    ///   - start: the first candidate; rounded up to the form 6k-1.
+    ///   - start: the first candidate to try.
     ///   - end: the last candidate.
     public static func leastFactor(of n: UInt64, from start: UInt64, through end: UInt64) -> UInt64? {
-        var candidate = max(5, start)
-        let offset = (candidate + 1) % 6
-        if offset != 0 { candidate += 6 - offset }
+        let first = max(5, start)
+        var candidate = (first + 1) / 6 * 6 - 1  // the 6k-1 at or just below `first`
+        for divisor in [candidate, candidate + 2] where divisor >= first && divisor <= end {
+            if n % divisor == 0 { return divisor }
+        }
+        candidate += 6
         while candidate <= end {
             if n % candidate == 0 { return candidate }
             let next = candidate + 2

@@ -30,34 +30,25 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
     /// The closure type of ``onCompletion(_:)`` callbacks.
     public typealias Callback = @Sendable (Result<Value, any Error>) -> Void
 
-    private struct Storage {
-        var state: FutureState = .pending
-        var outcome: Result<Value, any Error>?
-        var callbacks: [Callback] = []
-        var waiters: [Int: CheckedContinuation<Result<Value, any Error>, Never>] = [:]
-        var gates: [Int: DispatchSemaphore] = [:]
-        var nextWaiter = 0
-    }
-
-    private let storage = Mutex(Storage())
+    // The state machine is not generic: generic code that is not specialised (every call from another module)
+    // would look up the metadata of its nested types on each call, which costs more than the work itself.
+    let core: FutureCore
 
     /// Creates a pending future; executors complete it with ``complete(with:)``.
-    package init() {}
+    package init() { core = FutureCore() }
 
     /// Creates a future that is already finished with `result`.
     package init(finished result: Result<Value, any Error>) {
-        storage.withLock {
-            $0.state = .finished
-            $0.outcome = result
-        }
+        core = FutureCore()
+        core.complete(with: result.map { $0 })
     }
 
     /// The current state.
-    public var state: FutureState { storage.withLock { $0.state } }
+    public var state: FutureState { core.state }
 
     /// Whether the future is finished or cancelled (Python's `done()`).
     public var isDone: Bool {
-        let state = self.state
+        let state = core.state
         return state == .finished || state == .cancelled
     }
 
@@ -66,21 +57,7 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
     /// - Returns: `true` if the future is now cancelled (including when it already was), `false` if it is running
     ///   or finished, as Python's `Future.cancel()`.
     @discardableResult
-    public func cancel() -> Bool {
-        let settled = storage.withLock { storage -> Settled? in
-            switch storage.state {
-            case .cancelled: return nil
-            case .running, .finished: return nil
-            case .pending:
-                storage.state = .cancelled
-                storage.outcome = .failure(CancellationError())
-                return Self.settle(&storage)
-            }
-        }
-        guard let settled else { return state == .cancelled }
-        settled.run(with: .failure(CancellationError()))
-        return true
-    }
+    public func cancel() -> Bool { core.cancel() }
 
     /// Waits for the future and returns its value, blocking the calling thread.
     ///
@@ -90,30 +67,7 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
     ///   `timeout` passed first (the work goes on).
     @available(*, noasync, message: "use 'try await future.value' in async code")
     public func result(timeout: Duration? = nil) throws -> Value {
-        let (outcome, gate) = storage.withLock { storage -> (Result<Value, any Error>?, (Int, DispatchSemaphore)?) in
-            if let outcome = storage.outcome { return (outcome, nil) }
-            let id = storage.nextWaiter
-            storage.nextWaiter += 1
-            let semaphore = DispatchSemaphore(value: 0)
-            storage.gates[id] = semaphore
-            return (nil, (id, semaphore))
-        }
-        if let outcome { return try outcome.get() }
-        guard let (id, semaphore) = gate else { preconditionFailure("a pending future has a gate") }
-        if let timeout {
-            let nanoseconds = Int(min(timeout.seconds * 1e9, 1e17))
-            if semaphore.wait(timeout: .now() + .nanoseconds(max(0, nanoseconds))) == .timedOut {
-                let outcome = storage.withLock { storage in
-                    storage.gates[id] = nil
-                    return storage.outcome
-                }
-                guard let outcome else { throw TimeoutError(timeout: timeout, detail: "future unfinished") }
-                return try outcome.get()
-            }
-        } else {
-            semaphore.wait()
-        }
-        return try storage.withLock { $0.outcome! }.get()
+        try Self.typed(core.result(timeout: timeout)).get()
     }
 
     /// The value, awaited without blocking a thread.
@@ -127,6 +81,154 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
 
     /// The outcome, awaited without blocking a thread; `CancellationError` if the awaiting task is cancelled.
     public var outcome: Result<Value, any Error> {
+        get async { Self.typed(await core.outcome) }
+    }
+
+    /// Calls `callback` with the outcome once the future is finished or cancelled.
+    ///
+    /// If the future is already done, the callback runs at once on the calling thread; otherwise it runs on the
+    /// thread that completes the future, after callbacks added earlier. A cancelled future reports
+    /// `CancellationError`.
+    public func onCompletion(_ callback: @escaping Callback) {
+        core.onCompletion { callback(Self.typed($0)) }
+    }
+
+    /// Moves a pending future to running; Python's `set_running_or_notify_cancel()`.
+    /// - Returns: `false` if the future was cancelled, in which case the executor must skip the work.
+    package func markRunning() -> Bool { core.markRunning() }
+
+    /// Finishes the future with `result`, waking every waiter and running the callbacks.
+    /// - Returns: `false` if the future was already done (a cancelled future ignores its late result).
+    @discardableResult
+    package func complete(with result: Result<Value, any Error>) -> Bool {
+        core.complete(with: result.map { $0 })
+    }
+
+    private static func typed(_ outcome: Result<any Sendable, any Error>) -> Result<Value, any Error> {
+        outcome.map { $0 as! Value }
+    }
+
+    public static func == (lhs: Future, rhs: Future) -> Bool { lhs === rhs }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
+/// The type-erased state of a ``Future``: its state, outcome, waiters and callbacks.
+final class FutureCore: Sendable {
+    typealias Outcome = Result<any Sendable, any Error>
+    typealias Callback = @Sendable (Outcome) -> Void
+
+    private struct Storage {
+        var state: FutureState = .pending
+        var outcome: Outcome?
+        var callbacks: [Callback] = []
+        var waiters: [Int: CheckedContinuation<Outcome, Never>] = [:]
+        var gates: [Int: DispatchSemaphore] = [:]
+        var nextWaiter = 0
+    }
+
+    /// Everything to wake once a future has an outcome, taken out of the lock.
+    private struct Settled {
+        var callbacks: [Callback]
+        var waiters: [CheckedContinuation<Outcome, Never>]
+        var gates: [DispatchSemaphore]
+
+        init(taking storage: inout Storage) {
+            callbacks = storage.callbacks
+            waiters = storage.waiters.sorted { $0.key < $1.key }.map(\.value)
+            gates = Array(storage.gates.values)
+            storage.callbacks = []
+            storage.waiters = [:]
+            storage.gates = [:]
+        }
+
+        var isEmpty: Bool { callbacks.isEmpty && waiters.isEmpty && gates.isEmpty }
+
+        func run(with outcome: Outcome) {
+            for gate in gates { gate.signal() }
+            for waiter in waiters { waiter.resume(returning: outcome) }
+            for callback in callbacks { callback(outcome) }
+        }
+    }
+
+    private let storage = Mutex(Storage())
+
+    var state: FutureState { storage.withLock { $0.state } }
+
+    func cancel() -> Bool {
+        let (cancelled, settled) = storage.withLock { storage -> (Bool, Settled?) in
+            switch storage.state {
+            case .cancelled: return (true, nil)
+            case .running, .finished: return (false, nil)
+            case .pending:
+                storage.state = .cancelled
+                storage.outcome = .failure(CancellationError())
+                return (true, Settled(taking: &storage))
+            }
+        }
+        settled?.run(with: .failure(CancellationError()))
+        return cancelled
+    }
+
+    func markRunning() -> Bool {
+        storage.withLock { storage in
+            switch storage.state {
+            case .pending:
+                storage.state = .running
+                return true
+            case .cancelled: return false
+            case .running, .finished: preconditionFailure("a future was started twice")
+            }
+        }
+    }
+
+    @discardableResult
+    func complete(with outcome: Outcome) -> Bool {
+        let settled = storage.withLock { storage -> Settled? in
+            guard storage.outcome == nil else { return nil }
+            storage.state = .finished
+            storage.outcome = outcome
+            return Settled(taking: &storage)
+        }
+        guard let settled else { return false }
+        if !settled.isEmpty { settled.run(with: outcome) }
+        return true
+    }
+
+    func onCompletion(_ callback: @escaping Callback) {
+        let outcome = storage.withLock { storage -> Outcome? in
+            if storage.outcome == nil { storage.callbacks.append(callback) }
+            return storage.outcome
+        }
+        if let outcome { callback(outcome) }
+    }
+
+    func result(timeout: Duration?) throws(TimeoutError) -> Outcome {
+        let (outcome, gate) = storage.withLock { storage -> (Outcome?, (Int, DispatchSemaphore)?) in
+            if let outcome = storage.outcome { return (outcome, nil) }
+            let id = storage.nextWaiter
+            storage.nextWaiter += 1
+            let semaphore = DispatchSemaphore(value: 0)
+            storage.gates[id] = semaphore
+            return (nil, (id, semaphore))
+        }
+        if let outcome { return outcome }
+        guard let (id, semaphore) = gate else { preconditionFailure("a pending future has a gate") }
+        guard let timeout else {
+            semaphore.wait()
+            return storage.withLock { $0.outcome! }
+        }
+        let nanoseconds = Int(min(max(0, timeout.seconds * 1e9), 1e17))
+        _ = semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds))
+        let late = storage.withLock { storage in
+            storage.gates[id] = nil
+            return storage.outcome
+        }
+        guard let late else { throw TimeoutError(timeout: timeout, detail: "future unfinished") }
+        return late
+    }
+
+    var outcome: Outcome {
         get async {
             if let outcome = storage.withLock({ $0.outcome }) { return outcome }
             let id = storage.withLock { storage in
@@ -135,7 +237,7 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
             }
             return await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
-                    let ready = storage.withLock { storage -> Result<Value, any Error>? in
+                    let ready = storage.withLock { storage -> Outcome? in
                         if let outcome = storage.outcome { return outcome }
                         if Task.isCancelled { return .failure(CancellationError()) }
                         storage.waiters[id] = continuation
@@ -149,75 +251,4 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
             }
         }
     }
-
-    /// Calls `callback` with the outcome once the future is finished or cancelled.
-    ///
-    /// If the future is already done, the callback runs at once on the calling thread; otherwise it runs on the
-    /// thread that completes the future, after callbacks added earlier. A cancelled future reports
-    /// `CancellationError`.
-    public func onCompletion(_ callback: @escaping Callback) {
-        let outcome = storage.withLock { storage -> Result<Value, any Error>? in
-            if storage.outcome == nil { storage.callbacks.append(callback) }
-            return storage.outcome
-        }
-        if let outcome { callback(outcome) }
-    }
-
-    /// Moves a pending future to running; Python's `set_running_or_notify_cancel()`.
-    /// - Returns: `false` if the future was cancelled, in which case the executor must skip the work.
-    package func markRunning() -> Bool {
-        storage.withLock { storage in
-            switch storage.state {
-            case .pending:
-                storage.state = .running
-                return true
-            case .cancelled: return false
-            case .running, .finished: preconditionFailure("a future was started twice")
-            }
-        }
-    }
-
-    /// Finishes the future with `result`, waking every waiter and running the callbacks.
-    /// - Returns: `false` if the future was already done (a cancelled future ignores its late result).
-    @discardableResult
-    package func complete(with result: Result<Value, any Error>) -> Bool {
-        let settled = storage.withLock { storage -> Settled? in
-            guard storage.outcome == nil else { return nil }
-            storage.state = .finished
-            storage.outcome = result
-            return Self.settle(&storage)
-        }
-        settled?.run(with: result)
-        return settled != nil
-    }
-
-    /// Everything to wake once a future has an outcome, taken out of the lock.
-    private struct Settled {
-        var callbacks: [Callback]
-        var waiters: [CheckedContinuation<Result<Value, any Error>, Never>]
-        var gates: [DispatchSemaphore]
-
-        func run(with result: Result<Value, any Error>) {
-            for gate in gates { gate.signal() }
-            for waiter in waiters { waiter.resume(returning: result) }
-            for callback in callbacks { callback(result) }
-        }
-    }
-
-    private static func settle(_ storage: inout Storage) -> Settled {
-        defer {
-            storage.callbacks = []
-            storage.waiters = [:]
-            storage.gates = [:]
-        }
-        return Settled(
-            callbacks: storage.callbacks,
-            waiters: storage.waiters.sorted { $0.key < $1.key }.map(\.value),
-            gates: Array(storage.gates.values)
-        )
-    }
-
-    public static func == (lhs: Future, rhs: Future) -> Bool { lhs === rhs }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }

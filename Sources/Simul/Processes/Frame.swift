@@ -39,6 +39,18 @@ extension Data {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
+    /// Appends a `call` frame without building its parts separately.
+    mutating func appendCallFrame(id: UInt64, name: String, chunk: Bool, body: Data) {
+        let nameLength = name.utf8.count
+        appendInteger(UInt32(9 + 2 + nameLength + 1 + body.count))
+        append(Frame.Kind.call.rawValue)
+        appendInteger(id)
+        appendInteger(UInt16(nameLength))
+        append(contentsOf: name.utf8)
+        append(chunk ? 1 : 0)
+        append(body)
+    }
+
     mutating func appendString16(_ string: String) {
         let bytes = Data(string.utf8.prefix(Int(UInt16.max)))
         appendInteger(UInt16(bytes.count))
@@ -85,26 +97,41 @@ struct PayloadReader {
 
 /// Bytes read from a pipe, cut into frames as they complete.
 struct FrameAssembler {
-    private var buffer = Data()
+    private var buffer: [UInt8] = []
+    /// Where the next frame starts; consumed bytes are dropped in bulk, not one frame at a time.
+    private var start = 0
 
     enum Failure: Error { case oversized(Int), unknownKind(UInt8) }
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) { buffer.append(contentsOf: bytes) }
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if start > 0, start >= buffer.count / 2 {
+            buffer.removeSubrange(0..<start)
+            start = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
 
     /// The next complete frame, or nil if more bytes are needed.
     mutating func next() throws(Failure) -> Frame? {
-        guard buffer.count >= 4 else { return nil }
-        var reader = PayloadReader(buffer)
-        let length = Int((try? reader.integer(UInt32.self)) ?? 0)
+        let available = buffer.count - start
+        guard available >= 4 else { return nil }
+        let length = Int(integer(UInt32.self, at: start))
         guard length >= 9, length <= Frame.maxLength else { throw .oversized(length) }
-        guard buffer.count >= 4 + length else { return nil }
-        let start = buffer.startIndex
-        let kindByte = buffer[start + 4]
-        guard let kind = Frame.Kind(rawValue: kindByte) else { throw .unknownKind(kindByte) }
-        var idReader = PayloadReader(buffer[(start + 5)..<(start + 13)])
-        let id = (try? idReader.integer(UInt64.self)) ?? 0
+        guard available >= 4 + length else { return nil }
+        guard let kind = Frame.Kind(rawValue: buffer[start + 4]) else { throw .unknownKind(buffer[start + 4]) }
+        let id = integer(UInt64.self, at: start + 5)
         let payload = Data(buffer[(start + 13)..<(start + 4 + length)])
-        buffer.removeSubrange(start..<(start + 4 + length))
+        start += 4 + length
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
         return Frame(kind: kind, id: id, payload: payload)
+    }
+
+    private func integer<I: FixedWidthInteger>(_: I.Type, at offset: Int) -> I {
+        var value = I.zero
+        for index in 0..<MemoryLayout<I>.size { value |= I(buffer[offset + index]) << (8 * index) }
+        return value
     }
 }

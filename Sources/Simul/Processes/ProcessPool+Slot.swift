@@ -2,6 +2,7 @@ import CSimulShims
 import DequeModule
 import Foundation
 import Logging
+import Synchronization
 
 extension ProcessPool {
     /// One worker place in the pool: a thread that spawns a worker process, feeds it, reads its results, notices
@@ -109,10 +110,7 @@ extension ProcessPool {
             }
             if inFlight.isEmpty { headStartedAt = .now }
             inFlight.append(item)
-            var header = Data()
-            header.appendString16(item.name)
-            header.append(item.chunk ? 1 : 0)
-            output.appendFrame(.call, id: item.id, header, item.body)
+            output.appendCallFrame(id: item.id, name: item.name, chunk: item.chunk, body: item.body)
             if tasksLeft != .max { tasksLeft -= 1 }
             flush()
         }
@@ -198,7 +196,7 @@ extension ProcessPool {
         private func superviseHead() {
             guard let worker, !terminated else { return }
             let now = ContinuousClock.now
-            if let head = inFlight.first, head.cancelRequested.withLock({ $0 }) {
+            if let head = inFlight.first, head.cancelRequested.load(ordering: .relaxed) {
                 kill(worker, for: .cancel)
             } else if let timeout = configuration.taskTimeout, !inFlight.isEmpty, helloReceived,
                 now >= headStartedAt + timeout

@@ -77,10 +77,7 @@ extension ProcessPool {
                     || state.slots.contains { $0 !== slot && !$0.hasWork }
                 let limit = othersHungry ? (isIdle ? 1 : 0) : capacity
                 while intake.items.count < min(limit, capacity), let item = state.queue.popFirst() {
-                    let restarted = item.wasStarted.withLock { started in
-                        defer { started = true }
-                        return started
-                    }
+                    let restarted = item.wasStarted.exchange(true, ordering: .relaxed)
                     if restarted || item.start() { intake.items.append(item) }
                 }
                 slot.hasWork = !intake.items.isEmpty || !isIdle
@@ -112,7 +109,7 @@ extension ProcessPool {
         }
 
         func cancelRunning(_ item: Item) {
-            item.cancelRequested.withLock { $0 = true }
+            item.cancelRequested.store(true, ordering: .relaxed)
             item.finish(.failure(CancellationError()))
             for slot in state.withLock({ $0.slots }) { slot.wake() }
         }
@@ -134,7 +131,7 @@ extension ProcessPool {
                 guard cancelPending else { return ([], state.slots) }
                 var cancelled: [Item] = []
                 state.queue.removeAll { item in
-                    guard !item.wasStarted.withLock({ $0 }) else { return false }
+                    guard !item.wasStarted.load(ordering: .relaxed) else { return false }
                     cancelled.append(item)
                     return true
                 }

@@ -1,5 +1,6 @@
 import CSimulShims
 import Foundation
+import Synchronization
 public import Logging
 
 /// A pool of worker processes that run registered ``ProcessTask``s: Python's `ProcessPoolExecutor`, without its
@@ -83,7 +84,7 @@ public final class ProcessPool: Sendable {
                 chunk.reserveCapacity(chunkSize)
                 while chunk.count < chunkSize, let input = iterator.next() { chunk.append(input) }
                 guard !chunk.isEmpty else { return nil }
-                return self.submitEncoded(T.name, [T.Output].self, chunk: true) { try JSONEncoder().encode(chunk) }
+                return self.submitEncoded(T.name, [T.Output].self, chunk: true) { try PoolCodec.encode(chunk) }
                     .future
             }
         }
@@ -98,7 +99,7 @@ public final class ProcessPool: Sendable {
     }
 
     private func submitItem<T: ProcessTask>(_ task: T.Type, _ input: T.Input) -> (Future<T.Output>, Item?) {
-        submitEncoded(T.name, T.Output.self, chunk: false) { try JSONEncoder().encode(input) }
+        submitEncoded(T.name, T.Output.self, chunk: false) { try PoolCodec.encode(input) }
     }
 
     private func submitEncoded<Output: Decodable & Sendable>(
@@ -118,7 +119,7 @@ public final class ProcessPool: Sendable {
                 future.complete(
                     with: result.flatMap { data in
                         do {
-                            return .success(try JSONDecoder().decode(Output.self, from: data))
+                            return .success(try PoolCodec.decode(Output.self, from: data))
                         } catch {
                             let reason = "output of '\(name)' is not a \(Output.self): \(DecodingError.describe(error))"
                             return .failure(ProcessPoolError.decoding(task: name, message: reason))
@@ -145,21 +146,18 @@ extension ProcessPool {
         let finish: @Sendable (Result<Data, any Error>) -> Void
         let cancel: @Sendable () -> Void
         /// Sent to a worker at least once; a requeued item is not started again.
-        let wasStarted = LockedValue(false)
+        let wasStarted = Atomic(false)
         /// Its caller gave up while it was running; the worker running it is killed.
-        let cancelRequested = LockedValue(false)
+        let cancelRequested = Atomic(false)
 
-        private static let ids = LockedValue<UInt64>(0)
+        private static let ids = Atomic<UInt64>(0)
 
         init(
             name: String, body: Data, chunk: Bool, start: @escaping @Sendable () -> Bool,
             finish: @escaping @Sendable (Result<Data, any Error>) -> Void,
             cancel: @escaping @Sendable () -> Void
         ) {
-            id = Self.ids.withLock { id in
-                id += 1
-                return id
-            }
+            id = Self.ids.add(1, ordering: .relaxed).newValue
             self.name = name
             self.body = body
             self.chunk = chunk

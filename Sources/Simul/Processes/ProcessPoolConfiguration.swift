@@ -35,6 +35,6 @@ public struct ProcessPoolConfiguration: Sendable {
     /// Runs `task` with `input` once in every worker before it takes work. If it throws, the pool is broken and
     /// every future fails with ``ProcessPoolError/initializerFailed``, as in Python.
     public mutating func setInitializer<T: ProcessTask>(_ task: T.Type, _ input: T.Input) throws {
-        initializer = (T.name, try JSONEncoder().encode(input))
+        initializer = (T.name, try PoolCodec.encode(input))
     }
 }

@@ -11,9 +11,9 @@ import Foundation
 /// }
 /// ```
 public protocol ProcessTask: Sendable {
-    /// What the task receives; JSON-encoded on the way to the worker.
+    /// What the task receives; sent as raw bytes when it is a number or an array of numbers, else as JSON.
     associatedtype Input: Codable & Sendable
-    /// What the task returns; JSON-encoded on the way back.
+    /// What the task returns; encoded like the input.
     associatedtype Output: Codable & Sendable
 
     /// The name the pool sends; by default the type's full name, such as `"MyApp.LeastPrimeFactor"`.
@@ -88,7 +88,7 @@ public struct TaskRegistry: Sendable {
 
     private static func encode(_ value: some Encodable) throws(WorkerFailure) -> Result<Data, WorkerFailure> {
         do {
-            return .success(try JSONEncoder().encode(value))
+            return .success(try PoolCodec.encode(value))
         } catch {
             throw WorkerFailure(kind: .encoding, type: "EncodingError", message: "\(error)")
         }
@@ -98,7 +98,7 @@ public struct TaskRegistry: Sendable {
         throws(WorkerFailure) -> Input
     {
         do {
-            return try JSONDecoder().decode(type, from: body)
+            return try PoolCodec.decode(type, from: body)
         } catch {
             throw WorkerFailure(
                 kind: .decoding,

@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import Synchronization
 
 /// A pool of real OS threads for blocking work: Python's `ThreadPoolExecutor`.
 ///
@@ -11,7 +12,7 @@ import Foundation
 /// let page = try await pool.run { try blockingRead(path) }          // async
 /// let future = pool.submit { blockingCompute() }                     // Python style
 /// for try await size in pool.map(paths, { try fileSize($0) }) { print(size) }
-/// await withTaskExecutorPreference(pool) { blockingCall() }          // as an executor
+/// let value = await Task(executorPreference: pool) { blockingCall() }.value  // as an executor
 /// await pool.shutdown()
 /// ```
 ///
@@ -166,6 +167,11 @@ extension ThreadPool {
         private var idle = 0
         private var wakeups = 0
         private var startedThreads = 0
+        /// Whether a thread is spinning for work instead of sleeping; at most one does, and pushes don't wake
+        /// another while it spins.
+        private var hasSpinner = false
+        /// The queue length, readable without the lock by the spinner.
+        private let queued = Atomic<Int>(0)
         private var isShutDown = false
         private var brokenBy: (any Error)?
         private var exitWaiters: [CheckedContinuation<Void, Never>] = []
@@ -185,8 +191,11 @@ extension ThreadPool {
                 return
             }
             jobs.append(job)
+            queued.store(jobs.count, ordering: .relaxed)
             var startThread = false
-            if idle > wakeups {
+            if hasSpinner {
+                // The spinning thread takes it.
+            } else if idle > wakeups {
                 wakeups += 1
                 lock.signal()
             } else if threads < maxWorkers || (isShutDown && threads == 0) {
@@ -252,6 +261,7 @@ extension ThreadPool {
             lock.lock()
             while true {
                 if let job = jobs.popFirst() {
+                    queued.store(jobs.count, ordering: .relaxed)
                     lock.unlock()
                     switch job {
                     case .work(let run, _): run()
@@ -261,6 +271,15 @@ extension ThreadPool {
                     continue
                 }
                 if isShutDown { break }
+                if !hasSpinner {
+                    hasSpinner = true
+                    lock.unlock()
+                    spinForWork()
+                    lock.lock()
+                    hasSpinner = false
+                    if !jobs.isEmpty { continue }
+                    if isShutDown { break }
+                }
                 idle += 1
                 lock.wait()
                 idle -= 1
@@ -271,6 +290,16 @@ extension ThreadPool {
             lock.unlock()
             for waiter in waiters { waiter.resume() }
         }
+
+        /// Waits briefly for work without sleeping: a burst of small submissions then costs no wake-ups.
+        private func spinForWork() {
+            for round in 0..<Self.spinRounds {
+                if queued.load(ordering: .relaxed) > 0 { return }
+                if round % 64 == 63 { sched_yield() }
+            }
+        }
+
+        private static let spinRounds = 2_000
 
         private func breakPool(_ error: any Error) {
             lock.lock()
