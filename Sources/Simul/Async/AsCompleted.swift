@@ -29,7 +29,10 @@ public func asCompleted<T: Sendable>(
     maxConcurrency: Int? = nil
 ) -> AsyncStream<(index: Int, result: Result<T, any Error>)> {
     if let maxConcurrency {
-        precondition(maxConcurrency >= 1, "asCompleted(_:maxConcurrency:) needs maxConcurrency >= 1, got \(maxConcurrency)")
+        precondition(
+            maxConcurrency >= 1,
+            "asCompleted(_:maxConcurrency:) needs maxConcurrency >= 1, got \(maxConcurrency)"
+        )
     }
     typealias Outcome = (index: Int, result: Result<T, any Error>)
     let (stream, continuation) = AsyncStream.makeStream(of: Outcome.self)

@@ -38,7 +38,12 @@ extension AsyncQueue {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (producer: CheckedContinuation<Void, any Error>) in
                     let action = state.withLock {
-                        $0.producerSuspended(id: id, element: element, producer: producer, isCancelled: Task.isCancelled)
+                        $0.producerSuspended(
+                            id: id,
+                            element: element,
+                            producer: producer,
+                            isCancelled: Task.isCancelled
+                        )
                     }
                     if case .resume(let producer, let outcome, let handOff) = action {
                         if let (consumer, element) = handOff { consumer.resume(returning: element) }

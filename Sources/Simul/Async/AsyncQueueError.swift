@@ -20,6 +20,7 @@ public struct AsyncQueueError: Error, Sendable, Hashable, CustomStringConvertibl
     /// (Python's `QueueShutDown`).
     public static let shutDown = AsyncQueueError(.shutDown)
 
+    /// What went wrong, for logs: "the queue is full" or "the queue is shut down".
     public var description: String {
         switch code {
         case .full: "the queue is full"

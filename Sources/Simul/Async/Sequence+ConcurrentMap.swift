@@ -24,7 +24,10 @@ extension Sequence where Element: Sendable {
         maxConcurrency: Int,
         _ transform: @escaping @Sendable (Element) async throws -> T
     ) async throws -> [T] {
-        precondition(maxConcurrency >= 1, "concurrentMap(maxConcurrency:) needs maxConcurrency >= 1, got \(maxConcurrency)")
+        precondition(
+            maxConcurrency >= 1,
+            "concurrentMap(maxConcurrency:) needs maxConcurrency >= 1, got \(maxConcurrency)"
+        )
         var elements = makeIterator()
         return try await withThrowingTaskGroup(of: (Int, T).self) { group in
             var results: [T?] = []

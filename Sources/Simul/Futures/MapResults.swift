@@ -8,7 +8,7 @@ import Synchronization
 /// that have not started.
 public struct MapResults<Element: Sendable>: AsyncSequence {
     /// Submits the next batch, or returns nil when the inputs are exhausted.
-    typealias Submitter = () -> Future<[Element]>?
+    @usableFromInline typealias Submitter = () -> Future<[Element]>?
 
     private let maxInFlight: Int
     private let ordered: Bool
@@ -18,6 +18,7 @@ public struct MapResults<Element: Sendable>: AsyncSequence {
     ///   - maxInFlight: the most batches submitted ahead of the consumer.
     ///   - ordered: yield in input order, or as batches complete.
     ///   - makeSubmitter: makes a fresh submitter for each iteration.
+    @usableFromInline
     init(maxInFlight: Int, ordered: Bool, makeSubmitter: @escaping () -> Submitter) {
         precondition(maxInFlight >= 1, "maxInFlight must be at least 1")
         self.maxInFlight = maxInFlight
@@ -30,22 +31,51 @@ public struct MapResults<Element: Sendable>: AsyncSequence {
     }
 
     /// Iterates over the results.
+    ///
+    /// Handing out an element of the current batch is inlined into the caller, with no suspension and no hop
+    /// between executors; only fetching the next batch is a real async call.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        fileprivate let window: Window
+        @usableFromInline let window: Window
+        @usableFromInline var batch: [Element] = []
+        @usableFromInline var position = 0
 
+        init(window: Window) { self.window = window }
+
+        @inlinable
         public mutating func next() async throws -> Element? {
-            try await window.next()
+            try await next(isolation: nil)
+        }
+
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
+            if position < batch.count {
+                defer { position += 1 }
+                return batch[position]
+            }
+            return try await nextBatch(isolation: actor)
+        }
+
+        @usableFromInline
+        mutating func nextBatch(isolation actor: isolated (any Actor)?) async throws -> Element? {
+            while let next = try await window.nextBatch(isolation: actor) {
+                guard !next.isEmpty else { continue }
+                batch = next
+                position = 1
+                return next[0]
+            }
+            batch = []
+            position = 0
+            return nil
         }
     }
 
-    /// The batches in flight, and the batch being handed out; one iterator's private state.
-    fileprivate final class Window {
+    /// The batches in flight; one iterator's private state.
+    @usableFromInline
+    final class Window {
         private let submit: Submitter
         private let maxInFlight: Int
         private let ordered: Bool
         private var inFlight: Deque<Future<[Element]>> = []
-        private var current: [Element] = []
-        private var position = 0
         private var exhausted = false
         private var finished = false
         private let completions = CompletionQueue()
@@ -58,25 +88,22 @@ public struct MapResults<Element: Sendable>: AsyncSequence {
 
         deinit { cancelRemaining() }
 
-        func next() async throws -> Element? {
-            while position == current.count {
-                guard !finished else { return nil }
-                refill()
-                guard let batch = await nextBatch() else {
-                    finished = true
-                    return nil
-                }
-                do {
-                    current = try batch.get()
-                    position = 0
-                } catch {
-                    finished = true
-                    cancelRemaining()
-                    throw error
-                }
+        /// The next batch of results, or nil when every batch has been handed out.
+        @usableFromInline
+        func nextBatch(isolation actor: isolated (any Actor)?) async throws -> [Element]? {
+            guard !finished else { return nil }
+            refill()
+            guard let batch = await nextOutcome(isolation: actor) else {
+                finished = true
+                return nil
             }
-            defer { position += 1 }
-            return current[position]
+            do {
+                return try batch.get()
+            } catch {
+                finished = true
+                cancelRemaining()
+                throw error
+            }
         }
 
         private func refill() {
@@ -93,7 +120,7 @@ public struct MapResults<Element: Sendable>: AsyncSequence {
             }
         }
 
-        private func nextBatch() async -> Result<[Element], any Error>? {
+        private func nextOutcome(isolation actor: isolated (any Actor)?) async -> Result<[Element], any Error>? {
             if ordered {
                 guard let head = inFlight.popFirst() else { return nil }
                 return await head.outcome

@@ -10,7 +10,10 @@ private typealias ExampleError = AsyncTesting.ExampleError
 struct AsyncGatherTests {
     /// Operation `i` finishes only after operation `i + 1` has, so they complete in reverse order, and only if
     /// they all run at once.
-    private static func reverseCompletion(count: Int, finished: Recorder<Int>) -> [@Sendable () async throws -> String] {
+    private static func reverseCompletion(
+        count: Int,
+        finished: Recorder<Int>
+    ) -> [@Sendable () async throws -> String] {
         let gates = (0..<count).map { _ in Gate() }
         return (0..<count).map { index in
             {

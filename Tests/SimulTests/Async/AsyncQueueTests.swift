@@ -100,15 +100,18 @@ private typealias Recorder = AsyncTesting.Recorder
 
     @Test func cancellationSeenAtRegistrationIsNotQueued() {
         var machine = Machine(maxSize: 1)
-        guard case .resume("a", .failure(let error), nil) = machine.consumerSuspended(id: 0, consumer: "a", isCancelled: true)
+        guard
+            case .resume("a", .failure(let error), nil) =
+                machine.consumerSuspended(id: 0, consumer: "a", isCancelled: true)
         else {
             Issue.record("expected the consumer to be cancelled")
             return
         }
         #expect(error is CancellationError)
         _ = machine.put(1)
-        guard case .resume("p", .failure(let error), nil) =
-            machine.producerSuspended(id: 1, element: 2, producer: "p", isCancelled: true)
+        guard
+            case .resume("p", .failure(let error), nil) =
+                machine.producerSuspended(id: 1, element: 2, producer: "p", isCancelled: true)
         else {
             Issue.record("expected the producer to be cancelled")
             return
@@ -121,7 +124,9 @@ private typealias Recorder = AsyncTesting.Recorder
     @Test func availableElementWinsOverCancellationAtRegistration() {
         var machine = Machine(maxSize: 0)
         _ = machine.put(9)
-        guard case .resume("a", .success(9), nil) = machine.consumerSuspended(id: 0, consumer: "a", isCancelled: true)
+        guard
+            case .resume("a", .success(9), nil) =
+                machine.consumerSuspended(id: 0, consumer: "a", isCancelled: true)
         else {
             Issue.record("expected the element to be delivered")
             return
@@ -152,8 +157,9 @@ private typealias Recorder = AsyncTesting.Recorder
         _ = machine.consumerSuspended(id: 1, consumer: "b", isCancelled: false)
         let action = machine.shutdown(immediate: false)
         #expect(action.consumers == ["a", "b"])
-        guard case .resume("c", .failure(let error), nil) =
-            machine.consumerSuspended(id: 2, consumer: "c", isCancelled: false)
+        guard
+            case .resume("c", .failure(let error), nil) =
+                machine.consumerSuspended(id: 2, consumer: "c", isCancelled: false)
         else {
             Issue.record("expected a late consumer to fail")
             return

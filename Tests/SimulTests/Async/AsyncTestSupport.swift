@@ -155,7 +155,8 @@ enum AsyncTesting {
                     if let outcome { continuation.resume(with: outcome) }
                 }
             } onCancel: {
-                state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
+                let sleeper = state.withLock { $0.sleepers.removeValue(forKey: id) }
+                sleeper?.continuation.resume(throwing: CancellationError())
             }
         }
 
