@@ -1,5 +1,5 @@
-public import Foundation
-public import Simul
+import Foundation
+import Simul
 
 /// One measured figure, in the JSON shape scripts rely on (DESIGN.md, "Machine-readable output").
 public struct BenchResult: Codable, Sendable, Equatable {

@@ -1,5 +1,5 @@
 import Foundation
-public import Simul
+import Simul
 
 /// The `executors` suite: the core primitives against Python's `concurrent.futures` and `asyncio`.
 public struct ExecutorsBenchmark: Sendable {
@@ -69,7 +69,7 @@ public struct ExecutorsBenchmark: Sendable {
         let gatherRate = try await best {
             try await Self.rate(count: operations) {
                 let work = [@Sendable () async throws -> Int](repeating: { 1 }, count: operations)
-                let values = try await gather(work)
+                let values = try await gatherAll(work)
                 precondition(values.count == operations)
             }
         }
@@ -83,7 +83,7 @@ public struct ExecutorsBenchmark: Sendable {
                     repeating: { try await Task.sleep(for: .seconds(1)) },
                     count: sleepers
                 )
-                _ = try await gather(work)
+                _ = try await gatherAll(work)
             }
         }
         results.append(

@@ -5,15 +5,11 @@ import Synchronization
 /// The operations may return different types; the result is a tuple with one element per operation:
 ///
 /// ```swift
-/// let (user, avatar) = try await gather(
-///     { @Sendable in try await fetchUser(id) },
-///     { @Sendable in try await fetchAvatar(id) }
-/// )
+/// let (user, avatar) = try await gather({ try await fetchUser(id) }, { try await fetchAvatar(id) })
 /// ```
 ///
-/// Write `@Sendable in` on closure literals: because `gather` is overloaded (the array form), Swift 6.3 doesn't
-/// infer `@Sendable` for closures passed to a parameter pack and reports "converting non-Sendable function value".
-/// Closures stored in `@Sendable` variables need nothing more.
+/// For many operations of one type, use ``gatherAll(_:)``. (It has its own name because an overload of `gather`
+/// stops Swift 6.3 from inferring `@Sendable` for closure literals passed to the parameter pack.)
 ///
 /// Each operation runs in its own child task. If one throws, `gather` cancels the others, waits for them to
 /// notice, and rethrows that first error unchanged. This deviates from asyncio, where the siblings of a failed
@@ -43,7 +39,7 @@ public func gather<each T: Sendable>(
 /// This is `asyncio.gather(*aws)` for many operations of one type:
 ///
 /// ```swift
-/// let pages = try await gather(urls.map { url in { try await download(url) } })
+/// let pages = try await gatherAll(urls.map { url in { try await download(url) } })
 /// ```
 ///
 /// Every operation gets its own child task at once, so operations may wait for each other without deadlocking.
@@ -55,7 +51,7 @@ public func gather<each T: Sendable>(
 /// - Returns: the results, `results[i]` being the value of `operations[i]`.
 /// - Throws: the first error an operation throws, in completion order.
 @inlinable  // lets callers specialize it for their `T`: about 10% less CPU per operation than the generic body
-public func gather<T: Sendable>(_ operations: [@Sendable () async throws -> T]) async throws -> [T] {
+public func gatherAll<T: Sendable>(_ operations: [@Sendable () async throws -> T]) async throws -> [T] {
     let count = operations.count
     guard count > 0 else { return [] }
     let finished = FinishedChildren()

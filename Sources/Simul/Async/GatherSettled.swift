@@ -3,7 +3,7 @@
 /// This is `asyncio.gather(*aws, return_exceptions=True)`: a failure doesn't stop or cancel the others.
 ///
 /// ```swift
-/// let outcomes = await gatherSettled(urls.map { url in { try await download(url) } })
+/// let outcomes = await gatherAllSettled(urls.map { url in { try await download(url) } })
 /// for case .failure(let error) in outcomes { logger.warning("download failed: \(error)") }
 /// ```
 ///
@@ -12,7 +12,7 @@
 ///
 /// - Parameter operations: the operations to run; an empty array gives `[]`.
 /// - Returns: the outcomes, `outcomes[i]` being that of `operations[i]`.
-public func gatherSettled<T: Sendable>(
+public func gatherAllSettled<T: Sendable>(
     _ operations: [@Sendable () async throws -> T]
 ) async -> [Result<T, any Error>] {
     let count = operations.count
@@ -43,19 +43,12 @@ public func gatherSettled<T: Sendable>(
 
 /// Runs every operation concurrently and returns each one's outcome, success or error, in argument order.
 ///
-/// The heterogeneous form of the array `gatherSettled(_:)`, like
-/// `asyncio.gather(a(), b(), return_exceptions=True)`:
+/// The heterogeneous form of ``gatherAllSettled(_:)``, like `asyncio.gather(a(), b(), return_exceptions=True)`:
 ///
 /// ```swift
-/// let (user, avatar) = await gatherSettled(
-///     { @Sendable in try await fetchUser(id) },
-///     { @Sendable in try await fetchAvatar(id) }
-/// )
+/// let (user, avatar) = await gatherSettled({ try await fetchUser(id) }, { try await fetchAvatar(id) })
 /// let name = (try? user.get())?.name ?? "unknown"
 /// ```
-///
-/// As with the pack form of `gather`, write `@Sendable in` on closure literals; Swift 6.3 doesn't infer it for
-/// parameter packs of an overloaded function.
 ///
 /// - Parameter operation: the operations to run; a failure doesn't stop or cancel the others.
 /// - Returns: a tuple of the outcomes, in the order the operations were passed.

@@ -27,19 +27,19 @@ struct AsyncGatherTests {
 
     @Test func arrayResultsComeInArgumentOrder() async throws {
         let finished = Recorder<Int>()
-        let results = try await gather(Self.reverseCompletion(count: 20, finished: finished))
+        let results = try await gatherAll(Self.reverseCompletion(count: 20, finished: finished))
         #expect(finished.all == Array((0..<20).reversed()))
         #expect(results == (0..<20).map { "result \($0)" })
     }
 
     @Test func manyOperationsKeepTheirOrder() async throws {
         let operations: [@Sendable () async throws -> Int] = (0..<20_000).map { index in { index * 2 } }
-        let results = try await gather(operations)
+        let results = try await gatherAll(operations)
         #expect(results == (0..<20_000).map { $0 * 2 })
     }
 
     @Test func emptyArrayGivesEmptyResult() async throws {
-        let results = try await gather([] as [@Sendable () async throws -> Int])
+        let results = try await gatherAll([] as [@Sendable () async throws -> Int])
         #expect(results.isEmpty)
     }
 
@@ -47,16 +47,16 @@ struct AsyncGatherTests {
         let first = Gate()
         let second = Gate()
         let (number, text, list) = try await gather(
-            { @Sendable in
+            {
                 try await second.wait()  // finishes last
                 return 1
             },
-            { @Sendable in
+            {
                 try await first.wait()
                 second.open()
                 return "two"
             },
-            { @Sendable in
+            {
                 first.open()  // finishes first
                 return [3.0, 4.0]
             }
@@ -67,7 +67,7 @@ struct AsyncGatherTests {
     }
 
     @Test func packWithOneAndNoOperations() async throws {
-        let single = try await gather({ @Sendable in 42 })
+        let single = try await gather({ 42 })
         #expect(single == 42)
         try await gather()
     }
@@ -76,7 +76,7 @@ struct AsyncGatherTests {
         let cancelled = Recorder<String>()
         await #expect(throws: ExampleError(message: "disk full")) {
             _ = try await gather(
-                { @Sendable in
+                {
                     do {
                         try await Gate().wait()
                     } catch {
@@ -106,7 +106,7 @@ struct AsyncGatherTests {
                 return index
             }
         }
-        let error = await #expect(throws: ExampleError.self) { try await gather(operations) }
+        let error = await #expect(throws: ExampleError.self) { try await gatherAll(operations) }
         #expect(error?.message == "item 25 is broken")
         #expect(error?.description == "ExampleError: item 25 is broken")
         #expect(Set(cancelled.all) == Set((0..<50).filter { $0 != 25 }))
@@ -116,7 +116,7 @@ struct AsyncGatherTests {
         let waiting = Gate()
         let started = Recorder<Int>()
         let task = Task {
-            try await gather(
+            try await gatherAll(
                 (0..<3).map { index in
                     { () async throws -> Int in
                         started.record(index)
@@ -135,17 +135,17 @@ struct AsyncGatherTests {
         let finished = Recorder<Int>()
         var operations = Self.reverseCompletion(count: 4, finished: finished)
         operations.append { throw ExampleError(message: "no luck") }
-        let outcomes = await gatherSettled(operations)
+        let outcomes = await gatherAllSettled(operations)
         #expect(outcomes.count == 5)
         #expect(try outcomes[0..<4].map { try $0.get() } == ["result 0", "result 1", "result 2", "result 3"])
         let error = try #require(throws: ExampleError.self) { try outcomes[4].get() }
         #expect(error.message == "no luck")
-        #expect(await gatherSettled([] as [@Sendable () async throws -> Int]).isEmpty)
+        #expect(await gatherAllSettled([] as [@Sendable () async throws -> Int]).isEmpty)
     }
 
     @Test func settledErrorDoesNotCancelTheOthers() async throws {
         let failed = Gate()
-        let outcomes = await gatherSettled([
+        let outcomes = await gatherAllSettled([
             { @Sendable () async throws -> Int in
                 defer { failed.open() }
                 throw ExampleError(message: "first")
@@ -161,7 +161,7 @@ struct AsyncGatherTests {
 
     @Test func settledPackGivesOneResultPerOperation() async throws {
         let (number, text) = await gatherSettled(
-            { @Sendable in 7 },
+            { 7 },
             { @Sendable () async throws -> String in throw ExampleError(message: "no text") }
         )
         #expect(try number.get() == 7)
