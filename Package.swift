@@ -26,6 +26,7 @@ let package = Package(
             dependencies: [
                 "CSimulShims",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -80,7 +80,7 @@ public struct ExecutorsBenchmark: Sendable {
         let sleepWall = try await best(lowest: true) {
             try await Self.wall {
                 let work = [@Sendable () async throws -> Void](
-                    repeating: { try await Task.sleep(for: .seconds(1)) },
+                    repeating: { try await TimerQueue.shared.sleep(for: .seconds(1)) },
                     count: sleepers
                 )
                 _ = try await gatherAll(work)
