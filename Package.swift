@@ -31,7 +31,10 @@ let package = Package(
             ]
         ),
         .target(name: "SimulBench", dependencies: ["Simul"]),
-        .target(name: "SimulDemos", dependencies: ["Simul"]),
+        .target(
+            name: "SimulDemos",
+            dependencies: ["Simul", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "SimulCLI",
             dependencies: [

@@ -29,13 +29,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Smaller counts: a quick look, not a measurement.")
     var quick = false
 
-    func validate() throws {
-        for name in names where !Self.suites.contains(name) {
-            throw ValidationError("unknown suite '\(name)' (available: \(Self.suites.joined(separator: ", ")))")
-        }
-    }
-
     func run() async throws {
+        try checkNames(names, kind: "suite", available: Self.suites)
         var report = BenchReport()
         let suite = ExecutorsBenchmark(quick: quick)
         report.results += try await suite.run { name in Self.progress("simul: \(name)") }
@@ -44,7 +39,7 @@ struct BenchCommand: AsyncParsableCommand {
             do {
                 report.results += try suite.runPython()
             } catch {
-                throw ValidationError("\(error)")
+                throw CLIError("\(error)")
             }
         }
         if json {
@@ -58,12 +53,10 @@ struct BenchCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("… \(line)\n".utf8))
     }
 
-    /// Ours beside the peer's, with the ratio (higher is better for throughput, lower for wall time).
+    /// Ours beside the peer's, with how many times better ours is (higher throughput, or lower wall time).
     static func table(_ report: BenchReport) -> String {
-        var lines = [
-            "machine: \(report.machine.cpus) CPUs, \(report.machine.os), Swift \(report.machine.swift)",
-            String(format: "%-22@ %-26@ %16@ %-6@ %8@", "case", "impl", "value", "unit", "vs peer"),
-        ]
+        let header = ["case", "impl", "value", "unit", "ours vs this"]
+        var rows = [header]
         for result in report.results {
             let ours = report.results.first { $0.case == result.case && $0.impl == "simul" }
             var ratio = ""
@@ -71,13 +64,18 @@ struct BenchCommand: AsyncParsableCommand {
                 let factor = result.metric == "wall" ? result.value / ours.value : ours.value / result.value
                 ratio = String(format: "%.1fx", factor)
             }
-            lines.append(
-                String(
-                    format: "%-22@ %-26@ %16.3f %-6@ %8@", result.case, result.impl, result.value, result.unit,
-                    ratio
-                )
-            )
+            let value = result.unit == "s" ? String(format: "%.3f", result.value) : String(format: "%.0f", result.value)
+            rows.append([result.case, result.impl, value, result.unit, ratio])
         }
-        return lines.joined(separator: "\n")
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        let lines = rows.map { row in
+            row.indices.map { column in
+                let cell = row[column]
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return column == 2 || column == 4 ? padding + cell : cell + padding
+            }.joined(separator: "  ")
+        }
+        let machine = "machine: \(report.machine.cpus) CPUs, \(report.machine.os), Swift \(report.machine.swift)"
+        return ([machine] + lines).joined(separator: "\n")
     }
 }

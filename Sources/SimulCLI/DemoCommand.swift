@@ -26,13 +26,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Smaller, faster runs.")
     var quick = false
 
-    func validate() throws {
-        for name in names where !Self.available.contains(name) {
-            throw ValidationError("unknown demo '\(name)' (available: \(Self.available.joined(separator: ", ")))")
-        }
-    }
-
     func run() async throws {
+        try checkNames(names, kind: "demo", available: Self.available)
         let json = json
         let tour = Tour(quick: quick) { line in if !json { print(line) } }
         let report = try await tour.run()

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Simul
 
 /// A short, real tour of the core primitives: threads for waiting, processes for computing, async for many
@@ -15,8 +16,10 @@ public struct Tour: Sendable {
         self.narrate = narrate
     }
 
-    /// The numbers the processes step factors: products of two primes near 2·10⁷ to 3.5·10⁷.
-    static let semiprimes: [UInt64] = [1_800_001_250_000_147, 2_100_000_880_000_027, 1_500_000_815_000_099, 1_750_001_145_000_187]
+    /// The numbers the processes step factors: products of a prime near 4–5·10⁸ and one near 7–9.5·10⁹.
+    static let semiprimes: [UInt64] = [
+        3_600_000_081_400_000_009, 3_600_000_060_950_000_077, 3_500_000_021_500_000_003, 3_990_000_284_320_000_609,
+    ]
 
     /// Runs every step.
     /// - Returns: the timed runs.
@@ -45,7 +48,9 @@ public struct Tour: Sendable {
         narrate("2. Computing: the least prime factor of \(numbers.count) large numbers, by trial division.")
         let sequential = await timed { numbers.map(Primes.leastPrimeFactor) }
         record("sequential", "least prime factors", sequential.times)
-        let pool = ProcessPool()
+        var quiet = Logger(label: "simul.tour")
+        quiet.logLevel = .error  // the crash below is on purpose; the tour narrates it
+        let pool = ProcessPool(logger: quiet)
         let parallel = try await timed {
             try await numbers.concurrentMap(maxConcurrency: numbers.count) {
                 try await pool.run(DemoTasks.LeastPrimeFactor.self, $0)

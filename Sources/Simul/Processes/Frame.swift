@@ -27,6 +27,25 @@ struct Frame: Sendable, Equatable {
 }
 
 extension Data {
+    /// Writes as much of the data to `descriptor` as it takes without blocking (all of it for a blocking one),
+    /// retrying after signals.
+    /// - Returns: the number of bytes written, or nil if the descriptor failed (a closed pipe, for instance).
+    func write(to descriptor: Int32) -> Int? {
+        withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EAGAIN { break }
+                    return nil
+                }
+                offset += count
+            }
+            return offset
+        }
+    }
+
     mutating func appendFrame(_ kind: Frame.Kind, id: UInt64, _ parts: Data...) {
         let length = 9 + parts.reduce(0) { $0 + $1.count }
         appendInteger(UInt32(length))

@@ -137,20 +137,11 @@ extension ProcessPool {
 
         private func flush() {
             guard let worker, worker.requests >= 0, !output.isEmpty else { return }
-            let written = output.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let count = write(worker.requests, bytes.baseAddress! + offset, bytes.count - offset)
-                    if count < 0 {
-                        if errno == EINTR { continue }
-                        if errno == EAGAIN { break }
-                        return -1
-                    }
-                    offset += count
-                }
-                return offset
+            if let written = output.write(to: worker.requests) {
+                output.removeFirst(written)
+            } else {
+                output.removeAll()  // the worker is gone; its end of file follows
             }
-            if written < 0 { output.removeAll() } else { output.removeFirst(written) }
         }
 
         private func waitForEvents() {

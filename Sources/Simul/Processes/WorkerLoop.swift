@@ -121,20 +121,9 @@ struct WorkerLoop {
 
     private mutating func flush() {
         guard !output.isEmpty else { return }
-        let written = output.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let count = write(Self.responses, bytes.baseAddress! + offset, bytes.count - offset)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += count
-            }
-            return true
-        }
+        let complete = output.write(to: Self.responses) == output.count
         output.removeAll(keepingCapacity: true)
-        if !written { exit(0) }
+        if !complete { exit(0) }  // the parent is gone
     }
 
     private func fail(_ message: String) -> Never {
