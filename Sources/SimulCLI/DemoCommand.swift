@@ -5,36 +5,89 @@ import SimulDemos
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the demos and time every concurrency model, like %%time.",
+        abstract: "Run the seeds' demos and time every concurrency model, like %%time.",
         discussion: """
-            With no name, runs them all. Available: \(DemoCommand.available.joined(separator: ", ")).
+            With no name, runs every seed demo. Available: \(DemoCatalog.names.joined(separator: ", ")).
+            Each demo runs its work sequentially and then with threads, processes and/or async, and prints \
+            each model's CPU and wall times. Nothing needs the network: wikipics starts its own image server \
+            on 127.0.0.1.
             Examples:
               simul demo
-              simul demo tour --quick
+              simul demo primes --quick
+              simul demo wikipics --images 20 --rate 600000 --gallery gallery.html
+              simul demo --lang pt
               simul demo --json > runs.json
             """
     )
 
-    static let available = ["tour"]
-
-    @Argument(help: "The demos to run (default: all).")
+    @Argument(help: "The demos to run (default: every seed demo).")
     var names: [String] = []
 
-    @Flag(help: "Print one JSON object per demo instead of narration.")
+    @Flag(help: "Print one JSON object per demo (one per line) instead of narration.")
     var json = false
 
-    @Flag(help: "Smaller, faster runs.")
+    @Flag(help: "Smaller workloads, for a fast look.")
     var quick = false
 
+    @Option(help: "Narration language: en or pt.")
+    var lang = "en"
+
+    @Option(help: "wikipics: how many images to download.")
+    var images = 10
+
+    @Option(help: "wikipics: bytes per generated image.")
+    var size = 500_000
+
+    @Option(help: "wikipics: server throttle per connection, in bytes per second.")
+    var rate = 1_200_000
+
+    @Option(help: "wikipics: download the URLs in this file (one per line) instead of the local server's.")
+    var urls: String?
+
+    @Option(help: "wikipics: write an HTML page showing the downloaded pictures.")
+    var gallery: String?
+
     func run() async throws {
-        try checkNames(names, kind: "demo", available: Self.available)
-        let json = json
-        let tour = Tour(quick: quick) { line in if !json { print(line) } }
-        let report = try await tour.run()
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        let demos = try selectedDemos()
+        let options = try makeOptions()
+        let context = DemoContext(options: options) { text in print(text) }
+        for demo in demos {
+            context.say("\n== \(type(of: demo).name)", "\n== \(type(of: demo).name)")
+            let report = try await demo.run(in: context)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            }
         }
+    }
+
+    func selectedDemos() throws -> [any Demo] {
+        try checkNames(names, kind: "demo", available: DemoCatalog.names)
+        if names.isEmpty { return DemoCatalog.seedDemos.isEmpty ? DemoCatalog.extras : DemoCatalog.seedDemos }
+        return names.compactMap(DemoCatalog.demo(named:))
+    }
+
+    func makeOptions() throws -> DemoOptions {
+        guard let language = Language(rawValue: lang) else {
+            throw CLIError("unknown language '\(lang)' (available: en, pt)")
+        }
+        guard images >= 1 else { throw CLIError("--images must be at least 1, got \(images)") }
+        guard size >= 1 else { throw CLIError("--size must be at least 1 byte, got \(size)") }
+        guard rate >= 1 else { throw CLIError("--rate must be at least 1 byte per second, got \(rate)") }
+        if let urls, !FileManager.default.isReadableFile(atPath: urls) {
+            throw CLIError("cannot read the URL list '\(urls)': no such file")
+        }
+        var options = DemoOptions()
+        options.quick = quick
+        options.language = language
+        options.live = !json && isatty(STDOUT_FILENO) == 1
+        options.narrate = !json
+        options.images = images
+        options.imageSize = size
+        options.rate = rate
+        options.urlsFile = urls
+        options.galleryFile = gallery
+        return options
     }
 }

@@ -4,17 +4,11 @@ import Simul
 
 /// A short, real tour of the core primitives: threads for waiting, processes for computing, async for many
 /// waits, a crash that stays contained, and a timeout. Each step is timed the way `%%time` does it.
-public struct Tour: Sendable {
-    /// Prints narration and timings; silent when the caller wants JSON only.
-    public var narrate: @Sendable (String) -> Void
-    /// Fewer and smaller steps.
-    public var quick: Bool
+public struct Tour: Demo {
+    public static let name = "tour"
 
     /// Creates the tour.
-    public init(quick: Bool = false, narrate: @escaping @Sendable (String) -> Void) {
-        self.quick = quick
-        self.narrate = narrate
-    }
+    public init() {}
 
     /// The numbers the processes step factors: products of a prime near 4–5·10⁸ and one near 7–9.5·10⁹.
     static let semiprimes: [UInt64] = [
@@ -23,10 +17,12 @@ public struct Tour: Sendable {
 
     /// Runs every step.
     /// - Returns: the timed runs.
-    public func run() async throws -> DemoReport {
+    public func run(in context: DemoContext) async throws -> DemoReport {
+        let quick = context.options.quick
+        let narrate = { (line: String) in context.write(line) }
         var runs: [ModelRun] = []
         func record(_ model: String, _ step: String, _ times: CPUTimes) {
-            runs.append(ModelRun(model: model, step: step, times: times))
+            runs.append(ModelRun(model: "\(model): \(step)", times: times))
             narrate("  \(model):\n    \(times.description.replacingOccurrences(of: "\n", with: "\n    "))")
         }
 
