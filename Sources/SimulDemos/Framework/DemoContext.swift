@@ -1,5 +1,5 @@
 import Foundation
-public import Simul
+import Simul
 
 /// The language of the narration; the seeds are Portuguese.
 public enum Language: String, Sendable, CaseIterable {
