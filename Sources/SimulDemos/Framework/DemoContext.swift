@@ -78,3 +78,8 @@ public protocol Demo: Sendable {
     /// Runs every model.
     func run(in context: DemoContext) async throws -> DemoReport
 }
+
+/// Blocks the calling thread, as the seeds' `time.sleep` does: a stand-in for a slow database or disk.
+func blockingWait(_ seconds: Double) {
+    Thread.sleep(forTimeInterval: seconds)
+}
