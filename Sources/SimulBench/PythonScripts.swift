@@ -1,5 +1,43 @@
 /// The Python peers' sources, kept in the binary so `simul bench` needs no file beside it.
 enum PythonScripts {
+    /// The seed's primes demo (seed 003): least prime factors by trial division over odd numbers, sequential, with
+    /// ThreadPoolExecutor and with ProcessPoolExecutor (`submit` + `as_completed`); the numbers are the arguments.
+    static let primes = #"""
+        import json, math, sys, time
+        from concurrent import futures
+
+        def least_prime_factor(n):
+            if n % 2 == 0:
+                return 2
+            for i in range(3, math.isqrt(n) + 1, 2):
+                if n % i == 0:
+                    return i
+            return n
+
+        def lpf_pair(n):
+            return n, least_prime_factor(n)
+
+        def emit(case, seconds):
+            print(json.dumps({"case": case, "metric": "wall", "value": seconds, "unit": "s"}), flush=True)
+
+        def timed_pool(executor_class, sample):
+            start = time.perf_counter()
+            with executor_class() as pool:
+                tasks = [pool.submit(lpf_pair, n) for n in sample]
+                for future in futures.as_completed(tasks):
+                    future.result()
+            return time.perf_counter() - start
+
+        if __name__ == "__main__":
+            sample = [int(arg) for arg in sys.argv[1:]]
+            start = time.perf_counter()
+            for n in sample:
+                least_prime_factor(n)
+            emit("primes-sequential", time.perf_counter() - start)
+            emit("primes-threads", timed_pool(futures.ThreadPoolExecutor, sample))
+            emit("primes-processes", timed_pool(futures.ProcessPoolExecutor, sample))
+        """#
+
     /// The `executors` cases with `concurrent.futures` and `asyncio`; argument 1 is the scale divisor.
     static let executors = #"""
         import asyncio, json, sys, time

@@ -8,14 +8,15 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure Simul, and with --compare-python the Python peer, in the same run.",
         discussion: """
             Suites: \(BenchCommand.suites.joined(separator: ", ")). Each case runs \
-            three times and the best run counts.
+            three times and the best run counts (Python's primes run once: they take a minute).
             Examples:
               simul bench executors
-              simul bench executors --json --compare-python
+              simul bench cpu --compare-python --report bench.html
+              simul bench executors cpu --json --compare-python
             """
     )
 
-    static let suites = ["executors"]
+    static let suites = ["executors", "cpu"]
 
     @Argument(help: "The suites to run (default: all).")
     var names: [String] = []
@@ -29,23 +30,48 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Smaller counts: a quick look, not a measurement.")
     var quick = false
 
+    @Option(help: "Also write a self-contained HTML page with charts to this file.")
+    var report: String?
+
     func run() async throws {
         try checkNames(names, kind: "suite", available: Self.suites)
-        var report = BenchReport()
-        let suite = ExecutorsBenchmark(quick: quick)
-        report.results += try await suite.run { name in Self.progress("simul: \(name)") }
-        if comparePython {
-            Self.progress("python: executors")
-            do {
-                report.results += try suite.runPython()
-            } catch {
-                throw CLIError("\(error)")
+        let selected = names.isEmpty ? Self.suites : Self.suites.filter(names.contains)
+        var results = BenchReport()
+        for suite in selected {
+            switch suite {
+            case "executors":
+                let benchmark = ExecutorsBenchmark(quick: quick)
+                results.results += try await benchmark.run { Self.progress("simul: \($0)") }
+                if comparePython {
+                    Self.progress("python: executors")
+                    results.results += try peer { try benchmark.runPython() }
+                }
+            case "cpu":
+                let benchmark = CPUBenchmark(quick: quick)
+                results.results += try await benchmark.run { Self.progress("simul: \($0)") }
+                if comparePython {
+                    Self.progress("python: primes (sequential, threads, processes; about a minute)")
+                    results.results += try peer { try benchmark.runPython() }
+                }
+            default:
+                preconditionFailure("unhandled suite \(suite)")
             }
         }
-        if json {
-            print(try report.json())
-        } else {
-            print(Self.table(report))
+        if let report {
+            do {
+                try BenchHTMLReport.render(results).write(toFile: report, atomically: true, encoding: .utf8)
+            } catch {
+                throw CLIError("cannot write the report to '\(report)': \(error.localizedDescription)")
+            }
+        }
+        print(json ? try results.json() : Self.table(results))
+    }
+
+    private func peer(_ body: () throws -> [BenchResult]) throws -> [BenchResult] {
+        do {
+            return try body()
+        } catch {
+            throw CLIError("\(error)")
         }
     }
 

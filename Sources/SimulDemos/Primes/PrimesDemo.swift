@@ -1,5 +1,5 @@
 import Foundation
-import Simul
+public import Simul
 
 /// Seed 003's primes demo: the least prime factors of eight large numbers, CPU-bound work, computed sequentially,
 /// with threads, with the process pool and with async, and shown in a live table as they are found.
@@ -75,15 +75,27 @@ public struct PrimesDemo: Demo {
     }
 }
 
-/// How the primes are computed.
-enum PrimeModel: String, CaseIterable, Sendable {
-    case sequential, threads, processes, async
+/// How the primes demo computes least prime factors; the `cpu` benchmark times each.
+public enum PrimeModel: String, CaseIterable, Sendable {
+    /// One number after another, each by plain trial division.
+    case sequential
+    /// Pieces of every number's trial range on a ``ThreadPool`` as wide as the CPUs.
+    case threads
+    /// The same pieces on a ``ProcessPool``.
+    case processes
+    /// The same pieces as tasks on the cooperative pool.
+    case async
 
-    /// Factors every number, reporting each as it is settled.
-    func factor(
+    /// Finds the least prime factor of every number.
+    /// - Parameters:
+    ///   - numbers: the numbers, each at least 2.
+    ///   - configuration: the process pool's configuration, for `processes`.
+    ///   - settled: told each number's factor as soon as it is certain.
+    /// - Returns: the factors, in the order of `numbers`.
+    public func factor(
         _ numbers: [UInt64],
         configuration: ProcessPoolConfiguration = ProcessPoolConfiguration(),
-        settled: @escaping @Sendable (Int, UInt64) -> Void
+        settled: @escaping @Sendable (Int, UInt64) -> Void = { _, _ in }
     ) async throws -> [UInt64] {
         if self == .sequential {
             return numbers.enumerated().map { index, n in
