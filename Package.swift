@@ -65,7 +65,7 @@ let package = Package(
             name: "SimulTests",
             dependencies: ["CSimulShims", "Simul", "SimulTestSupport", "SimulTestWorker"]
         ),
-        .testTarget(name: "SimulDemosTests", dependencies: ["SimulDemos"]),
+        .testTarget(name: "SimulDemosTests", dependencies: ["Simul", "SimulDemos", "SimulCLI"]),
     ]
 )
 

@@ -49,7 +49,7 @@ public struct CakesDemo: Demo {
         await threads.shutdown()
 
         context.say("\nprocesses (ProcessPool):", "\nprocessos (ProcessPool):")
-        let processes = ProcessPool()
+        let processes = ProcessPool(context.options.processPool)
         _ = try await processes.run(DemoTasks.Bake.self, 0)  // start the workers before the clock does
         report.runs.append(
             try await context.measure("processes") {

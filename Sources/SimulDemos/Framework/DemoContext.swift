@@ -1,5 +1,5 @@
 import Foundation
-import Simul
+public import Simul
 
 /// The language of the narration; the seeds are Portuguese.
 public enum Language: String, Sendable, CaseIterable {
@@ -26,6 +26,10 @@ public struct DemoOptions: Sendable {
     public var urlsFile: String?
     /// wikipics: write an HTML gallery here.
     public var galleryFile: String?
+
+    /// How the demos' process pools start their workers (tests point it at a binary that registers the demo
+    /// tasks; the `simul` binary re-executes itself).
+    public var processPool = ProcessPoolConfiguration()
 
     /// The defaults.
     public init() {}

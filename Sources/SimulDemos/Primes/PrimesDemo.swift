@@ -30,7 +30,7 @@ public struct PrimesDemo: Demo {
                 rows: numbers.map { [PrimeSample.grouped($0), "🕒", ""] }, widths: [23, 1, 23]
             )
             let (factors, run) = try await context.measure(model.rawValue, results: Self.results(numbers)) {
-                try await model.factor(numbers) { index, factor in
+                try await model.factor(numbers, configuration: context.options.processPool) { index, factor in
                     table.update(index, Self.row(numbers[index], factor))
                 }
             }

@@ -46,7 +46,7 @@ public struct Tour: Demo {
         record("sequential", "least prime factors", sequential.times)
         var quiet = Logger(label: "simul.tour")
         quiet.logLevel = .error  // the crash below is on purpose; the tour narrates it
-        let pool = ProcessPool(logger: quiet)
+        let pool = ProcessPool(context.options.processPool, logger: quiet)
         let parallel = try await timed {
             try await numbers.concurrentMap(maxConcurrency: numbers.count) {
                 try await pool.run(DemoTasks.LeastPrimeFactor.self, $0)
