@@ -265,12 +265,14 @@ private final class Responder: ChannelInboundHandler, RemovableChannelHandler {
                 if due > .now() {
                     responder.wakeUp = loop.assumeIsolated().scheduleTask(deadline: due) {
                         responder.wakeUp = nil
-                        responder.start(response, version: head.version, keepAlive: keepAlive, isHead: isHead,
-                                        context: context)
+                        responder.start(
+                            response, version: head.version, keepAlive: keepAlive, isHead: isHead,
+                            context: context)
                     }
                 } else {
-                    responder.start(response, version: head.version, keepAlive: keepAlive, isHead: isHead,
-                                    context: context)
+                    responder.start(
+                        response, version: head.version, keepAlive: keepAlive, isHead: isHead,
+                        context: context)
                 }
             }
         }
@@ -280,14 +282,17 @@ private final class Responder: ChannelInboundHandler, RemovableChannelHandler {
         _ response: HTTPResponse, version: HTTPVersion, keepAlive: Bool, isHead: Bool, context: ChannelHandlerContext
     ) {
         guard active else { return }
+        // 1xx, 204 and 304 responses have no body, and must not say how long it is (RFC 9110, 8.6).
+        let bodiless = response.status < 200 || response.status == 204 || response.status == 304
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: String(response.body.count))
+        if !bodiless { headers.add(name: "Content-Length", value: String(response.body.count)) }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         let status = HTTPResponseStatus(statusCode: response.status)
         let responseHead = HTTPResponseHead(version: version, status: status, headers: headers)
         context.writeAndFlush(wrapOutboundOut(.head(responseHead)), promise: nil)
-        sending = Sending(body: isHead ? [] : response.body, offset: 0, started: .now(), keepAlive: keepAlive)
+        let body = isHead || bodiless ? [] : response.body
+        sending = Sending(body: body, offset: 0, started: .now(), keepAlive: keepAlive)
         writeBody(context: context)
     }
 
