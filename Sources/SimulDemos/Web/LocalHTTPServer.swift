@@ -46,7 +46,7 @@ public final class LocalHTTPServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let handlerThread: ThreadPool
     private let channel: any Channel
-    private let stopped = Mutex(false)
+    private let lifecycle: Lifecycle
 
     /// The TCP port the server listens on.
     public let port: Int
@@ -54,9 +54,10 @@ public final class LocalHTTPServer: Sendable {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(group: MultiThreadedEventLoopGroup, handlerThread: ThreadPool, channel: any Channel, port: Int) {
+    private init(group: MultiThreadedEventLoopGroup, settings: ResponderSettings, channel: any Channel, port: Int) {
         self.group = group
-        self.handlerThread = handlerThread
+        self.handlerThread = settings.handlerThread
+        self.lifecycle = settings.lifecycle
         self.channel = channel
         self.port = port
     }
@@ -73,17 +74,17 @@ public final class LocalHTTPServer: Sendable {
         latency: Duration = .zero,
         handler: @escaping @Sendable (_ method: String, _ path: String) async -> HTTPResponse
     ) async throws -> LocalHTTPServer {
-        let (group, handlerThread, bootstrap) = makeBootstrap(
+        let (group, settings, bootstrap) = makeBootstrap(
             bytesPerSecond: bytesPerSecond, latency: latency, handler: handler
         )
         do {
             let channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
             return LocalHTTPServer(
-                group: group, handlerThread: handlerThread, channel: channel, port: channel.localAddress?.port ?? 0
+                group: group, settings: settings, channel: channel, port: channel.localAddress?.port ?? 0
             )
         } catch {
             try? await group.shutdownGracefully()
-            await handlerThread.shutdown()
+            await settings.handlerThread.shutdown()
             throw error
         }
     }
@@ -95,17 +96,17 @@ public final class LocalHTTPServer: Sendable {
         latency: Duration = .zero,
         handler: @escaping @Sendable (_ method: String, _ path: String) async -> HTTPResponse
     ) throws -> LocalHTTPServer {
-        let (group, handlerThread, bootstrap) = makeBootstrap(
+        let (group, settings, bootstrap) = makeBootstrap(
             bytesPerSecond: bytesPerSecond, latency: latency, handler: handler
         )
         do {
             let channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
             return LocalHTTPServer(
-                group: group, handlerThread: handlerThread, channel: channel, port: channel.localAddress?.port ?? 0
+                group: group, settings: settings, channel: channel, port: channel.localAddress?.port ?? 0
             )
         } catch {
             try? group.syncShutdownGracefully()
-            handlerThread.shutdownNow(cancelPending: false)
+            settings.handlerThread.shutdownNow(cancelPending: false)
             throw error
         }
     }
@@ -114,7 +115,7 @@ public final class LocalHTTPServer: Sendable {
         bytesPerSecond: Int?,
         latency: Duration,
         handler: @escaping @Sendable (String, String) async -> HTTPResponse
-    ) -> (MultiThreadedEventLoopGroup, ThreadPool, ServerBootstrap) {
+    ) -> (MultiThreadedEventLoopGroup, ResponderSettings, ServerBootstrap) {
         precondition(bytesPerSecond.map { $0 >= 1 } ?? true, "bytesPerSecond must be at least 1")
         precondition(latency >= .zero, "latency cannot be negative")
         // One event loop is plenty for a few dozen throttled connections, and keeps the server's CPU off the
@@ -125,7 +126,8 @@ public final class LocalHTTPServer: Sendable {
         // starve the server it is waiting for.
         let handlerThread = ThreadPool(maxWorkers: 1, namePrefix: "simul-http")
         let settings = ResponderSettings(
-            bytesPerSecond: bytesPerSecond, latency: latency, handlerThread: handlerThread, handler: handler
+            bytesPerSecond: bytesPerSecond, latency: latency, handlerThread: handlerThread, lifecycle: Lifecycle(),
+            handler: handler
         )
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -137,13 +139,13 @@ public final class LocalHTTPServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(Responder(settings: settings))
                 }
             }
-        return (group, handlerThread, bootstrap)
+        return (group, settings, bootstrap)
     }
 
     /// Stops listening, closes every connection and stops the server's thread. Calling it again does nothing.
     /// - Throws: the event loop's error if it could not shut down.
     public func shutdown() async throws {
-        guard stopOnce() else { return }
+        guard lifecycle.stop() else { return }
         try? await channel.close()
         try await group.shutdownGracefully()
         await handlerThread.shutdown()
@@ -151,16 +153,29 @@ public final class LocalHTTPServer: Sendable {
 
     /// ``shutdown()`` for synchronous callers; never call it on the server's own event loop.
     func shutdownBlocking() throws {
-        guard stopOnce() else { return }
+        guard lifecycle.stop() else { return }
         try? channel.close().wait()
         try group.syncShutdownGracefully()
         handlerThread.shutdownNow(cancelPending: false)
     }
+}
 
-    private func stopOnce() -> Bool {
+/// Whether the server is still running, so that no handler hands a response to an event loop that has shut down.
+private final class Lifecycle: Sendable {
+    private let stopped = Mutex(false)
+
+    /// Marks the server stopped; true the first time only.
+    func stop() -> Bool {
         stopped.withLock { stopped in
             defer { stopped = true }
             return !stopped
+        }
+    }
+
+    /// Runs `body` unless the server has stopped, holding the lock so that ``stop()`` waits for it.
+    func ifRunning(_ body: () -> Void) {
+        stopped.withLock { stopped in
+            if !stopped { body() }
         }
     }
 }
@@ -170,6 +185,7 @@ private struct ResponderSettings: Sendable {
     var bytesPerSecond: Int?
     var latency: Duration
     var handlerThread: ThreadPool
+    var lifecycle: Lifecycle
     var handler: @Sendable (String, String) async -> HTTPResponse
 
     var chunkSize: Int { LocalHTTPServer.chunkSize(bytesPerSecond: bytesPerSecond) }
@@ -252,46 +268,49 @@ private final class Responder: ChannelInboundHandler, RemovableChannelHandler {
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         let due = NIODeadline.now() + TimeAmount(settings.latency)
         let handler = settings.handler
-        let handlerThread = settings.handlerThread
+        let lifecycle = settings.lifecycle
         let method = head.method.rawValue
         let path = head.uri
-        let keepAlive = head.isKeepAlive
-        let isHead = head.method == .HEAD
-        Task(executorPreference: handlerThread) {
+        Task(executorPreference: settings.handlerThread) {
             let response = await handler(method, path)
-            loop.execute {
-                let (responder, context) = bound.value
-                guard responder.active else { return }
-                if due > .now() {
-                    responder.wakeUp = loop.assumeIsolated().scheduleTask(deadline: due) {
-                        responder.wakeUp = nil
-                        responder.start(
-                            response, version: head.version, keepAlive: keepAlive, isHead: isHead,
-                            context: context)
-                    }
-                } else {
-                    responder.start(
-                        response, version: head.version, keepAlive: keepAlive, isHead: isHead,
-                        context: context)
+            // Once the server has stopped, its event loop may be gone; the connection is closing anyway.
+            lifecycle.ifRunning {
+                loop.execute {
+                    let (responder, context) = bound.value
+                    responder.deliver(response, due: due, for: head, context: context)
                 }
             }
         }
     }
 
-    private func start(
-        _ response: HTTPResponse, version: HTTPVersion, keepAlive: Bool, isHead: Bool, context: ChannelHandlerContext
+    /// Starts the response at `due`.
+    private func deliver(
+        _ response: HTTPResponse, due: NIODeadline, for head: HTTPRequestHead, context: ChannelHandlerContext
     ) {
+        guard active else { return }
+        guard due <= .now() else {
+            wakeUp = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
+                wakeUp = nil
+                deliver(response, due: due, for: head, context: context)
+            }
+            return
+        }
+        start(response, for: head, context: context)
+    }
+
+    private func start(_ response: HTTPResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
         guard active else { return }
         // 1xx, 204 and 304 responses have no body, and must not say how long it is (RFC 9110, 8.6).
         let bodiless = response.status < 200 || response.status == 204 || response.status == 304
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         if !bodiless { headers.add(name: "Content-Length", value: String(response.body.count)) }
+        let keepAlive = request.isKeepAlive
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         let status = HTTPResponseStatus(statusCode: response.status)
-        let responseHead = HTTPResponseHead(version: version, status: status, headers: headers)
+        let responseHead = HTTPResponseHead(version: request.version, status: status, headers: headers)
         context.writeAndFlush(wrapOutboundOut(.head(responseHead)), promise: nil)
-        let body = isHead || bodiless ? [] : response.body
+        let body = request.method == .HEAD || bodiless ? [] : response.body
         sending = Sending(body: body, offset: 0, started: .now(), keepAlive: keepAlive)
         writeBody(context: context)
     }
