@@ -62,7 +62,7 @@ import Testing
         }
         let text = transcript.text
         #expect(text.contains("🕒"))
-        #expect(text.contains("( 1 )      200_000 bytes  Ada_Lovelace.png"))
+        #expect(text.contains("( 1 )         200_000 bytes  Ada_Lovelace.png"))
         #expect(text.contains("TOTAL BYTES: 800_000"))
         #expect(text.contains("Wall time:"))
         #expect(text.contains("Ideal:"))
@@ -86,7 +86,8 @@ import Testing
         let list = FileManager.default.temporaryDirectory.appendingPathComponent("simul-urls-\(UUID().uuidString)")
         let lines = [
             "# two pictures, a missing one, and a server that is gone", server.sources[0].url, "",
-            server.server.baseURL + "/pictures/No_Such_Picture.png", refusedURL, server.sources[1].url,
+            server.server.baseURL + "/pictures/No_Such_Picture.png", refusedURL, "ftp://127.0.0.1/File.png",
+            server.sources[1].url,
         ]
         try lines.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: list) }
@@ -97,9 +98,12 @@ import Testing
         for run in report.runs {
             let images = Self.images(run)
             #expect(
-                images.map(\.name) == ["Ada_Lovelace.png", "No_Such_Picture.png", "Nobody_Home.png", "Alan_Turing.png"])
-            #expect(images.map(\.bytes) == [30_000, 0, 0, 30_000], "\(run.model)")
-            #expect(images.map(\.error) == [nil, "HTTP 404", "connection refused", nil], "\(run.model)")
+                images.map(\.name) == [
+                    "Ada_Lovelace.png", "No_Such_Picture.png", "Nobody_Home.png", "File.png", "Alan_Turing.png",
+                ])
+            #expect(images.map(\.bytes) == [30_000, 0, 0, 0, 30_000], "\(run.model)")
+            let errors = images.map(\.error)
+            #expect(errors == [nil, "HTTP 404", "connection refused", "not an http or https URL", nil], "\(run.model)")
             #expect(Self.total(run) == 60_000)
         }
         #expect(transcript.text.contains("✗ HTTP 404"))

@@ -32,13 +32,9 @@ package enum BlockingHTTP {
         let deadline = ContinuousClock.now + timeout
         var current = url
         for _ in 0...redirects {
-            guard let components = URLComponents(string: current), let scheme = components.scheme?.lowercased(),
-                var host = components.host, !host.isEmpty
-            else { throw DownloadError.invalidURL(current) }
-            switch scheme {
-            case "http": break
-            case "https": return try foundationGet(current, timeout: timeout)
-            default: throw DownloadError.invalidURL(current)
+            let components = try validated(current)
+            guard components.scheme?.lowercased() == "http", var host = components.host else {
+                return try foundationGet(current, timeout: timeout)
             }
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             var target = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
@@ -58,6 +54,15 @@ package enum BlockingHTTP {
             return reply.body
         }
         throw DownloadError.badResponse("more than \(redirects) redirects")
+    }
+
+    /// The parts of `url`, if it is an `http` or `https` URL with a host.
+    /// - Throws: ``DownloadError/invalidURL(_:)`` otherwise.
+    static func validated(_ url: String) throws -> URLComponents {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else { throw DownloadError.invalidURL(url) }
+        return components
     }
 
     /// A parsed reply.

@@ -44,7 +44,7 @@ public struct DownloadError: Error, Sendable, Hashable, CustomStringConvertible 
         case .status(let status): "HTTP \(status)"
         case .refused: "connection refused"
         case .timedOut(let timeout): "timed out after \(timeout.timeDescription)"
-        case .invalidURL(let url): "cannot download '\(url)': only http and https URLs with a host"
+        case .invalidURL: "not an http or https URL"
         case .connection(let detail): detail
         case .badResponse(let detail): "bad response: \(detail)"
         }

@@ -150,6 +150,7 @@ package struct PictureDownloader: Sendable {
         let start = ContinuousClock.now
         let timeout = timeout
         do {
+            _ = try BlockingHTTP.validated(source.url)  // the same words as the blocking models for a bad URL
             let bytes = try await withTimeout(timeout) {
                 let response = try await client.execute(
                     HTTPClientRequest(url: source.url), timeout: TimeAmount(timeout))

@@ -107,7 +107,7 @@ public struct Wikipics: Demo {
                 context,
                 header: ["#", "bytes", options.language == .pt ? "imagem" : "picture"],
                 rows: sources.indices.map { [Self.label($0, of: sources.count), "🕒", sources[$0].name] },
-                widths: [0, 17, 0]
+                widths: [0, 20, 0]
             )
             let (outcomes, run) = try await context.measure(model.rawValue, results: Self.results) {
                 let outcomes = try await downloader.run(model, sources) { index, outcome in
