@@ -53,16 +53,23 @@ public struct PythonEnvironment: Sendable {
             return python
         }
         if !FileManager.default.isExecutableFile(atPath: python) {
+            let parent = (directory as NSString).deletingLastPathComponent
             do {
-                try FileManager.default.createDirectory(
-                    atPath: (directory as NSString).deletingLastPathComponent, withIntermediateDirectories: true
-                )
-                try Self.execute(basePython, ["-m", "venv", directory])
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
             } catch {
                 throw Failure(
-                    description: "cannot create a Python virtual environment in \(directory): \(error) "
-                        + "(on Debian or Ubuntu: apt-get install python3-venv)"
+                    description: "cannot create \(parent) for the Python virtual environment: "
+                        + error.localizedDescription
                 )
+            }
+            do {
+                try Self.execute(basePython, ["-m", "venv", directory])
+            } catch let failure as StepFailure {
+                // Debian and Ubuntu ship venv without ensurepip unless python3-venv is installed.
+                let hint =
+                    failure.output.contains("ensurepip") ? " (on Debian or Ubuntu: apt-get install python3-venv)" : ""
+                throw Failure(
+                    description: "cannot create a Python virtual environment in \(directory): \(failure)\(hint)")
             }
         }
         do {
@@ -79,6 +86,8 @@ public struct PythonEnvironment: Sendable {
     /// A step that failed: the tool's exit status and the last line it printed.
     private struct StepFailure: Error, CustomStringConvertible {
         var description: String
+        /// Everything the tool printed.
+        var output = ""
     }
 
     /// Runs a tool to completion, throwing with its last line of output unless it exits 0.
@@ -102,7 +111,9 @@ public struct PythonEnvironment: Sendable {
         guard process.terminationStatus == 0 else {
             let last = text.split(separator: "\n").last.map(String.init) ?? "no output"
             let command = ([executable] + arguments.prefix(2)).joined(separator: " ")
-            throw StepFailure(description: "\(command) failed (exit \(process.terminationStatus)): \(last)")
+            throw StepFailure(
+                description: "\(command) failed (exit \(process.terminationStatus)): \(last)", output: text
+            )
         }
         return text
     }
