@@ -12,11 +12,11 @@ struct BenchCommand: AsyncParsableCommand {
             Examples:
               simul bench executors
               simul bench cpu --compare-python --report bench.html
-              simul bench executors cpu --json --compare-python
+              simul bench cpu io --json --compare-python
             """
     )
 
-    static let suites = ["executors", "cpu"]
+    static let suites = ["executors", "cpu", "io"]
 
     @Argument(help: "The suites to run (default: all).")
     var names: [String] = []
@@ -53,6 +53,19 @@ struct BenchCommand: AsyncParsableCommand {
                     Self.progress("python: primes (sequential, threads, processes; about a minute)")
                     results.results += try peer { try benchmark.runPython() }
                 }
+            case "io":
+                let benchmark = IOBenchmark(quick: quick)
+                results.results += try await benchmark.run { Self.progress("simul: \($0)") }
+                if comparePython {
+                    Self.progress("python: wikipics (urllib, ThreadPoolExecutor, aiohttp in a virtual environment)")
+                    do {
+                        results.results += try peer { try benchmark.runPython() }
+                    } catch {
+                        await benchmark.shutdown()
+                        throw error
+                    }
+                }
+                await benchmark.shutdown()
             default:
                 preconditionFailure("unhandled suite \(suite)")
             }
@@ -86,11 +99,13 @@ struct BenchCommand: AsyncParsableCommand {
         for result in report.results {
             let ours = report.results.first { $0.case == result.case && $0.impl == "simul" }
             var ratio = ""
-            if result.impl != "simul", let ours, result.value > 0, ours.value > 0 {
+            if result.impl != "simul", result.metric != "speedup", let ours, result.value > 0, ours.value > 0 {
                 let factor = result.metric == "wall" ? result.value / ours.value : ours.value / result.value
                 ratio = String(format: "%.1fx", factor)
             }
-            let value = result.unit == "s" ? String(format: "%.3f", result.value) : String(format: "%.0f", result.value)
+            let value = String(
+                format: result.unit == "s" ? "%.3f" : result.unit == "x" ? "%.2f" : "%.0f", result.value
+            )
             rows.append([result.case, result.impl, value, result.unit, ratio])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
