@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 need_python() {
-    if ! command -v python3 >/dev/null 2>&1; then
-        step "installing python3 (Debian)"
-        apt-get update -qq && apt-get install -y -qq python3 >/dev/null
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
+        step "installing python3 and venv (Debian)"
+        apt-get update -qq && apt-get install -y -qq python3 python3-venv >/dev/null
     fi
 }
 
@@ -27,24 +27,48 @@ simul=$(swift build --show-bin-path)/simul
 "$simul" demo --quick
 
 step "CLI smoke: bad input gets one clear line and a non-zero exit"
-if "$simul" demo no-such-demo 2>.build/bad-input.txt; then
-    echo "expected 'simul demo no-such-demo' to fail" >&2
-    exit 1
-fi
-grep -q "^Error: unknown demo 'no-such-demo' (available: " .build/bad-input.txt
-[ "$(wc -l <.build/bad-input.txt)" -eq 1 ]
+expect_one_line_error() {
+    local expected=$1
+    shift
+    if "$simul" "$@" >/dev/null 2>.build/bad-input.txt; then
+        echo "expected 'simul $*' to fail" >&2
+        exit 1
+    fi
+    if ! grep -q "^Error: $expected" .build/bad-input.txt || [ "$(wc -l <.build/bad-input.txt)" -ne 1 ]; then
+        echo "'simul $*' should print one line 'Error: $expected...', it printed:" >&2
+        cat .build/bad-input.txt >&2
+        exit 1
+    fi
+    echo "ok: simul $* -> $(cat .build/bad-input.txt)"
+}
+expect_one_line_error "unknown demo 'no-such-demo' (available: " demo no-such-demo
+expect_one_line_error "--images must be at least 1, got 0" demo wikipics --images 0
+expect_one_line_error "--rate must be at least 1 byte per second, got -1" demo wikipics --rate -1
+expect_one_line_error "cannot read the URL list '/no/such/file'" demo wikipics --urls /no/such/file
+expect_one_line_error "unknown language 'xx'" demo cakes --lang xx
+expect_one_line_error "unknown suite 'nope'" bench nope
 
-step "CLI smoke: simul bench executors --quick --json --compare-python"
-"$simul" bench executors --quick --json --compare-python >.build/bench.json
-python3 - .build/bench.json <<'PY'
+step "CLI smoke: simul bench executors cpu io --quick --json --compare-python --report"
+"$simul" bench executors cpu io --quick --json --compare-python --report .build/bench.html >.build/bench.json
+python3 - .build/bench.json .build/bench.html <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
-cases = {"threadpool-submit", "processpool-submit", "processpool-map", "async-gather", "async-sleep-100k"}
-impls = {(r["case"], r["impl"]) for r in report["results"]}
-missing = [c for c in cases if (c, "simul") not in impls or not any(k == c and i.startswith("python") for k, i in impls)]
+rows = report["results"]
+pairs = {
+    "threadpool-submit": "python-concurrent.futures", "processpool-submit": "python-concurrent.futures",
+    "processpool-map": "python-concurrent.futures", "async-gather": "python-asyncio",
+    "async-sleep-100k": "python-asyncio", "primes-sequential": "python",
+    "primes-threads": "python-concurrent.futures", "primes-processes": "python-concurrent.futures",
+    "wikipics-sequential": "python-urllib", "wikipics-threads": "python-urllib", "wikipics-async": "python-aiohttp",
+}
+impls = {(r["case"], r["impl"]) for r in rows}
+missing = [c for c, peer in pairs.items() if (c, "simul") not in impls or (c, peer) not in impls]
 assert not missing, f"cases without both rows: {missing}"
-assert all(r["value"] > 0 for r in report["results"]), "a figure is not positive"
-print(f"bench JSON has {len(report['results'])} rows, ours and Python's for every case")
+assert (("primes-async", "simul")) in impls
+assert all(r["value"] > 0 for r in rows), "a figure is not positive"
+page = open(sys.argv[2]).read()
+assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', ""), "report not self-contained"
+print(f"bench JSON has {len(rows)} rows, ours and the Python peer's for every case; the HTML report has charts")
 PY
 
 echo

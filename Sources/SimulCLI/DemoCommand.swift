@@ -32,13 +32,13 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Narration language: en or pt.")
     var lang = "en"
 
-    @Option(help: "wikipics: how many images to download.")
+    @Option(parsing: .unconditional, help: "wikipics: how many images to download.")
     var images = 10
 
-    @Option(help: "wikipics: bytes per generated image.")
+    @Option(parsing: .unconditional, help: "wikipics: bytes per generated image.")
     var size = 500_000
 
-    @Option(help: "wikipics: server throttle per connection, in bytes per second.")
+    @Option(parsing: .unconditional, help: "wikipics: server throttle per connection, in bytes per second.")
     var rate = 1_200_000
 
     @Option(help: "wikipics: download the URLs in this file (one per line) instead of the local server's.")
