@@ -80,9 +80,10 @@ import Testing
 
     @Test func failedDownloadsAreRowsAndTheDemoGoesOn() async throws {
         let server = try await PictureServer.start(count: 2, size: 30_000, bytesPerSecond: nil)
-        let closed = try await LocalHTTPServer.start { _, _ in HTTPResponse(body: []) }
-        let refusedURL = closed.baseURL + "/Nobody_Home.png"
-        try await closed.shutdown()
+        // A port that is bound but not listening refuses connections, and no other test can take it meanwhile.
+        let closed = try #require(BoundSocket())
+        defer { closed.close() }
+        let refusedURL = "http://127.0.0.1:\(closed.port)/Nobody_Home.png"
         let list = FileManager.default.temporaryDirectory.appendingPathComponent("simul-urls-\(UUID().uuidString)")
         let lines = [
             "# two pictures, a missing one, and a server that is gone", server.sources[0].url, "",
@@ -177,4 +178,33 @@ import Testing
             try BlockingHTTP.dechunk(Array("9\r\nWiki".utf8))
         }
     }
+}
+
+/// A TCP socket bound to a free loopback port without listening: connecting to it is refused.
+struct BoundSocket {
+    let descriptor: Int32
+    let port: Int
+
+    init?() {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound else {
+            Glibc.close(descriptor)
+            return nil
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { Glibc.close(descriptor) }
 }
