@@ -1,7 +1,7 @@
 /// Every demo `simul demo` can run, in the order it runs them.
 public enum DemoCatalog {
     /// The seed demos, run when no name is given.
-    public static let seedDemos: [any Demo] = []
+    public static let seedDemos: [any Demo] = [DecisionTable()]
 
     /// Extra demos that run only by name.
     public static let extras: [any Demo] = [Tour()]

@@ -21,5 +21,6 @@ public enum DemoTasks {
     public static func register(in registry: inout TaskRegistry) {
         registry.register(LeastPrimeFactor.self)
         registry.register(OutOfBounds.self)
+        TableTasks.register(in: &registry)
     }
 }

@@ -1,0 +1,9 @@
+public import Simul
+
+/// The process tasks of the decision table's scenarios.
+public enum TableTasks {
+    /// Registers every one of them; ``DemoTasks/register(in:)`` calls this.
+    public static func register(in registry: inout TaskRegistry) {
+        registry.register(CountPrimes.self)
+    }
+}
