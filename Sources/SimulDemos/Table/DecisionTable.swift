@@ -21,7 +21,7 @@ public struct DecisionTable: Demo {
 
     /// The table's rows, in the seed's order.
     package static let scenarios: [any Scenario] = [
-        MathsScenario(),
+        RequestsScenario(), DownloadScenario(), ScrapingScenario(), MathsScenario(),
     ]
 
     /// Runs every scenario under every model that applies.

@@ -4,6 +4,9 @@ public import Simul
 public enum TableTasks {
     /// Registers every one of them; ``DemoTasks/register(in:)`` calls this.
     public static func register(in registry: inout TaskRegistry) {
+        registry.register(FetchItem.self)
+        registry.register(Download.self)
         registry.register(CountPrimes.self)
+        registry.register(Scrape.self)
     }
 }
