@@ -21,8 +21,8 @@ public struct DecisionTable: Demo {
 
     /// The table's rows, in the seed's order.
     package static let scenarios: [any Scenario] = [
-        RequestsScenario(), FilesScenario(), DownloadScenario(), ImageScenario(), ScrapingScenario(),
-        TrainingScenario(), MathsScenario(),
+        RequestsScenario(), FilesScenario(), DownloadScenario(), InterfaceScenario(), ImageScenario(),
+        ScrapingScenario(), TrainingScenario(), MathsScenario(),
     ]
 
     /// Runs every scenario under every model that applies.
