@@ -22,7 +22,7 @@ public struct DecisionTable: Demo {
     /// The table's rows, in the seed's order.
     package static let scenarios: [any Scenario] = [
         RequestsScenario(), FilesScenario(), DownloadScenario(), InterfaceScenario(), ImageScenario(),
-        ScrapingScenario(), TrainingScenario(), MathsScenario(),
+        ScrapingScenario(), TrainingScenario(), ChatScenario(), MathsScenario(), DatabaseScenario(),
     ]
 
     /// Runs every scenario under every model that applies.

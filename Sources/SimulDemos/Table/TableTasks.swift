@@ -11,5 +11,7 @@ public enum TableTasks {
         registry.register(BilateralBand.self)
         registry.register(Scrape.self)
         registry.register(ShardGradient.self)
+        registry.register(ChatClient.self)
+        registry.register(RunQueries.self)
     }
 }
