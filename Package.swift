@@ -65,7 +65,12 @@ let package = Package(
             name: "SimulTests",
             dependencies: ["CSimulShims", "Simul", "SimulTestSupport", "SimulTestWorker"]
         ),
-        .testTarget(name: "SimulDemosTests", dependencies: ["SimulDemos"]),
+        .executableTarget(
+            name: "SimulDemosTestWorker",
+            dependencies: ["Simul", "SimulDemos"],
+            path: "Tests/SimulDemosTestWorker"
+        ),
+        .testTarget(name: "SimulDemosTests", dependencies: ["Simul", "SimulDemos", "SimulDemosTestWorker"]),
     ]
 )
 
