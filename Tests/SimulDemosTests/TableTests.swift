@@ -110,9 +110,9 @@ struct TableTests {
         #expect(agreement([.processes]).mark == "✗")
     }
 
-    @Test func framesLateByLessThanAQuarterFrameAreATie() {
-        #expect(Ranking.tickLateness.isTie(0.003, with: 0.0002))
-        #expect(!Ranking.tickLateness.isTie(0.005, with: 0.0002))
+    @Test func framesLateByLessThanAFrameAreATie() {
+        #expect(Ranking.tickLateness.isTie(0.012, with: 0.0002))
+        #expect(!Ranking.tickLateness.isTie(0.020, with: 0.0002))
         #expect(!Ranking.wallTime.isTie(0.003, with: 0.0002))
         #expect(Ranking.wallTime.isTie(1.05, with: 1))
         #expect(!Ranking.wallTime.isTie(1.2, with: 1))

@@ -82,21 +82,21 @@ public struct DecisionTable: Demo {
         context.say(
             """
 
-            The seed's pick won \(won) of \(scenarios.count) rows here and tied in \(tied) more (within 10%, or \
-            frames late by under a quarter frame). Its rules are right for Python, where the GIL lets one thread at a \
-            time run Python code. Swift has no GIL: threads and the async cooperative pool use every core, so CPU work \
-            needs no processes (they pay for spawning and for copying data; keep them to isolate crashes), and for \
-            waiting, any model that overlaps the waits wins, async at the lowest cost per connection. As the seed \
-            says: measure before optimising.
+            The seed's pick won \(won) of \(scenarios.count) rows here and tied in \(tied) more (within 10%, or no \
+            frame dropped in the GUI row). Its rules are right for Python, where the GIL lets one thread at a time run \
+            Python code. Swift has no GIL: threads and the async cooperative pool use every core, so CPU work needs no \
+            processes (they pay for spawning and for copying data; keep them to isolate crashes), and for waiting, \
+            any model that overlaps the waits wins, async at the lowest cost per connection. As the seed says: \
+            measure before optimising.
             """,
             """
 
             A escolha da semente venceu \(won) de \(scenarios.count) linhas aqui e empatou em mais \(tied) (até 10%, \
-            ou quadros atrasados menos de um quarto de quadro). Suas regras valem para Python, onde o GIL deixa uma \
-            thread por vez executar código Python. Swift não tem GIL: threads e o pool cooperativo do async usam \
-            todos os núcleos, então trabalho de CPU dispensa processos (eles pagam o spawn e a cópia dos dados; \
-            use-os para isolar falhas), e para esperar vence qualquer modelo que sobreponha as esperas, o async com o \
-            menor custo por conexão. Como diz a semente: meça antes de otimizar.
+            ou nenhum quadro perdido na linha da GUI). Suas regras valem para Python, onde o GIL deixa uma thread por \
+            vez executar código Python. Swift não tem GIL: threads e o pool cooperativo do async usam todos os \
+            núcleos, então trabalho de CPU dispensa processos (eles pagam o spawn e a cópia dos dados; use-os para \
+            isolar falhas), e para esperar vence qualquer modelo que sobreponha as esperas, o async com o menor custo \
+            por conexão. Como diz a semente: meça antes de otimizar.
             """)
         return DemoReport(demo: Self.name, runs: runs, summary: summary)
     }

@@ -30,7 +30,7 @@ struct InterfaceScenario: Scenario {
     }
 
     func note(_ verdict: Verdict, figures: [Model: Double]) -> Phrase {
-        guard let frozen = figures[.sequential], frozen >= Ranking.invisibleLateness else {
+        guard let frozen = figures[.sequential], frozen >= Ranking.frame else {
             return Phrase("the job is too short to freeze anything", "a tarefa é curta demais para travar algo")
         }
         let time = Duration.seconds(frozen).timeDescription

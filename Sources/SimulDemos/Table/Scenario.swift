@@ -33,15 +33,15 @@ package enum Ranking: Sendable, Equatable {
     /// By the 99th percentile of how late a 60 Hz tick loop's ticks were: the smoother interface wins.
     case tickLateness
 
-    /// Whether `figure` is as good as the `best` one: within 10%, or for lateness, both under a quarter of a
-    /// 60 Hz frame, which no one can see.
+    /// Whether `figure` is as good as the `best` one: within 10%, or for lateness, both under one 60 Hz frame: a
+    /// frame that late is still drawn before the next one is due, so no frame is dropped.
     package func isTie(_ figure: Double, with best: Double) -> Bool {
         if figure <= best * 1.1 { return true }
-        return self == .tickLateness && figure < Self.invisibleLateness && best < Self.invisibleLateness
+        return self == .tickLateness && figure < Self.frame && best < Self.frame
     }
 
-    /// A quarter of a 60 Hz frame.
-    package static let invisibleLateness = 1.0 / 240
+    /// One 60 Hz frame.
+    package static let frame = 1.0 / 60
 }
 
 /// What a scenario's models share: sizes and pools.
