@@ -1,3 +1,4 @@
+import Foundation
 public import Simul
 
 /// Seed 002's closing "Tabela de Decisão Rápida" (which technique for which workload), measured on this machine:
@@ -59,7 +60,13 @@ public struct DecisionTable: Demo {
             [String(index + 1), scenario.title.text(language)] + Array(repeating: "", count: 5)
                 + [scenario.advice.technique, ""]
         }
-        let table = LiveTable(context, header: header, rows: rows, widths: [2, 20, 10, 10, 10, 10, 12, 16])
+        // Redrawing in place works only while no line wraps: live, the notes are clipped to the terminal (and
+        // given in full below the table), and a terminal too narrow for the rest gets a line per finished row.
+        let noteWidth = context.options.live ? TableRow.noteWidth(terminal: Terminal.columns) : nil
+        let tableContext =
+            context.options.live && noteWidth == nil
+            ? DemoContext(options: Self.plain(context.options)) { text in context.say(text, text) } : context
+        let table = LiveTable(tableContext, header: header, rows: rows, widths: TableRow.widths)
 
         var quietOptions = context.options
         quietOptions.narrate = false
@@ -67,17 +74,23 @@ public struct DecisionTable: Demo {
         var runs: [ModelRun] = []
         var summary: [String: JSONValue] = [:]
         var agreements: [Verdict.Agreement: Int] = [:]
+        var notes: [String] = []
         for (index, scenario) in scenarios.enumerated() {
-            let row = TableRow(number: index + 1, scenario: scenario, language: language)
+            let row = TableRow(number: index + 1, scenario: scenario, language: language, noteWidth: noteWidth)
             let result = try await Self.measure(scenario, settings: settings, in: quiet) { partial in
-                if context.options.live { table.update(index, row.cells(partial)) }
+                if tableContext.options.live { table.update(index, row.cells(partial)) }
             }
             table.update(index, row.cells(result))
+            notes.append(result.note?.text(language) ?? "")
             runs += result.runs
             summary[scenario.key] = result.summary(advice: scenario.advice)
             if let agreement = result.agreement(with: scenario.advice) { agreements[agreement, default: 0] += 1 }
         }
 
+        if let noteWidth, notes.contains(where: { $0.count > noteWidth }) {
+            context.say("\nNotes:", "\nNotas:")
+            for (index, note) in notes.enumerated() { context.say("\(index + 1). \(note)", "\(index + 1). \(note)") }
+        }
         let (won, tied) = (agreements[.agrees] ?? 0, agreements[.ties] ?? 0)
         context.say(
             """
@@ -99,6 +112,13 @@ public struct DecisionTable: Demo {
             por conexão. Como diz a semente: meça antes de otimizar.
             """)
         return DemoReport(demo: Self.name, runs: runs, summary: summary)
+    }
+
+    /// `options` for a table printed a line per finished row.
+    private static func plain(_ options: DemoOptions) -> DemoOptions {
+        var options = options
+        options.live = false
+        return options
     }
 
     /// Prepares `scenario`, runs every model it applies to, checks that they agree, and judges them.
@@ -220,6 +240,18 @@ struct TableRow {
     var number: Int
     var scenario: any Scenario
     var language: Language
+    /// The longest note that fits the terminal, when the table is redrawn in place.
+    var noteWidth: Int?
+
+    /// Every column's width but the note's, wide enough for any cell.
+    static let widths = [2, 26, 11, 11, 11, 11, 15, 19]
+
+    /// The room left for notes on a terminal `columns` wide, or nil if it is too little to be worth it.
+    static func noteWidth(terminal columns: Int?) -> Int? {
+        guard let columns else { return nil }
+        let room = columns - widths.reduce(0, +) - 2 * widths.count - 1
+        return room >= 20 ? room : nil
+    }
 
     func cells(_ result: ScenarioResult) -> [String] {
         let modelCells = Model.allCases.map { model -> String in
@@ -238,7 +270,18 @@ struct TableRow {
                 verdict.agreement(with: scenario.advice, figures: result.figures, ranking: result.ranking).mark + " "
                 + seed
         }
-        return [String(number), scenario.title.text(language)] + modelCells
-            + [winner, seed, result.note?.text(language) ?? ""]
+        var note = result.note?.text(language) ?? ""
+        if let noteWidth, note.count > noteWidth { note = note.prefix(noteWidth - 1) + "…" }
+        return [String(number), scenario.title.text(language)] + modelCells + [winner, seed, note]
+    }
+}
+
+/// The terminal standard output goes to.
+enum Terminal {
+    /// Its width in columns, if it is a terminal.
+    static var columns: Int? {
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
     }
 }
