@@ -24,6 +24,20 @@ import Testing
         await pool.shutdown()
     }
 
+    @Test func aBurstLeftToTheSpinningThreadStillFansOut() async throws {
+        // A thread that has just finished a job spins for more, and submissions made meanwhile wake no one: the
+        // spinner must hand the rest of a burst on. Each round completes only with four threads blocked at once.
+        let parties = 4
+        let pool = ThreadPool(maxWorkers: parties)
+        for _ in 0..<50 {
+            try await pool.submit {}.value
+            let barrier = Barrier(parties: parties, timeout: 5)
+            let futures = (0..<parties).map { _ in pool.submit { barrier.arriveAndWait() } }
+            for future in futures { try #require(try await future.value) }
+        }
+        await pool.shutdown()
+    }
+
     @Test func neverRunsMoreThanMaxWorkersAtOnce() async throws {
         let pool = ThreadPool(maxWorkers: 3)
         let meter = ConcurrencyMeter()
@@ -144,14 +158,19 @@ final class Barrier: @unchecked Sendable {
     private var arrived = 0
     private let parties: Int
 
-    init(parties: Int) { self.parties = parties }
+    private let timeout: TimeInterval
+
+    init(parties: Int, timeout: TimeInterval = 30) {
+        self.parties = parties
+        self.timeout = timeout
+    }
 
     func arriveAndWait() -> Bool {
         condition.lock()
         defer { condition.unlock() }
         arrived += 1
         condition.broadcast()
-        let deadline = Date(timeIntervalSinceNow: 30)
+        let deadline = Date(timeIntervalSinceNow: timeout)
         while arrived < parties {
             if !condition.wait(until: deadline) { return false }
         }

@@ -192,20 +192,24 @@ extension ThreadPool {
             }
             jobs.append(job)
             queued.store(jobs.count, ordering: .relaxed)
-            var startThread = false
-            if hasSpinner {
-                // The spinning thread takes it.
-            } else if idle > wakeups {
+            // A spinning thread takes it without a wake-up; see `serve` for a burst.
+            let newThread = hasSpinner ? nil : recruit()
+            lock.unlock()
+            if let newThread { start(number: newThread) }
+        }
+
+        /// Gets a thread for queued work: wakes a sleeping one, or counts in a new one and returns its number, to
+        /// start once the lock is released. Call with the lock held.
+        private func recruit() -> Int? {
+            if idle > wakeups {
                 wakeups += 1
                 lock.signal()
             } else if threads < maxWorkers || (isShutDown && threads == 0) {
                 threads += 1
                 startedThreads += 1
-                startThread = true
+                return startedThreads
             }
-            let number = startedThreads
-            lock.unlock()
-            if startThread { start(number: number) }
+            return nil
         }
 
         func shutdown(cancelPending: Bool) {
@@ -262,7 +266,12 @@ extension ThreadPool {
             while true {
                 if let job = jobs.popFirst() {
                     queued.store(jobs.count, ordering: .relaxed)
+                    // Pushes leave work to a spinning thread without waking anyone, and it takes one job at a
+                    // time: if more is queued, get another thread to share it, or a burst of blocking jobs would
+                    // run one after another. Each thread recruited does the same, so the pool fans out in a chain.
+                    let helper = !jobs.isEmpty && !hasSpinner ? recruit() : nil
                     lock.unlock()
+                    if let helper { start(number: helper) }
                     switch job {
                     case .work(let run, _): run()
                     case .job(let job, let executor): job.runSynchronously(on: executor)

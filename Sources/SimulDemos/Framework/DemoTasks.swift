@@ -45,6 +45,7 @@ public enum DemoTasks {
         registry.register(LeastFactorInRange.self)
         registry.register(Bake.self)
         registry.register(OutOfBounds.self)
+        TableTasks.register(in: &registry)
     }
 }
 

@@ -57,16 +57,16 @@ package enum GeneratedPictures {
     static func paint(width: Int, height: Int, seed: UInt64) -> [UInt8] {
         var random = SplitMix64(seed: seed)
         func wave(_ count: Int, offset: Int) -> [Double] {
-            let frequency = 0.004 + random.unit() * 0.03
-            let phase = random.unit() * 2 * .pi
+            let frequency = 0.004 + random.nextUnit() * 0.03
+            let phase = random.nextUnit() * 2 * .pi
             return (0..<count).map { sin(Double($0 - offset) * frequency + phase) }
         }
         let across = wave(width, offset: 0)
         let down = wave(height, offset: 0)
         let diagonal = wave(width + height, offset: 0)
         let antidiagonal = wave(width + height, offset: height)
-        let hueOffset = random.unit()
-        let laps = 1 + random.unit() * 2
+        let hueOffset = random.nextUnit()
+        let laps = 1 + random.nextUnit() * 2
         let palette: [(UInt8, UInt8, UInt8)] = (0..<256).map { step in
             hsv(
                 hue: (Double(step) / 256 * laps + hueOffset).truncatingRemainder(dividingBy: 1), saturation: 0.75,
@@ -141,22 +141,4 @@ package enum GeneratedPictures {
     private static func fnv1a(_ text: String) -> UInt64 {
         text.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
     }
-}
-
-/// A small, fast pseudo-random generator with a seed (Vigna's SplitMix64).
-private struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
