@@ -33,7 +33,7 @@ final class PrimeSearch: Sendable {
     ///   - numbers: the numbers to factor.
     ///   - piecesPerWorker: about how many pieces each worker should get, all numbers together.
     ///   - workers: how many workers will share them.
-    init(numbers: [UInt64], workers: Int, piecesPerWorker: Int = 16) {
+    init(numbers: [UInt64], workers: Int, piecesPerWorker: Int = 48) {
         self.numbers = numbers
         var progress = [Progress](repeating: Progress(), count: numbers.count)
         let ends = numbers.map(Primes.squareRoot)
