@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Simul", targets: ["Simul"]),
+        .library(name: "SimulQueue", targets: ["SimulQueue"]),
+        .library(name: "SimulSQLite", targets: ["SimulSQLite"]),
         .executable(name: "simul", targets: ["SimulCLI"]),
     ],
     dependencies: [
@@ -33,11 +35,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "SimulBench", dependencies: ["Simul", "SimulDemos"]),
+        .target(
+            name: "SimulQueue",
+            dependencies: ["Simul", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "SimulSQLite",
+            dependencies: ["Simul", "SimulQueue", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(name: "SimulBench", dependencies: ["Simul", "SimulDemos", "SimulQueue", "SimulSQLite"]),
         .target(
             name: "SimulDemos",
             dependencies: [
                 "Simul",
+                "SimulQueue",
+                "SimulSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -52,6 +64,8 @@ let package = Package(
                 "Simul",
                 "SimulBench",
                 "SimulDemos",
+                "SimulQueue",
+                "SimulSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +79,7 @@ let package = Package(
             name: "SimulTests",
             dependencies: ["CSimulShims", "Simul", "SimulTestSupport", "SimulTestWorker"]
         ),
+        .testTarget(name: "SimulQueueTests", dependencies: ["Simul", "SimulQueue", "SimulSQLite"]),
         .testTarget(name: "SimulDemosTests", dependencies: ["Simul", "SimulDemos", "SimulCLI"]),
     ]
 )

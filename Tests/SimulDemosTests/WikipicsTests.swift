@@ -1,4 +1,5 @@
 import Foundation
+import Simul
 import Synchronization
 import Testing
 

@@ -1,5 +1,5 @@
 import Foundation
-import Simul
+package import Simul
 
 /// Seed 002's closing "Tabela de Decisão Rápida" (which technique for which workload), measured on this machine:
 /// ten small real workloads, each run sequentially and under every model that applies, with the measured winner

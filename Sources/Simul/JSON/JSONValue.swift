@@ -1,0 +1,140 @@
+import Foundation
+
+/// A JSON value: task arguments and results in the queue, demo results in `simul demo --json`.
+public enum JSONValue: Codable, Sendable, Equatable {
+    case string(String)
+    case number(Double)
+    case integer(Int64)
+    case unsigned(UInt64)
+    case bool(Bool)
+    case array([JSONValue])
+    case object([String: JSONValue])
+    case null
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .unsigned(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? container.decode(UInt64.self) {
+            self = .unsigned(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+}
+
+extension JSONValue {
+    /// The value as compact JSON text, with sorted keys.
+    public var jsonText: String {
+        String(decoding: (try? JSONValue.compactEncoder.encode(self)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    /// Encodes any `Encodable` value as a JSON value.
+    /// - Throws: `EncodingError` when the value cannot be encoded.
+    public init(encoding value: some Encodable) throws {
+        if let value = value as? JSONValue {
+            self = value
+            return
+        }
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONValue.compactEncoder.encode(value))
+    }
+
+    /// Decodes this value as `type`.
+    /// - Throws: `DecodingError` when the value does not have the shape of `type`.
+    public func decode<T: Decodable>(as type: T.Type) throws -> T {
+        if let value = self as? T { return value }
+        return try JSONDecoder().decode(T.self, from: JSONValue.compactEncoder.encode(self))
+    }
+
+    /// The string, if this is one.
+    public var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    /// The number as an `Int`, if this is an integral number that fits.
+    public var intValue: Int? {
+        switch self {
+        case .integer(let value): return Int(exactly: value)
+        case .unsigned(let value): return Int(exactly: value)
+        case .number(let value): return Int(exactly: value)
+        default: return nil
+        }
+    }
+
+    /// The number as a `Double`, if this is a number.
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let value): return Double(value)
+        case .unsigned(let value): return Double(value)
+        case .number(let value): return value
+        default: return nil
+        }
+    }
+
+    /// The elements, if this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
+    /// The members, if this is an object.
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
+
+    /// The member named `key`, if this is an object that has it.
+    public subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    private static let compactEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
+{
+    /// Creates the value a JSON literal spells.
+    public init(stringLiteral value: String) { self = .string(value) }
+    /// Creates the value a JSON literal spells.
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    /// Creates the value a JSON literal spells.
+    public init(floatLiteral value: Double) { self = .number(value) }
+    /// Creates the value a JSON literal spells.
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// Creates the value a JSON literal spells.
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// Creates the value a JSON literal spells.
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+    /// Creates the value a JSON literal spells.
+    public init(nilLiteral: ()) { self = .null }
+}

@@ -1,0 +1,209 @@
+public import Foundation
+public import Simul
+
+/// Where task messages wait for workers: a durable queue with leases, acknowledgements and dead letters.
+///
+/// Delivery is at least once. ``receive(from:limit:lease:timeout:)`` hands out messages under a lease; a message
+/// that is neither acknowledged nor renewed before its lease ends goes to another worker. Writes go through
+/// ``commit(_:)``, which applies a whole ``BrokerCommit`` at once, so a worker acknowledges a task and sends its
+/// follow-ups (the next step of a chain, a retry) in one step.
+public protocol Broker: AnyObject, Sendable {
+    /// Applies `commit`: sends, acknowledgements, requeues, dead letters and events together.
+    /// - Throws: ``QueueError`` when the broker cannot be reached or written.
+    func commit(_ commit: BrokerCommit) async throws
+
+    /// Takes up to `limit` due messages from `queues`, waiting up to `timeout` for the first.
+    ///
+    /// Lower priority numbers come first, then older messages. Each is leased for `lease`.
+    /// - Returns: the deliveries; empty when none arrived in time.
+    func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws -> [Delivery]
+
+    /// Extends the leases of messages a worker still holds.
+    func renew(_ tags: [String], lease: Duration) async throws
+
+    /// The dead letters, newest first.
+    func deadLetters(limit: Int) async throws -> [DeadLetter]
+
+    /// Sends dead letters back to their queues; all of them when `ids` is `nil`.
+    /// - Returns: how many went back.
+    func replayDeadLetters(_ ids: [Int64]?) async throws -> Int
+
+    /// Deletes the waiting messages of `queue`.
+    /// - Returns: how many were deleted.
+    func purge(queue: String) async throws -> Int
+
+    /// Waiting (not leased) messages per queue.
+    func queueLengths() async throws -> [String: Int]
+
+    /// Marks tasks revoked; workers skip them, and stop them if running and `terminate` is set.
+    func revoke(_ ids: [String], terminate: Bool) async throws
+
+    /// Every revocation, task id to whether it asked for termination.
+    func revocations() async throws -> [String: Bool]
+
+    /// Events after `cursor`, oldest first, and the cursor to ask from next time.
+    func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64)
+
+    /// Claims `slot` for one sender: true for the first caller, false for every later one.
+    ///
+    /// `simul beat` claims `"<entry>@<slot time>"` before sending, so two beats send each slot once.
+    func claim(_ slot: String) async throws -> Bool
+
+    /// Releases the broker's connections or files.
+    func close() async
+}
+
+extension Broker {
+    /// Sends `messages`; durable once this returns.
+    public func send(_ messages: [TaskMessage]) async throws {
+        try await commit(BrokerCommit(send: messages.map(OutgoingMessage.init)))
+    }
+}
+
+/// A message as a worker receives it: the raw envelope, which may not decode, and the lease's handle.
+public struct Delivery: Sendable {
+    /// The lease's handle: the message's delivery tag.
+    public let tag: String
+    /// The queue it came from.
+    public let queue: String
+    /// The envelope, as sent.
+    public let body: Data
+    /// Whether it was delivered before.
+    public let redelivered: Bool
+
+    /// Creates a delivery.
+    public init(tag: String, queue: String, body: Data, redelivered: Bool) {
+        self.tag = tag
+        self.queue = queue
+        self.body = body
+        self.redelivered = redelivered
+    }
+}
+
+/// A message ready to store: its encoded envelope and where it goes.
+public struct OutgoingMessage: Sendable {
+    /// The task id.
+    public let taskId: String
+    /// The delivery tag, the handle of this copy.
+    public let tag: String
+    /// The queue.
+    public let queue: String
+    /// 0 to 9, lower first.
+    public let priority: Int
+    /// Not delivered before this time.
+    public let eta: Date?
+    /// The envelope.
+    public let body: Data
+
+    /// Encodes `message`.
+    public init(_ message: TaskMessage) {
+        taskId = message.id
+        tag = message.deliveryTag
+        queue = message.queue
+        priority = min(9, max(0, message.priority))
+        eta = message.eta
+        body = MessageCodec.encode(message)
+    }
+}
+
+extension OutgoingMessage {
+    /// A stored envelope sent again as it is (a dead letter's replay), under a new delivery tag.
+    public init(raw body: Data, queue: String) {
+        taskId = MessageCodec.identify(body).id ?? ""
+        tag = TaskID.make()
+        self.queue = queue
+        priority = 0
+        eta = nil
+        self.body = body
+    }
+}
+
+/// Writes a broker applies together.
+public struct BrokerCommit: Sendable {
+    /// Messages to send.
+    public var send: [OutgoingMessage]
+    /// Delivery tags to acknowledge: done, never to be delivered again.
+    public var ack: [String]
+    /// Delivery tags to put back in their queue now.
+    public var requeue: [String]
+    /// Deliveries to move to the dead letters, each with its reason (this acknowledges them).
+    public var deadLetter: [(delivery: Delivery, reason: String)]
+    /// Events for monitors.
+    public var events: [QueueEvent]
+
+    /// A commit.
+    public init(
+        send: [OutgoingMessage] = [], ack: [String] = [], requeue: [String] = [],
+        deadLetter: [(delivery: Delivery, reason: String)] = [], events: [QueueEvent] = []
+    ) {
+        self.send = send
+        self.ack = ack
+        self.requeue = requeue
+        self.deadLetter = deadLetter
+        self.events = events
+    }
+
+    /// Whether there is nothing to write.
+    public var isEmpty: Bool {
+        send.isEmpty && ack.isEmpty && requeue.isEmpty && deadLetter.isEmpty && events.isEmpty
+    }
+
+    /// Adds `other`'s writes after this commit's.
+    public mutating func append(_ other: BrokerCommit) {
+        send += other.send
+        ack += other.ack
+        requeue += other.requeue
+        deadLetter += other.deadLetter
+        events += other.events
+    }
+}
+
+/// A message that could not be run, kept with the reason.
+public struct DeadLetter: Sendable, Codable, Equatable {
+    /// Its id in the dead-letter store.
+    public let id: Int64
+    /// The queue it came from.
+    public let queue: String
+    /// Why it is here.
+    public let reason: String
+    /// When it arrived.
+    public let at: Date
+    /// The envelope as received.
+    public let body: Data
+
+    /// Creates a dead letter.
+    public init(id: Int64, queue: String, reason: String, at: Date, body: Data) {
+        self.id = id
+        self.queue = queue
+        self.reason = reason
+        self.at = at
+        self.body = body
+    }
+}
+
+/// A worker or task event, in Celery's event shape: a type such as `task-succeeded` and its fields.
+public struct QueueEvent: Sendable, Codable, Equatable {
+    /// The event type, such as `worker-heartbeat` or `task-failed`.
+    public var type: String
+    /// The fields, Celery's names: `uuid`, `hostname`, `timestamp`, `runtime`, …
+    public var fields: [String: JSONValue]
+
+    /// Creates an event stamped now.
+    public init(_ type: String, hostname: String, _ fields: [String: JSONValue] = [:]) {
+        self.type = type
+        var fields = fields
+        fields["type"] = .string(type)
+        fields["hostname"] = .string(hostname)
+        fields["timestamp"] = .number(Date().timeIntervalSince1970)
+        fields["utcoffset"] = .number(0)
+        fields["pid"] = .integer(Int64(getpid()))
+        self.fields = fields
+    }
+
+    /// The task id, for task events.
+    public var taskId: String? { fields["uuid"]?.stringValue }
+    /// When it happened.
+    public var timestamp: Date? { fields["timestamp"]?.doubleValue.map(Date.init(timeIntervalSince1970:)) }
+    /// Who sent it.
+    public var hostname: String? { fields["hostname"]?.stringValue }
+}

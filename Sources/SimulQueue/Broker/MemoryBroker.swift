@@ -1,0 +1,209 @@
+public import Foundation
+import Simul
+import Synchronization
+
+/// A broker and result backend in this process's memory: for tests and for trying things out.
+///
+/// It keeps every promise of the ``Broker`` protocol except durability. Time comes from `now`, so tests can move
+/// a manual clock past an ETA or a lease.
+public final class MemoryBroker: Broker, ResultBackend {
+    private struct Stored {
+        var queue: String
+        var priority: Int
+        var eta: Date?
+        var body: Data
+        var sequence: Int
+        var leaseUntil: Date?
+        var deliveries: Int
+    }
+
+    private struct State {
+        var messages: [String: Stored] = [:]
+        var sequence = 0
+        var deadLetters: [DeadLetter] = []
+        var revocations: [String: Bool] = [:]
+        var events: [QueueEvent] = []
+        var eventsDropped: Int64 = 0
+        var claims: Set<String> = []
+        var results: [String: TaskResult] = [:]
+        var chordSizes: [String: Int] = [:]
+        var chordParts: [String: [Int: TaskResult]] = [:]
+        var chordsFired: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+    private let messagesChanged = ChangeSignal()
+    private let resultsChanged = ChangeSignal()
+    private let now: @Sendable () -> Date
+    private let maxEvents = 10_000
+
+    /// Creates an empty broker.
+    /// - Parameter now: the clock for ETAs and leases.
+    public init(now: @escaping @Sendable () -> Date = Date.init) {
+        self.now = now
+    }
+
+    public func commit(_ commit: BrokerCommit) async throws {
+        let time = now()
+        state.withLock { state in
+            for message in commit.send {
+                state.sequence += 1
+                state.messages[message.tag] = Stored(
+                    queue: message.queue, priority: message.priority, eta: message.eta, body: message.body,
+                    sequence: state.sequence, leaseUntil: nil, deliveries: 0)
+            }
+            for tag in commit.ack { state.messages[tag] = nil }
+            for tag in commit.requeue { state.messages[tag]?.leaseUntil = nil }
+            for (delivery, reason) in commit.deadLetter {
+                state.messages[delivery.tag] = nil
+                state.deadLetters.append(
+                    DeadLetter(id: Int64(state.deadLetters.count + 1), queue: delivery.queue, reason: reason, at: time,
+                               body: delivery.body))
+            }
+            state.events += commit.events
+            if state.events.count > maxEvents {
+                let extra = state.events.count - maxEvents
+                state.events.removeFirst(extra)
+                state.eventsDropped += Int64(extra)
+            }
+        }
+        if !commit.send.isEmpty || !commit.requeue.isEmpty { messagesChanged.signal() }
+    }
+
+    public func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws
+        -> [Delivery]
+    {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let generation = messagesChanged.generation
+            let time = now()
+            let taken = state.withLock { state -> [Delivery] in
+                let due = state.messages.filter { _, message in
+                    queues.contains(message.queue) && (message.eta ?? .distantPast) <= time
+                        && (message.leaseUntil ?? .distantPast) <= time
+                }
+                let chosen = due.sorted { ($0.value.priority, $0.value.sequence) < ($1.value.priority, $1.value.sequence) }
+                    .prefix(limit)
+                return chosen.map { tag, message in
+                    state.messages[tag]?.leaseUntil = time.addingTimeInterval(lease.seconds)
+                    state.messages[tag]?.deliveries += 1
+                    return Delivery(tag: tag, queue: message.queue, body: message.body,
+                                    redelivered: message.deliveries > 0)
+                }
+            }
+            if !taken.isEmpty || ContinuousClock.now >= deadline || Task.isCancelled { return taken }
+            // Wake on a send, and at least every 50 ms so ETAs and expired leases come due.
+            await messagesChanged.wait(after: generation, timeout: min(.milliseconds(50), deadline - .now))
+        }
+    }
+
+    public func renew(_ tags: [String], lease: Duration) async throws {
+        let until = now().addingTimeInterval(lease.seconds)
+        state.withLock { state in
+            for tag in tags where state.messages[tag]?.leaseUntil != nil { state.messages[tag]?.leaseUntil = until }
+        }
+    }
+
+    public func deadLetters(limit: Int) async throws -> [DeadLetter] {
+        state.withLock { Array($0.deadLetters.reversed().prefix(limit)) }
+    }
+
+    public func replayDeadLetters(_ ids: [Int64]?) async throws -> Int {
+        let replayed = state.withLock { state -> [DeadLetter] in
+            let chosen = state.deadLetters.filter { ids?.contains($0.id) ?? true }
+            state.deadLetters.removeAll { ids?.contains($0.id) ?? true }
+            return chosen
+        }
+        try await commit(BrokerCommit(send: replayed.map { letter in
+            OutgoingMessage(raw: letter.body, queue: letter.queue)
+        }))
+        return replayed.count
+    }
+
+    public func purge(queue: String) async throws -> Int {
+        state.withLock { state in
+            let doomed = state.messages.filter { $0.value.queue == queue && $0.value.leaseUntil == nil }.keys
+            for tag in doomed { state.messages[tag] = nil }
+            return doomed.count
+        }
+    }
+
+    public func queueLengths() async throws -> [String: Int] {
+        let time = now()
+        return state.withLock { state in
+            var lengths: [String: Int] = [:]
+            for message in state.messages.values where (message.leaseUntil ?? .distantPast) <= time {
+                lengths[message.queue, default: 0] += 1
+            }
+            return lengths
+        }
+    }
+
+    public func revoke(_ ids: [String], terminate: Bool) async throws {
+        state.withLock { state in
+            for id in ids { state.revocations[id] = terminate || (state.revocations[id] ?? false) }
+        }
+    }
+
+    public func revocations() async throws -> [String: Bool] { state.withLock { $0.revocations } }
+
+    public func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {
+        state.withLock { state in
+            let first = max(0, Int(cursor - state.eventsDropped))
+            let slice = state.events.dropFirst(first).prefix(limit)
+            return (Array(slice), state.eventsDropped + Int64(first + slice.count))
+        }
+    }
+
+    public func claim(_ slot: String) async throws -> Bool {
+        state.withLock { $0.claims.insert(slot).inserted }
+    }
+
+    public func close() async {}
+
+    // MARK: ResultBackend
+
+    public func store(_ results: [TaskResult]) async throws {
+        state.withLock { state in
+            for result in results where state.results[result.taskId]?.status != .success {
+                state.results[result.taskId] = result
+            }
+        }
+        resultsChanged.signal()
+    }
+
+    public func results(for ids: [String]) async throws -> [String: TaskResult] {
+        state.withLock { state in state.results.filter { ids.contains($0.key) } }
+    }
+
+    public func waitForResult(_ id: String, timeout: Duration?) async throws -> TaskResult? {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            let generation = resultsChanged.generation
+            let result = state.withLock { $0.results[id] }
+            if let result, result.status.isReady { return result }
+            if let deadline, ContinuousClock.now >= deadline { return result }
+            try Task.checkCancellation()
+            await resultsChanged.wait(after: generation, timeout: deadline.map { $0 - .now } ?? .seconds(60))
+        }
+    }
+
+    public func forget(_ ids: [String]) async throws {
+        state.withLock { state in for id in ids { state.results[id] = nil } }
+    }
+
+    public func setChordSize(_ groupId: String, size: Int) async throws {
+        state.withLock { $0.chordSizes[groupId] = size }
+    }
+
+    public func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]? {
+        state.withLock { state in
+            state.chordParts[groupId, default: [:]][index] = result
+            guard let size = state.chordSizes[groupId], let parts = state.chordParts[groupId], parts.count == size,
+                state.chordsFired.insert(groupId).inserted
+            else { return nil }
+            state.chordParts[groupId] = nil
+            return parts.sorted { $0.key < $1.key }.map(\.value)
+        }
+    }
+}

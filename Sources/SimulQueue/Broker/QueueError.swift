@@ -1,0 +1,32 @@
+/// A failure of the queue's machinery (not of a task): a bad broker URL, an unreachable broker, a storage error,
+/// a timeout.
+public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
+    private enum Code: Sendable, Equatable {
+        case badURL, unavailable, storage, timeout, invalidArgument
+    }
+
+    private let code: Code
+    /// What went wrong, in one line.
+    public let message: String
+
+    private init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// A broker or backend URL that cannot be used.
+    public static func badURL(_ url: String, _ why: String) -> QueueError { QueueError(.badURL, "bad broker URL '\(url)': \(why)") }
+    /// The broker cannot be reached.
+    public static func unavailable(_ message: String) -> QueueError { QueueError(.unavailable, message) }
+    /// The broker's storage failed.
+    public static func storage(_ message: String) -> QueueError { QueueError(.storage, message) }
+    /// A wait ran out of time.
+    public static func timeout(_ message: String) -> QueueError { QueueError(.timeout, message) }
+    /// An argument a caller passed cannot be used.
+    public static func invalidArgument(_ message: String) -> QueueError { QueueError(.invalidArgument, message) }
+
+    /// Whether this is a timeout.
+    public var isTimeout: Bool { code == .timeout }
+
+    public var description: String { message }
+}

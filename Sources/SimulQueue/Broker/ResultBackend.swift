@@ -1,0 +1,24 @@
+/// Where task results are kept until a client reads them or they expire.
+///
+/// A stored `SUCCESS` is never overwritten, as in Celery: a redelivered task that ran twice keeps its first result.
+public protocol ResultBackend: AnyObject, Sendable {
+    /// Stores results.
+    func store(_ results: [TaskResult]) async throws
+
+    /// The stored results of `ids`; a missing id is PENDING.
+    func results(for ids: [String]) async throws -> [String: TaskResult]
+
+    /// Waits until the task is ready (success, failure or revoked), up to `timeout` (forever when `nil`).
+    /// - Returns: the ready result, or the latest one when the time ran out (`nil` if none).
+    func waitForResult(_ id: String, timeout: Duration?) async throws -> TaskResult?
+
+    /// Deletes results.
+    func forget(_ ids: [String]) async throws
+
+    /// Records how many header tasks the chord `groupId` waits for.
+    func setChordSize(_ groupId: String, size: Int) async throws
+
+    /// Records one header task's result. The call that records the last one receives all of them, ordered by
+    /// index, and must send the chord body; every other call receives `nil`. Repeats of a part count once.
+    func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]?
+}

@@ -1,0 +1,108 @@
+import Logging
+import Synchronization
+
+/// Writes a worker's results, acknowledgements, follow-up messages and events in batches.
+///
+/// Tasks finishing close together share one result write and one broker commit (group commit), so a durable
+/// broker pays one sync per batch rather than per task. A failed write is retried with backoff and its batch kept:
+/// nothing is acknowledged before its result is stored.
+final class Committer: Sendable {
+    private struct Pending {
+        var results: [TaskResult] = []
+        var commit = BrokerCommit()
+        var finished = false
+        /// Enqueue calls so far, and how many of them are written.
+        var enqueued = 0
+        var written = 0
+    }
+
+    private let broker: any Broker
+    private let backend: any ResultBackend
+    private let logger: Logger
+    private let pending = Mutex(Pending())
+    private let changed = ChangeSignal()
+    private let written = ChangeSignal()
+
+    init(broker: any Broker, backend: any ResultBackend, logger: Logger) {
+        self.broker = broker
+        self.backend = backend
+        self.logger = logger
+    }
+
+    /// Adds writes to the next batch.
+    func enqueue(results: [TaskResult] = [], commit: BrokerCommit = .init(), events: [QueueEvent] = []) {
+        pending.withLock { pending in
+            pending.results += results
+            pending.commit.append(commit)
+            pending.commit.events += events
+            pending.enqueued += 1
+        }
+        changed.signal()
+    }
+
+    /// Writes `commit` now, outside the batches.
+    func write(_ commit: BrokerCommit) async throws { try await broker.commit(commit) }
+
+    /// Writes batches until ``finish()``, telling `released` the delivery tags each batch acknowledged, requeued or
+    /// dead-lettered.
+    func run(released: @Sendable ([String]) -> Void) async {
+        while true {
+            let generation = changed.generation
+            let (results, commit, upTo, finished) = pending.withLock { pending in
+                defer {
+                    pending.results = []
+                    pending.commit = BrokerCommit()
+                }
+                return (pending.results, pending.commit, pending.enqueued, pending.finished)
+            }
+            if results.isEmpty && commit.isEmpty {
+                pending.withLock { $0.written = upTo }
+                written.signal()
+                if finished { return }
+                await changed.wait(after: generation, timeout: .seconds(1))
+                continue
+            }
+            await writeWithRetry(results: results, commit: commit)
+            released(commit.ack + commit.requeue + commit.deadLetter.map(\.delivery.tag))
+            pending.withLock { $0.written = upTo }
+            written.signal()
+        }
+    }
+
+    /// Waits until everything enqueued so far is written.
+    func flush() async {
+        let target = pending.withLock { $0.enqueued }
+        changed.signal()
+        while true {
+            let generation = written.generation
+            if pending.withLock({ $0.written >= target }) { return }
+            await written.wait(after: generation, timeout: .seconds(1))
+        }
+    }
+
+    /// Lets ``run()`` return once the queue is empty.
+    func finish() {
+        pending.withLock { $0.finished = true }
+        changed.signal()
+    }
+
+    private func writeWithRetry(results: [TaskResult], commit: BrokerCommit) async {
+        var attempt = 0
+        var resultsStored = results.isEmpty
+        while true {
+            do {
+                if !resultsStored {
+                    try await backend.store(results)
+                    resultsStored = true
+                }
+                try await broker.commit(commit)
+                return
+            } catch {
+                attempt += 1
+                let pause = Duration.milliseconds(min(5_000, 50 << min(attempt, 7)))
+                logger.warning("cannot write results (\(error)); retrying in \(pause)")
+                try? await Task.sleep(for: pause)
+            }
+        }
+    }
+}

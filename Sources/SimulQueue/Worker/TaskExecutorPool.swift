@@ -1,0 +1,54 @@
+import Simul
+
+/// Where a worker's tasks run: one thread, a thread pool, a process pool, or the cooperative pool.
+final class TaskExecutorPool: Sendable {
+    private let pool: WorkerConfiguration.Pool
+    private let threads: ThreadPool?
+    private let processes: ProcessPool?
+
+    init(configuration: WorkerConfiguration) {
+        pool = configuration.pool
+        switch configuration.pool {
+        case .solo, .threads:
+            threads = ThreadPool(maxWorkers: configuration.concurrency, namePrefix: "simul-task")
+            processes = nil
+        case .processes:
+            var processConfiguration = configuration.processPool
+            processConfiguration.maxWorkers = configuration.concurrency
+            threads = nil
+            processes = ProcessPool(processConfiguration)
+        case .async:
+            threads = nil
+            processes = nil
+        }
+    }
+
+    /// Runs `task` with the message's arguments, with `context` as ``TaskContext/current``.
+    func run(_ task: RegisteredTask, _ message: TaskMessage, _ context: TaskContext) async throws -> JSONValue {
+        let args = message.args
+        let kwargs = message.kwargs
+        if let processes {
+            let input = QueueProcessTask.Input(
+                name: task.name, args: args, kwargs: kwargs, id: message.id, retries: message.retries,
+                hostname: context.hostname)
+            switch try await processes.run(QueueProcessTask.self, input) {
+            case .success(let value): return value
+            case .failure(let type, let message, let module, let traceback):
+                throw TaskError(type: type, message: message, module: module, traceback: traceback)
+            case .retry(let countdown, let maxRetries):
+                throw RetryRequest(countdown: countdown, maxRetries: maxRetries, cause: nil)
+            }
+        }
+        if let threads, !task.isAsync {
+            return try await threads.run {
+                try TaskContext.$current.withValue(context) { try task.runBlocking(args: args, kwargs: kwargs)! }
+            }
+        }
+        return try await TaskContext.$current.withValue(context) { try await task.run(args: args, kwargs: kwargs) }
+    }
+
+    func shutdown() async {
+        await threads?.shutdown(cancelPending: true)
+        await processes?.shutdown(cancelPending: true)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Simul
+import Logging
+import Synchronization
+
+extension Worker {
+    /// What running one message came to.
+    enum Outcome {
+        case success(JSONValue)
+        case failure(TaskError)
+        case retry(RetryRequest)
+        case revoked(String)
+    }
+
+    func slotLoop() async {
+        while let job = try? await ready.get() {
+            await process(job)
+        }
+    }
+
+    private func process(_ job: Job) async {
+        let message = job.message
+        let context = TaskContext(id: message.id, name: message.task, retries: message.retries,
+                                  hostname: configuration.name)
+        let (admitted, revoked) = state.withLock { state -> (Bool, Bool?) in
+            guard state.held[job.delivery.tag] != nil, !state.stopping || !state.cold else { return (false, nil) }
+            state.running[job.delivery.tag] = Running(context: context, message: message, started: now())
+            return (true, state.revoked[message.id])
+        }
+        guard admitted else { return }
+        let started = ContinuousClock.now
+        let outcome: Outcome
+        let task = catalog[message.task]
+        if revoked != nil {
+            outcome = .revoked("revoked")
+        } else if let expires = message.expires, expires <= now() {
+            outcome = .revoked("expired")
+        } else if let task {
+            if let rate = task.options.rateLimit { try? await limiter.acquire(task.name, rate: rate) }
+            let startedState = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .started)] : []
+            committer.enqueue(results: startedState, events: [taskEvent("task-started", message)])
+            outcome = await execute(task, message, context, tag: job.delivery.tag)
+        } else {
+            logger.warning("received unregistered task '\(message.task)' [\(message.id)]")
+            outcome = .failure(.notRegistered(message.task))
+        }
+        await finish(job, outcome, task: task, runtime: (ContinuousClock.now - started).seconds)
+        state.withLock { state in
+            state.running[job.delivery.tag] = nil
+            state.processed += 1
+            if case .failure = outcome { state.failed += 1 }
+        }
+        released.signal()
+    }
+
+    /// Runs the task in the pool, enforcing its soft and hard time limits, and stopping it if it is revoked.
+    private func execute(_ task: RegisteredTask, _ message: TaskMessage, _ context: TaskContext, tag: String) async
+        -> Outcome
+    {
+        let soft = message.softTimeLimit ?? task.options.softTimeLimit
+        let hard = message.hardTimeLimit ?? task.options.hardTimeLimit
+        let race = OutcomeRace()
+        let work = Task {
+            let outcome: Outcome
+            do {
+                outcome = .success(try await executor.run(task, message, context))
+            } catch let retry as RetryRequest {
+                outcome = .retry(retry)
+            } catch {
+                outcome = Self.classify(error, context: context)
+            }
+            race.finish(outcome)
+        }
+        state.withLock { $0.running[tag]?.work = work }
+        var timers: [Task<Void, Never>] = []
+        if let soft {
+            timers.append(Task {
+                guard (try? await Task.sleep(for: .seconds(soft))) != nil else { return }
+                context.stop(.softTimeLimitExceeded)
+                if task.isAsync || configuration.pool == .async { work.cancel() }
+            })
+        }
+        if let hard {
+            timers.append(Task {
+                guard (try? await Task.sleep(for: .seconds(hard))) != nil else { return }
+                context.stop(.timeLimitExceeded(hard))
+                // The processes pool kills the worker process; a thread cannot be killed, so its task is abandoned.
+                work.cancel()
+                race.finish(.failure(.timeLimitExceeded(hard)))
+            })
+        }
+        let outcome = await race.value
+        for timer in timers { timer.cancel() }
+        if case .failure(let error) = outcome, error.type == "TimeLimitExceeded", configuration.pool != .processes {
+            logger.warning("task \(task.name)[\(message.id)] passed its hard time limit; its thread is abandoned")
+        }
+        return outcome
+    }
+
+    /// Turns a thrown error into an outcome, using the reason the task was stopped when it was stopped.
+    static func classify(_ error: any Error, context: TaskContext) -> Outcome {
+        var stopReason: TaskError?
+        do { try context.checkCancellation() } catch { stopReason = error as? TaskError }
+        if let stopReason, stopReason.type == "TaskRevokedError" { return .revoked(stopReason.message) }
+        if let stopReason, error is CancellationError || (error as? ProcessPoolError)?.message.contains("cancel") == true {
+            return .failure(stopReason)
+        }
+        if let error = error as? ProcessPoolError { return .failure(TaskError(processError: error)) }
+        return .failure(.from(error))
+    }
+}
+
+/// The first outcome wins: the task's own, or the hard time limit's.
+final class OutcomeRace: Sendable {
+    private let state = Mutex<(outcome: Worker.Outcome?, waiter: CheckedContinuation<Worker.Outcome, Never>?)>(
+        (nil, nil))
+
+    func finish(_ outcome: Worker.Outcome) {
+        let waiter = state.withLock { state -> CheckedContinuation<Worker.Outcome, Never>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: outcome)
+    }
+
+    var value: Worker.Outcome {
+        get async {
+            await withCheckedContinuation { continuation in
+                let outcome = state.withLock { state -> Worker.Outcome? in
+                    if state.outcome == nil { state.waiter = continuation }
+                    return state.outcome
+                }
+                if let outcome { continuation.resume(returning: outcome) }
+            }
+        }
+    }
+}
+
+extension TaskError {
+    /// A process pool failure as Celery names it: a crash is `WorkerLostError`.
+    init(processError error: ProcessPoolError) {
+        if let remote = error.remoteType {
+            self.init(type: remote, message: error.message, module: "swift")
+        } else if error.signal != nil || error.exitCode != nil {
+            self.init(type: "WorkerLostError", message: error.message, module: "billiard.exceptions")
+        } else {
+            self.init(type: "ProcessPoolError", message: error.message, module: "simul")
+        }
+    }
+}

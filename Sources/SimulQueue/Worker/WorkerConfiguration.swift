@@ -1,0 +1,49 @@
+public import Foundation
+public import Simul
+
+/// How a ``Worker`` runs: its name, queues, pool, concurrency, prefetch, leases and timeouts.
+public struct WorkerConfiguration: Sendable {
+    /// Where tasks run.
+    public enum Pool: String, Sendable, CaseIterable {
+        /// One task at a time, on one thread.
+        case solo
+        /// `concurrency` OS threads: blocking tasks run side by side.
+        case threads
+        /// `concurrency` worker processes: crash isolation, hard time limits, no shared memory.
+        case processes
+        /// Tasks run on Swift's cooperative pool, `concurrency` at a time; sync tasks there must not block long.
+        case async
+    }
+
+    /// The node name, `name@host`, shown in events and `simul inspect`.
+    public var name: String = "simul@\(ProcessInfo.processInfo.hostName)"
+    /// The queues to take tasks from.
+    public var queues: [String] = ["celery"]
+    /// Where tasks run.
+    public var pool: Pool = .threads
+    /// Tasks run at once.
+    public var concurrency: Int = SystemInfo.availableCPUs
+    /// Messages held per unit of concurrency, running or waiting (Celery's `worker_prefetch_multiplier`).
+    public var prefetchMultiplier: Int = 4
+    /// How long a received message stays leased; the worker renews leases at a third of this.
+    public var lease: Duration = .seconds(30)
+    /// On SIGTERM, how long running tasks get to finish before they are put back.
+    public var shutdownTimeout: Duration = .seconds(30)
+    /// How often the worker says it is alive.
+    public var heartbeatInterval: Duration = .seconds(2)
+    /// How often the worker reads revocations.
+    public var revocationInterval: Duration = .milliseconds(250)
+    /// The queue each task name goes to when a chain, callback or retry sends it; else its registered queue, else
+    /// the queue of the message that sends it.
+    public var routes: [String: String] = [:]
+    /// Store RECEIVED and STARTED states as well as outcomes (Celery's `task_track_started`); one more write each.
+    public var trackStarted: Bool = false
+    /// The process pool's settings, for the `processes` pool.
+    public var processPool: ProcessPoolConfiguration = .init()
+
+    /// A configuration with the defaults.
+    public init() {}
+
+    /// The most messages held at once.
+    public var prefetch: Int { max(1, concurrency) * max(1, prefetchMultiplier) }
+}

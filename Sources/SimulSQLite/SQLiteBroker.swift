@@ -1,0 +1,404 @@
+public import Foundation
+import GRDB
+public import SimulQueue
+import Simul
+
+/// The embedded default: a broker and result backend in one SQLite file that every process on the machine shares.
+///
+/// The file is in WAL mode with `synchronous=FULL`, so a send is on disk when it returns and survives a power cut,
+/// not just a crash. Workers in several processes take messages from it at once: each receive is one immediate
+/// transaction that leases a batch (`visible_at` moves past the lease), so two workers never hold the same message,
+/// and a message whose worker died becomes visible again when its lease runs out.
+///
+/// SQLite cannot wake another process, so an idle ``receive(from:limit:lease:timeout:)`` checks again after 1 ms,
+/// doubling up to 50 ms; a busy worker never waits.
+public final class SQLiteBroker: Broker, ResultBackend {
+    private let pool: DatabasePool
+    private let resultExpiry: Double
+    private let messagesChanged = ChangeSignal()
+    private let resultsChanged = ChangeSignal()
+
+    /// Opens (and creates, if needed) the broker file at `path`.
+    /// - Parameters:
+    ///   - path: the file; its directory is created if missing.
+    ///   - resultExpiry: seconds a result is kept; one day by default, as in Celery.
+    /// - Throws: ``QueueError`` when the directory or the file cannot be created or opened.
+    public init(path: String, resultExpiry: Double = 86_400) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw QueueError.storage("cannot create the directory '\(directory)' for the SQLite broker: \(Self.reason(error))")
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.label = "simul.sqlite"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.write { db in try Self.migrate(db) }
+        } catch {
+            throw QueueError.storage("cannot open the SQLite broker '\(path)': \(Self.reason(error))")
+        }
+        self.resultExpiry = resultExpiry
+    }
+
+    private static func migrate(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS messages (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                tag TEXT NOT NULL UNIQUE,
+                task_id TEXT NOT NULL,
+                queue TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                visible_at REAL NOT NULL,
+                leased INTEGER NOT NULL DEFAULT 0,
+                deliveries INTEGER NOT NULL DEFAULT 0,
+                body BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS messages_order ON messages (queue, priority, id);
+            CREATE TABLE IF NOT EXISTS results (
+                task_id TEXT PRIMARY KEY,
+                status TEXT NOT NULL,
+                meta BLOB NOT NULL,
+                expires_at REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS results_expiry ON results (expires_at);
+            CREATE TABLE IF NOT EXISTS dead_letters (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                queue TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                at REAL NOT NULL,
+                body BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS revocations (
+                task_id TEXT PRIMARY KEY,
+                terminate INTEGER NOT NULL,
+                at REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                body BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS claims (
+                slot TEXT PRIMARY KEY,
+                at REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS chords (
+                group_id TEXT PRIMARY KEY,
+                size INTEGER NOT NULL,
+                fired INTEGER NOT NULL DEFAULT 0,
+                at REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS chord_parts (
+                group_id TEXT NOT NULL,
+                idx INTEGER NOT NULL,
+                result BLOB NOT NULL,
+                PRIMARY KEY (group_id, idx));
+            """)
+    }
+
+    // MARK: Broker
+
+    public func commit(_ commit: BrokerCommit) async throws {
+        guard !commit.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        try await write { db in
+            for message in commit.send {
+                try db.execute(
+                    sql: """
+                        INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (tag) DO NOTHING
+                        """,
+                    arguments: [message.tag, message.taskId, message.queue, message.priority,
+                                message.eta?.timeIntervalSince1970 ?? 0, message.body])
+            }
+            for tag in commit.ack { try db.execute(sql: "DELETE FROM messages WHERE tag = ?", arguments: [tag]) }
+            for tag in commit.requeue {
+                try db.execute(sql: "UPDATE messages SET visible_at = 0, leased = 0 WHERE tag = ?", arguments: [tag])
+            }
+            for (delivery, reason) in commit.deadLetter {
+                try db.execute(sql: "DELETE FROM messages WHERE tag = ?", arguments: [delivery.tag])
+                try db.execute(
+                    sql: "INSERT INTO dead_letters (queue, reason, at, body) VALUES (?, ?, ?, ?)",
+                    arguments: [delivery.queue, reason, now, delivery.body])
+            }
+            if !commit.events.isEmpty {
+                let encoder = JSONEncoder()
+                for event in commit.events {
+                    try db.execute(sql: "INSERT INTO events (body) VALUES (?)", arguments: [try encoder.encode(event)])
+                }
+                // Keep the newest 50,000 events: enough for the dashboard's history, bounded on disk.
+                if let last = db.lastInsertedRowID as Int64?, last % 1_000 < Int64(commit.events.count) {
+                    try db.execute(sql: "DELETE FROM events WHERE id <= ?", arguments: [last - 50_000])
+                }
+            }
+        }
+        if !commit.send.isEmpty || !commit.requeue.isEmpty { messagesChanged.signal() }
+    }
+
+    public func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws
+        -> [Delivery]
+    {
+        let deadline = ContinuousClock.now + timeout
+        var pause = Duration.milliseconds(1)
+        let marks = Array(repeating: "?", count: queues.count).joined(separator: ",")
+        while true {
+            let generation = messagesChanged.generation
+            let now = Date().timeIntervalSince1970
+            let until = now + lease.seconds
+            let deliveries = try await write { db in
+                try Row.fetchAll(db, sql: """
+                    UPDATE messages SET visible_at = ?, leased = 1, deliveries = deliveries + 1
+                    WHERE id IN (SELECT id FROM messages WHERE queue IN (\(marks)) AND visible_at <= ?
+                                 ORDER BY priority, id LIMIT ?)
+                    RETURNING id, tag, queue, priority, deliveries, body
+                    """, arguments: StatementArguments([until] + queues.map { $0 as any DatabaseValueConvertible } + [now, limit]))
+                .sorted { ($0["priority"] as Int, $0["id"] as Int64) < ($1["priority"] as Int, $1["id"] as Int64) }
+                .map { row in
+                    Delivery(tag: row["tag"], queue: row["queue"], body: row["body"],
+                             redelivered: (row["deliveries"] as Int) > 1)
+                }
+            }
+            if !deliveries.isEmpty { return deliveries }
+            if ContinuousClock.now >= deadline || Task.isCancelled { return [] }
+            await messagesChanged.wait(after: generation, timeout: min(pause, deadline - .now))
+            pause = min(pause * 2, .milliseconds(50))
+        }
+    }
+
+    public func renew(_ tags: [String], lease: Duration) async throws {
+        let until = Date().timeIntervalSince1970 + lease.seconds
+        try await write { db in
+            for tag in tags {
+                try db.execute(sql: "UPDATE messages SET visible_at = ? WHERE tag = ? AND leased = 1",
+                               arguments: [until, tag])
+            }
+        }
+    }
+
+    public func deadLetters(limit: Int) async throws -> [DeadLetter] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                DeadLetter(id: $0["id"], queue: $0["queue"], reason: $0["reason"],
+                           at: Date(timeIntervalSince1970: $0["at"]), body: $0["body"])
+            }
+        }
+    }
+
+    public func replayDeadLetters(_ ids: [Int64]?) async throws -> Int {
+        let replayed = try await write { db -> Int in
+            let rows: [Row]
+            if let ids {
+                rows = try ids.compactMap { try Row.fetchOne(db, sql: "SELECT * FROM dead_letters WHERE id = ?", arguments: [$0]) }
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY id")
+            }
+            for row in rows {
+                let message = OutgoingMessage(raw: row["body"], queue: row["queue"])
+                try db.execute(
+                    sql: "INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, ?, 0, 0, ?)",
+                    arguments: [message.tag, message.taskId, message.queue, message.body])
+                try db.execute(sql: "DELETE FROM dead_letters WHERE id = ?", arguments: [row["id"] as Int64])
+            }
+            return rows.count
+        }
+        if replayed > 0 { messagesChanged.signal() }
+        return replayed
+    }
+
+    public func purge(queue: String) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM messages WHERE queue = ? AND leased = 0", arguments: [queue])
+            return db.changesCount
+        }
+    }
+
+    public func queueLengths() async throws -> [String: Int] {
+        try await read { db in
+            var lengths: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 0 GROUP BY queue") {
+                lengths[row["queue"]] = row["n"]
+            }
+            return lengths
+        }
+    }
+
+    /// Messages leased to workers now, per queue.
+    public func leasedCounts() async throws -> [String: Int] {
+        try await read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 1 GROUP BY queue") {
+                counts[row["queue"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    public func revoke(_ ids: [String], terminate: Bool) async throws {
+        let now = Date().timeIntervalSince1970
+        try await write { db in
+            for id in ids {
+                try db.execute(
+                    sql: """
+                        INSERT INTO revocations (task_id, terminate, at) VALUES (?, ?, ?)
+                        ON CONFLICT (task_id) DO UPDATE SET terminate = max(terminate, excluded.terminate)
+                        """,
+                    arguments: [id, terminate, now])
+            }
+        }
+    }
+
+    public func revocations() async throws -> [String: Bool] {
+        try await read { db in
+            var revoked: [String: Bool] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT task_id, terminate FROM revocations") {
+                revoked[row["task_id"]] = row["terminate"]
+            }
+            return revoked
+        }
+    }
+
+    public func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {
+        try await read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                                        arguments: [cursor, limit])
+            let decoder = JSONDecoder()
+            let events = rows.compactMap { try? decoder.decode(QueueEvent.self, from: $0["body"] as Data) }
+            return (events, rows.last?["id"] ?? cursor)
+        }
+    }
+
+    public func claim(_ slot: String) async throws -> Bool {
+        let now = Date().timeIntervalSince1970
+        return try await write { db in
+            try db.execute(sql: "INSERT INTO claims (slot, at) VALUES (?, ?) ON CONFLICT (slot) DO NOTHING",
+                           arguments: [slot, now])
+            return db.changesCount == 1
+        }
+    }
+
+    public func close() async {
+        try? pool.close()
+    }
+
+    // MARK: ResultBackend
+
+    public func store(_ results: [TaskResult]) async throws {
+        guard !results.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        let expires = now + resultExpiry
+        let encoder = JSONEncoder()
+        let rows = try results.map { ($0.taskId, $0.status.rawValue, try encoder.encode($0)) }
+        try await write { db in
+            for (id, status, meta) in rows {
+                try db.execute(
+                    sql: """
+                        INSERT INTO results (task_id, status, meta, expires_at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, meta = excluded.meta,
+                            expires_at = excluded.expires_at
+                        WHERE results.status != 'SUCCESS'
+                        """,
+                    arguments: [id, status, meta, expires])
+            }
+            if Int.random(in: 0..<100) == 0 {
+                try db.execute(sql: "DELETE FROM results WHERE expires_at < ?", arguments: [now])
+            }
+        }
+        resultsChanged.signal()
+    }
+
+    public func results(for ids: [String]) async throws -> [String: TaskResult] {
+        let now = Date().timeIntervalSince1970
+        let rows = try await read { db in
+            try ids.compactMap { id in
+                try Data.fetchOne(db, sql: "SELECT meta FROM results WHERE task_id = ? AND expires_at >= ?",
+                                  arguments: [id, now])
+            }
+        }
+        let decoder = JSONDecoder()
+        var results: [String: TaskResult] = [:]
+        for row in rows {
+            let result = try decoder.decode(TaskResult.self, from: row)
+            results[result.taskId] = result
+        }
+        return results
+    }
+
+    public func waitForResult(_ id: String, timeout: Duration?) async throws -> TaskResult? {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        var pause = Duration.milliseconds(1)
+        while true {
+            let generation = resultsChanged.generation
+            let result = try await results(for: [id])[id]
+            if let result, result.status.isReady { return result }
+            if let deadline, ContinuousClock.now >= deadline { return result }
+            try Task.checkCancellation()
+            await resultsChanged.wait(after: generation, timeout: deadline.map { min(pause, $0 - .now) } ?? pause)
+            pause = min(pause * 2, .milliseconds(50))
+        }
+    }
+
+    public func forget(_ ids: [String]) async throws {
+        try await write { db in
+            for id in ids { try db.execute(sql: "DELETE FROM results WHERE task_id = ?", arguments: [id]) }
+        }
+    }
+
+    public func setChordSize(_ groupId: String, size: Int) async throws {
+        let now = Date().timeIntervalSince1970
+        try await write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO chords (group_id, size, fired, at) VALUES (?, ?, 0, ?)",
+                           arguments: [groupId, size, now])
+        }
+    }
+
+    public func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]? {
+        let encoded = try JSONEncoder().encode(result)
+        let parts = try await write { db -> [Data]? in
+            try db.execute(sql: "INSERT OR REPLACE INTO chord_parts (group_id, idx, result) VALUES (?, ?, ?)",
+                           arguments: [groupId, index, encoded])
+            guard let size = try Int.fetchOne(db, sql: "SELECT size FROM chords WHERE group_id = ? AND fired = 0",
+                                              arguments: [groupId]),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chord_parts WHERE group_id = ?", arguments: [groupId]) == size
+            else { return nil }
+            try db.execute(sql: "UPDATE chords SET fired = 1 WHERE group_id = ?", arguments: [groupId])
+            let parts = try Data.fetchAll(db, sql: "SELECT result FROM chord_parts WHERE group_id = ? ORDER BY idx",
+                                          arguments: [groupId])
+            try db.execute(sql: "DELETE FROM chord_parts WHERE group_id = ?", arguments: [groupId])
+            return parts
+        }
+        let decoder = JSONDecoder()
+        return try parts?.map { try decoder.decode(TaskResult.self, from: $0) }
+    }
+
+    // MARK: Access
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var value: T?
+                try db.inTransaction(.immediate) {
+                    value = try body(db)
+                    return .commit
+                }
+                return value!
+            }
+        } catch let error as QueueError {
+            throw error
+        } catch {
+            throw QueueError.storage("SQLite broker: \(Self.reason(error))")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw QueueError.storage("SQLite broker: \(Self.reason(error))")
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
+        if let error = error as? CocoaError, let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError {
+            return underlying.localizedDescription
+        }
+        return (error as NSError).localizedDescription
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import Synchronization
+import Simul
+import SimulQueue
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct WorkerTests {
+    @Test(arguments: WorkerConfiguration.Pool.allCases.filter { $0 != .processes })
+    func runsTasksInEveryInProcessPool(pool: WorkerConfiguration.Pool) async throws {
+        let queue = QueueHarness { $0.pool = pool }
+        let results = try await (0..<20).asyncMap { try await queue.client.send("t.add", args: [.integer(Int64($0)), 1]) }
+        for (index, result) in results.enumerated() {
+            #expect(try await result.get(timeout: .seconds(10)) == .integer(Int64(index + 1)))
+        }
+        try await queue.stop()
+    }
+
+    @Test func kwargsBindByNameAndOptionalsMayBeLeftOut() async throws {
+        let queue = QueueHarness()
+        let named = try await queue.client.send("t.add", kwargs: ["y": 2, "x": 40])
+        let mixed = try await queue.client.send("t.optional", args: [1], kwargs: ["label": "a"])
+        let omitted = try await queue.client.send("t.optional", args: [1])
+        #expect(try await named.get(timeout: .seconds(10)) == 42)
+        #expect(try await mixed.get(timeout: .seconds(10)) == "a:1")
+        #expect(try await omitted.get(timeout: .seconds(10)) == "none:1")
+        try await queue.stop()
+    }
+
+    @Test(arguments: [
+        ([JSONValue]([1, 2, 3]), [String: JSONValue](), "t.add() takes 2 positional arguments but 3 were given"),
+        ([1], [:], "t.add() missing required argument: 'y'"),
+        ([1, 2], ["z": 3], "t.add() got an unexpected keyword argument 'z'"),
+        ([1], ["x": 3], "t.add() got multiple values for argument 'x'"),
+        (["one", 2], [:], "t.add() argument 'x' must be Int, got \"one\""),
+    ])
+    func argumentsThatDoNotFitFailWithTypeError(args: [JSONValue], kwargs: [String: JSONValue], message: String)
+        async throws
+    {
+        let queue = QueueHarness()
+        let result = try await queue.client.send("t.add", args: args, kwargs: kwargs)
+        await #expect(throws: TaskError.self) {
+            _ = try await result.get(timeout: .seconds(10))
+        }
+        let stored = try #require(try await result.result())
+        #expect(stored.status == .failure)
+        #expect(stored.error?.type == "TypeError")
+        #expect(stored.error?.message == message)
+        try await queue.stop()
+    }
+
+    @Test func failureCarriesTypeMessageAndTraceback() async throws {
+        let queue = QueueHarness()
+        let result = try await queue.client.send("t.fail", args: ["boom"])
+        do {
+            _ = try await result.get(timeout: .seconds(10))
+            Issue.record("expected a failure")
+        } catch let error as TaskError {
+            #expect(error.type == "ValueError")
+            #expect(error.message == "boom")
+            #expect(error.module == "builtins")
+            #expect(error.traceback?.hasSuffix("ValueError: boom\n") == true)
+        }
+        try await queue.stop()
+    }
+
+    @Test func unknownTaskFailsWithNotRegisteredAndIsAcknowledged() async throws {
+        let queue = QueueHarness()
+        let result = try await queue.client.send("nosuch.task")
+        await #expect(throws: TaskError.self) { _ = try await result.get(timeout: .seconds(10)) }
+        let stored = try #require(try await result.result())
+        #expect(stored.status == .failure)
+        #expect(stored.error?.type == "NotRegistered")
+        #expect(stored.error?.message == "nosuch.task")
+        try await QueueHarness.eventually("acknowledged") { try await queue.broker.queueLengths().isEmpty }
+        try await queue.stop()
+        #expect(try await queue.broker.receive(from: ["celery"], limit: 10, lease: .seconds(1), timeout: .zero).isEmpty)
+    }
+
+    @Test func malformedMessagesBecomeDeadLettersWithTheirReason() async throws {
+        let queue = QueueHarness()
+        var good = TaskMessage(task: "t.add", args: [1, 2])
+        good.deliveryTag = "good"
+        let envelope = try JSONSerialization.jsonObject(with: MessageCodec.encode(good)) as! [String: Any]
+        func variant(_ change: (inout [String: Any]) -> Void) throws -> Data {
+            var copy = envelope
+            change(&copy)
+            return try JSONSerialization.data(withJSONObject: copy)
+        }
+        let bad: [(Data, String)] = [
+            (Data("{not json".utf8), "invalid JSON envelope"),
+            (try variant { $0["body"] = "***" }, "the body is not valid base64"),
+            (try variant { var p = $0["properties"] as! [String: Any]; p["delivery_info"] = nil; $0["properties"] = p },
+             "properties.delivery_info is missing"),
+            (try variant { var h = $0["headers"] as! [String: Any]; h["task"] = nil; $0["headers"] = h },
+             "headers.task is missing: the message names no task"),
+        ]
+        try await queue.broker.commit(BrokerCommit(send: bad.map { OutgoingMessage(raw: $0.0, queue: "celery") }))
+        try await QueueHarness.eventually("dead letters") { try await queue.broker.deadLetters(limit: 10).count == 4 }
+        let reasons = try await queue.broker.deadLetters(limit: 10).map(\.reason)
+        for (_, expected) in bad { #expect(reasons.contains { $0.hasPrefix(expected) }, "\(expected) in \(reasons)") }
+        // The worker keeps serving.
+        #expect(try await queue.client.send("t.add", args: [1, 2]).get(timeout: .seconds(10)) == 3)
+        try await queue.stop()
+    }
+
+    @Test func everyStateIsStoredWhenTrackingStarts() async throws {
+        let queue = QueueHarness {
+            $0.trackStarted = true
+            $0.concurrency = 1
+        }
+        #expect(try await queue.client.result(TaskID.make()).state() == .pending)
+        let blocker = try await queue.client.send("t.spin", args: [30])
+        try await QueueHarness.eventually("started") { try await blocker.state() == .started }
+        let waiting = try await queue.client.send("t.add", args: [1, 1])
+        try await QueueHarness.eventually("received") { try await waiting.state() == .received }
+        try await queue.client.revoke([blocker.id], terminate: true)
+        try await QueueHarness.eventually("revoked") { try await blocker.state() == .revoked }
+        #expect(try await waiting.get(timeout: .seconds(10)) == 2)
+        #expect(try await waiting.state() == .success)
+        let later = try await queue.client.send("t.later")
+        try await QueueHarness.eventually("retry") { try await later.state() == .retry }
+        let failing = try await queue.client.send("t.fail", args: ["x"])
+        _ = try? await failing.get(timeout: .seconds(10))
+        #expect(try await failing.state() == .failure)
+        try await queue.stop()
+    }
+
+    @Test func retriesCountUpUntilTheTaskSucceedsOrRunsOut() async throws {
+        let queue = QueueHarness()
+        let result = try await queue.client.send("t.flaky", args: [3])
+        #expect(try await result.get(timeout: .seconds(10)) == 3)
+        #expect(try await result.result()?.retries == 3)
+        let exhausted = try await queue.client.send("t.flaky", args: [5])
+        do {
+            _ = try await exhausted.get(timeout: .seconds(10))
+            Issue.record("expected MaxRetriesExceededError")
+        } catch let error as TaskError {
+            #expect(error.type == "MaxRetriesExceededError")
+        }
+        #expect(try await exhausted.result()?.retries == 3)
+        try await queue.stop()
+    }
+
+    @Test func backoffDoublesUpToTheMaximumAndJitterScalesIt() {
+        let backoff = RetryBackoff(base: 1, maximum: 10, jitter: false)
+        #expect((0..<6).map { backoff.delay(afterRetries: $0, random: 0.5) } == [1, 2, 4, 8, 10, 10])
+        let jittered = RetryBackoff(base: 2, maximum: 100, jitter: true)
+        #expect(jittered.delay(afterRetries: 3, random: 0.25) == 4)
+        #expect(jittered.delay(afterRetries: 3, random: 0) == 0)
+    }
+
+    @Test func etaHoldsTheTaskUntilTheManualClockPassesIt() async throws {
+        let clock = ManualDate(Date(timeIntervalSince1970: 1_000_000))
+        let broker = MemoryBroker(now: { clock.now })
+        var options = SendOptions()
+        options.eta = clock.now.addingTimeInterval(3600)
+        let client = QueueClient(broker: broker, backend: broker)
+        let result = try await client.send("t.add", args: [1, 2], options: options)
+        #expect(try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).isEmpty)
+        clock.advance(3599)
+        #expect(try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).isEmpty)
+        clock.advance(1)
+        let due = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero)
+        #expect(due.count == 1)
+        #expect(try MessageCodec.decode(due[0].body).id == result.id)
+        // Not acknowledged: once the lease passes on the manual clock, it comes back.
+        clock.advance(6)
+        #expect(try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).first?.redelivered == true)
+    }
+
+    @Test func countdownRunsTheTaskLater() async throws {
+        let queue = QueueHarness()
+        var options = SendOptions()
+        options.countdown = 0.3
+        let sent = Date()
+        let result = try await queue.client.send("t.add", args: [2, 2], options: options)
+        #expect(try await result.get(timeout: .seconds(10)) == 4)
+        #expect(try #require(try await result.result()?.dateDone) >= sent.addingTimeInterval(0.3))
+        try await queue.stop()
+    }
+
+    @Test func expiredTasksBecomeRevoked() async throws {
+        let queue = QueueHarness()
+        var options = SendOptions()
+        options.expires = Date().addingTimeInterval(-1)
+        let result = try await queue.client.send("t.add", args: [1, 2], options: options)
+        do {
+            _ = try await result.get(timeout: .seconds(10))
+            Issue.record("expected a revocation")
+        } catch let error as TaskError {
+            #expect(error.type == "TaskRevokedError")
+            #expect(error.message == "expired")
+        }
+        #expect(try await result.state() == .revoked)
+        try await queue.stop()
+    }
+
+    @Test func revokingAQueuedTaskSkipsIt() async throws {
+        let queue = QueueHarness { $0.concurrency = 1 }
+        let blocker = try await queue.client.send("t.spin", args: [0.3])
+        let doomed = try await queue.client.send("t.add", args: [1, 1])
+        try await queue.client.revoke([doomed.id])
+        #expect(try await blocker.get(timeout: .seconds(10)) == "finished")
+        await #expect(throws: TaskError.self) { _ = try await doomed.get(timeout: .seconds(10)) }
+        #expect(try await doomed.state() == .revoked)
+        try await queue.stop()
+    }
+
+    @Test(arguments: [WorkerConfiguration.Pool.threads, .async])
+    func revokingARunningTaskStopsItCooperatively(pool: WorkerConfiguration.Pool) async throws {
+        let queue = QueueHarness { $0.pool = pool }
+        let task = pool == .async ? "t.nap" : "t.spin"
+        let running = try await queue.client.send(task, args: [60])
+        try await QueueHarness.eventually("running") { queue.worker.stats.active == 1 }
+        try await queue.client.revoke([running.id], terminate: true)
+        do {
+            _ = try await running.get(timeout: .seconds(10))
+            Issue.record("expected a revocation")
+        } catch let error as TaskError {
+            #expect(error.type == "TaskRevokedError")
+            #expect(error.message == "terminated")
+        }
+        try await queue.stop()
+    }
+
+    @Test func softTimeLimitAsksTheTaskToStop() async throws {
+        let queue = QueueHarness()
+        let result = try await queue.client.send("t.soft")
+        do {
+            _ = try await result.get(timeout: .seconds(10))
+            Issue.record("expected SoftTimeLimitExceeded")
+        } catch let error as TaskError {
+            #expect(error.type == "SoftTimeLimitExceeded")
+        }
+        try await queue.stop()
+    }
+
+    @Test func hardTimeLimitFailsTheTask() async throws {
+        let queue = QueueHarness { $0.pool = .async }
+        let result = try await queue.client.send("t.hard")
+        do {
+            _ = try await result.get(timeout: .seconds(10))
+            Issue.record("expected TimeLimitExceeded")
+        } catch let error as TaskError {
+            #expect(error.type == "TimeLimitExceeded")
+        }
+        #expect(try await queue.client.send("t.add", args: [1, 1]).get(timeout: .seconds(10)) == 2)
+        try await queue.stop()
+    }
+
+    @Test func rateLimitSpacesStarts() async throws {
+        let queue = QueueHarness { $0.concurrency = 4 }
+        let results = try await (0..<6).asyncMap { try await queue.client.send("t.record", args: [.string("\($0)")]) }
+        var starts: [Double] = []
+        for result in results { starts.append(try #require(try await result.get(timeout: .seconds(10)).doubleValue)) }
+        starts.sort()
+        // 20 per second: each start at least 50 ms after the one before (a little slack for timer rounding).
+        for (earlier, later) in zip(starts, starts.dropFirst()) { #expect(later - earlier >= 0.045) }
+        try await queue.stop()
+    }
+
+    @Test func warmShutdownFinishesRunningTasksAndReturnsTheRest() async throws {
+        let queue = QueueHarness {
+            $0.concurrency = 2
+            $0.prefetchMultiplier = 4
+        }
+        let running = try await (0..<2).asyncMap { _ in try await queue.client.send("t.spin", args: [0.5]) }
+        let waiting = try await (0..<6).asyncMap { _ in try await queue.client.send("t.add", args: [1, 1]) }
+        try await QueueHarness.eventually("both running") { queue.worker.stats.active == 2 }
+        try await queue.stop()
+        for result in running { #expect(try await result.state() == .success) }
+        let unfinished = try await waiting.asyncMap { try await $0.state() }.filter { $0 != .success }.count
+        #expect(try await queue.broker.queueLengths()["celery", default: 0] == unfinished)
+    }
+}
+
+/// A date that moves only when told to.
+final class ManualDate: Sendable {
+    private let value: Mutex<Date>
+    init(_ start: Date) { value = Mutex(start) }
+    var now: Date { value.withLock { $0 } }
+    func advance(_ seconds: Double) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+extension Sequence where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
