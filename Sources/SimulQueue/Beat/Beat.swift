@@ -1,0 +1,96 @@
+public import Foundation
+public import Logging
+public import Simul
+
+/// Sends periodic tasks: `simul beat`.
+///
+/// Each entry's slots are absolute times (see ``Schedule``). Before sending a slot, the beat claims
+/// `"<entry>@<slot>"` in the broker, so with two beats running each slot is sent once.
+///
+/// ```swift
+/// let beat = Beat(entries: [BeatEntry(name: "tick", task: "simul.noop", schedule: .every(seconds: 10))],
+///                 client: client)
+/// try await beat.run()
+/// ```
+public final class Beat: Sendable {
+    private let entries: [BeatEntry]
+    private let client: QueueClient
+    private let logger: Logger
+    private let start: Date
+
+    /// Creates a beat.
+    /// - Parameters:
+    ///   - entries: what to send, and when.
+    ///   - client: where to send it.
+    ///   - logger: where sends are reported.
+    ///   - start: slots after this time are sent; now by default.
+    public init(entries: [BeatEntry], client: QueueClient, logger: Logger = Logger(label: "simul.beat"), start: Date = Date()) {
+        self.entries = entries
+        self.client = client
+        self.logger = logger
+        self.start = start
+    }
+
+    /// Sends every slot as it comes, until the task is cancelled.
+    public func run() async throws {
+        var last = start
+        while !Task.isCancelled {
+            let next = entries.map { $0.schedule.nextSlot(after: last) }.min() ?? .distantFuture
+            let wait = next.timeIntervalSinceNow
+            if wait > 0 { try await Task.sleep(for: .seconds(min(wait, 3600))) }
+            let now = Date()
+            guard now >= next else { continue }
+            try await tick(from: last, to: now)
+            last = now
+        }
+    }
+
+    /// Sends the slots in `(from, to]` that no other beat has sent.
+    /// - Returns: how many this beat sent.
+    @discardableResult
+    public func tick(from: Date, to: Date) async throws -> Int {
+        var sent = 0
+        for entry in entries {
+            var slot = entry.schedule.nextSlot(after: from)
+            while slot <= to {
+                let key = "\(entry.name)@\(ISODate.format(slot))"
+                if try await client.broker.claim(key) {
+                    try await client.send(entry.task, args: entry.args, kwargs: entry.kwargs, options: entry.options)
+                    logger.info("sent \(entry.task) for \(key)")
+                    sent += 1
+                }
+                slot = entry.schedule.nextSlot(after: slot)
+            }
+        }
+        return sent
+    }
+}
+
+/// One periodic task.
+public struct BeatEntry: Sendable {
+    /// The entry's name, part of its slots' claim keys.
+    public var name: String
+    /// The task to send.
+    public var task: String
+    /// Its positional arguments.
+    public var args: [JSONValue]
+    /// Its keyword arguments.
+    public var kwargs: [String: JSONValue]
+    /// When.
+    public var schedule: Schedule
+    /// Queue, priority and the rest.
+    public var options: SendOptions
+
+    /// Creates an entry.
+    public init(
+        name: String, task: String, args: [JSONValue] = [], kwargs: [String: JSONValue] = [:], schedule: Schedule,
+        options: SendOptions = .init()
+    ) {
+        self.name = name
+        self.task = task
+        self.args = args
+        self.kwargs = kwargs
+        self.schedule = schedule
+        self.options = options
+    }
+}
