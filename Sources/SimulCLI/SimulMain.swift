@@ -2,14 +2,19 @@ import ArgumentParser
 import Simul
 import SimulBench
 import SimulDemos
+import SimulQueue
 
 /// The `simul` entry point. Its first act decides whether this process is a process-pool worker.
 @main
 enum SimulMain {
+    /// The queue tasks this binary runs: the built-in `simul.*` tasks.
+    static let catalog = BuiltinTasks.catalog
+
     static let registry: TaskRegistry = {
         var registry = TaskRegistry()
         BenchTasks.register(in: &registry)
         DemoTasks.register(in: &registry)
+        QueueProcessTask.install(catalog, into: &registry)
         return registry
     }()
 
@@ -25,8 +30,12 @@ struct SimulCommand: AsyncParsableCommand {
         abstract: "Run work concurrently and in parallel: threads, processes, async and task queues.",
         discussion: """
             Start with `simul demo`: it shows, on this machine, what each concurrency model does for waiting and \
-            for computing. `simul bench` measures the primitives beside Python's.
+            for computing. `simul bench` measures the primitives beside Python's. `simul worker` and `simul send` \
+            run a Celery-compatible task queue on an SQLite file (no server to start).
             """,
-        subcommands: [DemoCommand.self, BenchCommand.self]
+        subcommands: [
+            DemoCommand.self, BenchCommand.self, WorkerCommand.self, SendCommand.self, ResultCommand.self,
+            InspectCommand.self, PurgeCommand.self, BeatCommand.self, DeadLettersCommand.self,
+        ]
     )
 }

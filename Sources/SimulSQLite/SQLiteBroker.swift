@@ -25,10 +25,8 @@ public final class SQLiteBroker: Broker, ResultBackend {
     /// - Throws: ``QueueError`` when the directory or the file cannot be created or opened.
     public init(path: String, resultExpiry: Double = 86_400) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw QueueError.storage("cannot create the directory '\(directory)' for the SQLite broker: \(Self.reason(error))")
+        if let failure = Self.makeDirectories(directory) {
+            throw QueueError.storage("cannot create the directory '\(directory)' for the SQLite broker: \(failure)")
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
@@ -392,6 +390,21 @@ public final class SQLiteBroker: Broker, ResultBackend {
         } catch {
             throw QueueError.storage("SQLite broker: \(Self.reason(error))")
         }
+    }
+
+    /// `mkdir -p`, returning why it failed.
+    private static func makeDirectories(_ path: String) -> String? {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            var info = stat()
+            if stat(prefix, &info) == 0 {
+                if info.st_mode & S_IFMT != S_IFDIR { return "'\(prefix)' is a file, not a directory" }
+                continue
+            }
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { return String(cString: strerror(errno)) }
+        }
+        return nil
     }
 
     private static func reason(_ error: any Error) -> String {

@@ -113,7 +113,9 @@ public final class Worker: Sendable {
     /// Runs until ``shutdown()`` finishes, then returns.
     /// - Throws: ``QueueError`` if the broker fails at start.
     public func run() async throws {
-        try await committer.write(BrokerCommit(events: [workerEvent("worker-online")]))
+        var online = workerEvent("worker-online")
+        online.fields["registered"] = .array(catalog.names.map(JSONValue.string))
+        try await committer.write(BrokerCommit(events: [online]))
         logger.info("worker \(configuration.name) ready: pool \(configuration.pool.rawValue), concurrency \(configuration.concurrency), queues \(configuration.queues.joined(separator: ","))")
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import Simul
+import SimulQueue
+
+struct InspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show the workers, queues, running tasks, registered tasks or statistics.",
+        discussion: """
+            Read from the broker's events and queues, so it works with workers on other processes.
+            Examples:
+              simul inspect workers
+              simul inspect queues --json
+            """
+    )
+
+    static let topics = ["workers", "queues", "active", "registered", "stats"]
+
+    @OptionGroup var queue: QueueOptions
+
+    @Argument(help: "workers, queues, active, registered or stats.")
+    var topic = "workers"
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        try checkNames([topic], kind: "topic", available: Self.topics)
+        let (broker, _) = try queue.open()
+        defer { Task { await broker.close() } }
+        if topic == "queues" {
+            let lengths = try await broker.queueLengths()
+            if json { return try printJSON(lengths) }
+            if lengths.isEmpty { print("no waiting messages") }
+            for (name, count) in lengths.sorted(by: { $0.key < $1.key }) { print("\(name): \(count) waiting") }
+            return
+        }
+        let state = try await ClusterState.load(from: broker)
+        let workers = state.workers.values.sorted { $0.hostname < $1.hostname }
+        switch topic {
+        case "workers":
+            if json { return try printJSON(workers) }
+            if workers.isEmpty { print("no workers have reported") }
+            for worker in workers {
+                let pool = worker.fields["pool"]?.stringValue ?? "?"
+                let concurrency = worker.fields["concurrency"]?.intValue ?? 0
+                let processed = worker.fields["processed"]?.intValue ?? 0
+                let age = Int(Date().timeIntervalSince(worker.lastSeen))
+                print("\(worker.hostname): \(worker.isOnline() ? "online" : "offline"), pool \(pool) ×\(concurrency), "
+                      + "\(processed) processed, last heard \(age) s ago")
+            }
+        case "active":
+            let active = state.active
+            if json { return try printJSON(active) }
+            if active.isEmpty { print("no tasks running") }
+            for task in active { print("\(task.worker ?? "?"): \(task.name ?? "?")[\(task.id)] \(task.args ?? "")") }
+        case "registered":
+            if json { return try printJSON(Dictionary(uniqueKeysWithValues: workers.map { ($0.hostname, $0.registered) })) }
+            for worker in workers { print("\(worker.hostname): \(worker.registered.joined(separator: ", "))") }
+        default:
+            let stats = workers.map { worker in
+                (worker.hostname, worker.fields.filter { ["processed", "active", "pool", "concurrency", "loadavg", "queues"].contains($0.key) })
+            }
+            if json { return try printJSON(Dictionary(uniqueKeysWithValues: stats)) }
+            for (hostname, fields) in stats {
+                print("\(hostname): " + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }.joined(separator: " "))
+            }
+        }
+    }
+}
+
+struct PurgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "purge",
+        abstract: "Delete the waiting messages of a queue (leased ones are left to their workers).",
+        discussion: "Example: simul purge -Q celery"
+    )
+
+    @OptionGroup var queue: QueueOptions
+
+    @Option(name: [.customShort("Q"), .customLong("queue")], help: "The queue.")
+    var queueName = "celery"
+
+    func run() async throws {
+        let (broker, _) = try queue.open()
+        let count = try await broker.purge(queue: queueName)
+        print("purged \(count) message\(count == 1 ? "" : "s") from \(queueName)")
+        await broker.close()
+    }
+}
+
+struct DeadLettersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dead-letters",
+        abstract: "List the messages no worker could run, with the reason, or send them back.",
+        discussion: """
+            Examples:
+              simul dead-letters list
+              simul dead-letters replay 3 4
+              simul dead-letters replay --all
+            """
+    )
+
+    @OptionGroup var queue: QueueOptions
+
+    @Argument(help: "list or replay.")
+    var action: String
+
+    @Argument(help: "With replay: the dead letters' ids.")
+    var ids: [String] = []
+
+    @Flag(help: "With replay: every dead letter.")
+    var all = false
+
+    @Option(help: "With list: at most this many, newest first.", transform: { try parseInt($0, "--limit") })
+    var limit = 50
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        try checkNames([action], kind: "action", available: ["list", "replay"])
+        let (broker, _) = try queue.open()
+        if action == "list" {
+            let letters = try await broker.deadLetters(limit: limit)
+            if json { return try printJSON(letters.map { ["id": "\($0.id)", "queue": $0.queue, "reason": $0.reason, "at": ISODate.format($0.at)] }) }
+            if letters.isEmpty { print("no dead letters") }
+            for letter in letters {
+                let (id, task) = MessageCodec.identify(letter.body)
+                print("\(letter.id)  \(ISODate.format(letter.at))  \(letter.queue)  \(task ?? "?")[\(id ?? "?")]  \(letter.reason)")
+            }
+            return
+        }
+        guard all != !ids.isEmpty else { throw CLIError("replay needs dead-letter ids or --all, not both") }
+        let numbers = try ids.map { text in
+            guard let id = Int64(text) else { throw CLIError("'\(text)' is not a dead-letter id (see simul dead-letters list)") }
+            return id
+        }
+        let count = try await broker.replayDeadLetters(all ? nil : numbers)
+        print("replayed \(count) dead letter\(count == 1 ? "" : "s")")
+    }
+}
+
+struct BeatCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "beat",
+        abstract: "Send periodic tasks on a schedule; several beats send each slot once.",
+        discussion: """
+            The schedule is a JSON file: a list of entries with name, task, optional args, kwargs and queue, and \
+            either every (seconds) or crontab (five fields, UTC).
+              [{"name": "tick", "task": "simul.noop", "every": 10},
+               {"name": "report", "task": "simul.add", "args": [1, 2], "crontab": "0 9 * * 1-5"}]
+            Example: simul beat --schedule beat.json
+            """
+    )
+
+    @OptionGroup var queue: QueueOptions
+
+    @Option(help: "The schedule file.")
+    var schedule: String
+
+    struct Entry: Decodable {
+        var name: String
+        var task: String
+        var args: [JSONValue]?
+        var kwargs: [String: JSONValue]?
+        var queue: String?
+        var every: Double?
+        var crontab: String?
+    }
+
+    func run() async throws {
+        guard let data = FileManager.default.contents(atPath: schedule) else {
+            throw CLIError("cannot read the schedule '\(schedule)'")
+        }
+        let entries: [Entry]
+        do {
+            entries = try JSONDecoder().decode([Entry].self, from: data)
+        } catch {
+            throw CLIError("the schedule '\(schedule)' is not a JSON list of {name, task, every|crontab} entries")
+        }
+        let beatEntries = try entries.map { entry in
+            let when: Schedule
+            switch (entry.every, entry.crontab) {
+            case (let seconds?, nil) where seconds > 0: when = .every(seconds: seconds)
+            case (nil, let text?): when = .crontab(try Crontab(text))
+            default: throw CLIError("entry '\(entry.name)' needs either every (seconds > 0) or crontab")
+            }
+            return BeatEntry(name: entry.name, task: entry.task, args: entry.args ?? [], kwargs: entry.kwargs ?? [:],
+                             schedule: when, options: SendOptions(queue: entry.queue))
+        }
+        let (broker, backend) = try queue.open()
+        print("beat: \(beatEntries.count) entries from \(schedule)")
+        try await Beat(entries: beatEntries, client: QueueClient(broker: broker, backend: backend)).run()
+    }
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Simul
+import SimulQueue
+import SimulSQLite
+
+/// `--broker` and `--backend`, shared by the queue commands.
+struct QueueOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The broker: sqlite://PATH, redis://[:password@]host:port/db or memory://.",
+            discussion: "Default: $SIMUL_BROKER_URL, else sqlite://\(BrokerURL.defaultSQLitePath) (no server needed)."))
+    var broker: String?
+
+    @Option(help: "The result backend URL. Default: $SIMUL_RESULT_BACKEND, else the broker.")
+    var backend: String?
+
+    /// The broker URL after the environment and the default.
+    var brokerURL: String {
+        broker ?? ProcessInfo.processInfo.environment["SIMUL_BROKER_URL"] ?? "sqlite://\(BrokerURL.defaultSQLitePath)"
+    }
+
+    /// Opens the broker and the result backend.
+    func open() throws -> (broker: any Broker, backend: any ResultBackend) {
+        let brokerURL = brokerURL
+        let backendURL = backend ?? ProcessInfo.processInfo.environment["SIMUL_RESULT_BACKEND"] ?? brokerURL
+        let brokerStore = try Self.connect(brokerURL)
+        guard let broker = brokerStore as? any Broker else { throw CLIError("'\(brokerURL)' is not a broker") }
+        if backendURL == brokerURL, let backend = brokerStore as? any ResultBackend { return (broker, backend) }
+        guard let backend = try Self.connect(backendURL) as? any ResultBackend else {
+            throw CLIError("'\(backendURL)' is not a result backend")
+        }
+        return (broker, backend)
+    }
+
+    private static func connect(_ url: String) throws -> AnyObject {
+        switch try BrokerURL(url) {
+        case .sqlite(let path): return try SQLiteBroker(path: path)
+        case .memory: return MemoryBroker()
+        case .redis: throw CLIError("redis:// brokers are not in this build yet; use sqlite://PATH")
+        }
+    }
+}
+
+/// Parses `--args` and `--kwargs`.
+enum JSONArgument {
+    static func parse<T: Decodable>(_ text: String, as type: T.Type, option: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+        } catch {
+            let shape = T.self == [JSONValue].self ? "a JSON array, such as '[2, 3]'" : "a JSON object, such as '{\"x\": 2}'"
+            throw CLIError("\(option) must be \(shape), got '\(text)'")
+        }
+    }
+}
+
+/// Seconds given on the command line, checked.
+func checkedSeconds(_ value: Double?, option: String) throws -> Double? {
+    guard let value else { return nil }
+    guard value.isFinite, value >= 0 else { throw CLIError("\(option) must be a number of seconds >= 0, got \(value)") }
+    return value
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import Simul
+import SimulDemos
+import SimulQueue
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run queued tasks until stopped (SIGTERM or Ctrl-C: warm shutdown; twice: cold).",
+        discussion: """
+            A warm shutdown stops fetching, puts prefetched messages back, and lets running tasks finish within \
+            --shutdown-timeout; a second signal stops them and puts them back too. Nothing received is lost: \
+            a message is acknowledged only after its result is stored.
+            Examples:
+              simul worker
+              simul worker -Q celery,slow -c 8 --pool threads -n alpha@%h
+              simul worker --pool processes -c 2 --broker sqlite:///var/lib/simul/queue.sqlite
+            """
+    )
+
+    @OptionGroup var queue: QueueOptions
+
+    @Option(name: [.customShort("Q"), .customLong("queues")], help: "Queues to take tasks from, comma-separated.")
+    var queues = "celery"
+
+    @Option(name: [.customShort("c"), .customLong("concurrency")], help: "Tasks at once (default: the CPU count).",
+            transform: { try parseInt($0, "--concurrency") })
+    var concurrency: Int?
+
+    @Option(help: "solo, threads, processes or async.")
+    var pool = "threads"
+
+    @Option(name: [.customShort("n"), .customLong("hostname")], help: "The node name (%h is the host name).")
+    var name = "simul@%h"
+
+    @Option(help: "Messages held per unit of concurrency.", transform: { try parseInt($0, "--prefetch-multiplier") })
+    var prefetchMultiplier = 4
+
+    @Option(help: "Seconds a received message stays leased before another worker may take it.",
+            transform: { try parseDouble($0, "--lease") })
+    var lease = 30.0
+
+    @Option(help: "Seconds running tasks get to finish on SIGTERM.", transform: { try parseDouble($0, "--shutdown-timeout") })
+    var shutdownTimeout = 30.0
+
+    @Flag(help: "Also store RECEIVED and STARTED states.")
+    var trackStarted = false
+
+    func run() async throws {
+        var configuration = WorkerConfiguration()
+        guard let poolKind = WorkerConfiguration.Pool(rawValue: pool) else {
+            throw CLIError("unknown pool '\(pool)' (use solo, threads, processes or async)")
+        }
+        configuration.pool = poolKind
+        if let concurrency {
+            guard concurrency >= 1 else { throw CLIError("--concurrency must be at least 1, got \(concurrency)") }
+            configuration.concurrency = concurrency
+        }
+        guard prefetchMultiplier >= 1 else {
+            throw CLIError("--prefetch-multiplier must be at least 1, got \(prefetchMultiplier)")
+        }
+        guard lease >= 1, lease.isFinite else { throw CLIError("--lease must be at least 1 second, got \(lease)") }
+        configuration.prefetchMultiplier = prefetchMultiplier
+        configuration.lease = .seconds(lease)
+        configuration.shutdownTimeout = .seconds(try checkedSeconds(shutdownTimeout, option: "--shutdown-timeout")!)
+        configuration.queues = queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        guard !configuration.queues.isEmpty else { throw CLIError("-Q needs at least one queue name") }
+        configuration.name = name.replacingOccurrences(of: "%h", with: ProcessInfo.processInfo.hostName)
+        configuration.trackStarted = trackStarted
+        let (broker, backend) = try queue.open()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let worker = Worker(
+            catalog: SimulMain.catalog, broker: broker, backend: backend, configuration: configuration,
+            logger: Logger(label: "simul.worker"))
+        let signals = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { worker.shutdown() }
+            source.resume()
+            return source
+        }
+        try await worker.run()
+        for source in signals { source.cancel() }
+        await broker.close()
+    }
+}

@@ -1,0 +1,117 @@
+public import Foundation
+public import Simul
+
+/// What the events say about the cluster: the workers and the tasks they hold. `simul inspect` and the dashboard
+/// build it by folding the broker's events in order.
+public struct ClusterState: Sendable {
+    /// A worker as its events describe it.
+    public struct WorkerInfo: Sendable, Codable, Equatable {
+        /// `name@host`.
+        public var hostname: String
+        /// Its last heartbeat (or online) event's fields: pool, concurrency, processed, active, loadavg, freq.
+        public var fields: [String: JSONValue]
+        /// When it last said it was alive.
+        public var lastSeen: Date
+        /// Whether it said goodbye.
+        public var offline: Bool
+        /// The tasks it can run, from its online event.
+        public var registered: [String]
+
+        /// Whether it is online: no goodbye, and a heartbeat within two heartbeat intervals.
+        public func isOnline(at now: Date = Date()) -> Bool {
+            let interval = fields["freq"]?.doubleValue ?? 2
+            return !offline && now.timeIntervalSince(lastSeen) <= 2 * interval + 1
+        }
+    }
+
+    /// A task's latest known state.
+    public struct TaskInfo: Sendable, Codable, Equatable {
+        /// The task id.
+        public var id: String
+        /// Its name.
+        public var name: String?
+        /// Its state, from the latest event.
+        public var state: TaskState
+        /// The worker holding or having run it.
+        public var worker: String?
+        /// The arguments, as JSON text.
+        public var args: String?
+        /// The keyword arguments, as JSON text.
+        public var kwargs: String?
+        /// When each state was reached.
+        public var timeline: [String: Date]
+        /// The result or exception text.
+        public var outcome: String?
+        /// Seconds it ran.
+        public var runtime: Double?
+    }
+
+    /// Workers by hostname.
+    public private(set) var workers: [String: WorkerInfo] = [:]
+    /// Tasks by id, the most recent `taskLimit`.
+    public private(set) var tasks: [String: TaskInfo] = [:]
+    private var order: [String] = []
+    private let taskLimit: Int
+
+    /// An empty state that remembers up to `taskLimit` tasks.
+    public init(taskLimit: Int = 10_000) {
+        self.taskLimit = taskLimit
+    }
+
+    /// Folds one event in.
+    public mutating func apply(_ event: QueueEvent) {
+        let hostname = event.hostname ?? "?"
+        let time = event.timestamp ?? Date()
+        if event.type.hasPrefix("worker-") {
+            var worker = workers[hostname]
+                ?? WorkerInfo(hostname: hostname, fields: [:], lastSeen: time, offline: false, registered: [])
+            worker.fields.merge(event.fields) { _, new in new }
+            worker.lastSeen = time
+            worker.offline = event.type == "worker-offline"
+            if let names = event.fields["registered"]?.arrayValue { worker.registered = names.compactMap(\.stringValue) }
+            workers[hostname] = worker
+            return
+        }
+        guard let id = event.taskId else { return }
+        let state: TaskState
+        switch event.type {
+        case "task-received": state = .received
+        case "task-started": state = .started
+        case "task-succeeded": state = .success
+        case "task-failed": state = .failure
+        case "task-retried": state = .retry
+        case "task-revoked": state = .revoked
+        default: return
+        }
+        if tasks[id] == nil {
+            order.append(id)
+            if order.count > taskLimit { tasks[order.removeFirst()] = nil }
+        }
+        var task = tasks[id] ?? TaskInfo(id: id, state: state, timeline: [:])
+        task.state = state
+        task.worker = hostname
+        task.timeline[state.rawValue] = time
+        if let name = event.fields["name"]?.stringValue { task.name = name }
+        if let args = event.fields["args"]?.stringValue { task.args = args }
+        if let kwargs = event.fields["kwargs"]?.stringValue { task.kwargs = kwargs }
+        if let result = event.fields["result"]?.stringValue { task.outcome = result }
+        if let exception = event.fields["exception"]?.stringValue { task.outcome = exception }
+        if let runtime = event.fields["runtime"]?.doubleValue { task.runtime = runtime }
+        tasks[id] = task
+    }
+
+    /// The tasks running now, by worker.
+    public var active: [TaskInfo] { tasks.values.filter { $0.state == .started }.sorted { $0.id < $1.id } }
+
+    /// Reads every stored event from `broker` into a state.
+    public static func load(from broker: any Broker) async throws -> ClusterState {
+        var state = ClusterState()
+        var cursor: Int64 = 0
+        while true {
+            let (events, next) = try await broker.events(after: cursor, limit: 5_000)
+            for event in events { state.apply(event) }
+            if events.isEmpty || next == cursor { return state }
+            cursor = next
+        }
+    }
+}
