@@ -30,7 +30,7 @@ public struct ExecutorsBenchmark: Sendable {
         let submits = 1_000_000 / scale
         let threadPool = ThreadPool()
         let threadRate = try await best {
-            try await Self.rate(count: submits) {
+            try await Measure.rate(count: submits) {
                 let futures = (0..<submits).map { _ in threadPool.submit { () } }
                 for future in futures { _ = try await future.value }
             }
@@ -43,7 +43,7 @@ public struct ExecutorsBenchmark: Sendable {
         _ = try await processPool.run(BenchTasks.NoOp.self, 0)
         let calls = 200_000 / scale
         let processRate = try await best {
-            try await Self.rate(count: calls) {
+            try await Measure.rate(count: calls) {
                 let futures = (0..<calls).map { processPool.submit(BenchTasks.NoOp.self, $0) }
                 for future in futures { _ = try await future.value }
             }
@@ -53,7 +53,7 @@ public struct ExecutorsBenchmark: Sendable {
         progress("processpool-map")
         let elements = 10_000_000 / scale
         let mapRate = try await best {
-            try await Self.rate(count: elements) {
+            try await Measure.rate(count: elements) {
                 var total = 0
                 for try await square in processPool.map(BenchTasks.Square.self, 0..<elements, chunkSize: 1000) {
                     total &+= square
@@ -67,7 +67,7 @@ public struct ExecutorsBenchmark: Sendable {
         progress("async-gather")
         let operations = 200_000 / scale
         let gatherRate = try await best {
-            try await Self.rate(count: operations) {
+            try await Measure.rate(count: operations) {
                 let work = [@Sendable () async throws -> Int](repeating: { 1 }, count: operations)
                 let values = try await gatherAll(work)
                 precondition(values.count == operations)
@@ -78,7 +78,7 @@ public struct ExecutorsBenchmark: Sendable {
         progress("async-sleep-100k")
         let sleepers = 100_000 / scale
         let sleepWall = try await best(lowest: true) {
-            try await Self.wall {
+            try await Measure.wall {
                 let work = [@Sendable () async throws -> Void](
                     repeating: { try await TimerQueue.shared.sleep(for: .seconds(1)) },
                     count: sleepers
@@ -103,15 +103,5 @@ public struct ExecutorsBenchmark: Sendable {
         var figures: [Double] = []
         for _ in 0..<max(1, repetitions) { figures.append(try await measure()) }
         return (lowest ? figures.min() : figures.max()) ?? 0
-    }
-
-    private static func rate(count: Int, _ body: () async throws -> Void) async throws -> Double {
-        Double(count) / (try await wall(body))
-    }
-
-    private static func wall(_ body: () async throws -> Void) async throws -> Double {
-        let start = ContinuousClock.now
-        try await body()
-        return (ContinuousClock.now - start).seconds
     }
 }

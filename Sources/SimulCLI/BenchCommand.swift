@@ -16,7 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    static let suites = ["executors", "cpu", "io"]
+    static let suites = ["executors", "cpu", "io", "queue"]
 
     @Argument(help: "The suites to run (default: all).")
     var names: [String] = []
@@ -66,6 +66,11 @@ struct BenchCommand: AsyncParsableCommand {
                     }
                 }
                 await benchmark.shutdown()
+            case "queue":
+                results.results += try await QueueBenchmark(quick: quick).run { Self.progress("simul: \($0)") }
+                if comparePython {
+                    Self.progress("python: the SQLite queue has no Python peer (Celery has no SQLite broker)")
+                }
             default:
                 preconditionFailure("unhandled suite \(suite)")
             }

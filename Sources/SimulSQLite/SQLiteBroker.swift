@@ -12,8 +12,9 @@ import Simul
 ///
 /// SQLite cannot wake another process, so an idle ``receive(from:limit:lease:timeout:)`` checks again after 1 ms,
 /// doubling up to 50 ms; a busy worker never waits.
-public final class SQLiteBroker: Broker, ResultBackend {
+public final class SQLiteBroker: ResultCommitting {
     private let pool: DatabasePool
+    private let batcher: WriteBatcher
     private let resultExpiry: Double
     private let messagesChanged = ChangeSignal()
     private let resultsChanged = ChangeSignal()
@@ -37,6 +38,7 @@ public final class SQLiteBroker: Broker, ResultBackend {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.write { db in try Self.migrate(db) }
+            batcher = WriteBatcher(pool: pool)
         } catch {
             throw QueueError.storage("cannot open the SQLite broker '\(path)': \(Self.reason(error))")
         }
@@ -94,40 +96,55 @@ public final class SQLiteBroker: Broker, ResultBackend {
     // MARK: Broker
 
     public func commit(_ commit: BrokerCommit) async throws {
-        guard !commit.isEmpty else { return }
+        try await self.commit(commit, storing: [])
+    }
+
+    public func commit(_ commit: BrokerCommit, storing results: [TaskResult]) async throws {
+        guard !commit.isEmpty || !results.isEmpty else { return }
         let now = Date().timeIntervalSince1970
+        let rows = Self.encode(results)
+        let expires = now + resultExpiry
+        let events = commit.events.map { Data($0.jsonBytes) }
         try await write { db in
-            for message in commit.send {
-                try db.execute(
-                    sql: """
-                        INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (tag) DO NOTHING
-                        """,
-                    arguments: [message.tag, message.taskId, message.queue, message.priority,
-                                message.eta?.timeIntervalSince1970 ?? 0, message.body])
-            }
-            for tag in commit.ack { try db.execute(sql: "DELETE FROM messages WHERE tag = ?", arguments: [tag]) }
-            for tag in commit.requeue {
-                try db.execute(sql: "UPDATE messages SET visible_at = 0, leased = 0 WHERE tag = ?", arguments: [tag])
-            }
-            for (delivery, reason) in commit.deadLetter {
-                try db.execute(sql: "DELETE FROM messages WHERE tag = ?", arguments: [delivery.tag])
-                try db.execute(
-                    sql: "INSERT INTO dead_letters (queue, reason, at, body) VALUES (?, ?, ?, ?)",
-                    arguments: [delivery.queue, reason, now, delivery.body])
-            }
-            if !commit.events.isEmpty {
-                let encoder = JSONEncoder()
-                for event in commit.events {
-                    try db.execute(sql: "INSERT INTO events (body) VALUES (?)", arguments: [try encoder.encode(event)])
-                }
-                // Keep the newest 50,000 events: enough for the dashboard's history, bounded on disk.
-                if let last = db.lastInsertedRowID as Int64?, last % 1_000 < Int64(commit.events.count) {
-                    try db.execute(sql: "DELETE FROM events WHERE id <= ?", arguments: [last - 50_000])
-                }
-            }
+            try Self.store(rows, expires: expires, now: now, in: db)
+            try Self.apply(commit, events: events, now: now, in: db)
         }
         if !commit.send.isEmpty || !commit.requeue.isEmpty { messagesChanged.signal() }
+        if !results.isEmpty { resultsChanged.signal() }
+    }
+
+    private static func apply(_ commit: BrokerCommit, events: [Data], now: Double, in db: Database) throws {
+        if !commit.send.isEmpty {
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (tag) DO NOTHING
+                """)
+            for message in commit.send {
+                try insert.execute(arguments: [message.tag, message.taskId, message.queue, message.priority,
+                                               message.eta?.timeIntervalSince1970 ?? 0, message.body])
+            }
+        }
+        if !commit.ack.isEmpty {
+            let delete = try db.cachedStatement(sql: "DELETE FROM messages WHERE tag = ?")
+            for tag in commit.ack { try delete.execute(arguments: [tag]) }
+        }
+        for tag in commit.requeue {
+            try db.execute(sql: "UPDATE messages SET visible_at = 0, leased = 0 WHERE tag = ?", arguments: [tag])
+        }
+        for (delivery, reason) in commit.deadLetter {
+            try db.execute(sql: "DELETE FROM messages WHERE tag = ?", arguments: [delivery.tag])
+            try db.execute(
+                sql: "INSERT INTO dead_letters (queue, reason, at, body) VALUES (?, ?, ?, ?)",
+                arguments: [delivery.queue, reason, now, delivery.body])
+        }
+        guard !events.isEmpty else { return }
+        let insert = try db.cachedStatement(sql: "INSERT INTO events (body) VALUES (?)")
+        for event in events { try insert.execute(arguments: [event]) }
+        // Keep the newest 50,000 events: enough for the dashboard's history, bounded on disk.
+        let last = db.lastInsertedRowID
+        if last % 1_000 < Int64(events.count) {
+            try db.execute(sql: "DELETE FROM events WHERE id <= ?", arguments: [last - 50_000])
+        }
     }
 
     public func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws
@@ -141,12 +158,14 @@ public final class SQLiteBroker: Broker, ResultBackend {
             let now = Date().timeIntervalSince1970
             let until = now + lease.seconds
             let deliveries = try await write { db in
-                try Row.fetchAll(db, sql: """
+                let take = try db.cachedStatement(sql: """
                     UPDATE messages SET visible_at = ?, leased = 1, deliveries = deliveries + 1
                     WHERE id IN (SELECT id FROM messages WHERE queue IN (\(marks)) AND visible_at <= ?
                                  ORDER BY priority, id LIMIT ?)
                     RETURNING id, tag, queue, priority, deliveries, body
-                    """, arguments: StatementArguments([until] + queues.map { $0 as any DatabaseValueConvertible } + [now, limit]))
+                    """)
+                return try Row.fetchAll(
+                    take, arguments: StatementArguments([until] + queues.map { $0 as any DatabaseValueConvertible } + [now, limit]))
                 .sorted { ($0["priority"] as Int, $0["id"] as Int64) < ($1["priority"] as Int, $1["id"] as Int64) }
                 .map { row in
                     Delivery(tag: row["tag"], queue: row["queue"], body: row["body"],
@@ -163,10 +182,8 @@ public final class SQLiteBroker: Broker, ResultBackend {
     public func renew(_ tags: [String], lease: Duration) async throws {
         let until = Date().timeIntervalSince1970 + lease.seconds
         try await write { db in
-            for tag in tags {
-                try db.execute(sql: "UPDATE messages SET visible_at = ? WHERE tag = ? AND leased = 1",
-                               arguments: [until, tag])
-            }
+            let renew = try db.cachedStatement(sql: "UPDATE messages SET visible_at = ? WHERE tag = ? AND leased = 1")
+            for tag in tags { try renew.execute(arguments: [until, tag]) }
         }
     }
 
@@ -278,27 +295,25 @@ public final class SQLiteBroker: Broker, ResultBackend {
     // MARK: ResultBackend
 
     public func store(_ results: [TaskResult]) async throws {
-        guard !results.isEmpty else { return }
-        let now = Date().timeIntervalSince1970
-        let expires = now + resultExpiry
-        let encoder = JSONEncoder()
-        let rows = try results.map { ($0.taskId, $0.status.rawValue, try encoder.encode($0)) }
-        try await write { db in
-            for (id, status, meta) in rows {
-                try db.execute(
-                    sql: """
-                        INSERT INTO results (task_id, status, meta, expires_at) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, meta = excluded.meta,
-                            expires_at = excluded.expires_at
-                        WHERE results.status != 'SUCCESS'
-                        """,
-                    arguments: [id, status, meta, expires])
-            }
-            if Int.random(in: 0..<100) == 0 {
-                try db.execute(sql: "DELETE FROM results WHERE expires_at < ?", arguments: [now])
-            }
+        try await commit(BrokerCommit(), storing: results)
+    }
+
+    private static func encode(_ results: [TaskResult]) -> [(String, String, Data)] {
+        results.map { ($0.taskId, $0.status.rawValue, Data($0.jsonBytes)) }
+    }
+
+    private static func store(_ rows: [(String, String, Data)], expires: Double, now: Double, in db: Database) throws {
+        guard !rows.isEmpty else { return }
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO results (task_id, status, meta, expires_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, meta = excluded.meta,
+                expires_at = excluded.expires_at
+            WHERE results.status != 'SUCCESS'
+            """)
+        for (id, status, meta) in rows { try upsert.execute(arguments: [id, status, meta, expires]) }
+        if Int.random(in: 0..<100) == 0 {
+            try db.execute(sql: "DELETE FROM results WHERE expires_at < ?", arguments: [now])
         }
-        resultsChanged.signal()
     }
 
     public func results(for ids: [String]) async throws -> [String: TaskResult] {
@@ -369,14 +384,7 @@ public final class SQLiteBroker: Broker, ResultBackend {
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.writeWithoutTransaction { db in
-                var value: T?
-                try db.inTransaction(.immediate) {
-                    value = try body(db)
-                    return .commit
-                }
-                return value!
-            }
+            return try await batcher.write(body)
         } catch let error as QueueError {
             throw error
         } catch {

@@ -48,9 +48,67 @@ public enum JSONValue: Codable, Sendable, Equatable {
 }
 
 extension JSONValue {
-    /// The value as compact JSON text, with sorted keys.
-    public var jsonText: String {
-        String(decoding: (try? JSONValue.compactEncoder.encode(self)) ?? Data("null".utf8), as: UTF8.self)
+    /// The value as compact JSON text, with sorted keys. Non-finite numbers, which JSON cannot spell, are `null`.
+    public var jsonText: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// The value as compact JSON, UTF-8 encoded; a direct writer, several times faster than `JSONEncoder`.
+    public var jsonBytes: [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(64)
+        write(to: &output)
+        return output
+    }
+
+    private func write(to output: inout [UInt8]) {
+        switch self {
+        case .string(let value): Self.writeString(value, to: &output)
+        case .number(let value):
+            if value.isFinite {
+                output.append(contentsOf: value.description.utf8)
+            } else {
+                output.append(contentsOf: "null".utf8)
+            }
+        case .integer(let value): output.append(contentsOf: String(value).utf8)
+        case .unsigned(let value): output.append(contentsOf: String(value).utf8)
+        case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
+        case .null: output.append(contentsOf: "null".utf8)
+        case .array(let values):
+            output.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                value.write(to: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let members):
+            output.append(UInt8(ascii: "{"))
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                Self.writeString(key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                members[key]!.write(to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func writeString(_ value: String, to output: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        output.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                output.append(contentsOf: Array("\\u00".utf8))
+                output.append(hex[Int(byte >> 4)])
+                output.append(hex[Int(byte & 0xF)])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
     }
 
     /// Encodes any `Encodable` value as a JSON value.

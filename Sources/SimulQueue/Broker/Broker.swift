@@ -182,6 +182,8 @@ public struct DeadLetter: Sendable, Codable, Equatable {
 }
 
 /// A worker or task event, in Celery's event shape: a type such as `task-succeeded` and its fields.
+///
+/// It encodes as Celery's event body: one JSON object of its fields, `type` among them.
 public struct QueueEvent: Sendable, Codable, Equatable {
     /// The event type, such as `worker-heartbeat` or `task-failed`.
     public var type: String
@@ -199,6 +201,26 @@ public struct QueueEvent: Sendable, Codable, Equatable {
         fields["pid"] = .integer(Int64(getpid()))
         self.fields = fields
     }
+
+    /// An event from its fields, as stored; `nil` if they name no type.
+    public init?(fields: [String: JSONValue]) {
+        guard let type = fields["type"]?.stringValue else { return nil }
+        self.type = type
+        self.fields = fields
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let fields = try [String: JSONValue](from: decoder)
+        guard let event = QueueEvent(fields: fields) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "an event needs a type"))
+        }
+        self = event
+    }
+
+    public func encode(to encoder: any Encoder) throws { try fields.encode(to: encoder) }
+
+    /// The event as JSON bytes, written directly.
+    public var jsonBytes: [UInt8] { JSONValue.object(fields).jsonBytes }
 
     /// The task id, for task events.
     public var taskId: String? { fields["uuid"]?.stringValue }

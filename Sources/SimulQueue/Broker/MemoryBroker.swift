@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// It keeps every promise of the ``Broker`` protocol except durability. Time comes from `now`, so tests can move
 /// a manual clock past an ETA or a lease.
-public final class MemoryBroker: Broker, ResultBackend {
+public final class MemoryBroker: ResultCommitting {
     private struct Stored {
         var queue: String
         var priority: Int
@@ -68,6 +68,11 @@ public final class MemoryBroker: Broker, ResultBackend {
             }
         }
         if !commit.send.isEmpty || !commit.requeue.isEmpty { messagesChanged.signal() }
+    }
+
+    public func commit(_ commit: BrokerCommit, storing results: [TaskResult]) async throws {
+        try await store(results)
+        try await self.commit(commit)
     }
 
     public func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws

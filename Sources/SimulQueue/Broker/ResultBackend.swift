@@ -22,3 +22,12 @@ public protocol ResultBackend: AnyObject, Sendable {
     /// index, and must send the chord body; every other call receives `nil`. Repeats of a part count once.
     func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]?
 }
+
+/// A broker that is its own result backend and stores results and applies a commit in one atomic step.
+///
+/// A worker uses it to store a batch of results and acknowledge their messages together: one write instead of two,
+/// and no window in which a message is acknowledged but its result not yet stored.
+public protocol ResultCommitting: Broker, ResultBackend {
+    /// Stores `results` and applies `commit`, all or nothing.
+    func commit(_ commit: BrokerCommit, storing results: [TaskResult]) async throws
+}

@@ -57,6 +57,22 @@ public struct TaskResult: Codable, Sendable, Equatable {
         return TaskError(resultValue: result, traceback: traceback)
     }
 
+    /// The result as Celery stores it, as JSON bytes; the fast path for backends (same keys as `Codable`).
+    public var jsonBytes: [UInt8] {
+        var object: [String: JSONValue] = [
+            "status": .string(status.rawValue), "result": result, "traceback": traceback.map(JSONValue.string) ?? .null,
+            "children": .array(children), "date_done": dateDone.map { .string(ISODate.format($0)) } ?? .null,
+            "task_id": .string(taskId),
+        ]
+        if let groupId { object["group_id"] = .string(groupId) }
+        if let parentId { object["parent_id"] = .string(parentId) }
+        if let name { object["name"] = .string(name) }
+        if let worker { object["worker"] = .string(worker) }
+        if let retries { object["retries"] = .integer(Int64(retries)) }
+        if let queue { object["queue"] = .string(queue) }
+        return JSONValue.object(object).jsonBytes
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         status = try container.decode(TaskState.self, forKey: .status)

@@ -87,15 +87,26 @@ final class Committer: Sendable {
     }
 
     private func writeWithRetry(results: [TaskResult], commit: BrokerCommit) async {
-        var attempt = 0
+        if let combined = broker as? any ResultCommitting, combined === backend {
+            await retrying { try await combined.commit(commit, storing: results) }
+            return
+        }
         var resultsStored = results.isEmpty
+        await retrying {
+            if !resultsStored {
+                try await backend.store(results)
+                resultsStored = true
+            }
+            try await broker.commit(commit)
+        }
+    }
+
+    /// Runs `write` until it succeeds, pausing longer after each failure: nothing is dropped while the broker is away.
+    private func retrying(_ write: () async throws -> Void) async {
+        var attempt = 0
         while true {
             do {
-                if !resultsStored {
-                    try await backend.store(results)
-                    resultsStored = true
-                }
-                try await broker.commit(commit)
+                try await write()
                 return
             } catch {
                 attempt += 1

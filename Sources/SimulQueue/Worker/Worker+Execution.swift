@@ -38,7 +38,7 @@ extension Worker {
         } else if let task {
             if let rate = task.options.rateLimit { try? await limiter.acquire(task.name, rate: rate) }
             let startedState = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .started)] : []
-            committer.enqueue(results: startedState, events: [taskEvent("task-started", message)])
+            committer.enqueue(results: startedState, events: taskEvent("task-started", message))
             outcome = await execute(task, message, context, tag: job.delivery.tag)
         } else {
             logger.warning("received unregistered task '\(message.task)' [\(message.id)]")
@@ -47,6 +47,7 @@ extension Worker {
         await finish(job, outcome, task: task, runtime: (ContinuousClock.now - started).seconds)
         state.withLock { state in
             state.running[job.delivery.tag] = nil
+            if state.held[job.delivery.tag] != nil { state.finished.insert(job.delivery.tag) }
             state.processed += 1
             if case .failure = outcome { state.failed += 1 }
         }
@@ -59,18 +60,21 @@ extension Worker {
     {
         let soft = message.softTimeLimit ?? task.options.softTimeLimit
         let hard = message.hardTimeLimit ?? task.options.hardTimeLimit
-        let race = OutcomeRace()
-        let work = Task {
-            let outcome: Outcome
+        let run: @Sendable () async -> Outcome = {
             do {
-                outcome = .success(try await executor.run(task, message, context))
+                return .success(try await self.executor.run(task, message, context))
             } catch let retry as RetryRequest {
-                outcome = .retry(retry)
+                return .retry(retry)
             } catch {
-                outcome = Self.classify(error, context: context)
+                return Self.classify(error, context: context)
             }
-            race.finish(outcome)
         }
+        // A thread cannot be interrupted: with no time limit to enforce, run it right here, with no task to race.
+        if soft == nil, hard == nil, !task.isAsync, configuration.pool == .threads || configuration.pool == .solo {
+            return await run()
+        }
+        let race = OutcomeRace()
+        let work = Task { race.finish(await run()) }
         state.withLock { $0.running[tag]?.work = work }
         var timers: [Task<Void, Never>] = []
         if let soft {

@@ -38,9 +38,9 @@ extension Worker {
                 commit.send.append(OutgoingMessage(step))
                 result.children.append(Self.childTuple(step.id))
             }
-            commit.events.append(taskEvent("task-succeeded", message, [
+            commit.events += taskEvent("task-succeeded", message, [
                 "result": .string(value.jsonText), "runtime": .number(runtime),
-            ]))
+            ])
         case .failure(let error):
             var error = error
             if error.traceback == nil { error.traceback = traceback(error, message) }
@@ -54,9 +54,9 @@ extension Worker {
                 call.args = [.string(message.id)] + errback.args
                 commit.send.append(OutgoingMessage(TaskMessage(call, queue: route(call.task), parent: message)))
             }
-            commit.events.append(taskEvent("task-failed", message, [
+            commit.events += taskEvent("task-failed", message, [
                 "exception": .string("\(error.type)('\(error.message)')"), "traceback": .string(error.traceback ?? ""),
-            ]))
+            ])
             logger.info("task \(message.task)[\(message.id)] failed: \(error)")
         case .retry(let request):
             let countdown = request.countdown
@@ -73,16 +73,16 @@ extension Worker {
             result = TaskResult(
                 taskId: message.id, status: .retry, result: cause?.resultValue ?? .null,
                 traceback: "Retry in \(countdown)s" + (cause.map { ": \($0)" } ?? ""))
-            commit.events.append(taskEvent("task-retried", message, [
+            commit.events += taskEvent("task-retried", message, [
                 "exception": .string("Retry in \(countdown)s"), "traceback": .string(result.traceback ?? ""),
-            ]))
+            ])
         case .revoked(let reason):
             result = .failure(taskId: message.id, .revoked(reason))
             result.status = .revoked
             result.traceback = nil
-            commit.events.append(taskEvent("task-revoked", message, [
+            commit.events += taskEvent("task-revoked", message, [
                 "terminated": .bool(reason == "terminated"), "expired": .bool(reason == "expired"),
-            ]))
+            ])
         }
         result.groupId = message.groupId
         result.parentId = message.parentId

@@ -45,6 +45,8 @@ public final class Worker: Sendable {
         /// Every message received and not yet acknowledged or requeued, by delivery tag.
         var held: [String: Job] = [:]
         var running: [String: Running] = [:]
+        /// Held messages that have run and wait for their batch to be written.
+        var finished: Set<String> = []
         var etaTimers: [String: Task<Void, Never>] = [:]
         var revoked: [String: Bool] = [:]
         var processed = 0
@@ -120,7 +122,12 @@ public final class Worker: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await self.committer.run { tags in
-                    self.state.withLock { state in for tag in tags { state.held[tag] = nil } }
+                    self.state.withLock { state in
+                        for tag in tags {
+                            state.held[tag] = nil
+                            state.finished.remove(tag)
+                        }
+                    }
                     self.released.signal()
                 }
             }
@@ -154,7 +161,12 @@ public final class Worker: Sendable {
         var failures = 0
         while !isStopping {
             let generation = released.generation
-            let capacity = configuration.prefetch - state.withLock { $0.held.count }
+            // Prefetch counts messages still to run; finished ones waiting for their write do not hold back the next
+            // receive, so receiving, running and writing overlap. The cap keeps memory bounded if writes stall.
+            let capacity = state.withLock { state in
+                min(configuration.prefetch - (state.held.count - state.finished.count),
+                    4 * configuration.prefetch - state.held.count)
+            }
             guard capacity > 0 else {
                 await released.wait(after: generation, timeout: .seconds(1))
                 continue
@@ -192,14 +204,14 @@ public final class Worker: Sendable {
         let job = Job(delivery: delivery, message: message)
         state.withLock { $0.held[delivery.tag] = job }
         let received = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .received)] : []
-        committer.enqueue(results: received, events: [taskEvent("task-received", message, [
+        committer.enqueue(results: received, events: taskEvent("task-received", message, [
             "name": .string(message.task), "args": .string(JSONValue.array(message.args).jsonText),
             "kwargs": .string(JSONValue.object(message.kwargs).jsonText), "retries": .integer(Int64(message.retries)),
             "root_id": message.rootId.map(JSONValue.string) ?? .null,
             "parent_id": message.parentId.map(JSONValue.string) ?? .null,
             "eta": message.eta.map { .string(ISODate.format($0)) } ?? .null,
             "queue": .string(delivery.queue),
-        ])])
+        ]))
         if let eta = message.eta, eta > now() {
             let wait = eta.timeIntervalSince(now())
             let timer = Task {
@@ -301,9 +313,13 @@ public final class Worker: Sendable {
         ])
     }
 
-    func taskEvent(_ type: String, _ message: TaskMessage, _ fields: [String: JSONValue] = [:]) -> QueueEvent {
-        var fields = fields
+    /// The task event, or none when task events are off.
+    func taskEvent(_ type: String, _ message: TaskMessage, _ fields: @autoclosure () -> [String: JSONValue] = [:])
+        -> [QueueEvent]
+    {
+        guard configuration.taskEvents else { return [] }
+        var fields = fields()
         fields["uuid"] = .string(message.id)
-        return QueueEvent(type, hostname: configuration.name, fields)
+        return [QueueEvent(type, hostname: configuration.name, fields)]
     }
 }

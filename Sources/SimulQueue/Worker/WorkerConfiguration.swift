@@ -36,6 +36,9 @@ public struct WorkerConfiguration: Sendable {
     /// The queue each task name goes to when a chain, callback or retry sends it; else its registered queue, else
     /// the queue of the message that sends it.
     public var routes: [String: String] = [:]
+    /// Send task events (received, started, succeeded, …) for monitors such as the dashboard and Flower; worker
+    /// heartbeats are always sent.
+    public var taskEvents: Bool = true
     /// Store RECEIVED and STARTED states as well as outcomes (Celery's `task_track_started`); one more write each.
     public var trackStarted: Bool = false
     /// The process pool's settings, for the `processes` pool.
