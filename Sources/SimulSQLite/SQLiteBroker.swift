@@ -333,6 +333,17 @@ public final class SQLiteBroker: ResultCommitting {
         return results
     }
 
+    /// How many stored results are in each state.
+    public func resultCounts() async throws -> [TaskState: Int] {
+        try await read { db in
+            var counts: [TaskState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM results GROUP BY status") {
+                if let state = TaskState(rawValue: row["status"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
     public func waitForResult(_ id: String, timeout: Duration?) async throws -> TaskResult? {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var pause = Duration.milliseconds(1)

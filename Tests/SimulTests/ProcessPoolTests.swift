@@ -192,6 +192,20 @@ import Testing
         await pool.shutdown()
     }
 
+    @Test func cancellingWhileTheWorkerStartsDoesNotBreakThePool() async throws {
+        let pool = ProcessPool(TestTasks.configuration(workers: 1))
+        for _ in 0..<4 {
+            // Each cancellation kills the worker, so the next task goes to a fresh one; cancelling a millisecond after
+            // sending lands, most times, before that worker has said hello. Whenever it lands, the pool must live on.
+            let hung = Task { try await pool.run(Hang.self, 0) }
+            try await Task.sleep(for: .milliseconds(1))
+            hung.cancel()
+            await #expect(throws: CancellationError.self) { try await hung.value }
+        }
+        #expect(try await pool.run(Square.self, 6) == 36)
+        await pool.shutdown()
+    }
+
     @Test func submittingAfterShutdownFails() async throws {
         let pool = ProcessPool(TestTasks.configuration())
         await pool.shutdown()

@@ -305,7 +305,13 @@ extension ProcessPool {
             }
             let rest = inFlight
             inFlight.removeAll()
-            if !helloReceived {
+            // A worker killed for its task's timeout or cancellation did not fail to start, even if it had not yet.
+            let killedForItsTask: Bool
+            switch reason {
+            case .cancel?, .timeout?: killedForItsTask = true
+            default: killedForItsTask = false
+            }
+            if !helloReceived, !killedForItsTask {
                 bootFailures += 1
                 core.requeue(CollectionOfOne(head) + rest)
                 if bootFailures >= 3 {

@@ -46,6 +46,8 @@ public struct SendOptions: Sendable {
         if let expires { options["expires"] = .string(ISODate.format(expires)) }
         if let priority { options["priority"] = .integer(Int64(priority)) }
         if let taskId { options["task_id"] = .string(taskId) }
+        if let hardTimeLimit { options["time_limit"] = .number(hardTimeLimit) }
+        if let softTimeLimit { options["soft_time_limit"] = .number(softTimeLimit) }
         if !link.isEmpty, let value = try? JSONValue(encoding: link) { options["link"] = value }
         if !linkError.isEmpty, let value = try? JSONValue(encoding: linkError) { options["link_error"] = value }
         return options

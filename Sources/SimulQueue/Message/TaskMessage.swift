@@ -105,6 +105,8 @@ public struct TaskMessage: Sendable, Equatable {
             self.expires = expires.doubleValue.map { Date(timeIntervalSinceNow: $0) }
                 ?? expires.stringValue.flatMap(ISODate.parse)
         }
+        hardTimeLimit = options["time_limit"]?.doubleValue
+        softTimeLimit = options["soft_time_limit"]?.doubleValue
         groupId = options["group_id"]?.stringValue
         groupIndex = options["group_index"]?.intValue
         if let chord = options["chord"], let body = try? chord.decode(as: Signature.self) { self.chord = body }

@@ -162,10 +162,11 @@ public final class Worker: Sendable {
         while !isStopping {
             let generation = released.generation
             // Prefetch counts messages still to run; finished ones waiting for their write do not hold back the next
-            // receive, so receiving, running and writing overlap. The cap keeps memory bounded if writes stall.
+            // receive, so receiving, running and writing overlap. Holding at most prefetch + concurrency bounds what a
+            // killed worker can leave to run twice: its running and finished-but-unwritten messages.
             let capacity = state.withLock { state in
                 min(configuration.prefetch - (state.held.count - state.finished.count),
-                    4 * configuration.prefetch - state.held.count)
+                    configuration.prefetch + configuration.concurrency - state.held.count)
             }
             guard capacity > 0 else {
                 await released.wait(after: generation, timeout: .seconds(1))
@@ -210,7 +211,7 @@ public final class Worker: Sendable {
             "root_id": message.rootId.map(JSONValue.string) ?? .null,
             "parent_id": message.parentId.map(JSONValue.string) ?? .null,
             "eta": message.eta.map { .string(ISODate.format($0)) } ?? .null,
-            "queue": .string(delivery.queue),
+            "queue": .string(delivery.queue), "redelivered": .bool(delivery.redelivered),
         ]))
         if let eta = message.eta, eta > now() {
             let wait = eta.timeIntervalSince(now())
