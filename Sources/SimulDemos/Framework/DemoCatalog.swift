@@ -2,7 +2,7 @@
 public enum DemoCatalog {
     /// The seed demos, run when no name is given.
     public static let seedDemos: [any Demo] = [
-        CakesDemo(), PipelineDemo(), Wikipics(), PrimesDemo(), PolgarDemo(), DecisionTable(),
+        CakesDemo(), PipelineDemo(), Wikipics(), PrimesDemo(), PolgarDemo(), QueueDemo(), DecisionTable(),
     ]
 
     /// Extra demos that run only by name.
