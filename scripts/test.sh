@@ -47,9 +47,30 @@ expect_one_line_error "--rate must be at least 1 byte per second, got -1" demo w
 expect_one_line_error "cannot read the URL list '/no/such/file'" demo wikipics --urls /no/such/file
 expect_one_line_error "unknown language 'xx'" demo cakes --lang xx
 expect_one_line_error "unknown suite 'nope'" bench nope
+expect_one_line_error "--args must be a JSON array, such as '\[2, 3\]', got '{bad'" send simul.add --args '{bad'
+expect_one_line_error "bad broker URL 'foo://x': unknown scheme 'foo'" send simul.add --broker foo://x
+expect_one_line_error "cannot create the directory '/proc/simul-no-such-dir' for the SQLite broker" \
+    send simul.add --broker sqlite:///proc/simul-no-such-dir/queue.sqlite
+expect_one_line_error "'not-a-uuid' is not a task id (expected a UUID)" result not-a-uuid
 
-step "CLI smoke: simul bench executors cpu io --quick --json --compare-python --report"
-"$simul" bench executors cpu io --quick --json --compare-python --report .build/bench.html >.build/bench.json
+step "CLI smoke: a worker process on the embedded SQLite broker"
+queue_dir=$(mktemp -d)
+broker="sqlite://$queue_dir/queue.sqlite"
+"$simul" worker --broker "$broker" -c 2 2>"$queue_dir/worker.log" &
+worker_pid=$!
+sum=$("$simul" send simul.add --args '[2, 3]' --broker "$broker" --wait --timeout 60 | tail -1)
+[ "$sum" = "5" ] || { echo "simul.add(2, 3) returned '$sum'" >&2; exit 1; }
+echo "ok: simul send simul.add --args '[2, 3]' --wait -> $sum"
+expect_one_line_error "NotRegistered: nosuch.task" send nosuch.task --broker "$broker" --wait --timeout 60
+expect_one_line_error "ValueError: boom" send simul.fail --args '["boom"]' --broker "$broker" --wait --timeout 60
+"$simul" inspect workers --broker "$broker"
+kill -TERM "$worker_pid"
+wait "$worker_pid" || { echo "the worker did not stop cleanly on SIGTERM" >&2; cat "$queue_dir/worker.log" >&2; exit 1; }
+echo "ok: the worker stopped on SIGTERM"
+rm -rf "$queue_dir"
+
+step "CLI smoke: simul bench executors cpu io queue --quick --json --compare-python --report"
+"$simul" bench executors cpu io queue --quick --json --compare-python --report .build/bench.html >.build/bench.json
 python3 - .build/bench.json .build/bench.html <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
@@ -65,6 +86,7 @@ impls = {(r["case"], r["impl"]) for r in rows}
 missing = [c for c, peer in pairs.items() if (c, "simul") not in impls or (c, peer) not in impls]
 assert not missing, f"cases without both rows: {missing}"
 assert (("primes-async", "simul")) in impls
+assert ("queue-sqlite-enqueue", "simul") in impls and ("queue-sqlite-drain", "simul") in impls
 assert all(r["value"] > 0 for r in rows), "a figure is not positive"
 page = open(sys.argv[2]).read()
 assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', ""), "report not self-contained"
