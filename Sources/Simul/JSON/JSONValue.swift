@@ -196,3 +196,8 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     /// Creates the value a JSON literal spells.
     public init(nilLiteral: ()) { self = .null }
 }
+
+extension JSONValue: CustomStringConvertible {
+    /// The compact JSON text: `5`, `"text"`, `[1,2]`.
+    public var description: String { jsonText }
+}
