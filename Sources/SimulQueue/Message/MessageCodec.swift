@@ -1,5 +1,5 @@
 public import Foundation
-public import Simul
+import Simul
 
 /// Turns ``TaskMessage``s into Celery protocol v2 envelopes and back.
 ///

@@ -33,7 +33,7 @@ public struct TaskCatalog: Sendable {
     ///   - parameters: the parameter names, in order, for binding `kwargs`; one per closure parameter.
     ///   - options: its queue, limits and retry policy.
     ///   - body: the work.
-    public mutating func register<each Argument: Decodable & Sendable, Output: Encodable>(
+    public mutating func register<each Argument: Decodable & Sendable, Output: Encodable & SendableMetatype>(
         _ name: String, parameters: [String] = [], options: TaskOptions = .init(),
         _ body: @escaping @Sendable (repeat each Argument) throws -> Output
     ) {
@@ -53,7 +53,7 @@ public struct TaskCatalog: Sendable {
     ///   - parameters: the parameter names, in order; one per closure parameter.
     ///   - options: its queue, limits and retry policy.
     ///   - body: the work.
-    public mutating func register<each Argument: Decodable & Sendable, Output: Encodable>(
+    public mutating func register<each Argument: Decodable & Sendable, Output: Encodable & SendableMetatype>(
         _ name: String, parameters: [String] = [], options: TaskOptions = .init(),
         _ body: @escaping @Sendable (repeat each Argument) async throws -> Output
     ) {

@@ -1,6 +1,6 @@
 public import Foundation
 public import Logging
-public import Simul
+import Simul
 import Synchronization
 
 /// Takes task messages from a broker, runs them in a pool, and stores their results: `simul worker`.

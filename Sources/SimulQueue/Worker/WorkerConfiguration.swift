@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Simul
 
 /// How a ``Worker`` runs: its name, queues, pool, concurrency, prefetch, leases and timeouts.
