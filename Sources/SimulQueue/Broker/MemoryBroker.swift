@@ -21,6 +21,7 @@ public final class MemoryBroker: Broker, ResultBackend {
         var messages: [String: Stored] = [:]
         var sequence = 0
         var deadLetters: [DeadLetter] = []
+        var lastDeadLetterId: Int64 = 0
         var revocations: [String: Bool] = [:]
         var events: [QueueEvent] = []
         var eventsDropped: Int64 = 0
@@ -56,8 +57,10 @@ public final class MemoryBroker: Broker, ResultBackend {
             for tag in commit.requeue { state.messages[tag]?.leaseUntil = nil }
             for (delivery, reason) in commit.deadLetter {
                 state.messages[delivery.tag] = nil
+                // Ids are never reused, even after a replay removed letters.
+                state.lastDeadLetterId += 1
                 state.deadLetters.append(
-                    DeadLetter(id: Int64(state.deadLetters.count + 1), queue: delivery.queue, reason: reason, at: time,
+                    DeadLetter(id: state.lastDeadLetterId, queue: delivery.queue, reason: reason, at: time,
                                body: delivery.body))
             }
             state.events += commit.events
