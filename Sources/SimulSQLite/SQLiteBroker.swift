@@ -202,17 +202,25 @@ public final class SQLiteBroker: Broker, ResultBackend {
         return replayed
     }
 
+    // A message whose lease ran out (its worker died) waits again: `receive` hands it out, so it is counted and purged
+    // as waiting, and no longer as leased.
+
     public func purge(queue: String) async throws -> Int {
-        try await write { db in
-            try db.execute(sql: "DELETE FROM messages WHERE queue = ? AND leased = 0", arguments: [queue])
+        let now = Date().timeIntervalSince1970
+        return try await write { db in
+            try db.execute(sql: "DELETE FROM messages WHERE queue = ? AND (leased = 0 OR visible_at <= ?)",
+                           arguments: [queue, now])
             return db.changesCount
         }
     }
 
     public func queueLengths() async throws -> [String: Int] {
-        try await read { db in
+        let now = Date().timeIntervalSince1970
+        return try await read { db in
             var lengths: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 0 GROUP BY queue") {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 0 OR visible_at <= ? GROUP BY queue
+                """, arguments: [now]) {
                 lengths[row["queue"]] = row["n"]
             }
             return lengths
@@ -221,9 +229,12 @@ public final class SQLiteBroker: Broker, ResultBackend {
 
     /// Messages leased to workers now, per queue.
     public func leasedCounts() async throws -> [String: Int] {
-        try await read { db in
+        let now = Date().timeIntervalSince1970
+        return try await read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 1 GROUP BY queue") {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 1 AND visible_at > ? GROUP BY queue
+                """, arguments: [now]) {
                 counts[row["queue"]] = row["n"]
             }
             return counts

@@ -24,4 +24,18 @@ import Testing
         #expect(try await broker.replayDeadLetters([letters[0].id]) == 1)
         #expect(try await broker.deadLetters(limit: 10).map(\.reason) == ["c", "b"])
     }
+
+    @Test func purgeDeletesAMessageWhoseLeaseRanOut() async throws {
+        let clock = ManualDate(Date(timeIntervalSince1970: 1_000_000))
+        let broker = MemoryBroker(now: { clock.now })
+        try await broker.send([TaskMessage(task: "t.add", args: [1, 2])])
+        let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero)
+        #expect(taken.count == 1)
+        #expect(try await broker.purge(queue: "celery") == 0)
+        clock.advance(6)
+        #expect(try await broker.queueLengths() == ["celery": 1])
+        #expect(try await broker.purge(queue: "celery") == 1)
+        #expect(try await broker.queueLengths().isEmpty)
+        #expect(try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).isEmpty)
+    }
 }

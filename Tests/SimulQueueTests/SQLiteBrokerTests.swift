@@ -141,6 +141,26 @@ import Testing
         #expect(try await broker.receive(from: ["other"], limit: 10, lease: .seconds(60), timeout: .zero).count == 1)
     }
 
+    /// A message whose worker died (its lease ran out) waits again: it is counted, and purged, like any other.
+    @Test func aMessageWhoseLeaseRanOutCountsAsWaiting() async throws {
+        let (broker, scratch) = try open()
+        defer { scratch.remove() }
+        let lapsed = TaskMessage(task: "t.add", args: [1, 2])
+        let held = TaskMessage(task: "t.add", args: [3, 4])
+        try await broker.send([lapsed])
+        _ = try await broker.receive(from: ["celery"], limit: 1, lease: .milliseconds(100), timeout: .seconds(10))
+        try await broker.send([held])
+        _ = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(60), timeout: .seconds(10))
+        try await QueueHarness.eventually("the short lease ran out") {
+            try await broker.queueLengths() == ["celery": 1]
+        }
+        #expect(try await broker.leasedCounts() == ["celery": 1])
+        #expect(try await broker.purge(queue: "celery") == 1)
+        #expect(try await broker.queueLengths().isEmpty)
+        #expect(try await broker.receive(from: ["celery"], limit: 10, lease: .seconds(60), timeout: .zero).isEmpty)
+        #expect(try await broker.leasedCounts() == ["celery": 1])
+    }
+
     @Test func queueLengthsCountWaitingMessagesPerQueue() async throws {
         let (broker, scratch) = try open()
         defer { scratch.remove() }

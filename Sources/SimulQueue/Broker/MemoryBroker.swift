@@ -124,8 +124,12 @@ public final class MemoryBroker: Broker, ResultBackend {
     }
 
     public func purge(queue: String) async throws -> Int {
-        state.withLock { state in
-            let doomed = state.messages.filter { $0.value.queue == queue && $0.value.leaseUntil == nil }.keys
+        let time = now()
+        return state.withLock { state in
+            // Waiting as `queueLengths` counts it: never leased, or its lease ran out.
+            let doomed = state.messages.filter { _, message in
+                message.queue == queue && (message.leaseUntil ?? .distantPast) <= time
+            }.keys
             for tag in doomed { state.messages[tag] = nil }
             return doomed.count
         }
