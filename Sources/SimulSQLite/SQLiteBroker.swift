@@ -303,9 +303,9 @@ public final class SQLiteBroker: Broker, ResultBackend {
                         INSERT INTO results (task_id, status, meta, expires_at) VALUES (?, ?, ?, ?)
                         ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, meta = excluded.meta,
                             expires_at = excluded.expires_at
-                        WHERE results.status != 'SUCCESS'
+                        WHERE results.status != 'SUCCESS' OR results.expires_at < ?
                         """,
-                    arguments: [id, status, meta, expires])
+                    arguments: [id, status, meta, expires, now])
             }
             if Int.random(in: 0..<100) == 0 {
                 try db.execute(sql: "DELETE FROM results WHERE expires_at < ?", arguments: [now])

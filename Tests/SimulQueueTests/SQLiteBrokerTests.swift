@@ -271,6 +271,9 @@ import Testing
         #expect(try await longLived.results(for: ["brief", "kept"]).keys.sorted() == ["kept"])
         #expect(try await shortLived.waitForResult("brief", timeout: .zero) == nil)
         #expect(try await QueueClient(broker: longLived, backend: longLived).result("brief").state() == .pending)
+        // An expired success no longer counts: the id can be stored again (a task sent again under its own id).
+        try await longLived.store([TaskResult(taskId: "brief", status: .success, result: 3)])
+        #expect(try await longLived.results(for: ["brief"])["brief"]?.result == 3)
     }
 
     // MARK: A worker on SQLite
