@@ -217,17 +217,25 @@ public final class SQLiteBroker: ResultCommitting {
         return replayed
     }
 
+    // A message whose lease ran out (its worker died) waits again: `receive` hands it out, so it is counted and purged
+    // as waiting, and no longer as leased.
+
     public func purge(queue: String) async throws -> Int {
-        try await write { db in
-            try db.execute(sql: "DELETE FROM messages WHERE queue = ? AND leased = 0", arguments: [queue])
+        let now = Date().timeIntervalSince1970
+        return try await write { db in
+            try db.execute(sql: "DELETE FROM messages WHERE queue = ? AND (leased = 0 OR visible_at <= ?)",
+                           arguments: [queue, now])
             return db.changesCount
         }
     }
 
     public func queueLengths() async throws -> [String: Int] {
-        try await read { db in
+        let now = Date().timeIntervalSince1970
+        return try await read { db in
             var lengths: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 0 GROUP BY queue") {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 0 OR visible_at <= ? GROUP BY queue
+                """, arguments: [now]) {
                 lengths[row["queue"]] = row["n"]
             }
             return lengths
@@ -236,9 +244,12 @@ public final class SQLiteBroker: ResultCommitting {
 
     /// Messages leased to workers now, per queue.
     public func leasedCounts() async throws -> [String: Int] {
-        try await read { db in
+        let now = Date().timeIntervalSince1970
+        return try await read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 1 GROUP BY queue") {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 1 AND visible_at > ? GROUP BY queue
+                """, arguments: [now]) {
                 counts[row["queue"]] = row["n"]
             }
             return counts
@@ -308,9 +319,9 @@ public final class SQLiteBroker: ResultCommitting {
             INSERT INTO results (task_id, status, meta, expires_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, meta = excluded.meta,
                 expires_at = excluded.expires_at
-            WHERE results.status != 'SUCCESS'
+            WHERE results.status != 'SUCCESS' OR results.expires_at < ?
             """)
-        for (id, status, meta) in rows { try upsert.execute(arguments: [id, status, meta, expires]) }
+        for (id, status, meta) in rows { try upsert.execute(arguments: [id, status, meta, expires, now]) }
         if Int.random(in: 0..<100) == 0 {
             try db.execute(sql: "DELETE FROM results WHERE expires_at < ?", arguments: [now])
         }

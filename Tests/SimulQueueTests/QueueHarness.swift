@@ -1,17 +1,18 @@
 import Foundation
 import Simul
 import SimulQueue
+import SimulSQLite
 import Synchronization
 
-/// A memory broker, a worker running on it, and a client: one queue in a test.
+/// A broker (in memory unless told otherwise), a worker running on it, and a client: one queue in a test.
 struct QueueHarness {
-    let broker: MemoryBroker
+    let broker: any Broker & ResultBackend
     let worker: Worker
     let client: QueueClient
     private let running: Task<Void, any Error>
 
     init(
-        catalog: TaskCatalog = QueueHarness.catalog, broker: MemoryBroker = MemoryBroker(),
+        catalog: TaskCatalog = QueueHarness.catalog, broker: any Broker & ResultBackend = MemoryBroker(),
         configure: (inout WorkerConfiguration) -> Void = { _ in }
     ) {
         var configuration = WorkerConfiguration()
@@ -89,6 +90,53 @@ struct QueueHarness {
         catalog.register("t.optional", parameters: ["x", "label"]) { (x: Int, label: String?) in
             "\(label ?? "none"):\(x)"
         }
+        catalog.register("t.boom", parameters: ["x"]) { (x: Int) throws -> Int in
+            throw TaskError.valueError("boom \(x)")
+        }
+        catalog.register("t.echo", parameters: ["value"]) { (value: JSONValue) in value }
+        catalog.register("t.gated", parameters: ["gate", "value"]) { (gate: String, value: Int) async throws -> Int in
+            try await QueueHarness.eventually("gate \(gate) opened") { Gates.shared.isOpen(gate) }
+            return value
+        }
         return catalog
     }()
+}
+
+/// Named gates a task can wait on (`t.gated`) until a test opens them.
+final class Gates: Sendable {
+    static let shared = Gates()
+    private let open = Mutex<Set<String>>([])
+
+    func isOpen(_ gate: String) -> Bool { open.withLock { $0.contains(gate) } }
+    func open(_ gate: String) { _ = open.withLock { $0.insert(gate) } }
+}
+
+/// The brokers a test can run against.
+enum BrokerKind: String, CaseIterable, Sendable {
+    case memory
+    case sqlite
+
+    /// A new, empty broker; SQLite's file goes in `scratch`.
+    func make(in scratch: ScratchDirectory) throws -> any Broker & ResultBackend {
+        switch self {
+        case .memory: MemoryBroker()
+        case .sqlite: try SQLiteBroker(path: scratch.file("queue.sqlite"))
+        }
+    }
+}
+
+/// A new directory under the temporary directory, for broker files; ``remove()`` deletes it.
+struct ScratchDirectory: Sendable {
+    let path: String
+
+    init() throws {
+        let name = "simul-queue-tests-\(UUID().uuidString)"
+        path = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    /// The path of `name` in the directory.
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
 }

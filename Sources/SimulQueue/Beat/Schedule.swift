@@ -15,7 +15,9 @@ public enum Schedule: Sendable, Equatable {
         switch self {
         case .every(let seconds):
             let index = (date.timeIntervalSince1970 / seconds).rounded(.down) + 1
-            return Date(timeIntervalSince1970: index * seconds)
+            let slot = Date(timeIntervalSince1970: index * seconds)
+            // The division can round `k * seconds / seconds` below `k`, giving `date` back: take the one after.
+            return slot > date ? slot : Date(timeIntervalSince1970: (index + 1) * seconds)
         case .crontab(let crontab):
             return crontab.nextMatch(after: date)
         }
@@ -68,7 +70,7 @@ public struct Crontab: Sendable, Equatable, CustomStringConvertible {
     private static func parse(_ field: String, _ range: ClosedRange<Int>, _ name: String) throws(QueueError) -> Set<Int> {
         var values = Set<Int>()
         for part in field.split(separator: ",").map(String.init) {
-            let pieces = part.split(separator: "/", maxSplits: 1).map(String.init)
+            let pieces = part.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             var step = 1
             if pieces.count == 2 {
                 guard let parsed = Int(pieces[1]), parsed > 0 else {
@@ -79,7 +81,8 @@ public struct Crontab: Sendable, Equatable, CustomStringConvertible {
             var low = range.lowerBound
             var high = range.upperBound
             if pieces[0] != "*" {
-                let bounds = pieces[0].split(separator: "-", maxSplits: 1).map { Int($0) }
+                let bounds = pieces[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+                    .map { Int($0) }
                 guard let first = bounds.first ?? nil, range.contains(first) else {
                     throw .invalidArgument("crontab \(name) field '\(field)': '\(pieces[0])' is not in \(range)")
                 }

@@ -21,6 +21,7 @@ public final class MemoryBroker: ResultCommitting {
         var messages: [String: Stored] = [:]
         var sequence = 0
         var deadLetters: [DeadLetter] = []
+        var lastDeadLetterId: Int64 = 0
         var revocations: [String: Bool] = [:]
         var events: [QueueEvent] = []
         var eventsDropped: Int64 = 0
@@ -56,8 +57,10 @@ public final class MemoryBroker: ResultCommitting {
             for tag in commit.requeue { state.messages[tag]?.leaseUntil = nil }
             for (delivery, reason) in commit.deadLetter {
                 state.messages[delivery.tag] = nil
+                // Ids are never reused, even after a replay removed letters.
+                state.lastDeadLetterId += 1
                 state.deadLetters.append(
-                    DeadLetter(id: Int64(state.deadLetters.count + 1), queue: delivery.queue, reason: reason, at: time,
+                    DeadLetter(id: state.lastDeadLetterId, queue: delivery.queue, reason: reason, at: time,
                                body: delivery.body))
             }
             state.events += commit.events
@@ -126,8 +129,12 @@ public final class MemoryBroker: ResultCommitting {
     }
 
     public func purge(queue: String) async throws -> Int {
-        state.withLock { state in
-            let doomed = state.messages.filter { $0.value.queue == queue && $0.value.leaseUntil == nil }.keys
+        let time = now()
+        return state.withLock { state in
+            // Waiting as `queueLengths` counts it: never leased, or its lease ran out.
+            let doomed = state.messages.filter { _, message in
+                message.queue == queue && (message.leaseUntil ?? .distantPast) <= time
+            }.keys
             for tag in doomed { state.messages[tag] = nil }
             return doomed.count
         }

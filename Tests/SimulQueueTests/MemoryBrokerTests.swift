@@ -1,0 +1,41 @@
+import Foundation
+import Simul
+import SimulQueue
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct MemoryBrokerTests {
+    @Test func deadLetterIdsStayUniqueAfterAReplay() async throws {
+        let broker = MemoryBroker()
+        func deadLetter(_ reason: String) async throws {
+            let message = TaskMessage(task: "t.add", args: [1, 2])
+            try await broker.send([message])
+            let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(60), timeout: .zero)
+            try await broker.commit(BrokerCommit(ack: [], deadLetter: taken.map { (delivery: $0, reason: reason) }))
+        }
+        for reason in ["a", "b", "c"] { try await deadLetter(reason) }
+        let first = try #require(try await broker.deadLetters(limit: 10).last)
+        #expect(first.reason == "a")
+        #expect(try await broker.replayDeadLetters([first.id]) == 1)
+        try await deadLetter("d")
+        let letters = try await broker.deadLetters(limit: 10)
+        #expect(letters.map(\.reason) == ["d", "c", "b"])
+        #expect(Set(letters.map(\.id)).count == 3)
+        // Replaying one letter by id sends back that letter only.
+        #expect(try await broker.replayDeadLetters([letters[0].id]) == 1)
+        #expect(try await broker.deadLetters(limit: 10).map(\.reason) == ["c", "b"])
+    }
+
+    @Test func purgeDeletesAMessageWhoseLeaseRanOut() async throws {
+        let clock = ManualDate(Date(timeIntervalSince1970: 1_000_000))
+        let broker = MemoryBroker(now: { clock.now })
+        try await broker.send([TaskMessage(task: "t.add", args: [1, 2])])
+        let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero)
+        #expect(taken.count == 1)
+        #expect(try await broker.purge(queue: "celery") == 0)
+        clock.advance(6)
+        #expect(try await broker.queueLengths() == ["celery": 1])
+        #expect(try await broker.purge(queue: "celery") == 1)
+        #expect(try await broker.queueLengths().isEmpty)
+        #expect(try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).isEmpty)
+    }
+}
