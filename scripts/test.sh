@@ -19,7 +19,7 @@ step "build (warnings are errors)"
 swift build --build-tests -Xswiftc -warnings-as-errors
 
 step "unit and integration tests"
-swift test --skip-build --parallel 2>&1 | tee .build/test-output.txt
+swift test --skip-build 2>&1 | tee .build/test-output.txt
 grep -Eq "Test run with [0-9]+ tests? .*passed" .build/test-output.txt
 
 step "CLI smoke: simul demo --quick"

@@ -10,7 +10,7 @@ import Testing
         let ids = steps.indices.map { steps[$0].freeze() }
         let last = try await queue.client.chain(steps)
         #expect(last.id == ids[2])
-        #expect(try await last.get(timeout: .seconds(10)) == 35)
+        #expect(try await last.get(timeout: .seconds(30)) == 35)
 
         let stored = try await queue.broker.results(for: ids)
         let first = try #require(stored[ids[0]])
@@ -34,7 +34,7 @@ import Testing
             Signature("t.add", args: [1, 2]), Signature("t.add", args: [10, 20], immutable: true),
             Signature("t.mul", args: [2]),
         ])
-        #expect(try await result.get(timeout: .seconds(10)) == 60)
+        #expect(try await result.get(timeout: .seconds(30)) == 60)
         try await queue.stop()
     }
 
@@ -47,7 +47,7 @@ import Testing
         let ids = steps.indices.map { steps[$0].freeze() }
         let last = try await queue.client.chain(steps)
         do {
-            _ = try await last.get(timeout: .seconds(10))
+            _ = try await last.get(timeout: .seconds(30))
             Issue.record("expected a ValueError")
         } catch let error as TaskError {
             #expect(error.type == "ValueError")
@@ -73,7 +73,7 @@ import Testing
         let results = try await queue.client.group(members)
         #expect(results.count == 12)
         var values: [JSONValue] = []
-        for result in results { values.append(try await result.get(timeout: .seconds(10))) }
+        for result in results { values.append(try await result.get(timeout: .seconds(30))) }
         #expect(values == (0..<12).map { .integer(Int64(2 * $0)) })
         let groupIds = try await Set(results.asyncMap { try await $0.result()?.groupId })
         #expect(groupIds.count == 1)
@@ -133,9 +133,9 @@ import Testing
         var options = SendOptions()
         options.link = [callback]
         let parent = try await queue.client.send("t.add", args: [1, 2], options: options)
-        #expect(try await parent.get(timeout: .seconds(10)) == 3)
+        #expect(try await parent.get(timeout: .seconds(30)) == 3)
         let linked = queue.client.result(callbackId)
-        #expect(try await linked.get(timeout: .seconds(10)) == 103)
+        #expect(try await linked.get(timeout: .seconds(30)) == 103)
         #expect(try await linked.result()?.parentId == parent.id)
         #expect(try await parent.result()?.children == [[[.string(callbackId), nil], nil]])
         try await queue.stop()
@@ -151,8 +151,8 @@ import Testing
         options.link = [callback]
         options.linkError = [errback]
         let failed = try await queue.client.send("t.boom", args: [7], options: options)
-        await #expect(throws: TaskError.self) { _ = try await failed.get(timeout: .seconds(10)) }
-        #expect(try await queue.client.result(errbackId).get(timeout: .seconds(10)) == .string(failed.id))
+        await #expect(throws: TaskError.self) { _ = try await failed.get(timeout: .seconds(30)) }
+        #expect(try await queue.client.result(errbackId).get(timeout: .seconds(30)) == .string(failed.id))
         // The success callback is never sent.
         try await queue.stop()
         #expect(try await queue.broker.queueLengths().isEmpty)

@@ -4,13 +4,13 @@ import Simul
 import SimulQueue
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct WorkerTests {
+@Suite(.timeLimit(.minutes(3))) struct WorkerTests {
     @Test(arguments: WorkerConfiguration.Pool.allCases.filter { $0 != .processes })
     func runsTasksInEveryInProcessPool(pool: WorkerConfiguration.Pool) async throws {
         let queue = QueueHarness { $0.pool = pool }
         let results = try await (0..<20).asyncMap { try await queue.client.send("t.add", args: [.integer(Int64($0)), 1]) }
         for (index, result) in results.enumerated() {
-            #expect(try await result.get(timeout: .seconds(10)) == .integer(Int64(index + 1)))
+            #expect(try await result.get(timeout: .seconds(30)) == .integer(Int64(index + 1)))
         }
         try await queue.stop()
     }
@@ -20,9 +20,9 @@ import Testing
         let named = try await queue.client.send("t.add", kwargs: ["y": 2, "x": 40])
         let mixed = try await queue.client.send("t.optional", args: [1], kwargs: ["label": "a"])
         let omitted = try await queue.client.send("t.optional", args: [1])
-        #expect(try await named.get(timeout: .seconds(10)) == 42)
-        #expect(try await mixed.get(timeout: .seconds(10)) == "a:1")
-        #expect(try await omitted.get(timeout: .seconds(10)) == "none:1")
+        #expect(try await named.get(timeout: .seconds(30)) == 42)
+        #expect(try await mixed.get(timeout: .seconds(30)) == "a:1")
+        #expect(try await omitted.get(timeout: .seconds(30)) == "none:1")
         try await queue.stop()
     }
 
@@ -39,7 +39,7 @@ import Testing
         let queue = QueueHarness()
         let result = try await queue.client.send("t.add", args: args, kwargs: kwargs)
         await #expect(throws: TaskError.self) {
-            _ = try await result.get(timeout: .seconds(10))
+            _ = try await result.get(timeout: .seconds(30))
         }
         let stored = try #require(try await result.result())
         #expect(stored.status == .failure)
@@ -52,7 +52,7 @@ import Testing
         let queue = QueueHarness()
         let result = try await queue.client.send("t.fail", args: ["boom"])
         do {
-            _ = try await result.get(timeout: .seconds(10))
+            _ = try await result.get(timeout: .seconds(30))
             Issue.record("expected a failure")
         } catch let error as TaskError {
             #expect(error.type == "ValueError")
@@ -66,7 +66,7 @@ import Testing
     @Test func unknownTaskFailsWithNotRegisteredAndIsAcknowledged() async throws {
         let queue = QueueHarness()
         let result = try await queue.client.send("nosuch.task")
-        await #expect(throws: TaskError.self) { _ = try await result.get(timeout: .seconds(10)) }
+        await #expect(throws: TaskError.self) { _ = try await result.get(timeout: .seconds(30)) }
         let stored = try #require(try await result.result())
         #expect(stored.status == .failure)
         #expect(stored.error?.type == "NotRegistered")
@@ -99,7 +99,7 @@ import Testing
         let reasons = try await queue.broker.deadLetters(limit: 10).map(\.reason)
         for (_, expected) in bad { #expect(reasons.contains { $0.hasPrefix(expected) }, "\(expected) in \(reasons)") }
         // The worker keeps serving.
-        #expect(try await queue.client.send("t.add", args: [1, 2]).get(timeout: .seconds(10)) == 3)
+        #expect(try await queue.client.send("t.add", args: [1, 2]).get(timeout: .seconds(30)) == 3)
         try await queue.stop()
     }
 
@@ -115,12 +115,12 @@ import Testing
         try await QueueHarness.eventually("received") { try await waiting.state() == .received }
         try await queue.client.revoke([blocker.id], terminate: true)
         try await QueueHarness.eventually("revoked") { try await blocker.state() == .revoked }
-        #expect(try await waiting.get(timeout: .seconds(10)) == 2)
+        #expect(try await waiting.get(timeout: .seconds(30)) == 2)
         #expect(try await waiting.state() == .success)
         let later = try await queue.client.send("t.later")
         try await QueueHarness.eventually("retry") { try await later.state() == .retry }
         let failing = try await queue.client.send("t.fail", args: ["x"])
-        _ = try? await failing.get(timeout: .seconds(10))
+        _ = try? await failing.get(timeout: .seconds(30))
         #expect(try await failing.state() == .failure)
         try await queue.stop()
     }
@@ -128,11 +128,11 @@ import Testing
     @Test func retriesCountUpUntilTheTaskSucceedsOrRunsOut() async throws {
         let queue = QueueHarness()
         let result = try await queue.client.send("t.flaky", args: [3])
-        #expect(try await result.get(timeout: .seconds(10)) == 3)
+        #expect(try await result.get(timeout: .seconds(30)) == 3)
         #expect(try await result.result()?.retries == 3)
         let exhausted = try await queue.client.send("t.flaky", args: [5])
         do {
-            _ = try await exhausted.get(timeout: .seconds(10))
+            _ = try await exhausted.get(timeout: .seconds(30))
             Issue.record("expected MaxRetriesExceededError")
         } catch let error as TaskError {
             #expect(error.type == "MaxRetriesExceededError")
@@ -174,7 +174,7 @@ import Testing
         options.countdown = 0.3
         let sent = Date()
         let result = try await queue.client.send("t.add", args: [2, 2], options: options)
-        #expect(try await result.get(timeout: .seconds(10)) == 4)
+        #expect(try await result.get(timeout: .seconds(30)) == 4)
         #expect(try #require(try await result.result()?.dateDone) >= sent.addingTimeInterval(0.3))
         try await queue.stop()
     }
@@ -185,7 +185,7 @@ import Testing
         options.expires = Date().addingTimeInterval(-1)
         let result = try await queue.client.send("t.add", args: [1, 2], options: options)
         do {
-            _ = try await result.get(timeout: .seconds(10))
+            _ = try await result.get(timeout: .seconds(30))
             Issue.record("expected a revocation")
         } catch let error as TaskError {
             #expect(error.type == "TaskRevokedError")
@@ -200,8 +200,8 @@ import Testing
         let blocker = try await queue.client.send("t.spin", args: [0.3])
         let doomed = try await queue.client.send("t.add", args: [1, 1])
         try await queue.client.revoke([doomed.id])
-        #expect(try await blocker.get(timeout: .seconds(10)) == "finished")
-        await #expect(throws: TaskError.self) { _ = try await doomed.get(timeout: .seconds(10)) }
+        #expect(try await blocker.get(timeout: .seconds(30)) == "finished")
+        await #expect(throws: TaskError.self) { _ = try await doomed.get(timeout: .seconds(30)) }
         #expect(try await doomed.state() == .revoked)
         try await queue.stop()
     }
@@ -214,7 +214,7 @@ import Testing
         try await QueueHarness.eventually("running") { queue.worker.stats.active == 1 }
         try await queue.client.revoke([running.id], terminate: true)
         do {
-            _ = try await running.get(timeout: .seconds(10))
+            _ = try await running.get(timeout: .seconds(30))
             Issue.record("expected a revocation")
         } catch let error as TaskError {
             #expect(error.type == "TaskRevokedError")
@@ -227,7 +227,7 @@ import Testing
         let queue = QueueHarness()
         let result = try await queue.client.send("t.soft")
         do {
-            _ = try await result.get(timeout: .seconds(10))
+            _ = try await result.get(timeout: .seconds(30))
             Issue.record("expected SoftTimeLimitExceeded")
         } catch let error as TaskError {
             #expect(error.type == "SoftTimeLimitExceeded")
@@ -239,12 +239,12 @@ import Testing
         let queue = QueueHarness { $0.pool = .async }
         let result = try await queue.client.send("t.hard")
         do {
-            _ = try await result.get(timeout: .seconds(10))
+            _ = try await result.get(timeout: .seconds(30))
             Issue.record("expected TimeLimitExceeded")
         } catch let error as TaskError {
             #expect(error.type == "TimeLimitExceeded")
         }
-        #expect(try await queue.client.send("t.add", args: [1, 1]).get(timeout: .seconds(10)) == 2)
+        #expect(try await queue.client.send("t.add", args: [1, 1]).get(timeout: .seconds(30)) == 2)
         try await queue.stop()
     }
 
@@ -253,7 +253,7 @@ import Testing
         let sent = Date().timeIntervalSince1970
         let results = try await (0..<6).asyncMap { try await queue.client.send("t.record", args: [.string("\($0)")]) }
         var starts: [Double] = []
-        for result in results { starts.append(try #require(try await result.get(timeout: .seconds(10)).doubleValue)) }
+        for result in results { starts.append(try #require(try await result.get(timeout: .seconds(30)).doubleValue)) }
         starts.sort()
         // 20 per second: the limiter's turns are 50 ms apart from the first send on. A task may start later than its
         // turn (a busy machine), never sooner, so the k-th start is at least k × 50 ms after the send (a little
@@ -274,6 +274,36 @@ import Testing
         for result in running { #expect(try await result.state() == .success) }
         let unfinished = try await waiting.asyncMap { try await $0.state() }.filter { $0 != .success }.count
         #expect(try await queue.broker.queueLengths()["celery", default: 0] == unfinished)
+    }
+}
+
+extension WorkerTests {
+    @Test func coldShutdownStopsRunningTasksAndReturnsEveryUnacknowledgedMessage() async throws {
+        let broker = MemoryBroker()
+        let queue = QueueHarness(broker: broker) {
+            $0.concurrency = 2
+            $0.shutdownTimeout = .seconds(60)
+        }
+        let running = try await (0..<2).asyncMap { _ in try await queue.client.send("t.nap", args: [60]) }
+        _ = try await (0..<3).asyncMap { _ in try await queue.client.send("t.add", args: [1, 1]) }
+        try await QueueHarness.eventually("both running") { queue.worker.stats.active == 2 }
+        queue.worker.shutdown()  // warm: waits up to a minute for the naps
+        queue.worker.shutdown()  // cold: stops them now
+        try await queue.stop()
+        for result in running { #expect(try await result.state() == .pending) }
+        #expect(try await broker.queueLengths()["celery", default: 0] == 5)
+        let again = try await broker.receive(from: ["celery"], limit: 10, lease: .seconds(5), timeout: .zero)
+        let ids = Set(try again.map { try MessageCodec.decode($0.body).id })
+        for result in running { #expect(ids.contains(result.id)) }
+    }
+
+    @Test func forgettingAResultMakesItPendingAgain() async throws {
+        let queue = QueueHarness()
+        let result = try await queue.client.send("t.add", args: [2, 2])
+        #expect(try await result.get(timeout: .seconds(30)) == 4)
+        try await result.forget()
+        #expect(try await result.state() == .pending)
+        try await queue.stop()
     }
 }
 

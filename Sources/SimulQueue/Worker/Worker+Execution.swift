@@ -10,6 +10,8 @@ extension Worker {
         case failure(TaskError)
         case retry(RetryRequest)
         case revoked(String)
+        /// Stopped by a cold shutdown: no result; the message goes back to the queue.
+        case interrupted
     }
 
     func slotLoop() async {
@@ -43,6 +45,12 @@ extension Worker {
         } else {
             logger.warning("received unregistered task '\(message.task)' [\(message.id)]")
             outcome = .failure(.notRegistered(message.task))
+        }
+        if case .interrupted = outcome {
+            // Left held and unacknowledged: the shutdown puts it back in the queue.
+            state.withLock { _ = $0.running.removeValue(forKey: job.delivery.tag) }
+            released.signal()
+            return
         }
         await finish(job, outcome, task: task, runtime: (ContinuousClock.now - started).seconds)
         state.withLock { state in
@@ -106,8 +114,8 @@ extension Worker {
         var stopReason: TaskError?
         do { try context.checkCancellation() } catch { stopReason = error as? TaskError }
         if let stopReason, stopReason.type == "TaskRevokedError" { return .revoked(stopReason.message) }
-        if let stopReason, error is CancellationError || (error as? ProcessPoolError)?.message.contains("cancel") == true {
-            return .failure(stopReason)
+        if error is CancellationError {
+            return stopReason.map(Outcome.failure) ?? .interrupted
         }
         if let error = error as? ProcessPoolError { return .failure(TaskError(processError: error)) }
         return .failure(.from(error))

@@ -76,6 +76,8 @@ extension Worker {
             commit.events += taskEvent("task-retried", message, [
                 "exception": .string("Retry in \(countdown)s"), "traceback": .string(result.traceback ?? ""),
             ])
+        case .interrupted:
+            preconditionFailure("an interrupted task is put back, not finished")
         case .revoked(let reason):
             result = .failure(taskId: message.id, .revoked(reason))
             result.status = .revoked
