@@ -68,6 +68,7 @@ import Testing
         let first = try send([["SET", "k", "v"]], on: channel)
         let batch = try send([["INCR", "n"], ["INCR", "n"]], on: channel)
         let last = try send([["GET", "k"]], on: channel)
+        channel.embeddedEventLoop.run()
         #expect(
             try channel.readOutbound(as: ByteBuffer.self)
                 == ByteBuffer(string: "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"))
@@ -83,6 +84,25 @@ import Testing
         #expect(last.isPending)
         try reply("v\r\n", on: channel)
         #expect(last.value == [.bulkString(ByteBuffer(string: "v"))])
+    }
+
+    @Test func writesQueuedTogetherLeaveInOneFlush() throws {
+        let channel = try makeChannel()
+        func write(_ command: [RedisArgument]) {
+            var bytes = ByteBuffer()
+            bytes.writeRESPCommand(command)
+            let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+            channel.write(RedisCommandHandler.Request(bytes: bytes, reply: .one(promise), timeout: nil), promise: nil)
+        }
+        write(["INCR", "a"])
+        write(["INCR", "b"])
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "flushed before the event loop's turn ended")
+        channel.embeddedEventLoop.run()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) != nil)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) != nil)
+        write(["INCR", "c"])
+        channel.embeddedEventLoop.run()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) != nil, "a later write gets a flush of its own")
     }
 
     @Test func errorRepliesAreValuesForTheCallerToThrow() throws {

@@ -4,7 +4,8 @@ import NIOCore
 
 /// Matches replies to commands in order, so any number of commands can be in flight on one connection.
 ///
-/// Each outbound ``Request`` is already-encoded bytes plus the promise its replies complete. Replies complete the
+/// Each outbound ``Request`` is already-encoded bytes plus the promise its replies complete; the handler flushes
+/// by itself, once per turn of the event loop, so requests written together leave together. Replies complete the
 /// oldest pending request (Redis answers in order). A request past its deadline is failed and stays in line, so its
 /// reply, when it comes, is discarded rather than given to the next command. Closing fails every pending request.
 ///
@@ -61,6 +62,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     /// Set once the channel can take no more requests, with the error for those that come anyway.
     private var closedError: RedisError?
     private var closingByClient = false
+    private var flushPending = false
     private var failure: RedisError?
 
     init(endpoint: String, messages: AsyncStream<RedisMessage>.Continuation?, logger: Logger) {
@@ -84,6 +86,15 @@ final class RedisCommandHandler: ChannelDuplexHandler {
             scheduleTimer(at: deadline, context: context)
         }
         context.write(wrapOutboundOut(request.bytes), promise: promise)
+        if !flushPending {
+            // Flush once the event loop has run the writes already queued, so commands sent by many tasks at
+            // once leave in one system call.
+            flushPending = true
+            context.eventLoop.assumeIsolated().execute { [self] in
+                flushPending = false
+                context.flush()
+            }
+        }
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {

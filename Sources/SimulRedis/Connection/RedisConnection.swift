@@ -8,8 +8,8 @@ public import NIOPosix
 
 /// One TCP connection to Redis, on which any number of commands can be in flight at once (pipelining).
 ///
-/// Concurrent ``send(_:)`` calls from many tasks share the connection: each command is written as soon as it is
-/// sent, and replies are matched to commands in order. ``pipeline(_:)`` writes a batch with one flush.
+/// Concurrent ``send(_:)`` calls from many tasks share the connection: commands sent at about the same time leave
+/// in one flush, and replies are matched to commands in order. ``pipeline(_:)`` writes a batch as one buffer.
 ///
 /// A blocking command (`BLPOP`, `BRPOP`, `BLMOVE`, `XREAD BLOCK`, …) holds up every command sent after it on the
 /// same connection until it returns, so run blocking commands on a connection of their own, never on one that
@@ -205,7 +205,7 @@ public final class RedisConnection: Sendable {
     private func write(_ request: RedisCommandHandler.Request) {
         let reply = request.reply
         let endpoint = configuration.endpoint
-        channel.writeAndFlush(request).whenFailure { error in
+        channel.write(request).whenFailure { error in
             switch error {
             case let error as RedisError:
                 reply.fail(error)
