@@ -180,6 +180,17 @@ struct RedisConnectionTests {
         }
     }
 
+    @Test func aDroppedConnectionClosesItsSocket() async throws {
+        try await withConnection { observer in
+            var dropped: RedisConnection? = try await RedisConnection.connect(to: RedisTestEnvironment.shared)
+            let id = try #require(try await dropped?.send("CLIENT", "ID").int)
+            dropped = nil
+            try await waitUntil("redis sees the client go") {
+                try await observer.send("CLIENT", "LIST", "ID", RedisArgument(id)).string?.isEmpty == true
+            }
+        }
+    }
+
     @Test func speaksRESP3AfterHello() async throws {
         try await withConnection { redis in
             guard case .map(let hello) = try await redis.send("HELLO", 3) else {

@@ -16,6 +16,8 @@ public import NIOPosix
 /// others share (such as a ``RedisConnectionPool``'s), and give it a ``RedisConfiguration/commandTimeout`` longer
 /// than the block, or none.
 ///
+/// Dropping the last reference closes the connection, but ``close()`` is the way to wait until it is closed.
+///
 /// ```swift
 /// let redis = try await RedisConnection.connect(to: RedisConfiguration(url: "redis://127.0.0.1:6379"))
 /// try await redis.send("SET", "greeting", "hello")
@@ -31,6 +33,11 @@ public final class RedisConnection: Sendable {
     private init(channel: any Channel, configuration: RedisConfiguration) {
         self.channel = channel
         self.configuration = configuration
+    }
+
+    /// A connection nobody holds any more closes its socket.
+    deinit {
+        channel.close(promise: nil)
     }
 
     /// Opens a connection, then authenticates with `AUTH` and selects the database with `SELECT`, as configured.
