@@ -89,6 +89,20 @@ let package = Package(
     ]
 )
 
+// The RESP parser's libFuzzer harness, built only by scripts/fuzz-resp.sh (SIMUL_FUZZ=1), so users and CI never
+// build it. `-parse-as-library` leaves `main` to libFuzzer.
+if Context.environment["SIMUL_FUZZ"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "RESPFuzz",
+            dependencies: ["SimulRedis", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/RESPFuzz",
+            exclude: ["corpus", "resp.dict"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
+}
+
 for target in package.targets where target.type != .system && target.name != "CSimulShims" {
     target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
 }
