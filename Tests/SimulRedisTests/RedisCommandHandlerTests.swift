@@ -7,7 +7,8 @@ import Testing
 @testable import SimulRedis
 
 /// The channel handler on an `EmbeddedChannel`: replies fed by hand, time advanced by hand.
-@Suite struct RedisCommandHandlerTests {
+@Suite(.timeLimit(.minutes(1)))
+struct RedisCommandHandlerTests {
     /// Records a future's result; `EmbeddedEventLoop` runs the callback on the test's thread.
     final class Outcome<Value: Sendable>: Sendable {
         private let result = Mutex<Result<Value, any Error>?>(nil)
