@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Simul", targets: ["Simul"]),
         .library(name: "SimulQueue", targets: ["SimulQueue"]),
         .library(name: "SimulSQLite", targets: ["SimulSQLite"]),
+        .library(name: "SimulRedis", targets: ["SimulRedis"]),
         .executable(name: "simul", targets: ["SimulCLI"]),
     ],
     dependencies: [
@@ -44,6 +45,15 @@ let package = Package(
             dependencies: ["Simul", "SimulQueue", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "SimulBench", dependencies: ["Simul", "SimulDemos", "SimulQueue", "SimulSQLite"]),
+        .target(
+            name: "SimulRedis",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "SimulDemos",
             dependencies: [
@@ -81,8 +91,32 @@ let package = Package(
         ),
         .testTarget(name: "SimulQueueTests", dependencies: ["Simul", "SimulQueue", "SimulSQLite"]),
         .testTarget(name: "SimulDemosTests", dependencies: ["Simul", "SimulDemos", "SimulCLI"]),
+        .testTarget(
+            name: "SimulRedisTests",
+            dependencies: [
+                "SimulRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ]
 )
+
+// The RESP parser's libFuzzer harness, built only by scripts/fuzz-resp.sh (SIMUL_FUZZ=1), so users and CI never
+// build it. `-parse-as-library` leaves `main` to libFuzzer.
+if Context.environment["SIMUL_FUZZ"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "RESPFuzz",
+            dependencies: ["SimulRedis", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/RESPFuzz",
+            exclude: ["corpus", "resp.dict"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
+}
 
 for target in package.targets where target.type != .system && target.name != "CSimulShims" {
     target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings

@@ -13,7 +13,16 @@ need_python() {
     fi
 }
 
+need_redis() {
+    # The SimulRedis integration tests start their own redis-server (or use SIMUL_TEST_REDIS_URL).
+    if [ -z "${SIMUL_TEST_REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+        step "installing redis-server (Debian)"
+        apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+    fi
+}
+
 need_python
+need_redis
 
 step "build (warnings are errors)"
 swift build --build-tests -Xswiftc -warnings-as-errors

@@ -1,0 +1,62 @@
+/// Where Redis is, how to log in, and the client's timeouts and limits.
+///
+/// ```swift
+/// var configuration = try RedisConfiguration(url: "redis://:secret@127.0.0.1:6379/2")
+/// configuration.commandTimeout = .seconds(5)
+/// ```
+public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// The server's host name or IP address.
+    public var host: String
+    /// The server's TCP port.
+    public var port: Int
+    /// The user name for `AUTH` (Redis 6 ACLs); `nil` logs in as `default` when a password is set.
+    public var username: String?
+    /// The password for `AUTH`; `nil` sends no `AUTH`.
+    public var password: String?
+    /// The database that each new connection selects with `SELECT`.
+    public var database: Int
+    /// How long a command may wait for its reply before it throws ``RedisError/timedOut(after:)``; `nil` waits
+    /// forever. Give a connection that runs blocking commands (`BLPOP key 0`) a longer timeout or none.
+    public var commandTimeout: Duration?
+    /// How long opening a TCP connection may take.
+    public var connectTimeout: Duration
+    /// The delays between reconnection attempts of ``RedisConnectionPool`` and ``RedisSubscriber``.
+    public var reconnectBackoff: RedisBackoff
+    /// The bounds the reply parser enforces.
+    public var parserLimits: RESPParser.Limits
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - host: the server's host name or IP address.
+    ///   - port: the server's TCP port, 6379 by default.
+    ///   - username: the `AUTH` user name, if any.
+    ///   - password: the `AUTH` password, if any.
+    ///   - database: the database to `SELECT`, 0 by default.
+    public init(host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
+        precondition((1...65535).contains(port), "a port is between 1 and 65535, got \(port)")
+        precondition(database >= 0, "a redis database number is not negative, got \(database)")
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        commandTimeout = .seconds(30)
+        connectTimeout = .seconds(10)
+        reconnectBackoff = RedisBackoff()
+        parserLimits = RESPParser.Limits()
+    }
+
+    /// `host:port`, with IPv6 addresses in brackets, as error messages show the server.
+    public var endpoint: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// The configuration as a URL with the password masked, such as `redis://:***@127.0.0.1:6379/2`.
+    public var description: String {
+        var credentials = ""
+        if password != nil {
+            credentials = "\(username ?? ""):***@"
+        }
+        return "redis://\(credentials)\(endpoint)/\(database)"
+    }
+}

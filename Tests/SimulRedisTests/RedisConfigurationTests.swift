@@ -1,0 +1,114 @@
+import SimulRedis
+import Testing
+
+@Suite struct RedisConfigurationTests {
+    struct Good: Sendable, CustomTestStringConvertible {
+        var url: String
+        var expected: RedisConfiguration
+        var testDescription: String { url }
+    }
+
+    @Test(arguments: [
+        Good(url: "redis://localhost", expected: RedisConfiguration(host: "localhost")),
+        Good(url: "redis://127.0.0.1:6380/2", expected: RedisConfiguration(host: "127.0.0.1", port: 6380, database: 2)),
+        Good(url: "redis://h/", expected: RedisConfiguration(host: "h")),
+        Good(url: "REDIS://cache:1/0", expected: RedisConfiguration(host: "cache", port: 1)),
+        Good(url: "redis://:secret@h:7000", expected: RedisConfiguration(host: "h", port: 7000, password: "secret")),
+        Good(url: "redis://:@h", expected: RedisConfiguration(host: "h", password: "")),
+        Good(
+            url: "redis://app:p%40ss%3Aw%2Frd@cache.internal:6379/15",
+            expected: RedisConfiguration(
+                host: "cache.internal", username: "app", password: "p@ss:w/rd", database: 15
+            )
+        ),
+        Good(url: "redis://u:p@ss@h", expected: RedisConfiguration(host: "h", username: "u", password: "p@ss")),
+        Good(url: "redis://[::1]:7000/3", expected: RedisConfiguration(host: "::1", port: 7000, database: 3)),
+        Good(url: "redis://[::1]", expected: RedisConfiguration(host: "::1")),
+    ])
+    func parsesURLs(good: Good) throws {
+        #expect(try RedisConfiguration(url: good.url) == good.expected)
+    }
+
+    struct Bad: Sendable, CustomTestStringConvertible {
+        var url: String
+        var message: String
+        var testDescription: String { url }
+    }
+
+    @Test(arguments: [
+        Bad(url: "http://localhost", message: "invalid redis URL: unknown scheme 'http', expected 'redis'"),
+        Bad(
+            url: "rediss://localhost",
+            message: "invalid redis URL: unknown scheme 'rediss', expected 'redis' (TLS is not supported)"
+        ),
+        Bad(url: "localhost:6379", message: "invalid redis URL: 'localhost:6379' does not start with redis://"),
+        Bad(url: "redis://h:0", message: "invalid redis URL: port '0' is not a number between 1 and 65535"),
+        Bad(url: "redis://h:65536", message: "invalid redis URL: port '65536' is not a number between 1 and 65535"),
+        Bad(url: "redis://h:abc/1", message: "invalid redis URL: port 'abc' is not a number between 1 and 65535"),
+        Bad(url: "redis://h:+80", message: "invalid redis URL: port '+80' is not a number between 1 and 65535"),
+        Bad(url: "redis://h:", message: "invalid redis URL: port '' is not a number between 1 and 65535"),
+        Bad(url: "redis://h/abc", message: "invalid redis URL: database 'abc' is not a number of 0 or more"),
+        Bad(url: "redis://h/-1", message: "invalid redis URL: database '-1' is not a number of 0 or more"),
+        Bad(url: "redis://h/1/2", message: "invalid redis URL: database '1/2' is not a number of 0 or more"),
+        Bad(url: "redis://:6379", message: "invalid redis URL: the host is missing"),
+        Bad(url: "redis://", message: "invalid redis URL: the host is missing"),
+        Bad(
+            url: "redis://user@h",
+            message: "invalid redis URL: a user name needs a password: redis://user:password@host"),
+        Bad(url: "redis://:p%zz@h", message: "invalid redis URL: the password has an invalid percent escape"),
+        Bad(url: "redis://u%4:p@h", message: "invalid redis URL: the user name has an invalid percent escape"),
+        Bad(
+            url: "redis://h?db=1",
+            message: "invalid redis URL: unexpected '?' part; options go in the configuration, not the URL"
+        ),
+        Bad(url: "redis://[::1:6379", message: "invalid redis URL: the IPv6 address '[::1:6379' has no closing ']'"),
+        Bad(url: "redis://[::1]x", message: "invalid redis URL: unexpected 'x' after the IPv6 address"),
+    ])
+    func rejectsBadURLsWithTheExactError(bad: Bad) {
+        #expect(throws: RedisError.invalidURL(String(bad.message.dropFirst("invalid redis URL: ".count)))) {
+            try RedisConfiguration(url: bad.url)
+        }
+        do {
+            _ = try RedisConfiguration(url: bad.url)
+        } catch {
+            #expect(error.message == bad.message)
+        }
+    }
+
+    @Test func errorsAndDescriptionsNeverShowThePassword() throws {
+        do {
+            _ = try RedisConfiguration(url: "redis://u:hunter2@h:99999")
+            Issue.record("a bad port was accepted")
+        } catch {
+            #expect(!error.message.contains("hunter2"))
+        }
+        let configuration = try RedisConfiguration(url: "redis://app:hunter2@cache:6380/4")
+        #expect(configuration.description == "redis://app:***@cache:6380/4")
+        #expect(RedisConfiguration(host: "::1").description == "redis://[::1]:6379/0")
+        #expect(RedisConfiguration(host: "h", password: "x").description == "redis://:***@h:6379/0")
+    }
+
+    @Test func defaultsSuitAServer() {
+        let configuration = RedisConfiguration(host: "h")
+        #expect(configuration.commandTimeout == .seconds(30))
+        #expect(configuration.connectTimeout == .seconds(10))
+        #expect(configuration.reconnectBackoff == RedisBackoff())
+        #expect(configuration.parserLimits == RESPParser.Limits())
+    }
+
+    @Test func backoffGrowsExponentiallyUpToTheCap() {
+        let backoff = RedisBackoff()
+        let delays = (1...9).map { backoff.delay(afterFailures: $0) }
+        #expect(
+            delays == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600),
+                .milliseconds(3200), .seconds(5), .seconds(5), .seconds(5),
+            ]
+        )
+        #expect(backoff.delay(afterFailures: 10_000) == .seconds(5))
+        let constant = RedisBackoff(initial: .milliseconds(50), maximum: .seconds(1), multiplier: 1)
+        #expect(constant.delay(afterFailures: 7) == .milliseconds(50))
+        let slow = RedisBackoff(initial: .seconds(1), maximum: .seconds(10), multiplier: 1.5)
+        #expect(slow.delay(afterFailures: 3) == .milliseconds(2250))
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import SimulRedis
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A `redis-server` process on a free loopback port, for the integration tests. It keeps its port across
+/// `stop()` and `start()`, so tests can restart Redis under a client.
+final class RedisServer: Sendable {
+    struct StartError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let port: Int
+    let password: String?
+    private let process = Mutex<Int32?>(nil)
+    private let directory: URL
+
+    private init(port: Int, password: String?) {
+        self.port = port
+        self.password = password
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-redis-\(port)-\(getpid())")
+    }
+
+    /// Starts a server on a free port, installing `redis-server` with apt-get if it is missing.
+    static func start(password: String? = nil) async throws -> RedisServer {
+        let server = RedisServer(port: try freePort(), password: password)
+        try await server.start()
+        return server
+    }
+
+    var url: String {
+        "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)"
+    }
+
+    var configuration: RedisConfiguration {
+        // swift-format-ignore: NeverUseForceTry
+        try! RedisConfiguration(url: url)
+    }
+
+    /// Starts `redis-server` on the server's port and waits until it answers `PING`.
+    func start() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
+        ]
+        if let password { arguments += ["--requirepass", password] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executable())
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process.withLock { $0 = process.processIdentifier }
+        try await waitUntilReady()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Kills the server (SIGKILL, as a crash would) and waits until it is gone.
+    func stop() {
+        guard
+            let pid = process.withLock({ pid in
+                defer { pid = nil }; return pid
+            })
+        else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+    }
+
+    private func waitUntilReady() async throws {
+        var configuration = configuration
+        configuration.connectTimeout = .seconds(1)
+        let deadline = ContinuousClock.now + .seconds(20)
+        var lastError: (any Error)?
+        while ContinuousClock.now < deadline {
+            do {
+                let connection = try await RedisConnection.connect(to: configuration)
+                do {
+                    let pong = try await connection.send("PING")
+                    await connection.close()
+                    if pong.string == "PONG" { return }
+                } catch {
+                    await connection.close()
+                    throw error
+                }
+            } catch {
+                lastError = error
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+        throw StartError(
+            description: "redis-server on port \(port) did not answer PING: \(lastError.map { "\($0)" } ?? "-")\n\(log)"
+        )
+    }
+
+    /// The path of `redis-server`, after installing it with apt-get (Debian, as root) if it is missing.
+    private static func executable() throws -> String {
+        let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        if let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) { return found }
+        let install = Process()
+        install.executableURL = URL(fileURLWithPath: "/bin/sh")
+        install.arguments = ["-c", "apt-get update -qq && apt-get install -y -qq redis-server >/dev/null"]
+        try install.run()
+        install.waitUntilExit()
+        if let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) { return found }
+        throw StartError(description: "redis-server is not installed and apt-get could not install it")
+    }
+
+    /// A loopback port that nothing listens on: bind to port 0, read the port the kernel chose, close.
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw StartError(description: "bind() failed: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// The Redis server the integration suites share: `SIMUL_TEST_REDIS_URL` if set, else a `redis-server` started
+/// for the suites and stopped when the last of them ends.
+actor SharedRedis {
+    static let shared = SharedRedis()
+
+    /// The server being started or running; a task, so suites that ask while it starts share it.
+    private var server: Task<RedisServer, any Error>?
+    private var users = 0
+
+    func acquire() async throws -> RedisConfiguration {
+        if let url = ProcessInfo.processInfo.environment["SIMUL_TEST_REDIS_URL"], !url.isEmpty {
+            return try RedisConfiguration(url: url)
+        }
+        users += 1
+        let server = self.server ?? Task { try await RedisServer.start() }
+        self.server = server
+        do {
+            return try await server.value.configuration
+        } catch {
+            await release()
+            throw error
+        }
+    }
+
+    func release() async {
+        guard ProcessInfo.processInfo.environment["SIMUL_TEST_REDIS_URL"]?.isEmpty ?? true else { return }
+        users -= 1
+        if users == 0, let server {
+            self.server = nil
+            try? await server.value.stop()
+        }
+    }
+}
+
+/// A suite trait that gives the suite's tests the shared Redis server as `RedisTestEnvironment.configuration`.
+struct SharedRedisTrait: SuiteTrait, TestScoping {
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        let configuration = try await SharedRedis.shared.acquire()
+        do {
+            try await RedisTestEnvironment.$configuration.withValue(configuration) { try await function() }
+        } catch {
+            await SharedRedis.shared.release()
+            throw error
+        }
+        await SharedRedis.shared.release()
+    }
+}
+
+extension Trait where Self == SharedRedisTrait {
+    /// Runs the suite against the shared Redis server.
+    static var sharedRedis: Self { SharedRedisTrait() }
+}
+
+enum RedisTestEnvironment {
+    @TaskLocal static var configuration: RedisConfiguration?
+
+    /// The shared server's configuration, inside a suite marked `.sharedRedis`.
+    static var shared: RedisConfiguration {
+        get throws { try #require(configuration, "the suite needs the .sharedRedis trait") }
+    }
+
+    /// A key no other test uses.
+    static func key(_ name: String) -> String {
+        "simul-test:\(name):\(UInt64.random(in: 0...UInt64.max))"
+    }
+}
+
+/// Waits until `condition` holds, checking every 10 ms, for at most `timeout` (a safety net, not a schedule).
+func waitUntil(
+    _ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw RedisServer.StartError(description: "timed out: \(what)") }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
