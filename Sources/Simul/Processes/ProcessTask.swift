@@ -111,7 +111,7 @@ public struct TaskRegistry: Sendable {
 
 extension DecodingError {
     /// One line saying what did not decode and where, for error messages.
-    static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "\(error)" }
         func path(_ context: Context) -> String {
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
@@ -121,7 +121,9 @@ extension DecodingError {
         case .typeMismatch(let type, let context): return "expected \(type) at \(path(context))"
         case .keyNotFound(let key, let context): return "missing key '\(key.stringValue)' at \(path(context))"
         case .valueNotFound(let type, let context): return "missing \(type) at \(path(context))"
-        case .dataCorrupted(let context): return "\(context.debugDescription) at \(path(context))"
+        case .dataCorrupted(let context):
+            let detail = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return "\(detail ?? context.debugDescription) at \(path(context))"
         @unknown default: return "\(error)"
         }
     }

@@ -48,7 +48,7 @@ public enum MessageCodec {
         do {
             envelope = try decoder.decode(Envelope.self, from: data)
         } catch {
-            throw MessageError("invalid JSON envelope: \(DecodingError.summary(error))")
+            throw MessageError("invalid JSON envelope: \(DecodingError.describe(error))")
         }
         guard let headers = envelope.headers, let properties = envelope.properties else {
             throw MessageError("the envelope has no \(envelope.headers == nil ? "headers" : "properties")")
@@ -81,7 +81,7 @@ public enum MessageCodec {
             if looksLikeProtocolOne(bodyData) {
                 throw failure("protocol v1 messages are not supported; send protocol v2")
             }
-            throw failure("the body is not [args, kwargs, embed]: \(DecodingError.summary(error))")
+            throw failure("the body is not [args, kwargs, embed]: \(DecodingError.describe(error))")
         }
         var message = TaskMessage(task: task, id: id, args: body.args, kwargs: body.kwargs,
                                   queue: info.routingKey ?? "celery")
@@ -152,26 +152,6 @@ public struct MessageError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String { reason }
-}
-
-extension DecodingError {
-    /// One line saying what did not decode and where.
-    static func summary(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "\(error)" }
-        func path(_ context: Context) -> String {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "the top level" : "'\(path)'"
-        }
-        switch error {
-        case .typeMismatch(let type, let context): return "expected \(type) at \(path(context))"
-        case .keyNotFound(let key, let context): return "missing key '\(key.stringValue)' at \(path(context))"
-        case .valueNotFound(let type, let context): return "missing \(type) at \(path(context))"
-        case .dataCorrupted(let context):
-            let detail = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return "\(detail ?? context.debugDescription) at \(path(context))"
-        @unknown default: return "\(error)"
-        }
-    }
 }
 
 // The wire shapes. Optionals are read leniently and checked above, so each missing part gets its own reason.
