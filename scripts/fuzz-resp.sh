@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes SimulRedis's RESP parser with libFuzzer and AddressSanitizer: scripts/fuzz-resp.sh [executions]
-# (10,000,000 by default). The harness, Fuzz/RESPFuzz, is a target only when SIMUL_FUZZ=1, so nobody else builds it.
+# Fuzzes SimulRedis's RESP parser with libFuzzer and AddressSanitizer:
+#   scripts/fuzz-resp.sh [executions] [libFuzzer options...]
+# 10,000,000 executions by default; options such as -max_len=512 override the defaults below.
+# The harness, Fuzz/RESPFuzz, is a target only when SIMUL_FUZZ=1, so nobody else builds it.
 #
 # SwiftPM turns `--sanitize fuzzer --sanitize address` into two -sanitize= flags, and swiftc keeps only the last,
 # so Swift code would get AddressSanitizer but no coverage. `--sanitize fuzzer` makes SwiftPM link the binary with
@@ -9,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=${1:-10000000}
+shift || true
 scratch=.build-fuzz
 build=(swift build -c release --product RESPFuzz --scratch-path "$scratch" --sanitize fuzzer
     -Xswiftc -sanitize=fuzzer,address)
@@ -23,7 +26,7 @@ cp Fuzz/RESPFuzz/corpus/* "$corpus/"
 
 set +e
 "$binary" -runs="$runs" -max_len=4096 -dict=Fuzz/RESPFuzz/resp.dict -print_final_stats=1 \
-    -artifact_prefix="$scratch/" "$corpus" 2>&1 | tee "$scratch/fuzz-resp.log" |
+    -artifact_prefix="$scratch/" "$@" "$corpus" 2>&1 | tee "$scratch/fuzz-resp.log" |
     grep -E '^(#[0-9]+ +(pulse|DONE)|Done|INFO: (Seed|Loaded)|stat::|==|SUMMARY|artifact)'
 status=${PIPESTATUS[0]}
 set -e
