@@ -26,7 +26,7 @@ extension Worker {
                                   hostname: configuration.name)
         let (admitted, revoked) = state.withLock { state -> (Bool, Bool?) in
             guard state.held[job.delivery.tag] != nil, !state.stopping || !state.cold else { return (false, nil) }
-            state.running[job.delivery.tag] = Running(context: context, message: message, started: now())
+            state.running[job.delivery.tag] = Running(context: context, message: message)
             return (true, state.revoked[message.id])
         }
         guard admitted else { return }

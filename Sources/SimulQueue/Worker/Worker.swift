@@ -37,7 +37,6 @@ public final class Worker: Sendable {
     struct Running {
         let context: TaskContext
         let message: TaskMessage
-        let started: Date
         var work: Task<Void, Never>?
     }
 
