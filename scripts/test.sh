@@ -27,8 +27,32 @@ need_redis
 step "build (warnings are errors)"
 swift build --build-tests -Xswiftc -warnings-as-errors
 
+# A test that hangs must fail the run with evidence, not stall it: past the limit, name the tests that never
+# finished, print every thread's stack, and kill the test process.
+test_watchdog() {
+    sleep "$1" </dev/null >/dev/null 2>&1 &
+    local sleeper=$!
+    trap 'kill "$sleeper"; exit 0' TERM
+    wait "$sleeper"
+    echo "== the tests ran past $1 s; these never finished:" >&2
+    sed -nE 's/^◇ Test ([^ ]+\)) started\./\1/p' "$2" | sort >.build/tests-started.txt
+    sed -nE 's/^[✔✘] Test ([^ ]+\)) .*/\1/p' "$2" | sort -u >.build/tests-finished.txt
+    comm -23 .build/tests-started.txt .build/tests-finished.txt >&2
+    for pid in $(pgrep -f 'simulPackageTests.xctest'); do
+        echo "== threads of the test process $pid" >&2
+        gdb -p "$pid" -batch -ex 'thread apply all bt 30' 2>/dev/null | grep -E '^(Thread|#)' >&2 || true
+    done
+    for pid in $(pgrep -f 'simulPackageTests.xctest'); do pkill -KILL -P "$pid" || true; done
+    pkill -KILL -f 'simulPackageTests.xctest' || true
+}
+
 step "unit and integration tests"
-swift test --skip-build 2>&1 | tee .build/test-output.txt
+test_watchdog "${SIMUL_TEST_TIME_LIMIT:-600}" .build/test-output.txt &
+watchdog_pid=$!
+trap 'kill "$watchdog_pid" 2>/dev/null || true' EXIT
+# Line-buffered, so the log shows every test that started even if the process is killed.
+stdbuf -oL -eL swift test --skip-build 2>&1 | tee .build/test-output.txt
+kill "$watchdog_pid"
 grep -Eq "Test run with [0-9]+ tests? .*passed" .build/test-output.txt
 
 step "CLI smoke: simul demo --quick"
