@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SimulQueue", targets: ["SimulQueue"]),
         .library(name: "SimulSQLite", targets: ["SimulSQLite"]),
         .library(name: "SimulRedis", targets: ["SimulRedis"]),
+        .library(name: "SimulRedisBroker", targets: ["SimulRedisBroker"]),
         .executable(name: "simul", targets: ["SimulCLI"]),
     ],
     dependencies: [
@@ -43,6 +44,15 @@ let package = Package(
         .target(
             name: "SimulSQLite",
             dependencies: ["Simul", "SimulQueue", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "SimulRedisBroker",
+            dependencies: [
+                "Simul", "SimulQueue", "SimulRedis",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .target(name: "SimulBench", dependencies: ["Simul", "SimulDemos", "SimulQueue", "SimulSQLite"]),
         .target(
@@ -75,6 +85,7 @@ let package = Package(
                 "SimulBench",
                 "SimulDemos",
                 "SimulQueue",
+                "SimulRedisBroker",
                 "SimulSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -94,7 +105,10 @@ let package = Package(
         .testTarget(
             name: "SimulRedisTests",
             dependencies: [
+                "Simul",
+                "SimulQueue",
                 "SimulRedis",
+                "SimulRedisBroker",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -85,6 +85,10 @@ expect_one_line_error "bad broker URL 'foo://x': unknown scheme 'foo'" send simu
 expect_one_line_error "cannot create the directory '/proc/simul-no-such-dir' for the SQLite broker" \
     send simul.add --broker sqlite:///proc/simul-no-such-dir/queue.sqlite
 expect_one_line_error "'not-a-uuid' is not a task id (expected a UUID)" result not-a-uuid
+expect_one_line_error "cannot connect to redis at 127.0.0.1:1: connection refused" \
+    send simul.add --broker redis://127.0.0.1:1/0
+expect_one_line_error "a route is TASK=QUEUE, such as 'simul.\*=simul', got 'nope'" send simul.add --route nope
+expect_one_line_error "a chain step needs a task name, got ':\[1\]'" chain ':[1]'
 
 step "CLI smoke: a worker process on the embedded SQLite broker"
 queue_dir=$(mktemp -d)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Simul
 import SimulQueue
+import SimulRedisBroker
 import SimulSQLite
 
 /// `--broker` and `--backend`, shared by the queue commands.
@@ -37,7 +38,27 @@ struct QueueOptions: ParsableArguments {
         switch try BrokerURL(url) {
         case .sqlite(let path): return try SQLiteBroker(path: path)
         case .memory: return MemoryBroker()
-        case .redis: throw CLIError("redis:// brokers are not in this build yet; use sqlite://PATH")
+        case .redis(let url): return try RedisBroker(url: url)
+        }
+    }
+}
+
+/// `--route`, for the commands that send tasks: which queue each task goes to.
+struct RouteOptions: ParsableArguments {
+    @Option(
+        name: .customLong("route"),
+        help: ArgumentHelp(
+            "Send tasks matching PATTERN to QUEUE, as PATTERN=QUEUE (repeatable; * matches anything).",
+            discussion: "Tasks that no route matches go to celery. Give the same routes as Python Celery's task_routes "
+                + "when both share a Redis."))
+    var rules: [String] = []
+
+    /// The routes, checked.
+    func routes() throws -> TaskRoutes {
+        do {
+            return try TaskRoutes(parsing: rules)
+        } catch {
+            throw CLIError("\(error)")
         }
     }
 }

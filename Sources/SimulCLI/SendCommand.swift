@@ -18,6 +18,8 @@ struct SendCommand: AsyncParsableCommand {
 
     @OptionGroup var queue: QueueOptions
 
+    @OptionGroup var route: RouteOptions
+
     @Argument(help: "The task name, such as simul.add.")
     var task: String
 
@@ -67,8 +69,9 @@ struct SendCommand: AsyncParsableCommand {
             options.priority = priority
         }
         let timeout = try checkedSeconds(timeout, option: "--timeout")
+        let routes = try route.routes()
         let (broker, backend) = try queue.open()
-        let client = QueueClient(broker: broker, backend: backend)
+        let client = QueueClient(broker: broker, backend: backend, routes: routes)
         let result = try await client.send(task, args: args, kwargs: kwargs, options: options)
         print(result.id)
         guard wait else { return }

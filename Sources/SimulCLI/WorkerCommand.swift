@@ -49,6 +49,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Also store RECEIVED and STARTED states.")
     var trackStarted = false
 
+    @OptionGroup var route: RouteOptions
+
     func run() async throws {
         var configuration = WorkerConfiguration()
         guard let poolKind = WorkerConfiguration.Pool(rawValue: pool) else {
@@ -71,6 +73,7 @@ struct WorkerCommand: AsyncParsableCommand {
         guard !configuration.queues.isEmpty else { throw CLIError("-Q needs at least one queue name") }
         configuration.name = name.replacingOccurrences(of: "%h", with: ProcessInfo.processInfo.hostName)
         configuration.trackStarted = trackStarted
+        configuration.routes = try route.routes()
         let (broker, backend) = try queue.open()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

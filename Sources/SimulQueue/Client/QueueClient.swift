@@ -15,14 +15,14 @@ public final class QueueClient: Sendable {
     public let broker: any Broker
     /// Where results are read.
     public let backend: any ResultBackend
-    private let routes: [String: String]
+    private let routes: TaskRoutes
 
     /// Creates a client.
     /// - Parameters:
     ///   - broker: where messages go.
     ///   - backend: where results are read.
     ///   - routes: the queue for each task name; tasks not listed go to `celery`.
-    public init(broker: any Broker, backend: any ResultBackend, routes: [String: String] = [:]) {
+    public init(broker: any Broker, backend: any ResultBackend, routes: TaskRoutes = TaskRoutes()) {
         self.broker = broker
         self.backend = backend
         self.routes = routes
@@ -96,7 +96,7 @@ public final class QueueClient: Sendable {
     public func result(_ id: String) -> AsyncResult { AsyncResult(id: id, backend: backend) }
 
     private func message(for signature: Signature) -> TaskMessage {
-        TaskMessage(signature, queue: routes[signature.task] ?? "celery")
+        TaskMessage(signature, queue: routes.queue(for: signature.task) ?? "celery")
     }
 
     private func groupMessages(_ members: [Signature], chord: Signature?) -> ([TaskMessage], String) {

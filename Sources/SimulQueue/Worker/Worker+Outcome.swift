@@ -109,7 +109,7 @@ extension Worker {
 
     /// The queue for messages this worker sends for `task`.
     func route(_ task: String) -> String {
-        configuration.routes[task] ?? catalog[task]?.options.queue ?? "celery"
+        configuration.routes.queue(for: task) ?? catalog[task]?.options.queue ?? "celery"
     }
 
     private func joinChord(

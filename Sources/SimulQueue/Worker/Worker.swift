@@ -26,6 +26,7 @@ public final class Worker: Sendable {
     let committer: Committer
     let limiter = RateLimiter()
     let executor: TaskExecutorPool
+    let started = ContinuousClock.now
     private let stopRequested = ChangeSignal()
 
     /// A message the worker holds: waiting for its ETA, waiting for a slot, or running.
@@ -47,7 +48,12 @@ public final class Worker: Sendable {
         /// Held messages that have run and wait for their batch to be written.
         var finished: Set<String> = []
         var etaTimers: [String: Task<Void, Never>] = [:]
+        /// Every revocation: task id to whether it asked for termination.
         var revoked: [String: Bool] = [:]
+        /// Those read from the broker's list.
+        var brokerRevoked: [String: Bool] = [:]
+        /// Those received by remote control, which the broker's list may not hold.
+        var remoteRevoked: [String: Bool] = [:]
         var processed = 0
         var failed = 0
         var stopping = false
@@ -138,6 +144,9 @@ public final class Worker: Sendable {
             }
             group.addTask { await self.every(self.configuration.lease / 3) { await self.renewLeases() } }
             group.addTask { await self.every(self.configuration.revocationInterval) { await self.readRevocations() } }
+            if let control = broker as? any RemoteControlBroker {
+                group.addTask { await self.serveRemoteControl(control) }
+            }
             group.addTask {
                 await self.every(self.configuration.heartbeatInterval) {
                     self.committer.enqueue(events: [self.workerEvent("worker-heartbeat")])
@@ -246,8 +255,17 @@ public final class Worker: Sendable {
 
     private func readRevocations() async {
         guard let revoked = try? await broker.revocations() else { return }
+        applyRevocations(fromBroker: revoked)
+    }
+
+    /// Records revocations, from the broker's list or by remote control, and stops the running tasks that are
+    /// revoked with termination.
+    func applyRevocations(fromBroker: [String: Bool]? = nil, remote: [String: Bool] = [:]) {
         let toStop = state.withLock { state -> [(TaskContext, Task<Void, Never>?)] in
-            state.revoked = revoked
+            if let fromBroker { state.brokerRevoked = fromBroker }
+            state.remoteRevoked.merge(remote) { $0 || $1 }
+            state.revoked = state.brokerRevoked.merging(state.remoteRevoked) { $0 || $1 }
+            let revoked = state.revoked
             return state.running.values.compactMap { running in
                 guard let terminate = revoked[running.message.id], terminate, !running.context.isCancelled else {
                     return nil

@@ -35,7 +35,7 @@ public struct WorkerConfiguration: Sendable {
     public var revocationInterval: Duration = .milliseconds(250)
     /// The queue each task name goes to when a chain, callback or retry sends it; else its registered queue, else
     /// the queue of the message that sends it.
-    public var routes: [String: String] = [:]
+    public var routes = TaskRoutes()
     /// Send task events (received, started, succeeded, …) for monitors such as the dashboard and Flower; worker
     /// heartbeats are always sent.
     public var taskEvents: Bool = true

@@ -28,6 +28,11 @@ public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
         storage = .bytes(bytes)
     }
 
+    /// An argument holding a copy of `bytes`, such as a `Data` or a `[UInt8]`.
+    public init(bytes: some Collection<UInt8>) {
+        storage = .bytes(ByteBuffer(bytes: bytes))
+    }
+
     /// An argument holding `integer` in decimal, as Redis expects for counts, scores and ranges.
     public init(_ integer: some BinaryInteger) {
         storage = .integer(Int(integer))

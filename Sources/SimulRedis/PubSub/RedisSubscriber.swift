@@ -35,12 +35,17 @@ public final class RedisSubscriber: Sendable {
     private let configuration: RedisConfiguration
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
+    private let onResubscribe: @Sendable () -> Void
 
-    private init(configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    private init(
+        configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger,
+        onResubscribe: @escaping @Sendable () -> Void
+    ) {
         (messages, continuation) = AsyncStream.makeStream(of: RedisMessage.self)
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.onResubscribe = onResubscribe
     }
 
     /// Opens the subscriber's connection.
@@ -48,14 +53,18 @@ public final class RedisSubscriber: Sendable {
     ///   - configuration: where Redis is, how to log in, and the reconnection backoff.
     ///   - eventLoopGroup: the event loops to run the connection on; NIO's shared singleton by default.
     ///   - logger: where the subscriber reports connections lost and made.
+    ///   - onResubscribe: called after a reconnect has subscribed again, so the caller can read what was published
+    ///     while it was away.
     /// - Returns: a subscriber with no subscriptions yet.
     /// - Throws: as ``RedisConnection/connect(to:eventLoopGroup:logger:)`` does.
     public static func connect(
         to configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "simul.redis.subscriber")
+        logger: Logger = Logger(label: "simul.redis.subscriber"),
+        onResubscribe: @escaping @Sendable () -> Void = {}
     ) async throws -> RedisSubscriber {
-        let subscriber = RedisSubscriber(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        let subscriber = RedisSubscriber(
+            configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, onResubscribe: onResubscribe)
         let connection = try await subscriber.openConnection()
         _ = subscriber.adopt(connection)
         return subscriber
@@ -184,6 +193,7 @@ public final class RedisSubscriber: Sendable {
             do {
                 try await adopt(connection)?.get()
                 logger.info("reconnected and resubscribed", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
+                onResubscribe()
             } catch {
                 logger.warning(
                     "resubscribing after a reconnect failed",

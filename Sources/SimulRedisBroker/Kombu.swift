@@ -1,0 +1,96 @@
+import Foundation
+import Simul
+
+/// kombu's Redis layout: the key names, priority lists and envelopes that Celery's Redis transport uses, so that
+/// Python Celery clients, workers and Flower share one Redis with Simul (`docs/redis.md`).
+enum Kombu {
+    /// The separator inside binding members and priority list names.
+    static let separator = "\u{06}\u{16}"
+    /// The priority steps: each has its own list, and lower steps are served first.
+    static let prioritySteps = [0, 3, 6, 9]
+    static let unackedIndex = "unacked_index"
+    static let unacked = "unacked"
+    static let unackedMutex = "unacked_mutex"
+
+    /// The list that holds `queue`'s messages of `priority` (0 to 9): the queue's own list for 0 to 2, then one
+    /// list per step.
+    static func listKey(_ queue: String, priority: Int) -> String {
+        let step = prioritySteps.last { $0 <= max(0, min(9, priority)) } ?? 0
+        return step == 0 ? queue : queue + separator + String(step)
+    }
+
+    /// Every list of `queues`, in the order a consumer pops them: priority first, then the queues in turn.
+    static func listKeys(_ queues: [String]) -> [String] {
+        prioritySteps.flatMap { step in queues.map { listKey($0, priority: step) } }
+    }
+
+    /// The queue that a list belongs to.
+    static func queue(ofList key: String) -> String {
+        guard let range = key.range(of: separator, options: .backwards) else { return key }
+        return String(key[..<range.lowerBound])
+    }
+
+    /// The binding set of an exchange, and the member that binds `queue` to it by `routingKey`.
+    static func bindingKey(_ exchange: String) -> String { "_kombu.binding.\(exchange)" }
+    static func permanentBindingKey(_ exchange: String) -> String { "_kombu.binding_permanent.\(exchange)" }
+    static func bindingMember(routingKey: String, queue: String) -> String {
+        routingKey + separator + separator + queue
+    }
+
+    /// A result's key, which is also the channel its result is published on.
+    static func resultKey(_ taskId: String) -> String { "celery-task-meta-\(taskId)" }
+    static let resultKeyPrefix = "celery-task-meta-"
+
+    /// A chord's keys: `.j` results, `.t` size change, `.s` size, `.d` parts seen, the group key, `.c` claim.
+    static func chordKeys(_ groupId: String) -> [String] {
+        let base = "celery-taskset-meta-\(groupId)"
+        return [base + ".j", base + ".t", base + ".s", base + ".d", base, base + ".c"]
+    }
+
+    /// A fanout exchange's pub/sub channel in database `database`.
+    static func fanoutChannel(database: Int, exchange: String, routingKey: String = "") -> String {
+        "/\(database).\(exchange)" + (routingKey.isEmpty ? "" : "/\(routingKey)")
+    }
+
+    /// An envelope as kombu writes it: the body as base64 JSON, with the delivery tag and delivery info that
+    /// every Python consumer requires.
+    static func envelope(
+        body: JSONValue, headers: JSONValue, exchange: String, routingKey: String, deliveryMode: Int = 1,
+        properties: [String: JSONValue] = [:]
+    ) -> [UInt8] {
+        var properties = properties
+        properties["delivery_mode"] = .integer(Int64(deliveryMode))
+        properties["delivery_info"] = ["exchange": .string(exchange), "routing_key": .string(routingKey)]
+        properties["priority"] = 0
+        properties["body_encoding"] = "base64"
+        properties["delivery_tag"] = .string(UUID().uuidString.lowercased())
+        let envelope: JSONValue = [
+            "body": .string(Data(body.jsonBytes).base64EncodedString()),
+            "content-encoding": "utf-8", "content-type": "application/json",
+            "headers": headers, "properties": .object(properties),
+        ]
+        return envelope.jsonBytes
+    }
+
+    /// The headers and decoded body of an envelope; `nil` if it is not one.
+    static func open(_ bytes: some Collection<UInt8>) -> (headers: [String: JSONValue], body: JSONValue)? {
+        guard let envelope = json(Data(bytes)), case .object(let fields) = envelope,
+            let encoded = fields["body"]?.stringValue
+        else { return nil }
+        let raw: Data
+        if fields["properties"]?["body_encoding"]?.stringValue == "base64" {
+            guard let decoded = Data(base64Encoded: encoded) else { return nil }
+            raw = decoded
+        } else {
+            raw = Data(encoded.utf8)
+        }
+        guard let body = json(raw) else { return nil }
+        if case .object(let headers) = fields["headers"] { return (headers, body) }
+        return ([:], body)
+    }
+
+    /// `data` parsed as JSON; `nil` if it is not JSON.
+    static func json(_ data: Data) -> JSONValue? {
+        try? JSONDecoder().decode(JSONValue.self, from: data)
+    }
+}

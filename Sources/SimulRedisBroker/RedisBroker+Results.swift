@@ -1,0 +1,82 @@
+import Foundation
+import Simul
+public import SimulQueue
+import NIOCore
+import SimulRedis
+
+extension RedisBroker {
+    public func store(_ results: [TaskResult]) async throws {
+        guard !results.isEmpty else { return }
+        _ = try await redis { try await self.pool.pipeline(results.map(storeCommand)) }
+    }
+
+    /// `SETEX` and `PUBLISH` of a result, unless a SUCCESS is stored already, as Celery's backend does.
+    func storeCommand(_ result: TaskResult) -> [RedisArgument] {
+        RedisScripts.eval(
+            RedisScripts.storeResult, keys: [Kombu.resultKey(result.taskId)],
+            [RedisArgument(bytes: result.jsonBytes), RedisArgument(resultExpiry)])
+    }
+
+    public func results(for ids: [String]) async throws -> [String: TaskResult] {
+        guard !ids.isEmpty else { return [:] }
+        let reply = try await redis {
+            try await self.pool.send(["MGET"] + ids.map { RedisArgument(Kombu.resultKey($0)) })
+        }
+        guard case .array(let values) = reply else { return [:] }
+        var results: [String: TaskResult] = [:]
+        for (id, value) in zip(ids, values) {
+            if let result = Self.decodeResult(value) { results[id] = result }
+        }
+        return results
+    }
+
+    static func decodeResult(_ value: RESPValue) -> TaskResult? {
+        guard case .bulkString(let bytes) = value else { return nil }
+        return try? JSONDecoder().decode(TaskResult.self, from: Data(bytes.readableBytesView))
+    }
+
+    public func waitForResult(_ id: String, timeout: Duration?) async throws -> TaskResult? {
+        let waiter = try await listener.waitForResult(id)
+        defer { listener.stopWaiting(waiter) }
+        let latest = try await results(for: [id])[id]
+        if let latest, latest.status.isReady { return latest }
+        return try await waiter.next(timeout: timeout) ?? latest
+    }
+
+    public func forget(_ ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        _ = try await redis { try await self.pool.send(["DEL"] + ids.map { RedisArgument(Kombu.resultKey($0)) }) }
+    }
+
+    public func setChordSize(_ groupId: String, size: Int) async throws {
+        let keys = Kombu.chordKeys(groupId)
+        _ = try await redis {
+            try await self.pool.pipeline([
+                ["MULTI"], ["DEL", RedisArgument(keys[5])],
+                ["SET", RedisArgument(keys[2]), RedisArgument(size), "EX", RedisArgument(max(resultExpiry, 86_400))],
+                ["EXEC"],
+            ])
+        }
+    }
+
+    /// Celery 5.7's chord join, so header tasks run by Python workers and by Simul count alike.
+    public func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]? {
+        let part: JSONValue = [1, .string(result.taskId), .string(result.status.rawValue), result.result]
+        let reply = try await redis {
+            try await self.pool.send(
+                RedisScripts.eval(
+                    RedisScripts.chordPart, keys: Kombu.chordKeys(groupId),
+                    [
+                        RedisArgument(result.taskId), RedisArgument(part.jsonText), RedisArgument(index),
+                        RedisArgument(max(resultExpiry, 86_400)), RedisArgument(UUID().uuidString),
+                    ]))
+        }
+        guard case .array(let parts) = reply else { return nil }
+        return parts.compactMap { value -> TaskResult? in
+            guard let text = value.string, case .array(let fields)? = Kombu.json(Data(text.utf8)), fields.count == 4,
+                let taskId = fields[1].stringValue, let status = fields[2].stringValue.flatMap(TaskState.init(rawValue:))
+            else { return nil }
+            return TaskResult(taskId: taskId, status: status, result: fields[3])
+        }
+    }
+}

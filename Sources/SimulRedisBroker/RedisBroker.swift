@@ -1,0 +1,465 @@
+import Foundation
+public import Logging
+import Simul
+public import SimulQueue
+public import SimulRedis
+import NIOCore
+import Synchronization
+
+/// A broker and result backend on Redis, laid out as Celery's kombu lays it out, so Python Celery clients, workers
+/// and Flower share the same Redis with Simul.
+///
+/// Messages are JSON envelopes in one list per queue and priority step (`celery`, `celery\x06\x163`, …): senders
+/// `LPUSH`, workers pop from the other end. A received message is recorded in `unacked` and `unacked_index` in the
+/// same atomic step that pops it, and deleted from there when acknowledged; a message whose worker died goes back
+/// to its list when its lease (the `unacked_index` score, renewed while the worker holds it) is older than the
+/// worker's lease. Results are `celery-task-meta-<id>` keys, stored with `SETEX` and published on the channel of
+/// the same name; events go to `/<db>.celeryev/<type>` and remote control to `/<db>.celery.pidbox`. The design is
+/// in `docs/redis.md`.
+///
+/// ```swift
+/// let broker = try RedisBroker(url: "redis://127.0.0.1:6379/0")
+/// let client = QueueClient(broker: broker, backend: broker)
+/// let sum = try await client.send("simul.add", args: [2, 3]).get()
+/// ```
+public final class RedisBroker: ResultCommitting, RemoteControlBroker {
+    public var transport: String { "redis" }
+
+    let configuration: RedisConfiguration
+    let pool: RedisConnectionPool
+    let listener: RedisListener
+    let resultExpiry: Int
+    let logger: Logger
+    /// Connections for blocking pops, one per receive in progress.
+    private let idleBlocking = Mutex<[RedisConnection]>([])
+    /// Queues whose bindings this process declared.
+    private let declaredQueues = Mutex<Set<String>>([])
+    private let lastRestore = Mutex<ContinuousClock.Instant?>(nil)
+    private let clock = Atomic<Int>(0)
+
+    /// Connects (lazily, on first use) to the Redis at `configuration`.
+    /// - Parameters:
+    ///   - configuration: where Redis is and how to log in.
+    ///   - resultExpiry: seconds a result is kept; one day by default, as in Celery; 0 keeps results forever.
+    ///   - logger: where the broker reports.
+    public init(
+        configuration: RedisConfiguration, resultExpiry: Int = 86_400, logger: Logger = Logger(label: "simul.redis")
+    ) {
+        self.configuration = configuration
+        self.resultExpiry = resultExpiry
+        self.logger = logger
+        pool = RedisConnectionPool(configuration: configuration, logger: logger)
+        listener = RedisListener(configuration: configuration, pool: pool, logger: logger)
+    }
+
+    /// Connects to the Redis at `url`, `redis://[[user]:password@]host[:port][/db]`.
+    /// - Throws: ``QueueError/badURL(_:_:)`` when the URL is malformed.
+    public convenience init(url: String, resultExpiry: Int = 86_400, logger: Logger = Logger(label: "simul.redis")) throws {
+        let configuration: RedisConfiguration
+        do {
+            configuration = try RedisConfiguration(url: url)
+        } catch {
+            throw QueueError.badURL(url, "\(error)")
+        }
+        self.init(configuration: configuration, resultExpiry: resultExpiry, logger: logger)
+    }
+
+    public func close() async {
+        await listener.close()
+        let connections = idleBlocking.withLock { connections in
+            defer { connections.removeAll() }
+            return connections
+        }
+        for connection in connections { await connection.close() }
+        await pool.close()
+    }
+
+    // MARK: Sending and committing
+
+    public func commit(_ commit: BrokerCommit) async throws {
+        try await self.commit(commit, storing: [])
+    }
+
+    public func commit(_ commit: BrokerCommit, storing results: [TaskResult]) async throws {
+        guard !commit.isEmpty || !results.isEmpty else { return }
+        var restored: [[RedisArgument]] = []
+        if !commit.requeue.isEmpty { restored = try await restoreCommands(for: commit.requeue) }
+        var commands = try await declareCommands(for: commit.send)
+        commands.append(["MULTI"])
+        commands += results.map(storeCommand)
+        commands += sendCommands(commit.send)
+        commands += ackCommands(commit.ack + commit.deadLetter.map(\.delivery.tag))
+        commands += restored
+        commands += commit.deadLetter.map { deadLetterCommand($0.delivery, reason: $0.reason) }
+        commands += commit.events.map(eventCommand)
+        commands.append(["EXEC"])
+        let replies = try await redis { try await self.pool.pipeline(commands) }
+        if case .error(let message)? = replies.last {
+            throw QueueError.storage("redis refused a commit: \(message)")
+        }
+    }
+
+    /// `SADD`s binding each new queue to its own name, as kombu declares a queue, so Python publishers that route
+    /// by exchange and kombu's restore find it.
+    private func declareCommands(for messages: [OutgoingMessage]) async throws -> [[RedisArgument]] {
+        guard !messages.isEmpty else { return [] }
+        let new = declaredQueues.withLock { declared in
+            let new = Set(messages.map(\.queue)).subtracting(declared)
+            declared.formUnion(new)
+            return new
+        }
+        return new.sorted().flatMap(Self.bindingCommands)
+    }
+
+    static func bindingCommands(_ queue: String) -> [[RedisArgument]] {
+        let member = RedisArgument(Kombu.bindingMember(routingKey: queue, queue: queue))
+        return [
+            ["SADD", RedisArgument(Kombu.bindingKey(queue)), member],
+            ["SADD", RedisArgument(Kombu.permanentBindingKey(queue)), member],
+        ]
+    }
+
+    private func sendCommands(_ messages: [OutgoingMessage]) -> [[RedisArgument]] {
+        var byList: [String: [RedisArgument]] = [:]
+        var order: [String] = []
+        for message in messages {
+            let key = Kombu.listKey(message.queue, priority: message.priority)
+            if byList[key] == nil { order.append(key) }
+            byList[key, default: []].append(RedisArgument(bytes: message.body))
+        }
+        return order.map { ["LPUSH", RedisArgument($0)] + byList[$0]! }
+    }
+
+    private func ackCommands(_ tags: [String]) -> [[RedisArgument]] {
+        guard !tags.isEmpty else { return [] }
+        let arguments = tags.map { RedisArgument($0) }
+        return [["ZREM", RedisArgument(Kombu.unackedIndex)] + arguments, ["HDEL", RedisArgument(Kombu.unacked)] + arguments]
+    }
+
+    private func deadLetterCommand(_ delivery: Delivery, reason: String) -> [RedisArgument] {
+        let letter: JSONValue = [
+            "queue": .string(delivery.queue), "reason": .string(reason), "at": .number(Date().timeIntervalSince1970),
+            "body": .string(delivery.body.base64EncodedString()),
+        ]
+        return RedisScripts.eval(
+            RedisScripts.deadLetter, keys: [Self.deadLetterSequence, Self.deadLetters], [RedisArgument(letter.jsonText)])
+    }
+
+    /// A worker or task event, published as Celery's workers publish theirs.
+    private func eventCommand(_ event: QueueEvent) -> [RedisArgument] {
+        var fields = event.fields
+        fields["clock"] = .integer(Int64(clock.add(1, ordering: .relaxed).newValue))
+        let routingKey = event.type.replacingOccurrences(of: "-", with: ".")
+        let hostname = fields["hostname"] ?? ""
+        let envelope = Kombu.envelope(
+            body: .object(fields), headers: ["hostname": hostname], exchange: "celeryev", routingKey: routingKey)
+        let channel = Kombu.fanoutChannel(database: configuration.database, exchange: "celeryev", routingKey: routingKey)
+        return ["PUBLISH", RedisArgument(channel), RedisArgument(bytes: envelope)]
+    }
+
+    static let deadLetters = "simul.dead_letters"
+    static let deadLetterSequence = "simul.dead_letters.seq"
+    static let revoked = "simul.revoked"
+    /// Revocations are kept three hours, as Celery's workers keep theirs.
+    static let revocationExpiry = 10_800
+
+    // MARK: Receiving
+
+    public func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws
+        -> [Delivery]
+    {
+        precondition(!queues.isEmpty, "receive needs at least one queue")
+        try await restoreExpired(lease: lease)
+        let keys = Kombu.listKeys(queues)
+        let taken = try await take(from: keys, limit: limit)
+        if !taken.isEmpty { return taken }
+        guard let popped = try await blockingPop(keys, timeout: timeout) else { return [] }
+        let tag = try await hold(popped.message, from: popped.list)
+        let first = Delivery(
+            tag: tag, queue: Kombu.queue(ofList: popped.list), body: popped.message,
+            redelivered: Self.isRedelivered(popped.message))
+        guard limit > 1 else { return [first] }
+        return [first] + (try await take(from: keys, limit: limit - 1))
+    }
+
+    /// Pops and holds up to `limit` messages without waiting.
+    private func take(from keys: [String], limit: Int) async throws -> [Delivery] {
+        let arguments: [RedisArgument] =
+            [RedisArgument(Self.now), RedisArgument(limit), RedisArgument("simul-untagged-\(UUID().uuidString)-")]
+            + keys.map { RedisArgument(Kombu.queue(ofList: $0)) }
+        let reply = try await redis {
+            try await self.pool.send(
+                RedisScripts.eval(RedisScripts.receive, keys: [Kombu.unackedIndex, Kombu.unacked] + keys, arguments))
+        }
+        guard case .array(let values) = reply else { return [] }
+        var deliveries: [Delivery] = []
+        deliveries.reserveCapacity(values.count / 3)
+        var index = 0
+        while index + 2 < values.count {
+            guard let list = values[index].string, let tag = values[index + 1].string,
+                case .bulkString(let bytes) = values[index + 2]
+            else { break }
+            let body = Data(bytes.readableBytesView)
+            deliveries.append(
+                Delivery(tag: tag, queue: Kombu.queue(ofList: list), body: body, redelivered: Self.isRedelivered(body)))
+            index += 3
+        }
+        return deliveries
+    }
+
+    /// Waits up to `timeout` for a message on one of `keys`, on a connection of its own.
+    private func blockingPop(_ keys: [String], timeout: Duration) async throws -> (list: String, message: Data)? {
+        let connection = try await blockingConnection()
+        let seconds = max(0.01, timeout.seconds)
+        let reply: RESPValue
+        do {
+            reply = try await connection.send(
+                ["BRPOP"] + keys.map { RedisArgument($0) } + [RedisArgument(String(format: "%.3f", seconds))],
+                timeout: timeout + .seconds(10))
+        } catch {
+            await connection.close()
+            throw QueueError.unavailable("cannot receive from redis at \(configuration.endpoint): \(error)")
+        }
+        idleBlocking.withLock { $0.append(connection) }
+        guard case .array(let pair) = reply, pair.count == 2, let list = pair[0].string,
+            case .bulkString(let bytes) = pair[1]
+        else { return nil }
+        return (list, Data(bytes.readableBytesView))
+    }
+
+    private func blockingConnection() async throws -> RedisConnection {
+        if let idle = idleBlocking.withLock({ $0.popLast() }) { return idle }
+        return try await redis { try await RedisConnection.connect(to: self.configuration, logger: self.logger) }
+    }
+
+    /// Records a message taken by a blocking pop in `unacked`; returns its tag.
+    ///
+    /// Between the pop and this, the message is only in this process: the one moment a `kill -9` can lose a
+    /// message, as with kombu. Busy workers take messages with ``take(from:limit:)``, which has no such moment.
+    private func hold(_ message: Data, from list: String) async throws -> String {
+        let arguments = [
+            RedisArgument(Self.now), RedisArgument(bytes: message), RedisArgument(Kombu.queue(ofList: list)),
+            RedisArgument("simul-untagged-\(UUID().uuidString)"),
+        ]
+        let reply = try await redis {
+            try await self.pool.send(
+                RedisScripts.eval(RedisScripts.hold, keys: [Kombu.unackedIndex, Kombu.unacked], arguments))
+        }
+        guard let tag = reply.string else { throw QueueError.storage("redis did not hold a received message") }
+        return tag
+    }
+
+    public func renew(_ tags: [String], lease: Duration) async throws {
+        guard !tags.isEmpty else { return }
+        let now = RedisArgument(Self.now)
+        var command: [RedisArgument] = ["ZADD", RedisArgument(Kombu.unackedIndex), "XX"]
+        for tag in tags { command += [now, RedisArgument(tag)] }
+        _ = try await redis { try await self.pool.send(command) }
+    }
+
+    /// Puts back in their lists the held messages whose lease is older than `lease`, as kombu's `restore_visible`
+    /// does, under the same lock; at most once per half lease per process.
+    private func restoreExpired(lease: Duration) async throws {
+        let due = lastRestore.withLock { last -> Bool in
+            let now = ContinuousClock.now
+            if let last, now - last < max(.seconds(1), lease / 2) { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let ceiling = Date().timeIntervalSince1970 - lease.seconds
+        let expired = try await redis {
+            try await self.pool.send(
+                "ZRANGE", RedisArgument(Kombu.unackedIndex), "-inf", RedisArgument(ceiling), "BYSCORE", "LIMIT", 0, 1000)
+        }
+        guard case .array(let values) = expired, !values.isEmpty else { return }
+        let token = UUID().uuidString
+        let locked = try await redis {
+            try await self.pool.send("SET", RedisArgument(Kombu.unackedMutex), RedisArgument(token), "NX", "PX", 300_000)
+        }
+        guard locked != .null else { return }
+        let tags = values.compactMap(\.string)
+        let commands = try await restoreCommands(for: tags)
+        _ = try await redis {
+            try await self.pool.pipeline(
+                commands + [RedisScripts.eval(RedisScripts.unlock, keys: [Kombu.unackedMutex], [RedisArgument(token)])])
+        }
+        logger.warning("put back \(tags.count) messages whose worker stopped renewing them")
+    }
+
+    /// The commands that put held messages back at the consuming end of their lists, marked redelivered, each only
+    /// if it is still held when it runs.
+    func restoreCommands(for tags: [String]) async throws -> [[RedisArgument]] {
+        let reply = try await redis {
+            try await self.pool.send(["HMGET", RedisArgument(Kombu.unacked)] + tags.map { RedisArgument($0) })
+        }
+        guard case .array(let entries) = reply else { return [] }
+        var commands: [[RedisArgument]] = []
+        for (tag, entry) in zip(tags, entries) {
+            guard case .bulkString(let bytes) = entry,
+                let (list, message) = Self.restorable(Data(bytes.readableBytesView))
+            else { continue }
+            commands.append(
+                RedisScripts.eval(
+                    RedisScripts.restore, keys: [Kombu.unackedIndex, Kombu.unacked, list],
+                    [RedisArgument(tag), RedisArgument(bytes: message)]))
+        }
+        return commands
+    }
+
+    /// An `unacked` entry, `[envelope, exchange, routing key]`: the list it goes back to and the envelope marked
+    /// redelivered (a message that was not an envelope goes back as it came).
+    static func restorable(_ entry: Data) -> (list: String, message: [UInt8])? {
+        guard case .array(let parts)? = Kombu.json(entry), parts.count == 3, let routingKey = parts[2].stringValue
+        else { return nil }
+        switch parts[0] {
+        case .string(let raw):
+            return (routingKey, Array(raw.utf8))
+        case .object(var envelope):
+            var properties = envelope["properties"]?.objectValue ?? [:]
+            var headers = envelope["headers"]?.objectValue ?? [:]
+            var info = properties["delivery_info"]?.objectValue ?? [:]
+            headers["redelivered"] = true
+            info["redelivered"] = true
+            properties["delivery_info"] = .object(info)
+            envelope["headers"] = .object(headers)
+            envelope["properties"] = .object(properties)
+            let priority = Int(properties["priority"]?.intValue ?? 0)
+            return (Kombu.listKey(routingKey, priority: priority), JSONValue.object(envelope).jsonBytes)
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Dead letters, queues, revocations, claims
+
+    public func deadLetters(limit: Int) async throws -> [DeadLetter] {
+        let reply = try await redis { try await self.pool.send("HGETALL", RedisArgument(Self.deadLetters)) }
+        guard case .array(let values) = reply else { return [] }
+        var letters: [DeadLetter] = []
+        var index = 0
+        while index + 1 < values.count {
+            defer { index += 2 }
+            guard let id = values[index].int.map(Int64.init), let text = values[index + 1].string,
+                let letter = Kombu.json(Data(text.utf8)), let queue = letter["queue"]?.stringValue,
+                let body = letter["body"]?.stringValue.flatMap({ Data(base64Encoded: $0) })
+            else { continue }
+            let at = Date(timeIntervalSince1970: letter["at"]?.doubleValue ?? 0)
+            letters.append(DeadLetter(id: id, queue: queue, reason: letter["reason"]?.stringValue ?? "", at: at, body: body))
+        }
+        return Array(letters.sorted { $0.id > $1.id }.prefix(limit))
+    }
+
+    public func replayDeadLetters(_ ids: [Int64]?) async throws -> Int {
+        let letters = try await deadLetters(limit: .max).filter { ids?.contains($0.id) ?? true }
+        guard !letters.isEmpty else { return 0 }
+        var commands: [[RedisArgument]] = [["MULTI"]]
+        for letter in letters {
+            commands.append(["LPUSH", RedisArgument(letter.queue), RedisArgument(bytes: letter.body)])
+            commands.append(["HDEL", RedisArgument(Self.deadLetters), RedisArgument(letter.id)])
+        }
+        commands.append(["EXEC"])
+        _ = try await redis { try await self.pool.pipeline(commands) }
+        return letters.count
+    }
+
+    public func purge(queue: String) async throws -> Int {
+        let lists = Kombu.prioritySteps.map { Kombu.listKey(queue, priority: $0) }
+        let commands: [[RedisArgument]] =
+            [["MULTI"]] + lists.map { ["LLEN", RedisArgument($0)] } + [["DEL"] + lists.map { RedisArgument($0) }, ["EXEC"]]
+        let replies = try await redis { try await self.pool.pipeline(commands) }
+        guard case .array(let counts)? = replies.last else { return 0 }
+        return counts.prefix(lists.count).compactMap(\.int).reduce(0, +)
+    }
+
+    public func queueLengths() async throws -> [String: Int] {
+        let queues = try await boundQueues()
+        guard !queues.isEmpty else { return [:] }
+        let lists = Kombu.listKeys(queues)
+        let replies = try await redis { try await self.pool.pipeline(lists.map { ["LLEN", RedisArgument($0)] }) }
+        var lengths: [String: Int] = [:]
+        for (list, reply) in zip(lists, replies) { lengths[Kombu.queue(ofList: list), default: 0] += reply.int ?? 0 }
+        return lengths
+    }
+
+    /// The queues that some binding names: the task queues that kombu or Simul declared.
+    private func boundQueues() async throws -> [String] {
+        var cursor = "0"
+        var tables: [String] = []
+        repeat {
+            let reply = try await redis {
+                try await self.pool.send("SCAN", RedisArgument(cursor), "MATCH", "_kombu.binding.*", "COUNT", 1000)
+            }
+            guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].string,
+                case .array(let keys) = parts[1]
+            else { break }
+            tables += keys.compactMap(\.string)
+            cursor = next
+        } while cursor != "0"
+        let taskTables = tables.filter { !$0.hasSuffix(".pidbox") && !$0.hasSuffix("celeryev") }
+        guard !taskTables.isEmpty else { return [] }
+        let replies = try await redis { try await self.pool.pipeline(taskTables.map { ["SMEMBERS", RedisArgument($0)] }) }
+        var queues: Set<String> = []
+        for case .array(let members) in replies {
+            for member in members.compactMap(\.string) {
+                if let queue = member.components(separatedBy: Kombu.separator).last, !queue.isEmpty,
+                    !queue.hasSuffix(".pidbox"), !queue.hasPrefix("celeryev.")
+                {
+                    queues.insert(queue)
+                }
+            }
+        }
+        return queues.sorted()
+    }
+
+    public func revoke(_ ids: [String], terminate: Bool) async throws {
+        guard !ids.isEmpty else { return }
+        var command: [RedisArgument] = ["HSET", RedisArgument(Self.revoked)]
+        for id in ids { command += [RedisArgument(id), terminate ? "1" : "0"] }
+        let cast = controlCast("revoke", ["task_id": .array(ids.map(JSONValue.string)), "terminate": .bool(terminate)])
+        _ = try await redis {
+            try await self.pool.pipeline([
+                ["MULTI"], command, ["EXPIRE", RedisArgument(Self.revoked), RedisArgument(Self.revocationExpiry)], cast,
+                ["EXEC"],
+            ])
+        }
+    }
+
+    public func revocations() async throws -> [String: Bool] {
+        let reply = try await redis { try await self.pool.send("HGETALL", RedisArgument(Self.revoked)) }
+        guard case .array(let values) = reply else { return [:] }
+        var revoked: [String: Bool] = [:]
+        var index = 0
+        while index + 1 < values.count {
+            if let id = values[index].string { revoked[id] = values[index + 1].string == "1" }
+            index += 2
+        }
+        return revoked
+    }
+
+    public func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {
+        try await listener.events(after: cursor, limit: limit)
+    }
+
+    public func claim(_ slot: String) async throws -> Bool {
+        let reply = try await redis { try await self.pool.send("SET", RedisArgument("simul.claim.\(slot)"), "1", "NX", "EX", 86_400) }
+        return reply != .null
+    }
+
+    // MARK: Helpers
+
+    static var now: String { String(Date().timeIntervalSince1970) }
+
+    static func isRedelivered(_ body: Data) -> Bool {
+        body.range(of: Data("\"redelivered\": true".utf8)) != nil || body.range(of: Data("\"redelivered\":true".utf8)) != nil
+    }
+
+    /// Runs `body`, turning Redis's errors into ``QueueError``s that say where Redis is.
+    func redis<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RedisError {
+            throw QueueError.unavailable("\(error)")
+        }
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import Simul
+import SimulQueue
+import SimulRedis
+import SimulRedisBroker
+import Testing
+
+/// The Redis broker against a real `redis-server` of its own per test, since kombu's keys (`unacked`, the queue
+/// lists) are shared by everything on a database.
+@Suite(.timeLimit(.minutes(1)))
+struct RedisBrokerTests {
+    /// A server, the broker on it, and a plain connection to look at the keys.
+    struct Fixture {
+        let server: RedisServer
+        let broker: RedisBroker
+        let redis: RedisConnection
+
+        static func start() async throws -> Fixture {
+            let server = try await RedisServer.start()
+            let broker = try RedisBroker(url: server.url + "/0")
+            return Fixture(server: server, broker: broker, redis: try await RedisConnection.connect(to: server.configuration))
+        }
+
+        func stop() async {
+            await broker.close()
+            await redis.close()
+            server.stop()
+        }
+
+        func count(_ command: RedisArgument...) async throws -> Int { try await redis.send(command).int ?? -1 }
+    }
+
+    static func message(_ task: String = "t.add", args: [JSONValue] = [2, 3], priority: Int = 0) -> TaskMessage {
+        var message = TaskMessage(Signature(task, args: args), queue: "celery")
+        message.priority = priority
+        return message
+    }
+
+    @Test func sendsAndHoldsMessagesInKombusLayout() async throws {
+        let fixture = try await Fixture.start()
+        let message = Self.message()
+        try await fixture.broker.send([message])
+        #expect(try await fixture.count("LLEN", "celery") == 1)
+        #expect(try await fixture.count("SISMEMBER", "_kombu.binding.celery", "celery\u{06}\u{16}\u{06}\u{16}celery") == 1)
+
+        let deliveries = try await fixture.broker.receive(from: ["celery"], limit: 10, lease: .seconds(30), timeout: .seconds(1))
+        #expect(deliveries.map(\.tag) == [message.deliveryTag])
+        #expect(try MessageCodec.decode(deliveries[0].body).id == message.id)
+        #expect(try await fixture.count("LLEN", "celery") == 0)
+        #expect(try await fixture.count("ZCARD", "unacked_index") == 1)
+        // kombu's entry: [envelope, exchange, routing key], the envelope embedded as JSON, which a Python worker
+        // restores if this worker dies.
+        let entry = try #require(try await fixture.redis.send("HGET", "unacked", RedisArgument(message.deliveryTag)).string)
+        let parts = try JSONDecoder().decode(JSONValue.self, from: Data(entry.utf8)).arrayValue ?? []
+        #expect(parts.count == 3 && parts[0]["headers"]?["id"] == .string(message.id) && parts[2] == "celery")
+
+        try await fixture.broker.commit(BrokerCommit(ack: [message.deliveryTag]))
+        #expect(try await fixture.count("ZCARD", "unacked_index") == 0)
+        #expect(try await fixture.count("HLEN", "unacked") == 0)
+        await fixture.stop()
+    }
+
+    @Test func lowerPriorityNumbersComeFirstFromTheirOwnLists() async throws {
+        let fixture = try await Fixture.start()
+        let low = Self.message(args: [9, 9], priority: 9)
+        let high = Self.message(args: [0, 0], priority: 0)
+        let middle = Self.message(args: [4, 4], priority: 4)
+        try await fixture.broker.send([low, middle, high])
+        #expect(try await fixture.count("LLEN", "celery\u{06}\u{16}9") == 1)
+        #expect(try await fixture.count("LLEN", "celery\u{06}\u{16}3") == 1)
+        let deliveries = try await fixture.broker.receive(from: ["celery"], limit: 3, lease: .seconds(30), timeout: .seconds(1))
+        #expect(deliveries.map(\.tag) == [high.deliveryTag, middle.deliveryTag, low.deliveryTag])
+        await fixture.stop()
+    }
+
+    @Test func aBlockingReceiveWakesWhenAMessageArrives() async throws {
+        let fixture = try await Fixture.start()
+        let message = Self.message()
+        let receiving = Task {
+            try await fixture.broker.receive(from: ["celery"], limit: 5, lease: .seconds(30), timeout: .seconds(20))
+        }
+        try await fixture.redis.send("LPUSH", "celery", RedisArgument(bytes: MessageCodec.encode(message)))
+        #expect(try await receiving.value.map(\.tag) == [message.deliveryTag])
+        #expect(try await fixture.count("HEXISTS", "unacked", RedisArgument(message.deliveryTag)) == 1)
+        #expect(try await fixture.broker.receive(from: ["celery"], limit: 5, lease: .seconds(30), timeout: .milliseconds(50)).isEmpty)
+        await fixture.stop()
+    }
+
+    @Test func requeuedAndExpiredMessagesComeBackRedelivered() async throws {
+        let fixture = try await Fixture.start()
+        let first = Self.message(args: [1, 1])
+        let second = Self.message(args: [2, 2])
+        try await fixture.broker.send([first, second])
+        _ = try await fixture.broker.receive(from: ["celery"], limit: 2, lease: .seconds(1), timeout: .seconds(1))
+        try await fixture.broker.commit(BrokerCommit(requeue: [first.deliveryTag]))
+        let requeued = try await fixture.broker.receive(from: ["celery"], limit: 1, lease: .seconds(1), timeout: .seconds(1))
+        #expect(requeued.map(\.tag) == [first.deliveryTag] && requeued[0].redelivered)
+        #expect(try MessageCodec.decode(requeued[0].body).redelivered)
+        // Neither is acknowledged or renewed: past the lease, a receive puts both back and takes them.
+        var back: [Delivery] = []
+        let deadline = ContinuousClock.now + .seconds(20)
+        while back.count < 2, ContinuousClock.now < deadline {
+            back += try await fixture.broker.receive(from: ["celery"], limit: 2, lease: .seconds(1), timeout: .milliseconds(200))
+        }
+        #expect(Set(back.map(\.tag)) == [first.deliveryTag, second.deliveryTag])
+        #expect(back.allSatisfy { $0.redelivered })
+        await fixture.stop()
+    }
+
+    @Test func malformedMessagesAreHeldAndDeadLetteredWithTheirReason() async throws {
+        let fixture = try await Fixture.start()
+        try await fixture.redis.send("LPUSH", "celery", "{not json")
+        let deliveries = try await fixture.broker.receive(from: ["celery"], limit: 5, lease: .seconds(30), timeout: .seconds(1))
+        let delivery = try #require(deliveries.first)
+        #expect(delivery.body == Data("{not json".utf8))
+        #expect(try await fixture.count("HEXISTS", "unacked", RedisArgument(delivery.tag)) == 1)
+        try await fixture.broker.commit(BrokerCommit(deadLetter: [(delivery, "the message is not JSON")]))
+        #expect(try await fixture.count("HLEN", "unacked") == 0)
+        let letters = try await fixture.broker.deadLetters(limit: 10)
+        #expect(letters.map(\.reason) == ["the message is not JSON"] && letters.first?.body == Data("{not json".utf8))
+        #expect(try await fixture.broker.replayDeadLetters(nil) == 1)
+        #expect(try await fixture.count("LLEN", "celery") == 1)
+        #expect(try await fixture.broker.deadLetters(limit: 10).isEmpty)
+        await fixture.stop()
+    }
+
+    @Test func resultsAreStoredPublishedAndNeverOverwriteASuccess() async throws {
+        let fixture = try await Fixture.start()
+        let id = TaskID.make()
+        let waiting = Task { try await fixture.broker.waitForResult(id, timeout: .seconds(20)) }
+        try await Task.sleep(for: .milliseconds(100))
+        let other = try RedisBroker(url: fixture.server.url + "/0")
+        try await other.store([TaskResult(taskId: id, status: .success, result: 5)])
+        #expect(try await waiting.value?.result == 5)
+        let stored = try #require(try await fixture.redis.send("GET", RedisArgument("celery-task-meta-\(id)")).string)
+        #expect(stored.contains("\"status\":\"SUCCESS\""))
+        #expect(try await fixture.count("TTL", RedisArgument("celery-task-meta-\(id)")) > 86_000)
+        try await other.store([.failure(taskId: id, TaskError.valueError("late"))])
+        #expect(try await fixture.broker.results(for: [id])[id]?.status == .success)
+        #expect(try await fixture.broker.waitForResult(TaskID.make(), timeout: .milliseconds(100)) == nil)
+        await other.close()
+        await fixture.stop()
+    }
+
+    @Test func aWorkerRunsChainsChordsAndFailuresOverRedis() async throws {
+        let fixture = try await Fixture.start()
+        var catalog = TaskCatalog()
+        catalog.register("t.add", parameters: ["x", "y"]) { (x: Int, y: Int) in x + y }
+        catalog.register("t.mul", parameters: ["x", "y"]) { (x: Int, y: Int) in x * y }
+        catalog.register("t.xsum", parameters: ["numbers"]) { (numbers: [Int]) in numbers.reduce(0, +) }
+        catalog.register("t.fail", parameters: ["message"]) { (message: String) throws -> Int in
+            throw TaskError.valueError(message)
+        }
+        var configuration = WorkerConfiguration()
+        configuration.name = "redis@test"
+        configuration.concurrency = 4
+        let worker = Worker(catalog: catalog, broker: fixture.broker, backend: fixture.broker, configuration: configuration)
+        let running = Task { try await worker.run() }
+        let client = QueueClient(broker: fixture.broker, backend: fixture.broker)
+
+        #expect(try await client.send("t.add", args: [2, 3]).get(timeout: .seconds(20)) == 5)
+        let chain = try await client.chain([Signature("t.add", args: [1, 2]), Signature("t.mul", args: [10]), Signature("t.add", args: [5])])
+        #expect(try await chain.get(timeout: .seconds(20)) == 35)
+        let chord = try await client.chord((1...5).map { Signature("t.add", args: [.integer(Int64($0)), .integer(Int64($0))]) }, body: Signature("t.xsum"))
+        #expect(try await chord.get(timeout: .seconds(20)) == 30)
+        let failure = try await client.send("t.fail", args: ["boom"])
+        let error = await #expect(throws: TaskError.self) { try await failure.get(timeout: .seconds(20)) }
+        #expect(error?.type == "ValueError" && error?.message == "boom")
+        let stored = try #require(try await fixture.redis.send("GET", RedisArgument("celery-task-meta-\(failure.id)")).string)
+        #expect(stored.contains("\"exc_type\":\"ValueError\"") && stored.contains("\"exc_module\":\"builtins\""))
+
+        worker.shutdown()
+        try await running.value
+        #expect(try await fixture.count("HLEN", "unacked") == 0)
+        await fixture.stop()
+    }
+
+    @Test func aWorkerAnswersRemoteControlAsCeleryDoes() async throws {
+        let fixture = try await Fixture.start()
+        var configuration = WorkerConfiguration()
+        configuration.name = "redis@test"
+        let worker = Worker(catalog: TaskCatalog(), broker: fixture.broker, backend: fixture.broker, configuration: configuration)
+        let running = Task { try await worker.run() }
+        // What `app.control.ping()` does: bind a reply queue, publish the request, pop the reply.
+        try await fixture.redis.send(
+            "SADD", "_kombu.binding.reply.celery.pidbox", "client-1\u{06}\u{16}\u{06}\u{16}client-1.reply.celery.pidbox")
+        let request: JSONValue = [
+            "method": "ping", "arguments": [:], "destination": ["redis@test"], "ticket": "ticket-1",
+            "reply_to": ["exchange": "reply.celery.pidbox", "routing_key": "client-1"],
+        ]
+        let envelope: JSONValue = [
+            "body": .string(Data(request.jsonBytes).base64EncodedString()), "content-type": "application/json",
+            "content-encoding": "utf-8", "headers": ["clock": 1, "expires": .number(Date().timeIntervalSince1970 + 30)],
+            "properties": ["body_encoding": "base64", "delivery_tag": "t-1",
+                           "delivery_info": ["exchange": "celery.pidbox", "routing_key": ""]],
+        ]
+        var reply: RESPValue = .null
+        let deadline = ContinuousClock.now + .seconds(20)
+        while reply == .null, ContinuousClock.now < deadline {
+            try await fixture.redis.send("PUBLISH", "/0.celery.pidbox", RedisArgument(envelope.jsonText))
+            reply = try await fixture.redis.send(["BRPOP", "client-1.reply.celery.pidbox", "0.5"], timeout: .seconds(5))
+        }
+        guard case .array(let pair) = reply, let text = pair.last?.string else {
+            Issue.record("no reply to ping")
+            return
+        }
+        let answer = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        let body = try JSONDecoder().decode(
+            JSONValue.self, from: try #require(Data(base64Encoded: answer["body"]?.stringValue ?? "")))
+        #expect(body == ["redis@test": ["ok": "pong"]])
+        #expect(answer["headers"]?["ticket"] == "ticket-1")
+        #expect(answer["properties"]?["delivery_tag"]?.stringValue != nil)
+        worker.shutdown()
+        try await running.value
+        await fixture.stop()
+    }
+
+    @Test func workerEventsArePublishedOnCeleryevForMonitors() async throws {
+        let fixture = try await Fixture.start()
+        var configuration = WorkerConfiguration()
+        configuration.name = "redis@test"
+        configuration.heartbeatInterval = .milliseconds(200)
+        let worker = Worker(catalog: TaskCatalog(), broker: fixture.broker, backend: fixture.broker, configuration: configuration)
+        let running = Task { try await worker.run() }
+        let monitor = try RedisBroker(url: fixture.server.url + "/0")
+        let state = try await ClusterState.load(from: monitor)
+        let seen = try #require(state.workers["redis@test"])
+        #expect(seen.isOnline())
+        worker.shutdown()
+        try await running.value
+        await monitor.close()
+        await fixture.stop()
+    }
+
+    @Test(arguments: ["redis://", "redis://h:0", "foo://x"])
+    func badURLsAreOneClearError(url: String) throws {
+        #expect(throws: QueueError.self) { try RedisBroker(url: url) }
+    }
+}
