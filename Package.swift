@@ -54,7 +54,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .target(name: "SimulBench", dependencies: ["Simul", "SimulDemos", "SimulQueue", "SimulSQLite"]),
+        .target(
+            name: "SimulBench",
+            dependencies: ["Simul", "SimulDemos", "SimulQueue", "SimulRedis", "SimulRedisBroker", "SimulSQLite"]
+        ),
         .target(
             name: "SimulRedis",
             dependencies: [

@@ -25,7 +25,7 @@ public enum BenchHTMLReport {
             </style></head><body>
             <h1>simul bench</h1>
             <p class="note">\(machine.cpus) CPUs · \(escape(machine.os)) · Swift \(escape(machine.swift)). \
-            Longer bars are better for throughput, shorter for wall time.</p>
+            Longer bars are better for throughput, shorter for wall time and latency.</p>
             \(body)</body></html>
             """
     }
@@ -42,7 +42,7 @@ public enum BenchHTMLReport {
             let colour = row.impl == "simul" ? "#e4572e" : "#4a6fa5"
             var label = "\(format(row.value)) \(row.unit)"
             if row.impl != "simul", let ours, ours.value > 0, row.value > 0 {
-                let factor = row.metric == "wall" ? row.value / ours.value : ours.value / row.value
+                let factor = ["wall", "latency"].contains(row.metric) ? row.value / ours.value : ours.value / row.value
                 label += String(format: " (Simul %.1f×)", factor)
             }
             bars += """

@@ -9,7 +9,7 @@ public struct BenchResult: Codable, Sendable, Equatable {
     public var `case`: String
     /// Who produced it: `simul` or a Python peer such as `python-concurrent.futures`.
     public var impl: String
-    /// What was measured: `throughput` or `wall`.
+    /// What was measured: `throughput`, `wall` or `latency`.
     public var metric: String
     /// The figure.
     public var value: Double

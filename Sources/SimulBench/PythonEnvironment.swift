@@ -43,12 +43,14 @@ public struct PythonEnvironment: Sendable {
     }
 
     /// The environment's interpreter, after creating the environment and installing `packages` if needed.
-    /// - Parameter packages: PyPI packages the peer imports, such as `aiohttp`.
+    /// - Parameters:
+    ///   - packages: PyPI requirements the peer needs, such as `aiohttp` or `celery[redis]==5.7.0`.
+    ///   - imports: the modules that show they are installed; the package names by default.
     /// - Returns: the path of the environment's `python`.
     /// - Throws: ``Failure`` with the step that failed and the tool's last line of output.
-    public func interpreter(with packages: [String]) throws -> String {
+    public func interpreter(with packages: [String], imports: [String]? = nil) throws -> String {
         let python = (directory as NSString).appendingPathComponent("bin/python")
-        let check = ["-c", packages.map { "import \($0)" }.joined(separator: "; ")]
+        let check = ["-c", (imports ?? packages).map { "import \($0)" }.joined(separator: "; ")]
         if FileManager.default.isExecutableFile(atPath: python), (try? Self.execute(python, check)) != nil {
             return python
         }

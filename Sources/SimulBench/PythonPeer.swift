@@ -19,6 +19,10 @@ public struct PythonPeer: Sendable {
         ProcessInfo.processInfo.environment["SIMUL_PYTHON"] ?? "python3"
     }
 
+    /// Unblocks every signal first: a process started from a Dispatch thread inherits that thread's blocked
+    /// signals, and a peer's own children (a Celery worker) would then ignore SIGTERM.
+    static let prelude = "import signal as _signal; _signal.pthread_sigmask(_signal.SIG_SETMASK, ()); del _signal\n"
+
     /// Why a peer could not run.
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -37,7 +41,7 @@ public struct PythonPeer: Sendable {
     ) throws -> [BenchResult] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-c", script] + arguments
+        process.arguments = [python, "-c", Self.prelude + script] + arguments
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output

@@ -13,6 +13,9 @@ struct BenchCommand: AsyncParsableCommand {
               simul bench executors
               simul bench cpu --compare-python --report bench.html
               simul bench cpu io --json --compare-python
+              simul bench queue --compare-python --redis redis://127.0.0.1:6379
+            The queue suite's Redis cases need redis-server (Debian: apt-get install redis-server) and compare \
+            with Celery 5.7, which --compare-python installs from PyPI into a virtual environment.
             """
     )
 
@@ -32,6 +35,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Also write a self-contained HTML page with charts to this file.")
     var report: String?
+
+    @Option(help: "The Redis for the queue suite's Redis cases (default: a redis-server of its own on a free port).")
+    var redis: String?
 
     func run() async throws {
         try checkNames(names, kind: "suite", available: Self.suites)
@@ -71,6 +77,11 @@ struct BenchCommand: AsyncParsableCommand {
                 if comparePython {
                     Self.progress("python: the SQLite queue has no Python peer (Celery has no SQLite broker)")
                 }
+                results.results += try await peer {
+                    try await RedisQueueBenchmark(quick: quick, redisURL: redis).run(comparePython: comparePython) {
+                        Self.progress("simul: \($0)")
+                    }
+                }
             default:
                 preconditionFailure("unhandled suite \(suite)")
             }
@@ -93,6 +104,14 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
+    private func peer(_ body: () async throws -> [BenchResult]) async throws -> [BenchResult] {
+        do {
+            return try await body()
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+
     static func progress(_ line: String) {
         FileHandle.standardError.write(Data("… \(line)\n".utf8))
     }
@@ -105,7 +124,7 @@ struct BenchCommand: AsyncParsableCommand {
             let ours = report.results.first { $0.case == result.case && $0.impl == "simul" }
             var ratio = ""
             if result.impl != "simul", result.metric != "speedup", let ours, result.value > 0, ours.value > 0 {
-                let factor = result.metric == "wall" ? result.value / ours.value : ours.value / result.value
+                let factor = ["wall", "latency"].contains(result.metric) ? result.value / ours.value : ours.value / result.value
                 ratio = String(format: "%.1fx", factor)
             }
             let value = String(

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import Simul
+import SimulDemos
+import SimulQueue
+import SimulRedis
+import SimulRedisBroker
+
+/// The `queue` suite's Redis cases, Simul and Python Celery on the same Redis in the same run.
+///
+/// - `queue-redis-enqueue`: 32 producers send `simul.noop`; Celery's producer calls `noop.delay()` in a loop.
+/// - `queue-redis-drain`: one worker runs the queued tasks and stores every result: `simul worker --pool async
+///   -c 64 --prefetch-multiplier 8` against `celery worker -P prefork -c 2`.
+/// - `queue-redis-latency-p50`, `-p99`: from the send to the task's start, one task at a time on an idle worker.
+public struct RedisQueueBenchmark: Sendable {
+    /// The stable case names.
+    public static let cases = [
+        "queue-redis-enqueue", "queue-redis-drain", "queue-redis-latency-p50", "queue-redis-latency-p99",
+    ]
+
+    /// Smaller counts, for a fast look rather than a measurement.
+    public var quick: Bool
+    /// The Redis to use; `nil` starts a `redis-server` of its own on a free loopback port.
+    public var redisURL: String?
+
+    /// Creates the suite.
+    public init(quick: Bool = false, redisURL: String? = nil) {
+        self.quick = quick
+        self.redisURL = redisURL
+    }
+
+    private var count: Int { quick ? 2_000 : 20_000 }
+    private var samples: Int { quick ? 100 : 1_000 }
+
+    /// Runs the Simul cases and, with `comparePython`, the Celery ones on the same Redis.
+    public func run(comparePython: Bool, progress: @Sendable (String) -> Void = { _ in }) async throws -> [BenchResult] {
+        let server = redisURL == nil ? try await LocalRedisServer.start() : nil
+        defer { server?.stop() }
+        let base = redisURL ?? server!.url
+        var results = try await runSimul(url: Self.url(base, database: 2), progress: progress)
+        if comparePython {
+            progress("python-celery: Celery 5.7, prefork -c 2, on the same Redis")
+            let python = try PythonEnvironment().interpreter(with: ["celery[redis]==5.7.0"], imports: ["celery", "redis"])
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-bench-celery-\(UUID())")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try PythonCeleryScript.app.write(to: directory.appendingPathComponent("benchapp.py"), atomically: true, encoding: .utf8)
+            results += try PythonPeer(implementation: "python-celery", python: python).run(
+                PythonCeleryScript.bench, suite: "queue",
+                arguments: [directory.path, Self.url(base, database: 3), String(count), String(samples)])
+        }
+        return results
+    }
+
+    private static func url(_ base: String, database: Int) -> String {
+        var base = base
+        if let slash = base.range(of: "/", options: .backwards), slash.lowerBound > base.index(base.startIndex, offsetBy: 8) {
+            base = String(base[..<slash.lowerBound])
+        }
+        return base + "/\(database)"
+    }
+
+    private func runSimul(url: String, progress: @Sendable (String) -> Void) async throws -> [BenchResult] {
+        let broker = try RedisBroker(url: url)
+        defer { Task { await broker.close() } }
+        _ = try await broker.purge(queue: "celery")
+        let client = QueueClient(broker: broker, backend: broker)
+        progress("queue-redis-enqueue")
+        let enqueueRate = try await Measure.rate(count: count) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                let producers = 32
+                for producer in 0..<producers {
+                    group.addTask {
+                        for _ in stride(from: producer, to: count, by: producers) { try await client.send("simul.noop") }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        progress("queue-redis-drain")
+        var configuration = WorkerConfiguration()
+        configuration.name = "bench@localhost"
+        configuration.pool = .async
+        configuration.concurrency = 64
+        configuration.prefetchMultiplier = 8
+        var logger = Logger(label: "simul.bench")
+        logger.logLevel = .warning
+        var catalog = BuiltinTasks.catalog
+        catalog.register("bench.stamp") { Date().timeIntervalSince1970 }
+        let worker = Worker(catalog: catalog, broker: broker, backend: broker, configuration: configuration, logger: logger)
+        let running = Task { try await worker.run() }
+        let drainRate = try await Measure.rate(count: count) {
+            while worker.stats.processed < count { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        progress("queue-redis-latency")
+        var latencies: [Double] = []
+        for _ in 0..<samples {
+            let sent = Date().timeIntervalSince1970
+            let started = try await client.send("bench.stamp").get(timeout: .seconds(30))
+            latencies.append(((started.doubleValue ?? sent) - sent) * 1000)
+        }
+        worker.shutdown()
+        try await running.value
+        latencies.sort()
+        let row = { (name: String, metric: String, value: Double, unit: String) in
+            BenchResult(suite: "queue", case: name, impl: "simul", metric: metric, value: value, unit: unit)
+        }
+        return [
+            row("queue-redis-enqueue", "throughput", enqueueRate, "tasks/s"),
+            row("queue-redis-drain", "throughput", drainRate, "tasks/s"),
+            row("queue-redis-latency-p50", "latency", latencies[latencies.count / 2], "ms"),
+            row("queue-redis-latency-p99", "latency", latencies[min(latencies.count - 1, latencies.count * 99 / 100)], "ms"),
+        ]
+    }
+}
