@@ -32,13 +32,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/simul-interop.XXXXXX")
 pids=()      # process group leaders, in start order
 status=0
 
+# Stops the process groups newest first, each before the next, so the workers shut down while Redis still runs.
 stop_all() {
-    local pid deadline
+    local i pid deadline
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        kill -TERM -- "-${pids[i]}" 2>/dev/null || true
-    done
-    deadline=$((SECONDS + 10))
-    for pid in "${pids[@]}"; do
+        pid=${pids[i]}
+        kill -TERM -- "-$pid" 2>/dev/null || continue
+        deadline=$((SECONDS + 10))
         while kill -0 -- "-$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
             sleep 0.1
         done
