@@ -19,7 +19,6 @@ Environment:
 import base64
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -53,10 +52,6 @@ READY = ("SUCCESS", "FAILURE", "REVOKED")
 
 broker = redis.Redis.from_url(BROKER, decode_responses=True)
 backend = redis.Redis.from_url(BACKEND, decode_responses=True)
-
-
-class Skip(Exception):
-    pass
 
 
 def swift(name, *args, **options):
@@ -364,7 +359,7 @@ def c3():
                f"delivery_info {properties.get('delivery_info')!r}")
         expect(bool(headers.get("eta")), f"headers.eta is {headers.get('eta')!r}")
     finally:
-        broker.delete(probe, f"{probe}{SEP}3")
+        broker.delete(probe, f"{probe}{SEP}3", f"_kombu.binding.{probe}", f"_kombu.binding_permanent.{probe}")
     # The behaviour: the Python worker holds it, then runs it.
     sent = datetime.now(timezone.utc)
     process = simul("send", "pytasks.add", "--args", "[1, 2]", "-Q", "celery", "--countdown", "1", "--priority", "3",
@@ -461,8 +456,7 @@ def malformed_input():
     expect(swift_worker_alive(), "the Swift worker exited")
     replies = app.control.ping(destination=[SWIFT_NODE], timeout=3)
     expect(replies == [{SWIFT_NODE: {"ok": "pong"}}], f"no pong from {SWIFT_NODE} afterwards: {replies}")
-    left = broker.llen(SWIFT_QUEUE)
-    return f"invalid JSON and no delivery_info skipped; add(3, 4) = 7; still answers ping ({left} left in queue)"
+    return "after invalid JSON and a message without delivery_info: add(3, 4) = 7, the worker still answers ping"
 
 
 # ---------------------------------------------------------------------------------------------------------------

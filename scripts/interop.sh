@@ -13,6 +13,16 @@ die() {
     exit 2
 }
 
+# --reference: the reference worker from the protocol research stands in for the Swift worker (docs/interop.md).
+if [ "${1:-}" = "--reference" ]; then
+    reference=${INTEROP_REFERENCE_WORKER:-$root/../shared/research/celery-interop/foreign_worker.py}
+    [ -f "$reference" ] || die "no reference worker at $reference (set INTEROP_REFERENCE_WORKER)"
+    export SWIFT_WORKER_CMD="\$PYTHON '$reference' \$BROKER \$BACKEND simul" SWIFT_TASK_PREFIX=swift
+    export INTEROP_SKIP=${INTEROP_SKIP-expiry,crash-recovery,malformed-input}
+elif [ $# -gt 0 ]; then
+    die "usage: scripts/interop.sh [--reference]"
+fi
+
 python=$(scripts/python-celery-env.sh)
 if ! command -v redis-server >/dev/null 2>&1; then
     say "installing redis-server (Debian)"
