@@ -517,6 +517,7 @@ def wait_ready():
         print(f"setup: warning: {error}; running the scenarios anyway")
     except RuntimeError as error:
         print(f"setup: {error}; every scenario that needs it will fail")
+        print_logs_since({"swift-worker.log": 0} if LOG_DIR else {})
     if not SIMUL_BIN:
         unavailable.add("swift-client")
     if FLOWER_URL:

@@ -23,7 +23,7 @@ elif [ $# -gt 0 ]; then
     die "usage: scripts/interop.sh [--reference]"
 fi
 
-python=$(scripts/python-celery-env.sh)
+python=$(scripts/python-celery-env.sh) || die "could not make the Python Celery virtualenv"
 if ! command -v redis-server >/dev/null 2>&1; then
     say "installing redis-server (Debian)"
     apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
@@ -32,7 +32,7 @@ fi
 # The Swift side: the simul binary, or SWIFT_WORKER_CMD (for example the reference worker, see docs/interop.md).
 simul_bin=${SIMUL_BIN:-}
 if [ -z "${SWIFT_WORKER_CMD:-}" ] && [ -z "$simul_bin" ]; then
-    simul_bin=$(swift build --show-bin-path)/simul
+    simul_bin=$(swift build --show-bin-path)/simul || die "swift build --show-bin-path failed: set SIMUL_BIN"
 fi
 if [ -n "$simul_bin" ] && [ ! -x "$simul_bin" ]; then
     die "no simul binary at $simul_bin: run 'swift build' or set SIMUL_BIN"
@@ -138,7 +138,7 @@ start python-worker "$python" -m celery -A pytasks worker -Q celery -c 2 -P pref
 
 if [ -n "${SWIFT_WORKER_CMD:-}" ]; then
     say "Swift worker stand-in: $SWIFT_WORKER_CMD"
-    # shellcheck disable=SC2016 # expanded by the inner shell, with BROKER, BACKEND and PYTHON exported
+    # A shell command: the inner shell expands $BROKER, $BACKEND and $PYTHON, exported above.
     start swift-worker bash -c "exec $SWIFT_WORKER_CMD"
 else
     say "Swift worker: $simul_bin worker"
