@@ -1,0 +1,38 @@
+"""The Python side of the interop harness: a real Celery 5.7 app.
+
+Its worker consumes the queue `celery`; tasks named `<SWIFT_TASK_PREFIX>.*` (default `simul.*`) are routed to the
+queue `simul`, which the Swift worker consumes. Broker and backend come from the environment (BROKER, BACKEND).
+"""
+
+import os
+
+from celery import Celery
+
+SWIFT_PREFIX = os.environ.get("SWIFT_TASK_PREFIX", "simul")
+
+app = Celery(
+    "pytasks",
+    broker=os.environ.get("BROKER", "redis://127.0.0.1:6379/0"),
+    backend=os.environ.get("BACKEND", "redis://127.0.0.1:6379/1"),
+)
+app.conf.task_routes = {f"{SWIFT_PREFIX}.*": {"queue": "simul"}}
+
+
+@app.task
+def add(x, y):
+    return x + y
+
+
+@app.task
+def mul(x, y):
+    return x * y
+
+
+@app.task
+def xsum(numbers):
+    return sum(numbers)
+
+
+@app.task
+def fail(message):
+    raise ValueError(message)

@@ -1,0 +1,589 @@
+"""Interop scenarios: real Python Celery 5.7 and Flower 2.2 on one side, the Swift worker and client on the other.
+
+Run by scripts/interop.sh, which starts Redis, the workers and Flower and sets the environment below. Every scenario
+runs, each under its own time limit; one line per scenario, then `N passed, N failed, N skipped`. Exit status: 0 if
+all passed, 1 if one failed, 2 if the setup was not ready.
+
+Environment:
+  BROKER, BACKEND        Redis URLs (db 0 and db 1 of the harness's Redis)
+  SWIFT_TASK_PREFIX      name prefix of the Swift worker's tasks (default simul)
+  SWIFT_NODE             the Swift worker's node name (default swift@<host name>)
+  SWIFT_WORKER_PID       its process id, to tell a dead worker from a slow one
+  SIMUL_BIN              the simul CLI for the Swift-client scenarios; empty: those are skipped
+  FLOWER_URL             Flower's base URL; empty: the Flower scenario is skipped
+  INTEROP_LOG_DIR        where the processes' logs are; a failure prints what they logged meanwhile
+  INTEROP_SCENARIOS      comma-separated scenario names to run (default: all)
+  INTEROP_SKIP           comma-separated scenario names to skip
+"""
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import redis
+from celery import chain, chord, group
+from celery.exceptions import TaskRevokedError
+from celery.exceptions import TimeoutError as ResultTimeout
+from celery.result import AsyncResult
+
+from pytasks import SWIFT_PREFIX, add, app, mul, xsum
+
+BROKER = os.environ["BROKER"]
+BACKEND = os.environ["BACKEND"]
+HOST = socket.gethostname()
+SWIFT_NODE = os.environ.get("SWIFT_NODE") or f"swift@{HOST}"
+PY_NODE = f"py@{HOST}"
+SWIFT_PID = int(os.environ.get("SWIFT_WORKER_PID") or 0)
+SIMUL_BIN = os.environ.get("SIMUL_BIN", "")
+FLOWER_URL = os.environ.get("FLOWER_URL", "")
+LOG_DIR = os.environ.get("INTEROP_LOG_DIR", "")
+SWIFT_QUEUE = "simul"
+SEP = "\x06\x16"
+READY = ("SUCCESS", "FAILURE", "REVOKED")
+
+broker = redis.Redis.from_url(BROKER, decode_responses=True)
+backend = redis.Redis.from_url(BACKEND, decode_responses=True)
+
+
+def swift(name, *args, **options):
+    """A signature of the Swift worker's task `name` (routed to the queue `simul` by the app's task_routes)."""
+    return app.signature(f"{SWIFT_PREFIX}.{name}", args=args, **options)
+
+
+def expect(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def swift_worker_alive():
+    """False once the Swift worker's process has exited (a zombie counts as exited)."""
+    if not SWIFT_PID:
+        return True
+    try:
+        with open(f"/proc/{SWIFT_PID}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(description, timeout, probe, interval=0.2):
+    """Calls `probe` until it returns something truthy, and returns that; raises TimeoutError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{description}: not within {timeout} s")
+        time.sleep(interval)
+
+
+def wait_for_meta(task_id, timeout, send=None):
+    """Subscribes to the task's result channel, calls `send`, reads the key, then waits for a ready state.
+
+    Returns (the ready meta, every state published meanwhile, in order). Subscribing first misses nothing.
+    """
+    key = f"celery-task-meta-{task_id}"
+    pubsub = backend.pubsub()
+    try:
+        pubsub.subscribe(key)
+        confirmed = pubsub.get_message(timeout=5)
+        expect(confirmed and confirmed["type"] == "subscribe", f"SUBSCRIBE {key} not confirmed: {confirmed}")
+        if send:
+            send()
+        stored = backend.get(key)
+        if stored and json.loads(stored)["status"] in READY:
+            return json.loads(stored), []
+        seen = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+            if message and message["type"] == "message":
+                meta = json.loads(message["data"])
+                seen.append(meta["status"])
+                if meta["status"] in READY:
+                    return meta, seen
+            if not swift_worker_alive():
+                raise AssertionError(f"the Swift worker exited; no result for {task_id}")
+        raise AssertionError(f"no result for {task_id} within {timeout} s (states published: {seen or 'none'})")
+    finally:
+        pubsub.close()
+
+
+def envelope(task, args, task_id, queue=SWIFT_QUEUE):
+    """A protocol-2 task message as kombu stores it in Redis (celery-protocol.md, section 1)."""
+    body = [args, {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    return {
+        "body": base64.b64encode(json.dumps(body).encode()).decode(),
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": {
+            "lang": "py", "task": task, "id": task_id, "shadow": None, "eta": None, "expires": None,
+            "group": None, "group_index": None, "retries": 0, "timelimit": [None, None],
+            "root_id": task_id, "parent_id": None, "argsrepr": repr(tuple(args)), "kwargsrepr": "{}",
+            "origin": f"interop@{HOST}", "ignore_result": False,
+        },
+        "properties": {
+            "correlation_id": task_id, "reply_to": "", "delivery_mode": 2,
+            "delivery_info": {"exchange": "", "routing_key": queue}, "priority": 0,
+            "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
+        },
+    }
+
+
+def simul(*arguments, timeout=45):
+    """Runs the simul CLI against the harness's Redis; returns the CompletedProcess."""
+    command = [SIMUL_BIN, *arguments, "--broker", BROKER, "--backend", BACKEND]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def simul_output(process):
+    return f"exit {process.returncode}, stdout {process.stdout.strip()!r}, stderr {process.stderr.strip()!r}"
+
+
+def date_done(result):
+    value = result.date_done
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value
+
+
+def get(result, timeout):
+    """AsyncResult.get, with a timeout that names the task, and that gives up at once if the Swift worker exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return result.get(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+        except ResultTimeout:
+            if not swift_worker_alive():
+                raise AssertionError(f"the Swift worker exited; no result for {result.id}") from None
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no result for {result.id} within {timeout} s (state {result.state})") from None
+
+
+def http_get(path):
+    with urllib.request.urlopen(FLOWER_URL + path, timeout=5) as response:
+        return response.read().decode()
+
+
+def flower_get(path):
+    return json.loads(http_get(path))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The scenarios, in the order they run. Each returns a short detail for its `ok` line or raises.
+
+SCENARIOS = []
+
+
+def scenario(name, timeout, needs=()):
+    """Registers a scenario. `needs`: "swift-worker", "swift-client" or "flower"."""
+
+    def register(function):
+        SCENARIOS.append((name, function.__doc__.strip(), timeout, set(needs), function))
+        return function
+
+    return register
+
+
+@scenario("t1-python-client-swift-worker", 30, needs={"swift-worker"})
+def t1():
+    """T1 Python client -> Swift worker"""
+    result = app.send_task(f"{SWIFT_PREFIX}.add", (2, 3))
+    value = get(result, 20)
+    expect(value == 5, f"{SWIFT_PREFIX}.add(2, 3) returned {value!r}, expected 5")
+    return f"{SWIFT_PREFIX}.add(2, 3) = 5"
+
+
+@scenario("t2-swift-failure", 30, needs={"swift-worker"})
+def t2():
+    """T2 failing Swift task seen by Python"""
+    result = app.send_task(f"{SWIFT_PREFIX}.fail", ("boom",))
+    try:
+        value = get(result, 20)
+    except ValueError as error:
+        expect(error.args == ("boom",), f"the ValueError's args are {error.args!r}, expected ('boom',)")
+    except AssertionError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the exact type is what this scenario checks
+        raise AssertionError(f"expected ValueError('boom'), got {type(error).__module__}.{error!r}") from None
+    else:
+        raise AssertionError(f"expected ValueError('boom'), the task returned {value!r}")
+    expect(result.state == "FAILURE", f"state {result.state}, expected FAILURE")
+    expect(bool(result.traceback and result.traceback.strip()), f"empty traceback {result.traceback!r}")
+    return f"ValueError('boom'), state FAILURE, traceback of {len(result.traceback.splitlines())} lines"
+
+
+@scenario("t3-chain-swift-python-swift", 45, needs={"swift-worker"})
+def t3():
+    """T3 chain Swift -> Python -> Swift"""
+    result = chain(swift("add", 1, 2), mul.s(10), swift("add", 5)).apply_async()
+    value = get(result, 30)
+    expect(value == 35, f"the chain returned {value!r}, expected 35")
+    middle = get(result.parent, 5)
+    first = get(result.parent.parent, 5)
+    expect((first, middle) == (3, 30), f"the parents returned {first!r} and {middle!r}, expected 3 and 30")
+    return "add(1, 2) | pytasks.mul(10) | add(5) = 35, parents 30 and 3"
+
+
+@scenario("t4-swift-retries", 45, needs={"swift-worker"})
+def t4():
+    """T4 retries by the Swift worker"""
+    task_id = str(uuid.uuid4())
+
+    def send():
+        app.send_task(f"{SWIFT_PREFIX}.flaky", (2,), task_id=task_id)
+
+    final, states = wait_for_meta(task_id, 30, send=send)
+    expect(final["status"] == "SUCCESS" and final["result"] == 2, f"final result {final}, expected SUCCESS 2")
+    expect(states.count("RETRY") == 2, f"published states {states}, expected two RETRY before SUCCESS")
+    return f"flaky(2) = 2 after states {', '.join(states)}"
+
+
+@scenario("t5-swift-countdown", 30, needs={"swift-worker"})
+def t5():
+    """T5 countdown held by the Swift worker"""
+    sent = datetime.now(timezone.utc)
+    result = app.send_task(f"{SWIFT_PREFIX}.add", (1, 1), countdown=2)
+    value = get(result, 20)
+    expect(value == 2, f"add(1, 1) returned {value!r}")
+    done = date_done(result)
+    expect(done is not None and done - sent >= timedelta(seconds=2),
+           f"date_done {done} is less than 2 s after the send at {sent}")
+    return f"date_done {(done - sent).total_seconds():.2f} s after the send (countdown 2 s)"
+
+
+@scenario("t6-chord-swift-header-python-body", 45, needs={"swift-worker"})
+def t6():
+    """T6 chord: Swift header, Python body"""
+    result = chord([swift("add", i, i) for i in (1, 2, 3)], xsum.s()).apply_async()
+    value = get(result, 30)
+    expect(value == 12, f"the chord returned {value!r}, expected 12")
+    return f"xsum([{SWIFT_PREFIX}.add(i, i) for i in 1...3]) = 12"
+
+
+@scenario("t7-chord-python-header-swift-body", 45, needs={"swift-worker"})
+def t7():
+    """T7 chord: Python header, Swift body"""
+    result = chord([add.s(i, i) for i in (1, 2, 3)], swift("xsum")).apply_async()
+    value = get(result, 30)
+    expect(value == 12, f"the chord returned {value!r}, expected 12")
+    return f"{SWIFT_PREFIX}.xsum([pytasks.add(i, i) for i in 1...3]) = 12"
+
+
+@scenario("t8-group-python-and-swift", 30, needs={"swift-worker"})
+def t8():
+    """T8 group across both workers"""
+    result = group(add.s(1, 1), swift("add", 2, 2)).apply_async()
+    value = get(result, 20)
+    expect(value == [2, 4], f"the group returned {value!r}, expected [2, 4]")
+    return f"group(pytasks.add(1, 1), {SWIFT_PREFIX}.add(2, 2)) = [2, 4]"
+
+
+@scenario("t9-remote-control", 30, needs={"swift-worker"})
+def t9():
+    """T9 ping, stats and registered answered by the Swift worker"""
+    replies = app.control.ping(destination=[SWIFT_NODE], timeout=3)
+    expect(replies == [{SWIFT_NODE: {"ok": "pong"}}], f"ping replies {replies}, expected one pong from {SWIFT_NODE}")
+    inspect = app.control.inspect([SWIFT_NODE], timeout=3)
+    stats = (inspect.stats() or {}).get(SWIFT_NODE)
+    expect(bool(stats), f"inspect stats: no reply from {SWIFT_NODE}")
+    registered = (inspect.registered() or {}).get(SWIFT_NODE) or []
+    expect(any(name.split()[0] == f"{SWIFT_PREFIX}.add" for name in registered),
+           f"inspect registered: {registered}, expected {SWIFT_PREFIX}.add among them")
+    return f"pong from {SWIFT_NODE}, stats with {len(stats)} keys, {len(registered)} registered tasks"
+
+
+@scenario("t10-link-python-callback", 30, needs={"swift-worker"})
+def t10():
+    """T10 Python link callback after a Swift task"""
+    callback = mul.s(10)
+    callback_id = callback.freeze().id
+    result = swift("add", 2, 2).set(link=callback).apply_async()
+    value = get(result, 20)
+    expect(value == 4, f"add(2, 2) returned {value!r}")
+    called = get(AsyncResult(callback_id, app=app), 20)
+    expect(called == 40, f"the callback returned {called!r}, expected 40")
+    return f"{SWIFT_PREFIX}.add(2, 2) linked to pytasks.mul(10): callback = 40"
+
+
+@scenario("c1-swift-client-python-worker", 60, needs={"swift-client"})
+def c1():
+    """Swift client -> Python worker"""
+    process = simul("send", "pytasks.add", "--args", "[2, 3]", "-Q", "celery", "--wait", "--timeout", "30")
+    lines = process.stdout.strip().splitlines()
+    expect(process.returncode == 0 and len(lines) >= 2, simul_output(process))
+    task_id, value = lines[0].strip(), lines[-1].strip()
+    expect(value == "5", f"printed {value!r}, expected 5 ({simul_output(process)})")
+    stored = AsyncResult(task_id, app=app)
+    expect(stored.state == "SUCCESS" and stored.result == 5, f"the backend holds {stored.state} {stored.result!r}")
+    return "simul send pytasks.add [2, 3] --wait printed 5"
+
+
+@scenario("c2-swift-client-chain", 60, needs={"swift-client", "swift-worker"})
+def c2():
+    """Swift client chain Python -> Swift -> Python"""
+    process = simul("chain", "pytasks.add:[1,2]", f"{SWIFT_PREFIX}.mul:[10]", "pytasks.add:[5]",
+                    "--wait", "--timeout", "30",
+                    "--route", "pytasks.*=celery", "--route", f"{SWIFT_PREFIX}.*={SWIFT_QUEUE}")
+    lines = process.stdout.strip().splitlines()
+    expect(process.returncode == 0 and lines and lines[-1].strip() == "35",
+           f"expected 35 on the last line: {simul_output(process)}")
+    return "simul chain pytasks.add:[1,2] | mul:[10] | pytasks.add:[5] printed 35"
+
+
+@scenario("c3-swift-client-countdown-priority", 60, needs={"swift-client"})
+def c3():
+    """Swift client countdown + priority"""
+    # The wire: a message for an unconsumed queue lands in kombu's priority list with its eta.
+    probe = f"interop-probe-{uuid.uuid4().hex[:8]}"
+    process = simul("send", "pytasks.add", "--args", "[1, 2]", "-Q", probe, "--countdown", "1", "--priority", "3")
+    expect(process.returncode == 0, simul_output(process))
+    try:
+        raw = broker.lrange(f"{probe}{SEP}3", 0, -1)
+        expect(len(raw) == 1, f"{len(raw)} messages in the list {probe}\\x06\\x163 (expected 1), "
+               f"{broker.llen(probe)} in {probe}")
+        message = json.loads(raw[0])
+        properties, headers = message["properties"], message["headers"]
+        expect(properties.get("priority") == 3, f"properties.priority is {properties.get('priority')!r}")
+        expect(properties.get("delivery_info", {}).get("routing_key") == probe,
+               f"delivery_info {properties.get('delivery_info')!r}")
+        expect(bool(headers.get("eta")), f"headers.eta is {headers.get('eta')!r}")
+    finally:
+        broker.delete(probe, f"{probe}{SEP}3", f"_kombu.binding.{probe}", f"_kombu.binding_permanent.{probe}")
+    # The behaviour: the Python worker holds it, then runs it.
+    sent = datetime.now(timezone.utc)
+    process = simul("send", "pytasks.add", "--args", "[1, 2]", "-Q", "celery", "--countdown", "1", "--priority", "3",
+                    "--wait", "--timeout", "30")
+    lines = process.stdout.strip().splitlines()
+    expect(process.returncode == 0 and lines and lines[-1].strip() == "3", simul_output(process))
+    done = date_done(AsyncResult(lines[0].strip(), app=app))
+    expect(done is not None and done - sent >= timedelta(seconds=1), f"date_done {done}, sent at {sent}")
+    return f"priority list \\x06\\x163 with an eta; ran {(done - sent).total_seconds():.2f} s after the send"
+
+
+@scenario("c4-swift-client-python-failure", 60, needs={"swift-client"})
+def c4():
+    """Swift client sees a Python failure"""
+    process = simul("send", "pytasks.fail", "--args", '["boom"]', "-Q", "celery", "--wait", "--timeout", "30")
+    expect(process.returncode != 0, f"expected a non-zero exit: {simul_output(process)}")
+    expect("Error: ValueError: boom" in process.stderr.splitlines(),
+           f"expected the line 'Error: ValueError: boom' on stderr: {simul_output(process)}")
+    return f"exit {process.returncode}, stderr 'Error: ValueError: boom'"
+
+
+@scenario("flower-monitoring", 45, needs={"swift-worker", "flower"})
+def flower():
+    """Flower shows the Swift worker and its task"""
+
+    def swift_worker_online():
+        workers = flower_get("/workers?json=1")["data"]
+        return next((w for w in workers if w.get("hostname") == SWIFT_NODE and w.get("status") is True), None)
+
+    worker = wait_until(f"{SWIFT_NODE} online in Flower's /workers", 15, swift_worker_online, interval=0.5)
+    result = app.send_task(f"{SWIFT_PREFIX}.fail", ("flower",))
+    try:
+        get(result, 20)
+    except ValueError:
+        pass
+
+    def task_in_flower():
+        task = flower_get("/api/tasks").get(result.id)
+        return task if task and task.get("state") == "FAILURE" else None
+
+    task = wait_until(f"task {result.id} FAILURE in Flower's /api/tasks", 15, task_in_flower, interval=0.5)
+    expect(task.get("worker") == SWIFT_NODE, f"Flower says the task ran on {task.get('worker')!r}")
+    expect(task.get("name") == f"{SWIFT_PREFIX}.fail", f"Flower names the task {task.get('name')!r}")
+    return (f"{SWIFT_NODE} online ({worker.get('sw_ident')} {worker.get('sw_ver')}); "
+            f"/api/tasks: {task['name']} FAILURE {task.get('exception')}")
+
+
+@scenario("expiry", 30, needs={"swift-worker"})
+def expiry():
+    """An expired task is revoked by the Swift worker, not run"""
+    result = app.send_task(f"{SWIFT_PREFIX}.add", (1, 2), expires=datetime.now(timezone.utc) - timedelta(seconds=5))
+    try:
+        value = get(result, 20)
+    except TaskRevokedError:
+        pass
+    else:
+        raise AssertionError(f"the expired task ran and returned {value!r}, expected REVOKED")
+    expect(result.state == "REVOKED", f"state {result.state}, expected REVOKED")
+    return "state REVOKED (TaskRevokedError)"
+
+
+@scenario("crash-recovery", 60, needs={"swift-worker"})
+def crash_recovery():
+    """A message left unacked by a dead worker is restored and run"""
+    task_id = str(uuid.uuid4())
+    message = envelope(f"{SWIFT_PREFIX}.add", [20, 22], task_id)
+    tag = message["properties"]["delivery_tag"]
+    # What kombu leaves behind when a worker dies holding a message, received 120 s ago (section 2.4).
+    with broker.pipeline() as pipe:
+        pipe.zadd("unacked_index", {tag: time.time() - 120})
+        pipe.hset("unacked", tag, json.dumps([message, "", SWIFT_QUEUE]))
+        pipe.execute()
+    try:
+        meta, _ = wait_for_meta(task_id, 45)
+        expect(meta["status"] == "SUCCESS" and meta["result"] == 42, f"result {meta}, expected SUCCESS 42")
+        # The ack may follow the stored result (Simul acks after storing it).
+        wait_until(f"delivery tag {tag} acked (gone from unacked)", 10, lambda: not broker.hexists("unacked", tag))
+    finally:
+        broker.zrem("unacked_index", tag)
+        broker.hdel("unacked", tag)
+    return f"restored from unacked and run: {SWIFT_PREFIX}.add(20, 22) = 42"
+
+
+@scenario("malformed-input", 45, needs={"swift-worker"})
+def malformed_input():
+    """Malformed messages do not stop the Swift worker"""
+    no_delivery_info = envelope(f"{SWIFT_PREFIX}.add", [1, 1], str(uuid.uuid4()))
+    del no_delivery_info["properties"]["delivery_info"]
+    broker.lpush(SWIFT_QUEUE, "{this is not JSON")
+    broker.lpush(SWIFT_QUEUE, json.dumps(no_delivery_info))
+    result = app.send_task(f"{SWIFT_PREFIX}.add", (3, 4))  # behind them: BRPOP takes the oldest first
+    value = get(result, 20)
+    expect(value == 7, f"the good task returned {value!r}, expected 7")
+    expect(swift_worker_alive(), "the Swift worker exited")
+    replies = app.control.ping(destination=[SWIFT_NODE], timeout=3)
+    expect(replies == [{SWIFT_NODE: {"ok": "pong"}}], f"no pong from {SWIFT_NODE} afterwards: {replies}")
+    return "after invalid JSON and a message without delivery_info: add(3, 4) = 7, the worker still answers ping"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The runner
+
+
+class ScenarioTimeout(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise ScenarioTimeout()
+
+
+def log_sizes():
+    if not LOG_DIR:
+        return {}
+    return {name: os.path.getsize(os.path.join(LOG_DIR, name))
+            for name in sorted(os.listdir(LOG_DIR)) if name.endswith(".log")}
+
+
+def print_logs_since(sizes, lines=20):
+    """Prints the last lines each process logged while the failed scenario ran."""
+    for name, size in sizes.items():
+        with open(os.path.join(LOG_DIR, name), errors="replace") as log:
+            log.seek(size)
+            new = log.read().splitlines()
+        if new:
+            print(f"    --- {name} (last {min(lines, len(new))} of {len(new)} new lines)")
+            for line in new[-lines:]:
+                print(f"    | {line}")
+
+
+def flower_up():
+    try:
+        return http_get("/healthcheck")
+    except OSError:
+        return None
+
+
+def wait_ready():
+    """Bounded waits for the Python worker (required), the Swift worker and Flower. Returns the unavailable needs."""
+    unavailable = set()
+    try:
+        wait_until(f"{PY_NODE} answering ping", 60, lambda: app.control.ping([PY_NODE], timeout=1), interval=0)
+    except TimeoutError as error:
+        print(f"setup: {error}")
+        raise SystemExit(2)
+
+    def swift_ready():
+        if not swift_worker_alive():
+            raise RuntimeError("the Swift worker exited during startup")
+        return app.control.ping([SWIFT_NODE], timeout=1)
+
+    try:
+        wait_until(f"{SWIFT_NODE} answering ping", 30, swift_ready, interval=0)
+    except TimeoutError as error:
+        print(f"setup: warning: {error}; running the scenarios anyway")
+    except RuntimeError as error:
+        print(f"setup: {error}; every scenario that needs it will fail")
+        print_logs_since({"swift-worker.log": 0} if LOG_DIR else {})
+    if not SIMUL_BIN:
+        unavailable.add("swift-client")
+    if FLOWER_URL:
+        try:
+            wait_until("Flower answering HTTP", 30, flower_up)
+        except TimeoutError as error:
+            print(f"setup: {error}")
+            unavailable.add("flower")
+    else:
+        unavailable.add("flower")
+    return unavailable
+
+
+def selected(name):
+    only = [n for n in os.environ.get("INTEROP_SCENARIOS", "").split(",") if n]
+    skip = [n for n in os.environ.get("INTEROP_SKIP", "").split(",") if n]
+    return (not only or name in only) and name not in skip
+
+
+def main():
+    signal.signal(signal.SIGALRM, on_alarm)
+    unavailable = wait_ready()
+    passed = failed = skipped = 0
+    for name, title, timeout, needs, function in SCENARIOS:
+        label = f"{name:<38}"
+        if not selected(name):
+            print(f"skip {label} not selected")
+            skipped += 1
+            continue
+        if needs & unavailable:
+            print(f"skip {label} needs {', '.join(sorted(needs & unavailable))}")
+            skipped += 1
+            continue
+        sizes = log_sizes()
+        started = time.monotonic()
+        signal.alarm(timeout)
+        try:
+            if "swift-worker" in needs and not swift_worker_alive():
+                raise AssertionError("the Swift worker is not running")
+            detail = function()
+            signal.alarm(0)
+            print(f"ok   {label} {title}: {detail} ({time.monotonic() - started:.1f} s)")
+            passed += 1
+        except BaseException as error:  # noqa: BLE001 - one scenario's failure must not stop the others
+            signal.alarm(0)
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            if isinstance(error, ScenarioTimeout):
+                reason = f"timed out after {timeout} s"
+            elif isinstance(error, AssertionError):
+                reason = str(error)
+            else:
+                reason = f"{type(error).__name__}: {error}"
+            print(f"FAIL {label} {title}: {reason} ({time.monotonic() - started:.1f} s)")
+            if not isinstance(error, (AssertionError, ScenarioTimeout, TimeoutError)):
+                for line in traceback.format_exc().rstrip().splitlines()[-6:]:
+                    print(f"    ! {line}")
+            print_logs_since(sizes)
+            failed += 1
+        sys.stdout.flush()
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    # Skip the interpreter's teardown, where Celery's AsyncResult.__del__ tries to unsubscribe on a dead connection.
+    os._exit(code)
