@@ -106,6 +106,9 @@ wait "$worker_pid" || { echo "the worker did not stop cleanly on SIGTERM" >&2; c
 echo "ok: the worker stopped on SIGTERM"
 rm -rf "$queue_dir"
 
+step "Celery interop: Python Celery 5.7 and Flower 2.2 with the Simul worker and client on one Redis"
+SIMUL_BIN="$simul" scripts/interop.sh
+
 step "CLI smoke: simul bench executors cpu io queue --quick --json --compare-python --report"
 "$simul" bench executors cpu io queue --quick --json --compare-python --report .build/bench.html >.build/bench.json
 python3 - .build/bench.json .build/bench.html <<'PY'
@@ -118,6 +121,8 @@ pairs = {
     "async-sleep-100k": "python-asyncio", "primes-sequential": "python",
     "primes-threads": "python-concurrent.futures", "primes-processes": "python-concurrent.futures",
     "wikipics-sequential": "python-urllib", "wikipics-threads": "python-urllib", "wikipics-async": "python-aiohttp",
+    "queue-redis-enqueue": "python-celery", "queue-redis-drain": "python-celery",
+    "queue-redis-latency-p50": "python-celery", "queue-redis-latency-p99": "python-celery",
 }
 impls = {(r["case"], r["impl"]) for r in rows}
 missing = [c for c, peer in pairs.items() if (c, "simul") not in impls or (c, peer) not in impls]
