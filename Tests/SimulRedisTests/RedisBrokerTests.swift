@@ -91,12 +91,13 @@ struct RedisBrokerTests {
         let first = Self.message(args: [1, 1])
         let second = Self.message(args: [2, 2])
         try await fixture.broker.send([first, second])
-        _ = try await fixture.broker.receive(from: ["celery"], limit: 2, lease: .seconds(1), timeout: .seconds(1))
+        // A long lease first, so a slow machine cannot see it expire before the requeue is checked.
+        _ = try await fixture.broker.receive(from: ["celery"], limit: 2, lease: .seconds(60), timeout: .seconds(1))
         try await fixture.broker.commit(BrokerCommit(requeue: [first.deliveryTag]))
-        let requeued = try await fixture.broker.receive(from: ["celery"], limit: 1, lease: .seconds(1), timeout: .seconds(1))
+        let requeued = try await fixture.broker.receive(from: ["celery"], limit: 1, lease: .seconds(60), timeout: .seconds(1))
         #expect(requeued.map(\.tag) == [first.deliveryTag] && requeued[0].redelivered)
         #expect(try MessageCodec.decode(requeued[0].body).redelivered)
-        // Neither is acknowledged or renewed: past the lease, a receive puts both back and takes them.
+        // Neither is acknowledged or renewed: past a 1 s lease, a receive puts both back and takes them.
         var back: [Delivery] = []
         let deadline = ContinuousClock.now + .seconds(20)
         while back.count < 2, ContinuousClock.now < deadline {
@@ -219,13 +220,13 @@ struct RedisBrokerTests {
         let fixture = try await Fixture.start()
         var configuration = WorkerConfiguration()
         configuration.name = "redis@test"
-        configuration.heartbeatInterval = .milliseconds(200)
+        configuration.heartbeatInterval = .milliseconds(500)
         let worker = Worker(catalog: TaskCatalog(), broker: fixture.broker, backend: fixture.broker, configuration: configuration)
         let running = Task { try await worker.run() }
         let monitor = try RedisBroker(url: fixture.server.url + "/0")
         let state = try await ClusterState.load(from: monitor)
         let seen = try #require(state.workers["redis@test"])
-        #expect(seen.isOnline())
+        #expect(seen.fields["sw_ident"] == "simul" && seen.fields["freq"] == 0.5 && !seen.offline)
         worker.shutdown()
         try await running.value
         await monitor.close()
