@@ -85,6 +85,10 @@ expect_one_line_error "bad broker URL 'foo://x': unknown scheme 'foo'" send simu
 expect_one_line_error "cannot create the directory '/proc/simul-no-such-dir' for the SQLite broker" \
     send simul.add --broker sqlite:///proc/simul-no-such-dir/queue.sqlite
 expect_one_line_error "'not-a-uuid' is not a task id (expected a UUID)" result not-a-uuid
+expect_one_line_error "cannot read the id file '/no/such/file'" result --ids-from /no/such/file
+expect_one_line_error "cannot read the envelope file '/no/such/file'" send --raw /no/such/file
+expect_one_line_error "--count must be at least 1, got 0" send simul.noop --count 0
+expect_one_line_error "--max-message-size must be at least 1, got 0" worker --max-message-size 0
 
 step "CLI smoke: a worker process on the embedded SQLite broker"
 queue_dir=$(mktemp -d)

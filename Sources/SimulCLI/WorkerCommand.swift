@@ -49,6 +49,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Also store RECEIVED and STARTED states.")
     var trackStarted = false
 
+    @Option(help: "Largest message to take, in bytes; a larger one becomes a dead letter (default: 1 MiB).",
+            transform: { try parseInt($0, "--max-message-size") })
+    var maxMessageSize: Int?
+
+    @Option(help: "Seconds a stored result is kept (default: one day).",
+            transform: { try parseDouble($0, "--result-expires") })
+    var resultExpires: Double?
+
     func run() async throws {
         var configuration = WorkerConfiguration()
         guard let poolKind = WorkerConfiguration.Pool(rawValue: pool) else {
@@ -71,7 +79,18 @@ struct WorkerCommand: AsyncParsableCommand {
         guard !configuration.queues.isEmpty else { throw CLIError("-Q needs at least one queue name") }
         configuration.name = name.replacingOccurrences(of: "%h", with: ProcessInfo.processInfo.hostName)
         configuration.trackStarted = trackStarted
-        let (broker, backend) = try queue.open()
+        if let maxMessageSize {
+            guard maxMessageSize >= 1 else {
+                throw CLIError("--max-message-size must be at least 1, got \(maxMessageSize)")
+            }
+            configuration.maxMessageSize = maxMessageSize
+        }
+        if let resultExpires {
+            guard resultExpires >= 1, resultExpires.isFinite else {
+                throw CLIError("--result-expires must be at least 1 second, got \(resultExpires)")
+            }
+        }
+        let (broker, backend) = try queue.open(resultExpiry: resultExpires)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info
