@@ -130,5 +130,10 @@ assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.or
 print(f"bench JSON has {len(rows)} rows, ours and the Python peer's for every case; the HTML report has charts")
 PY
 
+step "fault suite: scripts/faults.sh --quick"
+# Kills workers, sends malformed messages and crashing tasks, and counts from the results and the tasks' own records
+# that nothing is lost (docs/faults.md). About 1.5 minutes; the timeout only stops a hang.
+SIMUL_BIN="$simul" timeout 600 scripts/faults.sh --quick
+
 echo
 echo "all checks passed"
