@@ -54,7 +54,7 @@ extension BuiltinTasks {
     /// - `segfault`: a store to an unmapped address.
     /// - `exit`: `exit(3)`.
     /// - `alloc`: caps this process's address space at its current size plus 512 MiB, so the runaway cannot take the
-    ///   machine's memory, then allocates 64 MiB blocks until the allocator fails and the runtime traps.
+    ///   machine's memory, then allocates 64 MiB blocks until an allocation fails and the runtime aborts.
     /// - `loop`: spins for ever, for a hard time limit to end.
     /// - Throws: `ValueError` for another kind, before doing anything.
     static func crash(_ kind: String) throws -> JSONValue {
