@@ -326,10 +326,22 @@ scenario_soak() {
     echo "$client" >>"$work/groups"
     rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
     : >"$dir/samples"
-    while [ "$(lines "$dir/records")" -lt "$count" ]; do
+    # Sample every 5 s until every task has run; give up if the worker dies, the client stops short, or nothing
+    # runs for two minutes.
+    local done_now last_done=-1 last_progress=$start
+    while done_now=$(lines "$dir/records") && [ "$done_now" -lt "$count" ]; do
         t=$(since "$start")
-        echo "$t $(lines "$dir/records") $(rss "$worker") $(rss "$client")" >>"$dir/samples"
-        if awk -v s="$t" 'BEGIN { exit !(s > 7200) }' || ! kill -0 "$worker" 2>/dev/null; then break; fi
+        echo "$t $done_now $(rss "$worker") $(rss "$client")" >>"$dir/samples"
+        if [ "$done_now" -gt "$last_done" ]; then last_done=$done_now last_progress=$(now); fi
+        if ! kill -0 "$worker" 2>/dev/null; then echo "the worker died" >&2; break; fi
+        if ! kill -0 "$client" 2>/dev/null && [ "$(lines "$dir/ids")" -lt "$count" ]; then
+            echo "the client stopped after sending $(lines "$dir/ids") of $count" >&2
+            break
+        fi
+        if awk -v s="$(since "$last_progress")" 'BEGIN { exit !(s > 120) }'; then
+            echo "no task ran for 120 s" >&2
+            break
+        fi
         sleep 5
     done
     wait "$client"
