@@ -89,6 +89,10 @@ expect_one_line_error "cannot connect to redis at 127.0.0.1:1: connection refuse
     send simul.add --broker redis://127.0.0.1:1/0
 expect_one_line_error "a route is TASK=QUEUE, such as 'simul.\*=simul', got 'nope'" send simul.add --route nope
 expect_one_line_error "a chain step needs a task name, got ':\[1\]'" chain ':[1]'
+expect_one_line_error "cannot read the id file '/no/such/file'" result --ids-from /no/such/file
+expect_one_line_error "cannot read the envelope file '/no/such/file'" send --raw /no/such/file
+expect_one_line_error "--count must be at least 1, got 0" send simul.noop --count 0
+expect_one_line_error "--max-message-size must be at least 1, got 0" worker --max-message-size 0
 
 step "CLI smoke: a worker process on the embedded SQLite broker"
 queue_dir=$(mktemp -d)
@@ -134,6 +138,11 @@ page = open(sys.argv[2]).read()
 assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', ""), "report not self-contained"
 print(f"bench JSON has {len(rows)} rows, ours and the Python peer's for every case; the HTML report has charts")
 PY
+
+step "fault suite: scripts/faults.sh --quick"
+# Kills workers, sends malformed messages and crashing tasks, and counts from the results and the tasks' own records
+# that nothing is lost (docs/faults.md). About 1.5 minutes; the timeout only stops a hang.
+SIMUL_BIN="$simul" timeout 600 scripts/faults.sh --quick
 
 echo
 echo "all checks passed"

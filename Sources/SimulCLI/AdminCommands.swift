@@ -124,7 +124,13 @@ struct DeadLettersCommand: AsyncParsableCommand {
         let (broker, _) = try queue.open()
         if action == "list" {
             let letters = try await broker.deadLetters(limit: limit)
-            if json { return try printJSON(letters.map { ["id": "\($0.id)", "queue": $0.queue, "reason": $0.reason, "at": ISODate.format($0.at)] }) }
+            if json {
+                return try printJSON(letters.map { letter in
+                    let (id, task) = MessageCodec.identify(letter.body)
+                    return ["id": "\(letter.id)", "queue": letter.queue, "reason": letter.reason,
+                            "at": ISODate.format(letter.at), "task_id": id ?? "", "task": task ?? ""]
+                })
+            }
             if letters.isEmpty { print("no dead letters") }
             for letter in letters {
                 let (id, task) = MessageCodec.identify(letter.body)

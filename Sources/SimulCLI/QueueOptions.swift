@@ -22,23 +22,26 @@ struct QueueOptions: ParsableArguments {
     }
 
     /// Opens the broker and the result backend.
-    func open() throws -> (broker: any Broker, backend: any ResultBackend) {
+    /// - Parameter resultExpiry: seconds the backend keeps a result it stores; its default when `nil`.
+    func open(resultExpiry: Double? = nil) throws -> (broker: any Broker, backend: any ResultBackend) {
         let brokerURL = brokerURL
         let backendURL = backend ?? ProcessInfo.processInfo.environment["SIMUL_RESULT_BACKEND"] ?? brokerURL
-        let brokerStore = try Self.connect(brokerURL)
+        let brokerStore = try Self.connect(brokerURL, resultExpiry: resultExpiry)
         guard let broker = brokerStore as? any Broker else { throw CLIError("'\(brokerURL)' is not a broker") }
         if backendURL == brokerURL, let backend = brokerStore as? any ResultBackend { return (broker, backend) }
-        guard let backend = try Self.connect(backendURL) as? any ResultBackend else {
+        guard let backend = try Self.connect(backendURL, resultExpiry: resultExpiry) as? any ResultBackend else {
             throw CLIError("'\(backendURL)' is not a result backend")
         }
         return (broker, backend)
     }
 
-    private static func connect(_ url: String) throws -> AnyObject {
+    private static func connect(_ url: String, resultExpiry: Double?) throws -> AnyObject {
         switch try BrokerURL(url) {
-        case .sqlite(let path): return try SQLiteBroker(path: path)
+        case .sqlite(let path):
+            return try resultExpiry.map { try SQLiteBroker(path: path, resultExpiry: $0) } ?? SQLiteBroker(path: path)
         case .memory: return MemoryBroker()
-        case .redis(let url): return try RedisBroker(url: url)
+        case .redis(let url):
+            return try resultExpiry.map { try RedisBroker(url: url, resultExpiry: Int($0.rounded())) } ?? RedisBroker(url: url)
         }
     }
 }

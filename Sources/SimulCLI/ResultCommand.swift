@@ -6,58 +6,84 @@ import SimulQueue
 struct ResultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "result",
-        abstract: "Print a task's state and result.",
+        abstract: "Print tasks' states and results.",
         discussion: """
-            Prints one line: the state, then the result (JSON) or the error. A failed task prints its traceback \
-            with --traceback.
+            Prints one line per task: the state, then the result (JSON) or the error; with several ids, each line \
+            starts with the id. A failed task prints its traceback with --traceback.
             Examples:
               simul result 5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f
               simul result 5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f --wait --timeout 30
+              simul result --ids-from ids.txt --json
             """
     )
 
     @OptionGroup var queue: QueueOptions
 
-    @Argument(help: "The task id printed by simul send.")
-    var id: String
+    @Argument(help: "Task ids printed by simul send.")
+    var ids: [String] = []
 
-    @Flag(help: "Wait until the task is done.")
+    @Option(help: ArgumentHelp("Also read task ids from this file, one per line.", valueName: "file"))
+    var idsFrom: String?
+
+    @Flag(help: "Wait until each task is done.")
     var wait = false
 
     @Option(help: "With --wait, give up after this many seconds.", transform: { try parseDouble($0, "--timeout") })
     var timeout: Double?
 
-    @Flag(help: "Print the whole stored result as JSON.")
+    @Flag(help: "Print each whole stored result as JSON, one per line.")
     var json = false
 
     @Flag(help: "Also print a failure's traceback.")
     var traceback = false
 
     func run() async throws {
-        guard TaskID.isValid(id) else { throw CLIError("'\(id)' is not a task id (expected a UUID)") }
+        var ids = self.ids
+        if let idsFrom {
+            guard let data = FileManager.default.contents(atPath: idsFrom) else {
+                throw CLIError("cannot read the id file '\(idsFrom)'")
+            }
+            ids += String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+        }
+        guard !ids.isEmpty else { throw CLIError("give a task id (printed by simul send)") }
+        for id in ids where !TaskID.isValid(id) { throw CLIError("'\(id)' is not a task id (expected a UUID)") }
         let timeout = try checkedSeconds(timeout, option: "--timeout")
+        let deadline = timeout.map { ContinuousClock.now + .seconds($0) }
         let (_, backend) = try queue.open()
-        let stored: TaskResult?
+        let stored: [String: TaskResult]
         if wait {
-            stored = try await backend.waitForResult(id, timeout: timeout.map { .seconds($0) })
+            var waited: [String: TaskResult] = [:]
+            for id in ids {
+                let left = deadline.map { max(.zero, $0 - .now) }
+                waited[id] = try await backend.waitForResult(id, timeout: left)
+            }
+            stored = waited
         } else {
-            stored = try await backend.results(for: [id])[id]
+            stored = try await backend.results(for: ids)
         }
-        guard let stored else {
-            print(json ? #"{"status": "PENDING", "task_id": "\#(id)"}"# : "PENDING")
-            if wait { throw QueueError.timeout("task \(id) is still PENDING") }
-            return
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let prefix = { (id: String) in ids.count > 1 && !json ? id + " " : "" }
+        var unfinished: [String] = []
+        for id in ids {
+            guard let result = stored[id] else {
+                print(json ? #"{"status": "PENDING", "task_id": "\#(id)"}"# : prefix(id) + "PENDING")
+                unfinished.append("\(id) is still PENDING")
+                continue
+            }
+            if json {
+                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            } else if let error = result.error {
+                print(prefix(id) + "\(result.status.rawValue) \(error)")
+                if traceback, let text = result.traceback { print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
+            } else {
+                print(prefix(id) + "\(result.status.rawValue) \(result.result.jsonText)")
+            }
+            if !result.status.isReady { unfinished.append("\(id) is still \(result.status.rawValue)") }
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(stored), as: UTF8.self))
-        } else if let error = stored.error {
-            print("\(stored.status.rawValue) \(error)")
-            if traceback, let text = stored.traceback { print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
-        } else {
-            print("\(stored.status.rawValue) \(stored.result.jsonText)")
+        if wait, let first = unfinished.first {
+            let more = unfinished.count > 1 ? " (and \(unfinished.count - 1) more)" : ""
+            throw QueueError.timeout("task \(first)\(more)")
         }
-        if wait && !stored.status.isReady { throw QueueError.timeout("task \(id) is still \(stored.status.rawValue)") }
     }
 }

@@ -8,11 +8,16 @@ struct SendCommand: AsyncParsableCommand {
         commandName: "send",
         abstract: "Send a task to the queue and print its id (and, with --wait, its result).",
         discussion: """
-            Any task name may be sent: a worker that does not know it stores a NotRegistered failure.
+            Any task name may be sent: a worker that does not know it stores a NotRegistered failure. \
+            --count sends that many copies, each with its own id, one id per line. --raw sends files as they are, \
+            each as one message envelope, unchecked: it is for testing how workers take malformed input, and it \
+            prints the id each envelope names, or - when it names none.
             Examples:
               simul send simul.add --args '[2, 3]' --wait
               simul send simul.add --kwargs '{"x": 2, "y": 3}' --countdown 10
               simul send simul.sleep --args '[5]' -Q slow --priority 0
+              simul send simul.noop --count 10000 > ids.txt
+              simul send --raw bad-envelope.json -Q celery
             """
     )
 
@@ -21,7 +26,7 @@ struct SendCommand: AsyncParsableCommand {
     @OptionGroup var route: RouteOptions
 
     @Argument(help: "The task name, such as simul.add.")
-    var task: String
+    var task: String?
 
     @Option(help: "Positional arguments as a JSON array.")
     var args = "[]"
@@ -44,6 +49,21 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "0 to 9; lower runs first.", transform: { try parseInt($0, "--priority") })
     var priority: Int?
 
+    @Option(help: "Stop the task and fail it with TimeLimitExceeded after this many seconds.",
+            transform: { try parseDouble($0, "--time-limit") })
+    var timeLimit: Double?
+
+    @Option(help: "Ask the task to stop (SoftTimeLimitExceeded) after this many seconds.",
+            transform: { try parseDouble($0, "--soft-time-limit") })
+    var softTimeLimit: Double?
+
+    @Option(help: "Send this many copies, each with its own id.", transform: { try parseInt($0, "--count") })
+    var count = 1
+
+    @Option(help: ArgumentHelp("Send this file's bytes as one message envelope, unchecked (repeatable).",
+                               valueName: "file"))
+    var raw: [String] = []
+
     @Flag(help: "Wait for the result and print it.")
     var wait = false
 
@@ -51,6 +71,8 @@ struct SendCommand: AsyncParsableCommand {
     var timeout: Double?
 
     func run() async throws {
+        if !raw.isEmpty { return try await sendRaw() }
+        guard let task else { throw CLIError("give a task name, such as simul.add (or --raw FILE)") }
         let args = try JSONArgument.parse(self.args, as: [JSONValue].self, option: "--args")
         let kwargs = try JSONArgument.parse(self.kwargs, as: [String: JSONValue].self, option: "--kwargs")
         var options = SendOptions(queue: queueName)
@@ -68,14 +90,64 @@ struct SendCommand: AsyncParsableCommand {
             guard (0...9).contains(priority) else { throw CLIError("--priority must be 0 to 9, got \(priority)") }
             options.priority = priority
         }
+        options.hardTimeLimit = try checkedSeconds(timeLimit, option: "--time-limit")
+        options.softTimeLimit = try checkedSeconds(softTimeLimit, option: "--soft-time-limit")
+        guard count >= 1 else { throw CLIError("--count must be at least 1, got \(count)") }
+        guard count == 1 || !wait else { throw CLIError("--wait takes one task; with --count, use simul result") }
         let timeout = try checkedSeconds(timeout, option: "--timeout")
         let routes = try route.routes()
         let (broker, backend) = try queue.open()
         let client = QueueClient(broker: broker, backend: backend, routes: routes)
+        if count > 1 {
+            try await Self.send(count, of: task, args: args, kwargs: kwargs, options: options, with: client)
+            await broker.close()
+            return
+        }
         let result = try await client.send(task, args: args, kwargs: kwargs, options: options)
         print(result.id)
         guard wait else { return }
         print(try await result.get(timeout: timeout.map { .seconds($0) }).jsonText)
+    }
+
+    /// Sends `count` copies, 64 at a time so the broker writes them in groups, printing the ids in order as they go.
+    private static func send(
+        _ count: Int, of task: String, args: [JSONValue], kwargs: [String: JSONValue], options: SendOptions,
+        with client: QueueClient
+    ) async throws {
+        var sent = 0
+        while sent < count {
+            let batch = min(64, count - sent)
+            let ids = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<batch {
+                    group.addTask {
+                        (index, try await client.send(task, args: args, kwargs: kwargs, options: options).id)
+                    }
+                }
+                var ids = [String](repeating: "", count: batch)
+                for try await (index, id) in group { ids[index] = id }
+                return ids
+            }
+            print(ids.joined(separator: "\n"))
+            sent += batch
+        }
+    }
+
+    /// `--raw`: each file's bytes as one envelope, all in one broker write, in order.
+    private func sendRaw() async throws {
+        guard task == nil, args == "[]", kwargs == "{}", countdown == nil, eta == nil, expires == nil, priority == nil,
+              timeLimit == nil, softTimeLimit == nil, count == 1, !wait
+        else { throw CLIError("--raw sends files as they are; it takes only -Q, --broker and --backend") }
+        let bodies = try raw.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError("cannot read the envelope file '\(path)'")
+            }
+            return data
+        }
+        let (broker, _) = try queue.open()
+        let queueName = queueName ?? "celery"
+        try await broker.commit(BrokerCommit(send: bodies.map { OutgoingMessage(raw: $0, queue: queueName) }))
+        for body in bodies { print(MessageCodec.identify(body).id ?? "-") }
+        await broker.close()
     }
 }
 

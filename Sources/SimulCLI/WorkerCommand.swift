@@ -51,6 +51,14 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var route: RouteOptions
 
+    @Option(help: "Largest message to take, in bytes; a larger one becomes a dead letter (default: 1 MiB).",
+            transform: { try parseInt($0, "--max-message-size") })
+    var maxMessageSize: Int?
+
+    @Option(help: "Seconds a stored result is kept (default: one day).",
+            transform: { try parseDouble($0, "--result-expires") })
+    var resultExpires: Double?
+
     func run() async throws {
         var configuration = WorkerConfiguration()
         guard let poolKind = WorkerConfiguration.Pool(rawValue: pool) else {
@@ -74,7 +82,18 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.name = name.replacingOccurrences(of: "%h", with: ProcessInfo.processInfo.hostName)
         configuration.trackStarted = trackStarted
         configuration.routes = try route.routes()
-        let (broker, backend) = try queue.open()
+        if let maxMessageSize {
+            guard maxMessageSize >= 1 else {
+                throw CLIError("--max-message-size must be at least 1, got \(maxMessageSize)")
+            }
+            configuration.maxMessageSize = maxMessageSize
+        }
+        if let resultExpires {
+            guard resultExpires >= 1, resultExpires.isFinite else {
+                throw CLIError("--result-expires must be at least 1 second, got \(resultExpires)")
+            }
+        }
+        let (broker, backend) = try queue.open(resultExpiry: resultExpires)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info

@@ -36,13 +36,42 @@ public final class SQLiteBroker: ResultCommitting {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try pool.write { db in try Self.migrate(db) }
+            pool = try Self.open(path, configuration)
             batcher = WriteBatcher(pool: pool)
         } catch {
             throw QueueError.storage("cannot open the SQLite broker '\(path)': \(Self.reason(error))")
         }
         self.resultExpiry = resultExpiry
+    }
+
+    /// Opens the pool and creates the tables.
+    ///
+    /// Opening is where SQLite's busy timeout does not always apply: switching a new file to WAL, recovering a WAL
+    /// whose last user crashed, or racing the last connection while it closes (and cleans up under an exclusive lock)
+    /// can answer SQLITE_BUSY at once (see "Sometimes Queries Return SQLITE_BUSY In WAL Mode" in
+    /// https://www.sqlite.org/wal.html). Processes that start together, as a worker and a client do, meet it; so a
+    /// busy open is tried again, for up to about ten seconds.
+    private static func open(_ path: String, _ configuration: Configuration) throws -> DatabasePool {
+        var pause = 0.005
+        let deadline = Date().addingTimeInterval(10)
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                // Immediate: it takes the write lock before reading the schema, waiting for it like any write. A
+                // deferred transaction reads first and, if another process creating the file commits meanwhile,
+                // cannot upgrade to a write and fails at once.
+                try pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        try migrate(db)
+                        return .commit
+                    }
+                }
+                return pool
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 0.2)
+            }
+        }
     }
 
     private static func migrate(_ db: Database) throws {

@@ -103,6 +103,20 @@ import Testing
         try await queue.stop()
     }
 
+    @Test func aMessageOverTheSizeLimitIsDeadLetteredUndecodedAndItsTaskFails() async throws {
+        let queue = QueueHarness { $0.maxMessageSize = 1_000 }
+        let big = TaskMessage(task: "t.xsum", args: [.array(Array(repeating: 1, count: 1_000))])
+        let body = MessageCodec.encode(big)
+        try await queue.broker.commit(BrokerCommit(send: [OutgoingMessage(raw: body, queue: "celery")]))
+        let reason = "the message is \(body.count) bytes, more than this worker's limit of 1000"
+        await #expect(throws: TaskError(type: "InvalidTaskMessage", message: reason, module: "simul")) {
+            _ = try await queue.client.result(big.id).get(timeout: .seconds(30))
+        }
+        #expect(try await queue.broker.deadLetters(limit: 10).map(\.reason) == [reason])
+        #expect(try await queue.client.send("t.xsum", args: [[1, 2, 3]]).get(timeout: .seconds(30)) == 6)
+        try await queue.stop()
+    }
+
     @Test func everyStateIsStoredWhenTrackingStarts() async throws {
         let queue = QueueHarness {
             $0.trackStarted = true

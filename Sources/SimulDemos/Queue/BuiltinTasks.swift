@@ -12,7 +12,7 @@ public enum BuiltinTasks {
     }
 
     /// Registers `simul.add`, `simul.mul`, `simul.xsum`, `simul.sleep`, `simul.noop`, `simul.lpf`, `simul.fetch`,
-    /// `simul.fail` and `simul.flaky`.
+    /// `simul.fail`, `simul.flaky`, and the fault suite's `simul.record` and `simul.crash`.
     public static func register(in catalog: inout TaskCatalog) {
         catalog.register("simul.add", parameters: ["x", "y"]) { (x: JSONValue, y: JSONValue) throws in
             try arithmetic("simul.add", x, y, +, +)
@@ -49,6 +49,7 @@ public enum BuiltinTasks {
             guard let context = TaskContext.current, context.retries < n else { return n }
             throw context.retry(countdown: 1)
         }
+        registerFaultTasks(in: &catalog)
     }
 
     /// Integer arithmetic when both are integers (and it does not overflow), else floating point.

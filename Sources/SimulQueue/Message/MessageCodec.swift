@@ -48,7 +48,7 @@ public enum MessageCodec {
         do {
             envelope = try decoder.decode(Envelope.self, from: data)
         } catch {
-            throw MessageError("invalid JSON envelope: \(DecodingError.describe(error))")
+            throw MessageError("invalid JSON envelope: \(describe(error, in: data))")
         }
         guard let headers = envelope.headers, let properties = envelope.properties else {
             throw MessageError("the envelope has no \(envelope.headers == nil ? "headers" : "properties")")
@@ -81,7 +81,7 @@ public enum MessageCodec {
             if looksLikeProtocolOne(bodyData) {
                 throw failure("protocol v1 messages are not supported; send protocol v2")
             }
-            throw failure("the body is not [args, kwargs, embed]: \(DecodingError.describe(error))")
+            throw failure("the body is not [args, kwargs, embed]: \(describe(error, in: bodyData))")
         }
         var message = TaskMessage(task: task, id: id, args: body.args, kwargs: body.kwargs,
                                   queue: info.routingKey ?? "celery")
@@ -121,6 +121,18 @@ public enum MessageCodec {
     }
 
     private static func decodeBase64(_ text: String) -> Data? { Data(base64Encoded: text) }
+
+    /// Why `data` did not decode. When the bytes are not JSON at all, `JSONSerialization` names the cause (the syntax,
+    /// bad UTF-8, nesting too deep) where `JSONDecoder` on Linux says only "not valid JSON"; otherwise, the part whose
+    /// shape is wrong.
+    private static func describe(_ error: any Error, in data: Data) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)
+        } catch let parseError as NSError {
+            if let detail = parseError.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
+        }
+        return DecodingError.describe(error)
+    }
 
     private static func looksLikeProtocolOne(_ data: Data) -> Bool {
         guard let object = try? decoder.decode([String: JSONValue].self, from: data) else { return false }

@@ -31,7 +31,17 @@ final class TaskExecutorPool: Sendable {
             let input = QueueProcessTask.Input(
                 name: task.name, args: args, kwargs: kwargs, id: message.id, retries: message.retries,
                 hostname: context.hostname)
-            switch try await processes.run(QueueProcessTask.self, input) {
+            let output: QueueProcessTask.Output
+            do {
+                output = try await processes.run(QueueProcessTask.self, input)
+            } catch let error as ProcessPoolError {
+                // The pool runs every queued task as `simul.queue.run`: name the task the user sent instead.
+                guard let pid = error.pid, let status = error.signal ?? error.exitCode.map({ $0 << 8 }) else {
+                    throw error
+                }
+                throw ProcessPoolError.workerCrashed(task: task.name, pid: pid, status: status)
+            }
+            switch output {
             case .success(let value): return value
             case .failure(let type, let message, let module, let traceback):
                 throw TaskError(type: type, message: message, module: module, traceback: traceback)

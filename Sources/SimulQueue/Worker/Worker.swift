@@ -197,17 +197,17 @@ public final class Worker: Sendable {
     }
 
     private func accept(_ delivery: Delivery) async {
+        guard delivery.body.count <= configuration.maxMessageSize else {
+            reject(delivery, MessageError(
+                "the message is \(delivery.body.count) bytes, more than this worker's limit of "
+                    + "\(configuration.maxMessageSize)", taskId: MessageCodec.identify(delivery.body).id))
+            return
+        }
         let message: TaskMessage
         do {
             message = try MessageCodec.decode(delivery.body)
         } catch {
-            logger.warning("dead letter from \(delivery.queue): \(error.reason)")
-            var results: [TaskResult] = []
-            if let id = error.taskId {
-                results.append(.failure(taskId: id, TaskError(type: "InvalidTaskMessage", message: error.reason,
-                                                              module: "simul")))
-            }
-            committer.enqueue(results: results, commit: BrokerCommit(deadLetter: [(delivery, error.reason)]))
+            reject(delivery, error)
             return
         }
         let job = Job(delivery: delivery, message: message)
@@ -232,6 +232,18 @@ public final class Worker: Sendable {
         } else {
             try? ready.tryPut(job)
         }
+    }
+
+    /// Moves a message the worker cannot run to the dead letters with the reason, and stores a FAILURE with that
+    /// reason when the message names a task id, so whoever waits for the result hears why.
+    private func reject(_ delivery: Delivery, _ error: MessageError) {
+        logger.warning("dead letter from \(delivery.queue): \(error.reason)")
+        var results: [TaskResult] = []
+        if let id = error.taskId {
+            results.append(.failure(taskId: id, TaskError(type: "InvalidTaskMessage", message: error.reason,
+                                                          module: "simul")))
+        }
+        committer.enqueue(results: results, commit: BrokerCommit(deadLetter: [(delivery, error.reason)]))
     }
 
     // MARK: Leases, revocations, shutdown

@@ -41,6 +41,9 @@ public struct WorkerConfiguration: Sendable {
     public var taskEvents: Bool = true
     /// Store RECEIVED and STARTED states as well as outcomes (Celery's `task_track_started`); one more write each.
     public var trackStarted: Bool = false
+    /// The largest message the worker takes, in bytes. A larger one is not decoded: it goes to the dead letters, and
+    /// a FAILURE is stored if it names a task id. Task arguments belong in messages; big data belongs elsewhere.
+    public var maxMessageSize: Int = 1 << 20
     /// The process pool's settings, for the `processes` pool.
     public var processPool: ProcessPoolConfiguration = .init()
 

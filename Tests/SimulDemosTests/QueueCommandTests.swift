@@ -1,0 +1,136 @@
+import Foundation
+import Simul
+import SimulQueue
+import SimulSQLite
+import Testing
+
+/// `simul send` and `simul result` as a user runs them: the bulk and raw sends and the id file the fault suite uses.
+@Suite(.timeLimit(.minutes(2))) struct QueueCommandTests {
+    struct Run {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    static func simul(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: simulExecutable)
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        // Read before waiting, so a long output cannot fill the pipe and block the child.
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+                   error: String(decoding: err, as: UTF8.self))
+    }
+
+    let path = QueueProcessTests.brokerPath()
+    var url: String { "sqlite://\(path)" }
+
+    func scratch(_ name: String, _ contents: Data) throws -> String {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent(name).path
+        try contents.write(to: URL(fileURLWithPath: file))
+        return file
+    }
+
+    func expectOneLineError(_ arguments: [String], _ message: String) throws {
+        let run = try Self.simul(arguments)
+        #expect(run.status != 0)
+        #expect(run.error == "Error: \(message)\n")
+    }
+
+    @Test func sendRawSendsEachFileAsItIsInOrder() async throws {
+        let broker = try SQLiteBroker(path: path)
+        let good = MessageCodec.encode(TaskMessage(task: "simul.add", args: [2, 3]))
+        let bad = Data("{not json".utf8)
+        let files = [try scratch("good.json", good), try scratch("bad.json", bad)]
+        let run = try Self.simul(["send", "--raw", files[0], "--raw", files[1], "-Q", "poison", "--broker", url])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output == "\(try MessageCodec.decode(good).id)\n-\n")
+        let received = try await broker.receive(from: ["poison"], limit: 10, lease: .seconds(30), timeout: .seconds(5))
+        #expect(received.map(\.body) == [good, bad])
+        await broker.close()
+    }
+
+    @Test func sendRawRefusesWhatItCannotSendAsItIs() throws {
+        try expectOneLineError(["send", "--raw", "/no/such/file", "--broker", url],
+                               "cannot read the envelope file '/no/such/file'")
+        let file = try scratch("envelope.json", Data("{}".utf8))
+        try expectOneLineError(["send", "simul.add", "--raw", file, "--broker", url],
+                               "--raw sends files as they are; it takes only -Q, --broker and --backend")
+        try expectOneLineError(["send", "--raw", file, "--countdown", "5", "--broker", url],
+                               "--raw sends files as they are; it takes only -Q, --broker and --backend")
+        try expectOneLineError(["send", "--broker", url], "give a task name, such as simul.add (or --raw FILE)")
+    }
+
+    @Test func sendCountSendsCopiesEachWithItsOwnId() async throws {
+        let broker = try SQLiteBroker(path: path)
+        let run = try Self.simul(["send", "simul.add", "--args", "[1, 2]", "--count", "150", "--time-limit", "5",
+                                  "--broker", url])
+        #expect(run.status == 0, "\(run.error)")
+        let ids = run.output.split(separator: "\n").map(String.init)
+        #expect(ids.count == 150)
+        #expect(Set(ids).count == 150)
+        let received = try await broker.receive(from: ["celery"], limit: 200, lease: .seconds(30), timeout: .seconds(5))
+        let messages = try received.map { try MessageCodec.decode($0.body) }
+        #expect(Set(messages.map(\.id)) == Set(ids))
+        #expect(messages.allSatisfy { $0.task == "simul.add" && $0.args == [1, 2] && $0.hardTimeLimit == 5 })
+        await broker.close()
+    }
+
+    @Test func sendCountRefusesBadInput() throws {
+        try expectOneLineError(["send", "simul.noop", "--count", "0", "--broker", url],
+                               "--count must be at least 1, got 0")
+        try expectOneLineError(["send", "simul.noop", "--count", "2", "--wait", "--broker", url],
+                               "--wait takes one task; with --count, use simul result")
+        try expectOneLineError(["send", "simul.noop", "--time-limit=-1", "--broker", url],
+                               "--time-limit must be a number of seconds >= 0, got -1.0")
+    }
+
+    @Test func resultReadsIdsFromAFile() async throws {
+        let broker = try SQLiteBroker(path: path)
+        let (done, failed, pending) = (TaskID.make(), TaskID.make(), TaskID.make())
+        try await broker.store([
+            TaskResult(taskId: done, status: .success, result: 5),
+            .failure(taskId: failed, .valueError("boom")),
+        ])
+        await broker.close()
+        let file = try scratch("ids.txt", Data("\(done)\n\(failed)\n\(pending)\n".utf8))
+        let plain = try Self.simul(["result", "--ids-from", file, "--broker", url])
+        #expect(plain.status == 0, "\(plain.error)")
+        #expect(plain.output == "\(done) SUCCESS 5\n\(failed) FAILURE ValueError: boom\n\(pending) PENDING\n")
+        let json = try Self.simul(["result", "--ids-from", file, "--json", "--broker", url])
+        let lines = json.output.split(separator: "\n").map {
+            try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8))
+        }
+        #expect(lines.map { $0?["status"] } == ["SUCCESS", "FAILURE", "PENDING"])
+        #expect(lines.map { $0?["task_id"] } == [.string(done), .string(failed), .string(pending)])
+        try expectOneLineError(["result", "--ids-from", "/no/such/file", "--broker", url],
+                               "cannot read the id file '/no/such/file'")
+        try expectOneLineError(["result", done, "nope", "--broker", url], "'nope' is not a task id (expected a UUID)")
+    }
+
+    /// Processes that start together on a new broker file (a worker and a client) all open it: SQLite answers some
+    /// of them SQLITE_BUSY without waiting while another switches the file to WAL or closes it. Without the retry on
+    /// open, 400 such opens failed once or twice in most runs here; with it, none.
+    @Test func processesOpeningANewBrokerAtOnceAllSucceed() async throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var failures: [String] = []
+        for round in 0..<50 {
+            let url = "sqlite://\(directory)/race-\(round).sqlite"
+            let runs = try await withThrowingTaskGroup(of: Run.self) { group in
+                for _ in 0..<8 { group.addTask { try Self.simul(["inspect", "queues", "--broker", url]) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            failures += runs.filter { $0.status != 0 }.map(\.error)
+        }
+        #expect(failures.isEmpty, "\(failures.count) of 400 failed: \(Set(failures))")
+    }
+}
