@@ -36,29 +36,9 @@ public struct QueueBenchmark: Sendable {
             let broker = try SQLiteBroker(path: directory.appendingPathComponent("queue.sqlite").path)
             let client = QueueClient(broker: broker, backend: broker)
             progress("queue-sqlite-enqueue")
-            enqueueRates.append(try await Measure.rate(count: count) {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    let producers = 32
-                    for producer in 0..<producers {
-                        group.addTask {
-                            for _ in stride(from: producer, to: count, by: producers) {
-                                try await client.send("simul.noop")
-                            }
-                        }
-                    }
-                    try await group.waitForAll()
-                }
-            })
+            enqueueRates.append(try await Measure.rate(count: count) { try await Self.sendNoops(count, with: client) })
             progress("queue-sqlite-drain")
-            var configuration = WorkerConfiguration()
-            configuration.name = "bench@localhost"
-            configuration.pool = .async
-            configuration.concurrency = 64
-            configuration.prefetchMultiplier = 8
-            var logger = Logger(label: "simul.bench")
-            logger.logLevel = .warning
-            let worker = Worker(catalog: BuiltinTasks.catalog, broker: broker, backend: broker,
-                                configuration: configuration, logger: logger)
+            let worker = Self.drainingWorker(catalog: BuiltinTasks.catalog, broker: broker)
             drainRates.append(try await Measure.rate(count: count) {
                 let running = Task { try await worker.run() }
                 while worker.stats.processed < count { try await Task.sleep(for: .milliseconds(1)) }
@@ -75,5 +55,30 @@ public struct QueueBenchmark: Sendable {
             BenchResult(suite: "queue", case: "queue-sqlite-drain", impl: "simul", metric: "throughput",
                         value: drainRates.max() ?? 0, unit: "tasks/s"),
         ]
+    }
+
+    /// Sends `count` `simul.noop` tasks from 32 producers at once.
+    static func sendNoops(_ count: Int, with client: QueueClient) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let producers = 32
+            for producer in 0..<producers {
+                group.addTask {
+                    for _ in stride(from: producer, to: count, by: producers) { try await client.send("simul.noop") }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// The worker the drain cases measure: `simul worker --pool async -c 64 --prefetch-multiplier 8`, quiet.
+    static func drainingWorker(catalog: TaskCatalog, broker: any ResultCommitting) -> Worker {
+        var configuration = WorkerConfiguration()
+        configuration.name = "bench@localhost"
+        configuration.pool = .async
+        configuration.concurrency = 64
+        configuration.prefetchMultiplier = 8
+        var logger = Logger(label: "simul.bench")
+        logger.logLevel = .warning
+        return Worker(catalog: catalog, broker: broker, backend: broker, configuration: configuration, logger: logger)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Simul
 import SimulDemos
 import SimulQueue
@@ -66,28 +65,11 @@ public struct RedisQueueBenchmark: Sendable {
         _ = try await broker.purge(queue: "celery")
         let client = QueueClient(broker: broker, backend: broker)
         progress("queue-redis-enqueue")
-        let enqueueRate = try await Measure.rate(count: count) {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                let producers = 32
-                for producer in 0..<producers {
-                    group.addTask {
-                        for _ in stride(from: producer, to: count, by: producers) { try await client.send("simul.noop") }
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
+        let enqueueRate = try await Measure.rate(count: count) { try await QueueBenchmark.sendNoops(count, with: client) }
         progress("queue-redis-drain")
-        var configuration = WorkerConfiguration()
-        configuration.name = "bench@localhost"
-        configuration.pool = .async
-        configuration.concurrency = 64
-        configuration.prefetchMultiplier = 8
-        var logger = Logger(label: "simul.bench")
-        logger.logLevel = .warning
         var catalog = BuiltinTasks.catalog
         catalog.register("bench.stamp") { Date().timeIntervalSince1970 }
-        let worker = Worker(catalog: catalog, broker: broker, backend: broker, configuration: configuration, logger: logger)
+        let worker = QueueBenchmark.drainingWorker(catalog: catalog, broker: broker)
         let running = Task { try await worker.run() }
         let drainRate = try await Measure.rate(count: count) {
             while worker.stats.processed < count { try await Task.sleep(for: .milliseconds(1)) }
