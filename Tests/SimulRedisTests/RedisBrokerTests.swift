@@ -129,7 +129,13 @@ struct RedisBrokerTests {
         let fixture = try await Fixture.start()
         let id = TaskID.make()
         let waiting = Task { try await fixture.broker.waitForResult(id, timeout: .seconds(20)) }
-        try await Task.sleep(for: .milliseconds(100))
+        // Store only once the waiter listens, so the result reaches it by the publish, not by its first read.
+        let channel = RedisArgument("celery-task-meta-\(id)")
+        let deadline = ContinuousClock.now + .seconds(20)
+        while case .array(let counts) = try await fixture.redis.send("PUBSUB", "NUMSUB", channel), counts.last?.int != 1 {
+            guard ContinuousClock.now < deadline else { throw QueueError.timeout("the waiter never subscribed") }
+            await Task.yield()
+        }
         let other = try RedisBroker(url: fixture.server.url + "/0")
         try await other.store([TaskResult(taskId: id, status: .success, result: 5)])
         #expect(try await waiting.value?.result == 5)
