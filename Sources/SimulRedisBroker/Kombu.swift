@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulQueue
 
 /// kombu's Redis layout: the key names, priority lists and envelopes that Celery's Redis transport uses, so that
 /// Python Celery clients, workers and Flower share one Redis with Simul (`docs/redis.md`).
@@ -63,7 +64,7 @@ enum Kombu {
         properties["delivery_info"] = ["exchange": .string(exchange), "routing_key": .string(routingKey)]
         properties["priority"] = 0
         properties["body_encoding"] = "base64"
-        properties["delivery_tag"] = .string(UUID().uuidString.lowercased())
+        properties["delivery_tag"] = .string(TaskID.make())
         let envelope: JSONValue = [
             "body": .string(Data(body.jsonBytes).base64EncodedString()),
             "content-encoding": "utf-8", "content-type": "application/json",
@@ -91,6 +92,6 @@ enum Kombu {
 
     /// `data` parsed as JSON; `nil` if it is not JSON.
     static func json(_ data: Data) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: data)
+        try? JSONValue(parsing: data)
     }
 }

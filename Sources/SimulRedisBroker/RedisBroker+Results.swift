@@ -7,14 +7,14 @@ import SimulRedis
 extension RedisBroker {
     public func store(_ results: [TaskResult]) async throws {
         guard !results.isEmpty else { return }
-        _ = try await redis { try await self.pool.pipeline(results.map(storeCommand)) }
+        _ = try await redis { try await self.pool.send(storeCommand(results)) }
     }
 
-    /// `SETEX` and `PUBLISH` of a result, unless a SUCCESS is stored already, as Celery's backend does.
-    func storeCommand(_ result: TaskResult) -> [RedisArgument] {
+    /// `SETEX` and `PUBLISH` of each result, unless a SUCCESS is stored already, as Celery's backend does.
+    func storeCommand(_ results: [TaskResult]) -> [RedisArgument] {
         RedisScripts.eval(
-            RedisScripts.storeResult, keys: [Kombu.resultKey(result.taskId)],
-            [RedisArgument(bytes: result.jsonBytes), RedisArgument(resultExpiry)])
+            RedisScripts.storeResults, keys: results.map { Kombu.resultKey($0.taskId) },
+            results.map { RedisArgument(bytes: $0.jsonBytes) } + [RedisArgument(resultExpiry)])
     }
 
     public func results(for ids: [String]) async throws -> [String: TaskResult] {
@@ -32,7 +32,7 @@ extension RedisBroker {
 
     static func decodeResult(_ value: RESPValue) -> TaskResult? {
         guard case .bulkString(let bytes) = value else { return nil }
-        return try? JSONDecoder().decode(TaskResult.self, from: Data(bytes.readableBytesView))
+        return try? TaskResult(jsonBytes: bytes.readableBytesView)
     }
 
     public func waitForResult(_ id: String, timeout: Duration?) async throws -> TaskResult? {

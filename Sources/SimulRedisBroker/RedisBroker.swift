@@ -86,12 +86,12 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         if !commit.requeue.isEmpty { restored = try await restoreCommands(for: commit.requeue) }
         var commands = try await declareCommands(for: commit.send)
         commands.append(["MULTI"])
-        commands += results.map(storeCommand)
+        if !results.isEmpty { commands.append(storeCommand(results)) }
         commands += sendCommands(commit.send)
         commands += ackCommands(commit.ack + commit.deadLetter.map(\.delivery.tag))
         commands += restored
         commands += commit.deadLetter.map { deadLetterCommand($0.delivery, reason: $0.reason) }
-        commands += commit.events.map(eventCommand)
+        commands += eventCommands(commit.events)
         commands.append(["EXEC"])
         let replies = try await redis { try await self.pool.pipeline(commands) }
         if case .error(let message)? = replies.last {
@@ -146,15 +146,41 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     }
 
     /// A worker or task event, published as Celery's workers publish theirs.
-    private func eventCommand(_ event: QueueEvent) -> [RedisArgument] {
-        var fields = event.fields
-        fields["clock"] = .integer(Int64(clock.add(1, ordering: .relaxed).newValue))
-        let routingKey = event.type.replacingOccurrences(of: "-", with: ".")
-        let hostname = fields["hostname"] ?? ""
+    /// Publishes worker events one by one, and a batch's task events as one `task.multi` message whose body is
+    /// their list, as a Celery worker with an event loop buffers them; Celery's event receivers, Flower's among
+    /// them, read both.
+    private func eventCommands(_ events: [QueueEvent]) -> [[RedisArgument]] {
+        var taskEvents: [JSONValue] = []
+        var commands: [[RedisArgument]] = []
+        for event in events {
+            var fields = event.fields
+            fields["clock"] = .integer(Int64(clock.add(1, ordering: .relaxed).newValue))
+            if event.type.hasPrefix("task-") {
+                taskEvents.append(.object(fields))
+            } else {
+                let (hostname, routingKey) = (fields["hostname"] ?? "", Self.routingKey(event.type))
+                commands.append(publishEvent(.object(fields), hostname: hostname, routingKey: routingKey))
+            }
+        }
+        if taskEvents.count == 1, let only = taskEvents.first, let type = only["type"]?.stringValue {
+            commands.append(publishEvent(only, hostname: only["hostname"] ?? "", routingKey: Self.routingKey(type)))
+        } else if let first = taskEvents.first {
+            let hostname = first["hostname"] ?? ""
+            commands.append(publishEvent(.array(taskEvents), hostname: hostname, routingKey: "task.multi"))
+        }
+        return commands
+    }
+
+    private func publishEvent(_ body: JSONValue, hostname: JSONValue, routingKey: String) -> [RedisArgument] {
         let envelope = Kombu.envelope(
-            body: .object(fields), headers: ["hostname": hostname], exchange: "celeryev", routingKey: routingKey)
+            body: body, headers: ["hostname": hostname], exchange: "celeryev", routingKey: routingKey)
         let channel = Kombu.fanoutChannel(database: configuration.database, exchange: "celeryev", routingKey: routingKey)
         return ["PUBLISH", RedisArgument(channel), RedisArgument(bytes: envelope)]
+    }
+
+    /// `task-succeeded` travels as `task.succeeded`.
+    private static func routingKey(_ type: String) -> String {
+        String(decoding: type.utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: ".") : $0 }, as: UTF8.self)
     }
 
     static let deadLetters = "simul.dead_letters"

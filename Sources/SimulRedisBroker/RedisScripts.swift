@@ -69,17 +69,21 @@ enum RedisScripts {
         return 1
         """
 
-    /// Stores the result `ARGV[1]` under `KEYS[1]` for `ARGV[2]` seconds (forever if 0) and publishes it on the
-    /// channel of the same name, unless a SUCCESS is stored there already. Returns 1 if stored.
-    static let storeResult = """
-        local current = redis.call('GET', KEYS[1])
-        if current and string.find(current, '"status"%s*:%s*"SUCCESS"') then return 0 end
-        if tonumber(ARGV[2]) > 0 then
-          redis.call('SETEX', KEYS[1], ARGV[2], ARGV[1])
-        else
-          redis.call('SET', KEYS[1], ARGV[1])
+    /// Stores each result `ARGV[i]` under `KEYS[i]` for `ARGV[#KEYS + 1]` seconds (forever if 0) and publishes it
+    /// on the channel of the same name, unless a SUCCESS is stored there already: one script call per batch.
+    static let storeResults = """
+        local expiry = tonumber(ARGV[#KEYS + 1])
+        for i, key in ipairs(KEYS) do
+          local current = redis.call('GET', key)
+          if not (current and string.find(current, '"status"%s*:%s*"SUCCESS"')) then
+            if expiry > 0 then
+              redis.call('SETEX', key, expiry, ARGV[i])
+            else
+              redis.call('SET', key, ARGV[i])
+            end
+            redis.call('PUBLISH', key, ARGV[i])
+          end
         end
-        redis.call('PUBLISH', KEYS[1], ARGV[1])
         return 1
         """
 

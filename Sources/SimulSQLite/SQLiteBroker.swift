@@ -364,10 +364,9 @@ public final class SQLiteBroker: ResultCommitting {
                                   arguments: [id, now])
             }
         }
-        let decoder = JSONDecoder()
         var results: [String: TaskResult] = [:]
         for row in rows {
-            let result = try decoder.decode(TaskResult.self, from: row)
+            let result = try TaskResult(jsonBytes: row)
             results[result.taskId] = result
         }
         return results
@@ -427,8 +426,7 @@ public final class SQLiteBroker: ResultCommitting {
             try db.execute(sql: "DELETE FROM chord_parts WHERE group_id = ?", arguments: [groupId])
             return parts
         }
-        let decoder = JSONDecoder()
-        return try parts?.map { try decoder.decode(TaskResult.self, from: $0) }
+        return try parts?.map { try TaskResult(jsonBytes: $0) }
     }
 
     // MARK: Access

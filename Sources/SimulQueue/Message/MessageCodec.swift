@@ -13,138 +13,182 @@ public enum MessageCodec {
 
     /// Encodes `message` as a kombu envelope.
     public static func encode(_ message: TaskMessage) -> Data {
-        let embed = Embed(
-            callbacks: message.callbacks.isEmpty ? nil : message.callbacks,
-            errbacks: message.errbacks.isEmpty ? nil : message.errbacks,
-            chain: message.chain.isEmpty ? nil : message.chain,
-            chord: message.chord
-        )
-        let body = Body(args: message.args, kwargs: message.kwargs, embed: embed)
-        // Encoding plain Codable values into JSON cannot fail.
-        let bodyJSON = try! encoder.encode(body)
-        let envelope = Envelope(
-            body: bodyJSON.base64EncodedString(),
-            contentType: "application/json",
-            contentEncoding: "utf-8",
-            headers: Headers(message),
-            properties: Properties(
-                correlationId: message.id,
-                replyTo: "",
-                deliveryMode: 2,
-                deliveryInfo: DeliveryInfo(
-                    exchange: "", routingKey: message.queue, redelivered: message.redelivered ? true : nil),
-                priority: message.priority,
-                bodyEncoding: "base64",
-                deliveryTag: message.deliveryTag
-            )
-        )
-        return try! encoder.encode(envelope)
+        let embed: JSONValue = [
+            "callbacks": signatures(message.callbacks), "errbacks": signatures(message.errbacks),
+            "chain": signatures(message.chain), "chord": message.chord?.jsonValue ?? .null,
+        ]
+        let body = JSONValue.array([.array(message.args), .object(message.kwargs), embed]).jsonBytes
+        var deliveryInfo: [String: JSONValue] = ["exchange": "", "routing_key": .string(message.queue)]
+        if message.redelivered { deliveryInfo["redelivered"] = true }
+        let envelope: JSONValue = [
+            "body": .string(Data(body).base64EncodedString()),
+            "content-type": "application/json",
+            "content-encoding": "utf-8",
+            "headers": headers(message),
+            "properties": [
+                "correlation_id": .string(message.id), "reply_to": "", "delivery_mode": 2,
+                "delivery_info": .object(deliveryInfo), "priority": .integer(Int64(message.priority)),
+                "body_encoding": "base64", "delivery_tag": .string(message.deliveryTag),
+            ],
+        ]
+        return Data(envelope.jsonBytes)
+    }
+
+    private static func signatures(_ list: [Signature]) -> JSONValue {
+        list.isEmpty ? .null : .array(list.map(\.jsonValue))
+    }
+
+    private static func headers(_ message: TaskMessage) -> JSONValue {
+        func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+        func optional(_ number: Double?) -> JSONValue { number.map(JSONValue.number) ?? .null }
+        var headers: [String: JSONValue] = [
+            "lang": "swift", "task": .string(message.task), "id": .string(message.id), "shadow": .null,
+            "eta": optional(message.eta.map(ISODate.format)), "expires": optional(message.expires.map(ISODate.format)),
+            "group": optional(message.groupId), "group_index": message.groupIndex.map { .integer(Int64($0)) } ?? .null,
+            "retries": .integer(Int64(message.retries)),
+            "timelimit": [optional(message.hardTimeLimit), optional(message.softTimeLimit)],
+            "root_id": optional(message.rootId), "parent_id": optional(message.parentId),
+            "argsrepr": .string(repr(.array(message.args))), "kwargsrepr": .string(repr(.object(message.kwargs))),
+            "origin": .string(message.origin), "ignore_result": .bool(message.ignoreResult),
+            "replaced_task_nesting": 0, "stamped_headers": .null, "stamps": [:],
+        ]
+        if message.redelivered { headers["redelivered"] = true }
+        return .object(headers)
+    }
+
+    /// Celery shows `argsrepr` in events and Flower; ours is the JSON, cut at 1024 characters as Celery does.
+    private static func repr(_ value: JSONValue) -> String {
+        let text = value.jsonText
+        return text.count > 1024 ? String(text.prefix(1021)) + "..." : text
     }
 
     /// Decodes a kombu envelope.
     /// - Throws: ``MessageError`` naming the first thing that is wrong.
     public static func decode(_ data: Data) throws(MessageError) -> TaskMessage {
-        let envelope: Envelope
+        let envelope: [String: JSONValue]
         do {
-            envelope = try decoder.decode(Envelope.self, from: data)
+            guard case .object(let fields) = try JSONValue(parsing: data) else {
+                throw MessageError("invalid JSON envelope: the envelope is not a JSON object")
+            }
+            envelope = fields
+        } catch let error as MessageError {
+            throw error
         } catch {
             throw MessageError("invalid JSON envelope: \(describe(error, in: data))")
         }
-        guard let headers = envelope.headers, let properties = envelope.properties else {
-            throw MessageError("the envelope has no \(envelope.headers == nil ? "headers" : "properties")")
+        guard case .object(let headers)? = envelope["headers"], case .object(let properties)? = envelope["properties"]
+        else {
+            throw MessageError(
+                "the envelope has no \(envelope["headers"]?.objectValue == nil ? "headers" : "properties")")
         }
-        let id = headers.id
-        guard let task = headers.task, !task.isEmpty else {
-            if envelope.body.flatMap(decodeBase64).flatMap(looksLikeProtocolOne) == true {
+        let id = headers["id"]?.stringValue
+        guard let task = headers["task"]?.stringValue, !task.isEmpty else {
+            if let encoded = envelope["body"]?.stringValue, let body = decodeBase64(encoded), looksLikeProtocolOne(body)
+            {
                 throw MessageError("protocol v1 messages are not supported; send protocol v2", taskId: id)
             }
             throw MessageError("headers.task is missing: the message names no task", taskId: id)
         }
         guard let id, !id.isEmpty else { throw MessageError("headers.id is missing", taskName: task) }
         func failure(_ reason: String) -> MessageError { MessageError(reason, taskId: id, taskName: task) }
-        guard let info = properties.deliveryInfo else { throw failure("properties.delivery_info is missing") }
-        guard let contentType = envelope.contentType, contentType == "application/json" else {
-            throw failure("content-type \(envelope.contentType ?? "(none)") is not supported; use application/json")
+        guard case .object(let info)? = properties["delivery_info"] else {
+            throw failure("properties.delivery_info is missing")
         }
-        guard let bodyText = envelope.body else { throw failure("the envelope has no body") }
+        let contentType = envelope["content-type"]?.stringValue
+        guard contentType == "application/json" else {
+            throw failure("content-type \(contentType ?? "(none)") is not supported; use application/json")
+        }
+        guard let bodyText = envelope["body"]?.stringValue else { throw failure("the envelope has no body") }
         let bodyData: Data
-        if properties.bodyEncoding == "base64" {
+        if properties["body_encoding"]?.stringValue == "base64" {
             guard let decoded = decodeBase64(bodyText) else { throw failure("the body is not valid base64") }
             bodyData = decoded
         } else {
             bodyData = Data(bodyText.utf8)
         }
-        let body: Body
+        let parts: [JSONValue]
         do {
-            body = try decoder.decode(Body.self, from: bodyData)
-        } catch {
-            if looksLikeProtocolOne(bodyData) {
-                throw failure("protocol v1 messages are not supported; send protocol v2")
+            let body = try JSONValue(parsing: bodyData)
+            guard case .array(let list) = body, list.count >= 2 else {
+                throw failure(looksLikeProtocolOne(body) ? protocolOne : "the body is not [args, kwargs, embed]")
             }
+            parts = list
+        } catch let error as MessageError {
+            throw error
+        } catch {
             throw failure("the body is not [args, kwargs, embed]: \(describe(error, in: bodyData))")
         }
-        var message = TaskMessage(task: task, id: id, args: body.args, kwargs: body.kwargs,
-                                  queue: info.routingKey ?? "celery")
-        message.priority = properties.priority ?? 0
-        if let eta = headers.eta {
-            guard let date = ISODate.parse(eta) else { throw failure("headers.eta '\(eta)' is not ISO-8601") }
-            message.eta = date
-        }
-        if let expires = headers.expires {
-            guard let date = ISODate.parse(expires) else {
-                throw failure("headers.expires '\(expires)' is not ISO-8601")
+        guard case .array(let args) = parts[0] else { throw failure("the body's args are not an array") }
+        guard case .object(let kwargs) = parts[1] else { throw failure("the body's kwargs are not an object") }
+        let embed = parts.count > 2 ? parts[2].objectValue ?? [:] : [:]
+        var message = TaskMessage(
+            task: task, id: id, args: args, kwargs: kwargs,
+            queue: info["routing_key"]?.stringValue ?? "celery")
+        message.priority = properties["priority"]?.intValue ?? 0
+        func date(_ name: String) throws(MessageError) -> Date? {
+            guard let value = headers[name], value != .null else { return nil }
+            guard let text = value.stringValue, let date = ISODate.parse(text) else {
+                throw failure("headers.\(name) '\(value.stringValue ?? value.jsonText)' is not ISO-8601")
             }
-            message.expires = date
+            return date
         }
-        message.retries = headers.retries ?? 0
-        message.rootId = headers.rootId
-        message.parentId = headers.parentId
-        message.groupId = headers.group
-        message.groupIndex = headers.groupIndex
-        message.hardTimeLimit = headers.timelimit?.first ?? nil
-        message.softTimeLimit = headers.timelimit.flatMap { $0.count > 1 ? $0[1] : nil }
-        message.ignoreResult = headers.ignoreResult ?? false
-        message.callbacks = body.embed.callbacks ?? []
-        message.errbacks = body.embed.errbacks ?? []
-        message.chain = body.embed.chain ?? []
-        message.chord = body.embed.chord
-        message.origin = headers.origin ?? ""
-        message.deliveryTag = properties.deliveryTag ?? TaskID.make()
-        message.redelivered = info.redelivered ?? headers.redelivered ?? false
+        message.eta = try date("eta")
+        message.expires = try date("expires")
+        message.retries = headers["retries"]?.intValue ?? 0
+        message.rootId = headers["root_id"]?.stringValue
+        message.parentId = headers["parent_id"]?.stringValue
+        message.groupId = headers["group"]?.stringValue
+        message.groupIndex = headers["group_index"]?.intValue
+        let limits = headers["timelimit"]?.arrayValue ?? []
+        message.hardTimeLimit = limits.first?.doubleValue
+        message.softTimeLimit = limits.count > 1 ? limits[1].doubleValue : nil
+        message.ignoreResult = headers["ignore_result"] == .bool(true)
+        do {
+            message.callbacks = try signatures(embed["callbacks"])
+            message.errbacks = try signatures(embed["errbacks"])
+            message.chain = try signatures(embed["chain"])
+            message.chord = try embed["chord"].flatMap { $0 == .null ? nil : try Signature(json: $0) }
+        } catch {
+            throw failure("the body's embed is not valid: \(error)")
+        }
+        message.origin = headers["origin"]?.stringValue ?? ""
+        message.deliveryTag = properties["delivery_tag"]?.stringValue ?? TaskID.make()
+        message.redelivered = info["redelivered"] == .bool(true) || headers["redelivered"] == .bool(true)
         return message
+    }
+
+    private static let protocolOne = "protocol v1 messages are not supported; send protocol v2"
+
+    private static func signatures(_ value: JSONValue?) throws -> [Signature] {
+        guard let value, value != .null else { return [] }
+        guard case .array(let list) = value else { throw MessageError("expected a list of signatures") }
+        return try list.map(Signature.init(json:))
     }
 
     /// The task id and name of an envelope that does not fully decode, when they can be read.
     public static func identify(_ data: Data) -> (id: String?, task: String?) {
-        guard let envelope = try? decoder.decode(Envelope.self, from: data) else { return (nil, nil) }
-        return (envelope.headers?.id, envelope.headers?.task)
+        guard let envelope = try? JSONValue(parsing: data) else { return (nil, nil) }
+        return (envelope["headers"]?["id"]?.stringValue, envelope["headers"]?["task"]?.stringValue)
     }
 
     private static func decodeBase64(_ text: String) -> Data? { Data(base64Encoded: text) }
 
-    /// Why `data` did not decode. When the bytes are not JSON at all, `JSONSerialization` names the cause (the syntax,
-    /// bad UTF-8, nesting too deep) where `JSONDecoder` on Linux says only "not valid JSON"; otherwise, the part whose
-    /// shape is wrong.
+    /// Why `data` did not parse. `JSONSerialization` names the cause (the syntax, bad UTF-8, nesting too deep) in
+    /// the words Python and Foundation users know; when it accepts what our parser refused, our parser's reason.
     private static func describe(_ error: any Error, in data: Data) -> String {
         do {
             _ = try JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)
         } catch let parseError as NSError {
             if let detail = parseError.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
         }
-        return DecodingError.describe(error)
+        return "\(error)"
     }
 
     private static func looksLikeProtocolOne(_ data: Data) -> Bool {
-        guard let object = try? decoder.decode([String: JSONValue].self, from: data) else { return false }
-        return object["task"] != nil
+        (try? JSONValue(parsing: data)).map(looksLikeProtocolOne) ?? false
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-    private static let decoder = JSONDecoder()
+    private static func looksLikeProtocolOne(_ body: JSONValue) -> Bool { body["task"] != nil }
 }
 
 /// Why a message could not be used.
@@ -164,195 +208,4 @@ public struct MessageError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String { reason }
-}
-
-// The wire shapes. Optionals are read leniently and checked above, so each missing part gets its own reason.
-
-private struct Envelope: Codable {
-    var body: String?
-    var contentType: String?
-    var contentEncoding: String?
-    var headers: Headers?
-    var properties: Properties?
-
-    enum CodingKeys: String, CodingKey {
-        case body, headers, properties
-        case contentType = "content-type"
-        case contentEncoding = "content-encoding"
-    }
-}
-
-private struct Headers: Codable {
-    var lang: String?
-    var task: String?
-    var id: String?
-    var shadow: String?
-    var eta: String?
-    var expires: String?
-    var group: String?
-    var groupIndex: Int?
-    var retries: Int?
-    var timelimit: [Double?]?
-    var rootId: String?
-    var parentId: String?
-    var argsrepr: String?
-    var kwargsrepr: String?
-    var origin: String?
-    var ignoreResult: Bool?
-    var redelivered: Bool?
-
-    enum CodingKeys: String, CodingKey {
-        case lang, task, id, shadow, eta, expires, group, retries, timelimit, argsrepr, kwargsrepr, origin
-        case redelivered
-        case groupIndex = "group_index"
-        case rootId = "root_id"
-        case parentId = "parent_id"
-        case ignoreResult = "ignore_result"
-        case replacedTaskNesting = "replaced_task_nesting"
-        case stampedHeaders = "stamped_headers"
-        case stamps
-    }
-
-    init(_ message: TaskMessage) {
-        lang = "swift"
-        task = message.task
-        id = message.id
-        eta = message.eta.map(ISODate.format)
-        expires = message.expires.map(ISODate.format)
-        group = message.groupId
-        groupIndex = message.groupIndex
-        retries = message.retries
-        timelimit = [message.hardTimeLimit, message.softTimeLimit]
-        rootId = message.rootId
-        parentId = message.parentId
-        argsrepr = Self.repr(JSONValue.array(message.args))
-        kwargsrepr = Self.repr(JSONValue.object(message.kwargs))
-        origin = message.origin
-        ignoreResult = message.ignoreResult
-        redelivered = message.redelivered ? true : nil
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        // Each field on its own: a wrong type in one informational header must not hide the others.
-        lang = try? container.decodeIfPresent(String.self, forKey: .lang)
-        task = try container.decodeIfPresent(String.self, forKey: .task)
-        id = try container.decodeIfPresent(String.self, forKey: .id)
-        shadow = try? container.decodeIfPresent(String.self, forKey: .shadow)
-        eta = try container.decodeIfPresent(String.self, forKey: .eta)
-        expires = try container.decodeIfPresent(String.self, forKey: .expires)
-        group = try container.decodeIfPresent(String.self, forKey: .group)
-        groupIndex = try container.decodeIfPresent(Int.self, forKey: .groupIndex)
-        retries = try container.decodeIfPresent(Int.self, forKey: .retries)
-        timelimit = try container.decodeIfPresent([Double?].self, forKey: .timelimit)
-        rootId = try container.decodeIfPresent(String.self, forKey: .rootId)
-        parentId = try container.decodeIfPresent(String.self, forKey: .parentId)
-        argsrepr = try? container.decodeIfPresent(String.self, forKey: .argsrepr)
-        kwargsrepr = try? container.decodeIfPresent(String.self, forKey: .kwargsrepr)
-        origin = try? container.decodeIfPresent(String.self, forKey: .origin)
-        ignoreResult = try container.decodeIfPresent(Bool.self, forKey: .ignoreResult)
-        redelivered = try? container.decodeIfPresent(Bool.self, forKey: .redelivered)
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(lang, forKey: .lang)
-        try container.encode(task, forKey: .task)
-        try container.encode(id, forKey: .id)
-        try container.encode(shadow, forKey: .shadow)
-        try container.encode(eta, forKey: .eta)
-        try container.encode(expires, forKey: .expires)
-        try container.encode(group, forKey: .group)
-        try container.encode(groupIndex, forKey: .groupIndex)
-        try container.encode(retries, forKey: .retries)
-        try container.encode(timelimit, forKey: .timelimit)
-        try container.encode(rootId, forKey: .rootId)
-        try container.encode(parentId, forKey: .parentId)
-        try container.encode(argsrepr, forKey: .argsrepr)
-        try container.encode(kwargsrepr, forKey: .kwargsrepr)
-        try container.encode(origin, forKey: .origin)
-        try container.encode(ignoreResult, forKey: .ignoreResult)
-        try container.encode(0, forKey: .replacedTaskNesting)
-        try container.encodeNil(forKey: .stampedHeaders)
-        try container.encode([String: String](), forKey: .stamps)
-        try container.encodeIfPresent(redelivered, forKey: .redelivered)
-    }
-
-    /// Celery shows `argsrepr` in events and Flower; ours is the JSON, cut at 1024 characters as Celery does.
-    private static func repr(_ value: JSONValue) -> String {
-        let text = value.jsonText
-        return text.count > 1024 ? String(text.prefix(1021)) + "..." : text
-    }
-}
-
-private struct Properties: Codable {
-    var correlationId: String?
-    var replyTo: String?
-    var deliveryMode: Int?
-    var deliveryInfo: DeliveryInfo?
-    var priority: Int?
-    var bodyEncoding: String?
-    var deliveryTag: String?
-
-    enum CodingKeys: String, CodingKey {
-        case priority
-        case correlationId = "correlation_id"
-        case replyTo = "reply_to"
-        case deliveryMode = "delivery_mode"
-        case deliveryInfo = "delivery_info"
-        case bodyEncoding = "body_encoding"
-        case deliveryTag = "delivery_tag"
-    }
-}
-
-private struct DeliveryInfo: Codable {
-    var exchange: String?
-    var routingKey: String?
-    var redelivered: Bool?
-
-    enum CodingKeys: String, CodingKey {
-        case exchange, redelivered
-        case routingKey = "routing_key"
-    }
-}
-
-private struct Embed: Codable {
-    var callbacks: [Signature]?
-    var errbacks: [Signature]?
-    var chain: [Signature]?
-    var chord: Signature?
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(callbacks, forKey: .callbacks)
-        try container.encode(errbacks, forKey: .errbacks)
-        try container.encode(chain, forKey: .chain)
-        try container.encode(chord, forKey: .chord)
-    }
-}
-
-private struct Body: Codable {
-    var args: [JSONValue]
-    var kwargs: [String: JSONValue]
-    var embed: Embed
-
-    init(args: [JSONValue], kwargs: [String: JSONValue], embed: Embed) {
-        self.args = args
-        self.kwargs = kwargs
-        self.embed = embed
-    }
-
-    init(from decoder: any Decoder) throws {
-        var container = try decoder.unkeyedContainer()
-        args = try container.decode([JSONValue].self)
-        kwargs = try container.decode([String: JSONValue].self)
-        embed = container.isAtEnd ? Embed() : try container.decode(Embed.self)
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.unkeyedContainer()
-        try container.encode(args)
-        try container.encode(kwargs)
-        try container.encode(embed)
-    }
 }

@@ -37,29 +37,37 @@ public struct Signature: Codable, Sendable, Equatable {
         self.immutable = immutable
     }
 
-    enum CodingKeys: String, CodingKey {
-        case task, args, kwargs, options, immutable
-        case subtaskType = "subtask_type"
-    }
-
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        task = try container.decode(String.self, forKey: .task)
-        args = try container.decodeIfPresent([JSONValue].self, forKey: .args) ?? []
-        kwargs = try container.decodeIfPresent([String: JSONValue].self, forKey: .kwargs) ?? [:]
-        options = try container.decodeIfPresent([String: JSONValue].self, forKey: .options) ?? [:]
-        subtaskType = try container.decodeIfPresent(String.self, forKey: .subtaskType)
-        immutable = try container.decodeIfPresent(Bool.self, forKey: .immutable) ?? false
+        try self.init(json: JSONValue(from: decoder))
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(task, forKey: .task)
-        try container.encode(args, forKey: .args)
-        try container.encode(kwargs, forKey: .kwargs)
-        try container.encode(options, forKey: .options)
-        try container.encode(subtaskType, forKey: .subtaskType)
-        try container.encode(immutable, forKey: .immutable)
+    public func encode(to encoder: any Encoder) throws { try jsonValue.encode(to: encoder) }
+
+    /// Reads a signature from Celery's JSON form.
+    /// - Throws: ``MessageError`` when `json` is not an object with a `task` name, or a field has the wrong type.
+    public init(json: JSONValue) throws(MessageError) {
+        guard case .object(let fields) = json, let task = fields["task"]?.stringValue else {
+            throw MessageError("a signature is an object with a task name, got \(json.jsonText)")
+        }
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?, default empty: T) throws(MessageError) -> T {
+            guard let value = fields[name], value != .null else { return empty }
+            guard let typed = read(value) else { throw MessageError("signature \(task): '\(name)' has the wrong type") }
+            return typed
+        }
+        self.task = task
+        args = try field("args", \.arrayValue, default: [])
+        kwargs = try field("kwargs", \.objectValue, default: [:])
+        options = try field("options", \.objectValue, default: [:])
+        subtaskType = try field("subtask_type", \.stringValue, default: nil)
+        immutable = try field("immutable", { if case .bool(let flag) = $0 { flag } else { nil } }, default: false)
+    }
+
+    /// The signature in Celery's JSON form.
+    public var jsonValue: JSONValue {
+        [
+            "task": .string(task), "args": .array(args), "kwargs": .object(kwargs), "options": .object(options),
+            "subtask_type": subtaskType.map(JSONValue.string) ?? .null, "immutable": .bool(immutable),
+        ]
     }
 
     /// The id the task will run under (`options.task_id`), assigned when the signature is frozen.

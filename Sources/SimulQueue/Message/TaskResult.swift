@@ -28,14 +28,6 @@ public struct TaskResult: Codable, Sendable, Equatable {
     /// The queue it came from.
     public var queue: String?
 
-    enum CodingKeys: String, CodingKey {
-        case status, result, traceback, children, name, worker, retries, queue
-        case dateDone = "date_done"
-        case taskId = "task_id"
-        case groupId = "group_id"
-        case parentId = "parent_id"
-    }
-
     /// Creates a result.
     public init(taskId: String, status: TaskState, result: JSONValue = .null, traceback: String? = nil) {
         self.status = status
@@ -57,8 +49,8 @@ public struct TaskResult: Codable, Sendable, Equatable {
         return TaskError(resultValue: result, traceback: traceback)
     }
 
-    /// The result as Celery stores it, as JSON bytes; the fast path for backends (same keys as `Codable`).
-    public var jsonBytes: [UInt8] {
+    /// The result as Celery stores it: the meta object, with the same keys as `Codable`.
+    public var jsonValue: JSONValue {
         var object: [String: JSONValue] = [
             "status": .string(status.rawValue), "result": result, "traceback": traceback.map(JSONValue.string) ?? .null,
             "children": .array(children), "date_done": dateDone.map { .string(ISODate.format($0)) } ?? .null,
@@ -70,38 +62,46 @@ public struct TaskResult: Codable, Sendable, Equatable {
         if let worker { object["worker"] = .string(worker) }
         if let retries { object["retries"] = .integer(Int64(retries)) }
         if let queue { object["queue"] = .string(queue) }
-        return JSONValue.object(object).jsonBytes
+        return .object(object)
     }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        status = try container.decode(TaskState.self, forKey: .status)
-        result = try container.decodeIfPresent(JSONValue.self, forKey: .result) ?? .null
-        traceback = try container.decodeIfPresent(String.self, forKey: .traceback)
-        children = try container.decodeIfPresent([JSONValue].self, forKey: .children) ?? []
-        dateDone = try container.decodeIfPresent(String.self, forKey: .dateDone).flatMap(ISODate.parse)
-        taskId = try container.decode(String.self, forKey: .taskId)
-        groupId = try container.decodeIfPresent(String.self, forKey: .groupId)
-        parentId = try container.decodeIfPresent(String.self, forKey: .parentId)
-        name = try container.decodeIfPresent(String.self, forKey: .name)
-        worker = try container.decodeIfPresent(String.self, forKey: .worker)
-        retries = try container.decodeIfPresent(Int.self, forKey: .retries)
-        queue = try container.decodeIfPresent(String.self, forKey: .queue)
+    /// The result as JSON bytes, the form backends store.
+    public var jsonBytes: [UInt8] { jsonValue.jsonBytes }
+
+    /// Reads Celery's result meta.
+    /// - Throws: ``MessageError`` when `json` has no known `status` or no `task_id`.
+    public init(json: JSONValue) throws(MessageError) {
+        guard let status = json["status"]?.stringValue.flatMap(TaskState.init(rawValue:)) else {
+            throw MessageError("a result needs a known status, got \(json["status"]?.jsonText ?? "none")")
+        }
+        guard let taskId = json["task_id"]?.stringValue else { throw MessageError("a result needs a task_id") }
+        self.status = status
+        self.taskId = taskId
+        result = json["result"] ?? .null
+        traceback = json["traceback"]?.stringValue
+        children = json["children"]?.arrayValue ?? []
+        dateDone = json["date_done"]?.stringValue.flatMap(ISODate.parse)
+        groupId = json["group_id"]?.stringValue
+        parentId = json["parent_id"]?.stringValue
+        name = json["name"]?.stringValue
+        worker = json["worker"]?.stringValue
+        retries = json["retries"]?.intValue
+        queue = json["queue"]?.stringValue
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(status, forKey: .status)
-        try container.encode(result, forKey: .result)
-        try container.encode(traceback, forKey: .traceback)
-        try container.encode(children, forKey: .children)
-        try container.encode(dateDone.map(ISODate.format), forKey: .dateDone)
-        try container.encodeIfPresent(groupId, forKey: .groupId)
-        try container.encodeIfPresent(parentId, forKey: .parentId)
-        try container.encode(taskId, forKey: .taskId)
-        try container.encodeIfPresent(name, forKey: .name)
-        try container.encodeIfPresent(worker, forKey: .worker)
-        try container.encodeIfPresent(retries, forKey: .retries)
-        try container.encodeIfPresent(queue, forKey: .queue)
+    /// Reads a stored result from JSON bytes.
+    /// - Throws: ``MessageError`` when the bytes are not a result.
+    public init(jsonBytes: some Collection<UInt8>) throws(MessageError) {
+        do {
+            try self.init(json: JSONValue(parsing: jsonBytes))
+        } catch let error as MessageError {
+            throw error
+        } catch {
+            throw MessageError("a result is not JSON: \(error)")
+        }
     }
+
+    public init(from decoder: any Decoder) throws { try self.init(json: JSONValue(from: decoder)) }
+
+    public func encode(to encoder: any Encoder) throws { try jsonValue.encode(to: encoder) }
 }
