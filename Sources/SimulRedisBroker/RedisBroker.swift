@@ -36,6 +36,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     private let declaredQueues = Mutex<Set<String>>([])
     private let lastRestore = Mutex<ContinuousClock.Instant?>(nil)
     private let clock = Atomic<Int>(0)
+    /// Concurrent sends share one write.
+    private let sends = SendBatcher()
 
     /// Connects (lazily, on first use) to the Redis at `configuration`.
     /// - Parameters:
@@ -82,6 +84,17 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
 
     public func commit(_ commit: BrokerCommit, storing results: [TaskResult]) async throws {
         guard !commit.isEmpty || !results.isEmpty else { return }
+        let onlySends = results.isEmpty && commit.ack.isEmpty && commit.requeue.isEmpty && commit.deadLetter.isEmpty
+            && commit.events.isEmpty
+        if onlySends {
+            try await sends.send(commit.send) { try await self.write(BrokerCommit(send: $0), storing: []) }
+        } else {
+            try await write(commit, storing: results)
+        }
+    }
+
+    /// Writes a commit in one `MULTI` … `EXEC` pipeline.
+    private func write(_ commit: BrokerCommit, storing results: [TaskResult]) async throws {
         var restored: [[RedisArgument]] = []
         if !commit.requeue.isEmpty { restored = try await restoreCommands(for: commit.requeue) }
         var commands = try await declareCommands(for: commit.send)
@@ -203,7 +216,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         let tag = try await hold(popped.message, from: popped.list)
         let first = Delivery(
             tag: tag, queue: Kombu.queue(ofList: popped.list), body: popped.message,
-            redelivered: Self.isRedelivered(popped.message))
+            redelivered: false)
         guard limit > 1 else { return [first] }
         return [first] + (try await take(from: keys, limit: limit - 1))
     }
@@ -227,7 +240,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
             else { break }
             let body = Data(bytes.readableBytesView)
             deliveries.append(
-                Delivery(tag: tag, queue: Kombu.queue(ofList: list), body: body, redelivered: Self.isRedelivered(body)))
+                Delivery(tag: tag, queue: Kombu.queue(ofList: list), body: body, redelivered: false))
             index += 3
         }
         return deliveries
@@ -337,7 +350,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     /// redelivered (a message that was not an envelope goes back as it came).
     static func restorable(_ entry: Data) -> (list: String, message: [UInt8])? {
         guard case .array(let parts)? = Kombu.json(entry), parts.count == 3, let routingKey = parts[2].stringValue
-        else { return nil }
+        else { return unparsedEntry(entry) }
         switch parts[0] {
         case .string(let raw):
             return (routingKey, Array(raw.utf8))
@@ -355,6 +368,22 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         default:
             return nil
         }
+    }
+
+    /// The message and routing key of an entry that is not JSON because its message is not: the hold script
+    /// wrote it as `[<message>,"<exchange>","<routing key>"]`, names without quotes. The message goes back as it is,
+    /// for a worker to dead-letter with its reason.
+    private static func unparsedEntry(_ entry: Data) -> (list: String, message: [UInt8])? {
+        let bytes = Array(entry)
+        let quote = UInt8(ascii: "\"")
+        guard bytes.first == UInt8(ascii: "["), bytes.suffix(2) == [quote, UInt8(ascii: "]")],
+            let keyStart = bytes.dropLast(2).lastIndex(of: quote),
+            let exchangeEnd = bytes[..<keyStart].lastIndex(of: quote),
+            let exchangeStart = bytes[..<exchangeEnd].lastIndex(of: quote), exchangeStart > 1,
+            bytes[exchangeStart - 1] == UInt8(ascii: ",")
+        else { return nil }
+        let routingKey = String(decoding: bytes[(keyStart + 1)..<(bytes.count - 2)], as: UTF8.self)
+        return (routingKey, Array(bytes[1..<(exchangeStart - 1)]))
     }
 
     // MARK: Dead letters, queues, revocations, claims
@@ -475,10 +504,6 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     // MARK: Helpers
 
     static var now: String { String(Date().timeIntervalSince1970) }
-
-    static func isRedelivered(_ body: Data) -> Bool {
-        body.range(of: Data("\"redelivered\": true".utf8)) != nil || body.range(of: Data("\"redelivered\":true".utf8)) != nil
-    }
 
     /// Runs `body`, turning Redis's errors into ``QueueError``s that say where Redis is.
     func redis<T>(_ body: () async throws -> T) async throws -> T {

@@ -9,21 +9,33 @@ enum RedisScripts {
     /// (`KEYS[1]`, scored `now`) as kombu does: under its delivery tag, with the envelope embedded as JSON and the
     /// exchange and routing key it names. A message that is not such an envelope is held as a string under
     /// `fallback`.
+    ///
+    /// The tag, exchange and routing key are read with patterns first: in an envelope they appear only in
+    /// `properties`, since the body is base64 and any quote inside a header's string is escaped. Only an envelope
+    /// where they do not match plainly is decoded in full.
     private static let holdFunction = """
         local function hold(m, rk, fallback, now)
-          local tag, exchange = nil, ''
-          local ok, env = pcall(cjson.decode, m)
+          local from = string.find(m, '"properties"', 1, true) or 1
+          local tag = string.match(m, '"delivery_tag"%s*:%s*"([%w%-_.:]+)"', from)
+          local exchange = string.match(m, '"exchange"%s*:%s*"([%w%-_.:]*)"', from)
+          local key = string.match(m, '"routing_key"%s*:%s*"([%w%-_.:]*)"', from)
           local entry
-          if ok and type(env) == 'table' and type(env.properties) == 'table' then
-            local p = env.properties
-            if type(p.delivery_tag) == 'string' then tag = p.delivery_tag end
-            if type(p.delivery_info) == 'table' then
-              if type(p.delivery_info.exchange) == 'string' then exchange = p.delivery_info.exchange end
-              if type(p.delivery_info.routing_key) == 'string' then rk = p.delivery_info.routing_key end
-            end
-            entry = '[' .. m .. ',' .. cjson.encode(exchange) .. ',' .. cjson.encode(rk) .. ']'
+          if tag and exchange and key and string.sub(m, 1, 1) == '{' then
+            entry = '[' .. m .. ',"' .. exchange .. '","' .. key .. '"]'
           else
-            entry = cjson.encode({m, exchange, rk})
+            tag, exchange = nil, ''
+            local ok, env = pcall(cjson.decode, m)
+            if ok and type(env) == 'table' and type(env.properties) == 'table' then
+              local p = env.properties
+              if type(p.delivery_tag) == 'string' then tag = p.delivery_tag end
+              if type(p.delivery_info) == 'table' then
+                if type(p.delivery_info.exchange) == 'string' then exchange = p.delivery_info.exchange end
+                if type(p.delivery_info.routing_key) == 'string' then rk = p.delivery_info.routing_key end
+              end
+              entry = '[' .. m .. ',' .. cjson.encode(exchange) .. ',' .. cjson.encode(rk) .. ']'
+            else
+              entry = cjson.encode({m, exchange, rk})
+            end
           end
           tag = tag or fallback
           redis.call('ZADD', KEYS[1], now, tag)

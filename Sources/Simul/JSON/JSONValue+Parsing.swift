@@ -1,3 +1,5 @@
+public import Foundation
+
 extension JSONValue {
     /// Why bytes are not one JSON value.
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -24,10 +26,21 @@ extension JSONValue {
         if let contiguous {
             self = try contiguous.get()
         } else {
-            self = try Array(bytes).withUnsafeBufferPointer { buffer throws(ParseError) in
-                try Self.parseDocument(buffer)
-            }
+            try self.init(parsing: Array(bytes))
         }
+    }
+
+    /// Parses one JSON value from UTF-8 bytes; see ``init(parsing:)-(some Collection<UInt8>)``.
+    public init(parsing bytes: [UInt8]) throws(ParseError) {
+        self = try bytes.withUnsafeBufferPointer { buffer throws(ParseError) in try Self.parseDocument(buffer) }
+    }
+
+    /// Parses one JSON value from UTF-8 bytes; see ``init(parsing:)-(some Collection<UInt8>)``.
+    public init(parsing data: Data) throws(ParseError) {
+        let parsed = data.withUnsafeBytes { raw in
+            Result { () throws(ParseError) in try Self.parseDocument(raw.bindMemory(to: UInt8.self)) }
+        }
+        self = try parsed.get()
     }
 
     private static func parseDocument(_ buffer: UnsafeBufferPointer<UInt8>) throws(ParseError) -> JSONValue {
@@ -84,6 +97,7 @@ private struct JSONParser {
         guard depth <= JSONValue.maximumDepth else { throw error("nesting deeper than \(JSONValue.maximumDepth)") }
         position += 1
         var members: [String: JSONValue] = [:]
+        members.reserveCapacity(8)
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1

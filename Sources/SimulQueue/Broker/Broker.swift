@@ -68,7 +68,8 @@ public struct Delivery: Sendable {
     public let queue: String
     /// The envelope, as sent.
     public let body: Data
-    /// Whether it was delivered before.
+    /// Whether the broker knows it was delivered before. Redis marks redelivery inside the envelope instead, where
+    /// ``TaskMessage/redelivered`` reads it.
     public let redelivered: Bool
 
     /// Creates a delivery.

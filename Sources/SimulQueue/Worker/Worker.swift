@@ -219,7 +219,7 @@ public final class Worker: Sendable {
             "root_id": message.rootId.map(JSONValue.string) ?? .null,
             "parent_id": message.parentId.map(JSONValue.string) ?? .null,
             "eta": message.eta.map { .string(ISODate.format($0)) } ?? .null,
-            "queue": .string(delivery.queue), "redelivered": .bool(delivery.redelivered),
+            "queue": .string(delivery.queue), "redelivered": .bool(delivery.redelivered || message.redelivered),
         ]))
         if let eta = message.eta, eta > now() {
             let wait = eta.timeIntervalSince(now())
