@@ -24,7 +24,8 @@ package enum Assets {
         pre { background: #fff; border: 1px solid var(--line); padding: .7rem; overflow: auto; white-space: pre-wrap;
           word-break: break-word; margin: 0; }
         .cards { display: flex; flex-wrap: wrap; gap: 1rem; }
-        .card { background: #fff; border: 1px solid var(--line); padding: .8rem 1rem; min-width: 150px; }
+        .card { background: #fff; border: 1px solid var(--line); padding: .8rem 1rem; min-width: 150px;
+          text-decoration: none; color: inherit; }
         .card .value { font-size: 26px; font-weight: 700; }
         .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; }
         .state { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: 12px; font-weight: 600;

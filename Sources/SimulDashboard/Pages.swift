@@ -245,7 +245,7 @@ package struct Pages: Sendable {
             \(row("result", pre(detail.result ?? task.outcome, id: "result")))
             \(row("traceback", pre(detail.traceback, id: "traceback")))
             \(row("parent", link(detail.parentId)))
-            \(row("root", link(detail.rootId)))
+            \(row("root", link(detail.rootId == task.id ? nil : detail.rootId)))
             \(row("children", children))
             </dl>
             <h2>Timeline</h2>
