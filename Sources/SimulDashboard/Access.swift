@@ -95,7 +95,9 @@ package struct Access: Sendable {
             guard let sent = form["csrf"], Self.constantTimeEquals(sent, csrf) else {
                 return (.forbidden, "the form's CSRF token is missing or stale: reload the page")
             }
-            guard sameOrigin(request) else { return (.forbidden, "the request did not come from the dashboard's pages") }
+            guard sameOrigin(request) else {
+                return (.forbidden, "the request did not come from the dashboard's pages")
+            }
             return nil
         }
     }

@@ -32,7 +32,8 @@ public struct Dashboard: Sendable {
     /// - Throws: ``DashboardError/tokenRequired(host:)`` when `configuration` binds a non-loopback address without a
     ///   token, ``DashboardError/badPort(_:)`` for a port outside 0...65535.
     public init(
-        broker: any Broker, backend: any ResultBackend, configuration: DashboardConfiguration = DashboardConfiguration(),
+        broker: any Broker, backend: any ResultBackend,
+        configuration: DashboardConfiguration = DashboardConfiguration(),
         logger: Logger = Logger(label: "simul.dashboard")
     ) throws {
         guard (0...65_535).contains(configuration.port) else { throw DashboardError.badPort(configuration.port) }
@@ -94,12 +95,14 @@ public struct Dashboard: Sendable {
             let pages = self.pages(request)
             switch try await self.detail(id) {
             case .success(let detail): return Self.html(pages.task(detail))
-            case .failure(let problem): return Self.html(pages.error(problem.code, problem.message), status: problem.status)
+            case .failure(let problem):
+                return Self.html(pages.error(problem.code, problem.message), status: problem.status)
             }
         }
         router.get("/queues") { request, _ in Self.html(self.pages(request).queues(try await self.queueViews())) }
         router.get("/dead-letters") { request, _ in
-            Self.html(self.pages(request).deadLetters(try await self.broker.deadLetters(limit: 200).map(DeadLetterView.init)))
+            Self.html(
+                self.pages(request).deadLetters(try await self.broker.deadLetters(limit: 200).map(DeadLetterView.init)))
         }
 
         router.get("/api/workers") { _, _ in Self.json(WorkerView.all(self.monitor.snapshot.cluster, now: Date())) }
@@ -164,7 +167,7 @@ public struct Dashboard: Sendable {
                 let ids: [Int64]?
                 switch form["id"] {
                 case "all": ids = nil
-                case let text?: 
+                case let text?:
                     guard let id = Int64(text) else { throw BadRequest("id must be a dead letter's number or 'all'") }
                     ids = [id]
                 case nil: throw BadRequest("id must be a dead letter's number or 'all'")
@@ -216,7 +219,8 @@ public struct Dashboard: Sendable {
             for await version in monitor.updates().cancelOnGracefulShutdown() {
                 if version != shown {
                     shown = version
-                    try await writer.write(ByteBuffer(string: "event: update\ndata: \(Self.summary(monitor.snapshot))\n\n"))
+                    try await writer.write(
+                        ByteBuffer(string: "event: update\ndata: \(Self.summary(monitor.snapshot))\n\n"))
                     sent += 1
                     lastWrite = .now
                     if let limit, sent >= limit { break }
@@ -252,7 +256,8 @@ public struct Dashboard: Sendable {
             return Self.html(pages.error(403, "there is no token to log in with: actions are off"), status: .forbidden)
         }
         guard access.sameOrigin(request), let csrf = form["csrf"], Access.constantTimeEquals(csrf, access.csrf) else {
-            return Self.html(pages.login(error: "the login form is stale or came from elsewhere: try again"), status: .forbidden)
+            return Self.html(
+                pages.login(error: "the login form is stale or came from elsewhere: try again"), status: .forbidden)
         }
         guard let token = form["token"], let expected = access.token, Access.constantTimeEquals(token, expected) else {
             return Self.html(pages.login(error: "wrong token"), status: .unauthorized)
@@ -271,7 +276,8 @@ public struct Dashboard: Sendable {
         let form = try await Self.form(request, context: context)
         let browser = access.credential(of: request) != .bearer
         if let (status, message) = access.refusal(ofAction: request, form: form) {
-            return browser ? Self.html(pages(request).error(status.code, message), status: status)
+            return browser
+                ? Self.html(pages(request).error(status.code, message), status: status)
                 : Self.json(["error": message], status: status)
         }
         do {
@@ -279,7 +285,8 @@ public struct Dashboard: Sendable {
             logger.info("dashboard action \(request.uri.path): \(JSONValue.object(reply).jsonText)")
             return browser ? Self.redirect(page) : Self.json(reply)
         } catch let error as BadRequest {
-            return browser ? Self.html(pages(request).error(400, error.message), status: .badRequest)
+            return browser
+                ? Self.html(pages(request).error(400, error.message), status: .badRequest)
                 : Self.json(["error": error.message], status: .badRequest)
         }
     }
@@ -288,7 +295,10 @@ public struct Dashboard: Sendable {
 
     static func isTaskId(_ id: String) -> Bool {
         !id.isEmpty && id.count <= 64
-            && id.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit || "-_.".unicodeScalars.contains($0) || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) }
+            && id.unicodeScalars.allSatisfy {
+                $0.properties.isASCIIHexDigit || "-_.".unicodeScalars.contains($0)
+                    || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0)
+            }
     }
 
     /// A path parameter, percent-decoded.

@@ -18,7 +18,8 @@ public struct DashboardError: Error, CustomStringConvertible, Equatable {
     public static func tokenRequired(host: String) -> DashboardError {
         DashboardError(
             .tokenRequired,
-            "binding \(host) exposes the dashboard beyond this machine: give --token TOKEN or set SIMUL_DASHBOARD_TOKEN")
+            "binding \(host) exposes the dashboard beyond this machine: give --token TOKEN or set SIMUL_DASHBOARD_TOKEN"
+        )
     }
 
     /// A port outside 0...65535.

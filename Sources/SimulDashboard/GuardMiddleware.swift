@@ -20,7 +20,8 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         let path = request.uri.path
         let wantsJSON = path.hasPrefix("/api/") || path == "/metrics" || path == "/events"
         if !access.acceptsHost(request) {
-            response = Self.refuse(.misdirectedRequest, "this dashboard answers to loopback host names only", json: wantsJSON)
+            response = Self.refuse(
+                .misdirectedRequest, "this dashboard answers to loopback host names only", json: wantsJSON)
         } else if !Self.isPublic(path) && !access.mayRead(request) {
             response = Self.refuse(.unauthorized, "this dashboard needs its token: log in at /login", json: wantsJSON)
         } else {
@@ -48,7 +49,9 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let page = Pages(access: Access(token: nil, loopback: true), signedIn: false)
         var body = page.error(status.code, message)
-        if status == .unauthorized { body = body.replacingOccurrences(of: "</main>", with: "<p><a href=\"/login\">Log in</a></p></main>") }
+        if status == .unauthorized {
+            body = body.replacingOccurrences(of: "</main>", with: "<p><a href=\"/login\">Log in</a></p></main>")
+        }
         return Dashboard.html(body, status: status)
     }
 }

@@ -110,11 +110,13 @@ package struct Pages: Sendable {
             let bad = Double(slot.failed) * scale
             let base = height - bottom
             if slot.succeeded > 0 {
-                bars += "<rect x=\"\(f(x + 1))\" y=\"\(f(base - ok))\" width=\"\(f(step - 2))\" height=\"\(f(ok))\" "
+                bars +=
+                    "<rect x=\"\(f(x + 1))\" y=\"\(f(base - ok))\" width=\"\(f(step - 2))\" height=\"\(f(ok))\" "
                     + "fill=\"#1f8a4c\"><title>\(slot.succeeded) succeeded</title></rect>"
             }
             if slot.failed > 0 {
-                bars += "<rect x=\"\(f(x + 1))\" y=\"\(f(base - ok - bad))\" width=\"\(f(step - 2))\" "
+                bars +=
+                    "<rect x=\"\(f(x + 1))\" y=\"\(f(base - ok - bad))\" width=\"\(f(step - 2))\" "
                     + "height=\"\(f(bad))\" fill=\"#c23b32\"><title>\(slot.failed) failed</title></rect>"
             }
         }
@@ -137,15 +139,19 @@ package struct Pages: Sendable {
     // MARK: Workers
 
     func workers(_ workers: [WorkerView]) -> String {
-        layout("Workers", section: .workers, workers.isEmpty ? "<p class=\"muted\">No worker has reported yet.</p>" : workerTable(workers))
+        layout(
+            "Workers", section: .workers,
+            workers.isEmpty ? "<p class=\"muted\">No worker has reported yet.</p>" : workerTable(workers))
     }
 
     func workerTable(_ workers: [WorkerView]) -> String {
         guard !workers.isEmpty else { return "<p class=\"muted\">No worker has reported yet.</p>" }
         let rows = workers.map { worker in
             let status = worker.online ? "online" : "offline"
-            let active = worker.activeTasks.prefix(5).map { "<a class=\"mono\" href=\"/tasks/\(HTML.escape($0))\">\(HTML.escape(String($0.prefix(8))))</a>" }
-                .joined(separator: " ")
+            let active = worker.activeTasks.prefix(5).map {
+                "<a class=\"mono\" href=\"/tasks/\(HTML.escape($0))\">\(HTML.escape(String($0.prefix(8))))</a>"
+            }
+            .joined(separator: " ")
             return """
                 <tr class="worker"><td><a href="/tasks?worker=\(HTML.queryComponent(worker.hostname))">\(HTML.escape(worker.hostname))</a></td>\
                 <td><span class="state \(status)">\(status)</span></td>\
@@ -169,7 +175,8 @@ package struct Pages: Sendable {
 
     func tasks(_ page: TaskPage) -> String {
         let query = page.query
-        let stateOptions = (["" as String] + TaskState.allCases.filter { $0 != .pending }.map(\.rawValue)).map { state in
+        let stateOptions = (["" as String] + TaskState.allCases.filter { $0 != .pending }.map(\.rawValue)).map {
+            state in
             "<option value=\"\(state)\"\(query.state?.rawValue == state || (query.state == nil && state.isEmpty) ? " selected" : "")>"
                 + "\(state.isEmpty ? "any" : state)</option>"
         }.joined()
@@ -192,16 +199,20 @@ package struct Pages: Sendable {
             <td class="num">\(task.runtime.map { String(format: "%.3f s", $0) } ?? "")</td></tr>
             """
         }.joined(separator: "\n")
-        let table = page.tasks.isEmpty
+        let table =
+            page.tasks.isEmpty
             ? "<p class=\"muted\">No task matches.</p>"
             : """
             <table id="tasks"><tr><th>id</th><th>name</th><th>state</th><th>args</th><th>result</th><th>worker</th>\
             <th>received</th><th class="num">runtime</th></tr>
             \(rows)</table>
             """
-        var pager = "<div class=\"pages\"><span class=\"muted\">\(page.total) task\(page.total == 1 ? "" : "s"), page \(query.page) of \(page.pageCount)</span>"
+        var pager =
+            "<div class=\"pages\"><span class=\"muted\">\(page.total) task\(page.total == 1 ? "" : "s"), page \(query.page) of \(page.pageCount)</span>"
         if query.page > 1 { pager += "<a href=\"/tasks?\(query.with(page: query.page - 1).queryString)\">← newer</a>" }
-        if query.page < page.pageCount { pager += "<a href=\"/tasks?\(query.with(page: query.page + 1).queryString)\">older →</a>" }
+        if query.page < page.pageCount {
+            pager += "<a href=\"/tasks?\(query.with(page: query.page + 1).queryString)\">older →</a>"
+        }
         pager += "</div>"
         return layout("Tasks", section: .tasks, filters + table + pager)
     }
@@ -264,10 +275,13 @@ package struct Pages: Sendable {
         guard !queues.isEmpty else { return "<p class=\"muted\">No message is waiting in any queue.</p>" }
         let rows = queues.map { queue in
             "<tr class=\"queue\"><td>\(HTML.escape(queue.name))</td><td class=\"num\">\(queue.waiting)</td>"
-                + (actions ? "<td>\(actionForm("/actions/purge", fields: ["queue": queue.name], label: "Purge", danger: true))</td>" : "")
+                + (actions
+                    ? "<td>\(actionForm("/actions/purge", fields: ["queue": queue.name], label: "Purge", danger: true))</td>"
+                    : "")
                 + "</tr>"
         }.joined(separator: "\n")
-        return "<table id=\"queues\"><tr><th>queue</th><th class=\"num\">waiting</th>\(actions ? "<th></th>" : "")</tr>\(rows)</table>"
+        return
+            "<table id=\"queues\"><tr><th>queue</th><th class=\"num\">waiting</th>\(actions ? "<th></th>" : "")</tr>\(rows)</table>"
     }
 
     func deadLetters(_ letters: [DeadLetterView]) -> String {
@@ -279,7 +293,9 @@ package struct Pages: Sendable {
             "<tr class=\"dead-letter\"><td class=\"num\">\(letter.id)</td><td>\(time(letter.at, full: true))</td>"
                 + "<td>\(HTML.escape(letter.queue))</td><td>\(HTML.escape(letter.task ?? "?"))</td>"
                 + "<td class=\"mono\">\(HTML.escape(letter.taskId ?? "?"))</td><td>\(HTML.escape(letter.reason, limit: 300))</td>"
-                + (actions ? "<td>\(actionForm("/actions/replay", fields: ["id": String(letter.id)], label: "Replay"))</td>" : "")
+                + (actions
+                    ? "<td>\(actionForm("/actions/replay", fields: ["id": String(letter.id)], label: "Replay"))</td>"
+                    : "")
                 + "</tr>"
         }.joined(separator: "\n")
         let all = actions ? "<p>\(actionForm("/actions/replay", fields: ["id": "all"], label: "Replay all"))</p>" : ""
@@ -330,6 +346,7 @@ package struct Pages: Sendable {
     func time(_ date: Date?, full: Bool = false) -> String {
         guard let date else { return "" }
         let text = ISODate.format(date)  // 2026-12-05T11:31:04.123456+00:00
-        return full ? String(text.prefix(23)).replacingOccurrences(of: "T", with: " ") : String(text.dropFirst(11).prefix(8))
+        return full
+            ? String(text.prefix(23)).replacingOccurrences(of: "T", with: " ") : String(text.dropFirst(11).prefix(8))
     }
 }

@@ -10,10 +10,13 @@ package struct PrometheusText {
     private var lines: [String] = []
 
     /// The exposition of `snapshot`, with the queues' lengths and the time `now`.
-    package static func render(_ snapshot: ClusterMonitor.Snapshot, queues: [String: Int], now: Date = Date()) -> String {
+    package static func render(_ snapshot: ClusterMonitor.Snapshot, queues: [String: Int], now: Date = Date()) -> String
+    {
         var text = PrometheusText()
         var byStateAndName: [TaskState: [String: Int]] = [:]
-        for task in snapshot.cluster.tasks.values { byStateAndName[task.state, default: [:]][task.name ?? "unknown", default: 0] += 1 }
+        for task in snapshot.cluster.tasks.values {
+            byStateAndName[task.state, default: [:]][task.name ?? "unknown", default: 0] += 1
+        }
         text.family("simul_tasks", type: "gauge", help: "Tasks the dashboard has seen, by their latest state and name.")
         for state in TaskState.allCases where state != .pending {
             for (name, count) in (byStateAndName[state] ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -46,15 +49,20 @@ package struct PrometheusText {
     }
 
     private mutating func family(_ name: String, type: String, help: String) {
-        lines.append("# HELP \(name) \(help.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n"))")
+        lines.append(
+            "# HELP \(name) \(help.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n"))"
+        )
         lines.append("# TYPE \(name) \(type)")
     }
 
     private mutating func sample(_ name: String, _ labels: [String: String], _ value: Double) {
         let order = ["state", "name", "queue", "le"]
-        let sorted = labels.sorted { (order.firstIndex(of: $0.key) ?? 9, $0.key) < (order.firstIndex(of: $1.key) ?? 9, $1.key) }
+        let sorted = labels.sorted {
+            (order.firstIndex(of: $0.key) ?? 9, $0.key) < (order.firstIndex(of: $1.key) ?? 9, $1.key)
+        }
         let labelText = sorted.map { "\($0.key)=\"\(Self.escapeLabel($0.value))\"" }.joined(separator: ",")
-        lines.append(labelText.isEmpty ? "\(name) \(Self.format(value))" : "\(name){\(labelText)} \(Self.format(value))")
+        lines.append(
+            labelText.isEmpty ? "\(name) \(Self.format(value))" : "\(name){\(labelText)} \(Self.format(value))")
     }
 
     /// A label value with `\`, `"` and newlines escaped, as the format asks.

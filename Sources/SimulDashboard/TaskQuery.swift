@@ -27,7 +27,8 @@ package struct TaskQuery: Sendable, Equatable {
         }
         if let state = text("state") {
             guard let known = TaskState(rawValue: state.uppercased()) else {
-                throw BadRequest("unknown state '\(state)' (use \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw BadRequest(
+                    "unknown state '\(state)' (use \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             self.state = known
         }
@@ -35,7 +36,9 @@ package struct TaskQuery: Sendable, Equatable {
         worker = text("worker")
         id = text("id")
         if let page = text("page") {
-            guard let number = Int(page), number >= 1 else { throw BadRequest("page must be a whole number >= 1, got '\(page)'") }
+            guard let number = Int(page), number >= 1 else {
+                throw BadRequest("page must be a whole number >= 1, got '\(page)'")
+            }
             self.page = number
         }
         if let perPage = text("per_page") {

@@ -47,7 +47,10 @@ struct APITests {
         try await fixture.application.test(.router) { client in
             try await client.execute(uri: "/api/tasks/88888888-8888-4888-8888-888888888888", method: .get) { response in
                 #expect(response.status == .notFound)
-                #expect(response.text == #"{"error":"no task 88888888-8888-4888-8888-888888888888 in the events or the result backend"}"#)
+                #expect(
+                    response.text
+                        == #"{"error":"no task 88888888-8888-4888-8888-888888888888 in the events or the result backend"}"#
+                )
             }
             try await client.execute(uri: "/api/tasks/a%20b", method: .get) { response in
                 #expect(response.status == .badRequest)

@@ -70,7 +70,8 @@ struct Fixture {
             QueueEvent(
                 "task-received", hostname: simul,
                 [
-                    "uuid": .string(hostile), "name": "simul.echo", "args": .string(JSONValue.array([.string(xss)]).jsonText),
+                    "uuid": .string(hostile), "name": "simul.echo",
+                    "args": .string(JSONValue.array([.string(xss)]).jsonText),
                     "kwargs": .string(JSONValue.object(["note": .string(xss)]).jsonText),
                 ]),
             QueueEvent(

@@ -21,7 +21,8 @@ struct SecurityTests {
         }
         #expect(
             DashboardError.tokenRequired(host: "0.0.0.0").message
-                == "binding 0.0.0.0 exposes the dashboard beyond this machine: give --token TOKEN or set SIMUL_DASHBOARD_TOKEN")
+                == "binding 0.0.0.0 exposes the dashboard beyond this machine: give --token TOKEN or set SIMUL_DASHBOARD_TOKEN"
+        )
         #expect(throws: DashboardError.badPort(70_000)) {
             try Dashboard(broker: MemoryBroker(), backend: MemoryBroker(), configuration: .init(port: 70_000))
         }
@@ -130,7 +131,9 @@ struct SecurityTests {
                 uri: "/login", method: .post, headers: headers, body: Self.body("token=\(Self.token)&csrf=\(csrf)")
             ) { response in
                 #expect(response.status == .seeOther)
-                #expect(response.headers[.setCookie] == "\(Access.cookieName)=\(Self.token); Path=/; HttpOnly; SameSite=Strict")
+                #expect(
+                    response.headers[.setCookie]
+                        == "\(Access.cookieName)=\(Self.token); Path=/; HttpOnly; SameSite=Strict")
             }
         }
     }
