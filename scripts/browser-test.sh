@@ -245,6 +245,10 @@ run_broker() {
     [ "$status" = 200 ] || fail "a purge with the token answered $status: $(cat "$work/action.out")"
     echo "ok: POST /actions/purge with the token -> $status $(cat "$work/action.out")"
 
+    status=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: rebound.example:$port" "$dashboard/api/workers")
+    [ "$status" = 421 ] || fail "a request naming a foreign host answered $status"
+    echo "ok: a request naming a foreign host (DNS rebinding) -> $status"
+
     say "$kind: /metrics parses with prometheus_client"
     curl -fsS "$dashboard/metrics" >"$work/metrics.txt"
     "$python" - "$work/metrics.txt" <<'PY'

@@ -35,7 +35,7 @@ struct DashboardCommand: AsyncParsableCommand {
         let configuration = DashboardConfiguration(host: host, port: port, token: token)
         // Checked before the broker opens, so a refused address costs nothing and says one line.
         do {
-            _ = try Dashboard(broker: MemoryBroker(), backend: MemoryBroker(), configuration: configuration)
+            try configuration.validate()
         } catch let error as DashboardError {
             throw CLIError(error.message)
         }

@@ -36,10 +36,9 @@ public struct Dashboard: Sendable {
         configuration: DashboardConfiguration = DashboardConfiguration(),
         logger: Logger = Logger(label: "simul.dashboard")
     ) throws {
-        guard (0...65_535).contains(configuration.port) else { throw DashboardError.badPort(configuration.port) }
+        try configuration.validate()
         let token = configuration.token.flatMap { $0.isEmpty ? nil : $0 }
         let loopback = Access.isLoopback(configuration.host)
-        guard loopback || token != nil else { throw DashboardError.tokenRequired(host: configuration.host) }
         self.configuration = configuration
         self.broker = broker
         self.backend = backend

@@ -23,4 +23,13 @@ public struct DashboardConfiguration: Sendable {
         self.token = token
         self.pollInterval = pollInterval
     }
+
+    /// Checks that the configuration is safe to serve: a port in range, and a token unless the host is loopback.
+    /// - Throws: ``DashboardError/tokenRequired(host:)`` or ``DashboardError/badPort(_:)``.
+    public func validate() throws {
+        guard (0...65_535).contains(port) else { throw DashboardError.badPort(port) }
+        guard Access.isLoopback(host) || (token.map { !$0.isEmpty } ?? false) else {
+            throw DashboardError.tokenRequired(host: host)
+        }
+    }
 }
