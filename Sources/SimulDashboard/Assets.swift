@@ -36,7 +36,8 @@ package enum Assets {
         .state.RETRY, .state.REVOKED { background: #fbefd9; color: var(--warn); }
         form.filters { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; margin-bottom: 1rem; }
         form.filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); }
-        input, select, button { font: inherit; padding: .25rem .45rem; border: 1px solid var(--line); border-radius: 3px;
+        input, select, button { font: inherit; padding: .25rem .45rem; border: 1px solid var(--line);
+          border-radius: 3px;
           background: #fff; }
         button { background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; }
         button.danger { background: var(--bad); border-color: var(--bad); }

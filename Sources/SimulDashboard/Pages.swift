@@ -71,19 +71,24 @@ package struct Pages: Sendable {
             ("tasks seen", snapshot.cluster.tasks.count, "/tasks"),
             ("waiting in queues", queues.map(\.waiting).reduce(0, +), "/queues"),
         ].map { label, value, link in
-            "<a class=\"card\" href=\"\(link)\"><div class=\"value\">\(value)</div><div class=\"label\">\(label)</div></a>"
+            "<a class=\"card\" href=\"\(link)\"><div class=\"value\">\(value)</div>"
+                + "<div class=\"label\">\(label)</div></a>"
         }.joined()
         let states = TaskState.allCases.filter { $0 != .pending }.map { state in
-            "<tr><td><a class=\"state \(state.rawValue)\" href=\"/tasks?state=\(state.rawValue)\">\(state.rawValue)</a></td>"
+            let name = state.rawValue
+            return "<tr><td><a class=\"state \(name)\" href=\"/tasks?state=\(name)\">\(name)</a></td>"
                 + "<td class=\"num\">\(counts[state] ?? 0)</td></tr>"
         }.joined()
+        let minutes = snapshot.throughput.slotCount * snapshot.throughput.slotSeconds / 60
         return layout(
             "Overview", section: .overview,
             """
             <div class="cards">\(cards)</div>
-            <h2>Throughput, tasks finished per 10 s over the last \(snapshot.throughput.slotCount * snapshot.throughput.slotSeconds / 60) minutes</h2>
-            \(chart(snapshot.throughput.slots(endingAt: now)))
-            <p class="legend"><span><i class="swatch ok"></i>succeeded</span><span><i class="swatch bad"></i>failed</span></p>
+            <h2>Throughput, tasks finished per \(snapshot.throughput.slotSeconds) s \
+            over the last \(minutes) minutes</h2>
+            \(chart(snapshot.throughput.slots(endingAt: now), slotSeconds: snapshot.throughput.slotSeconds))
+            <p class="legend"><span><i class="swatch ok"></i>succeeded</span>\
+            <span><i class="swatch bad"></i>failed</span></p>
             <h2>Tasks by state</h2>
             <table class="narrow"><tr><th>state</th><th class="num">tasks</th></tr>\(states)</table>
             <h2>Queues</h2>
@@ -94,7 +99,7 @@ package struct Pages: Sendable {
     }
 
     /// Stacked bars, successes under failures, as inline SVG.
-    func chart(_ slots: [ThroughputSeries.Slot]) -> String {
+    func chart(_ slots: [ThroughputSeries.Slot], slotSeconds: Int) -> String {
         let width = 900.0
         let height = 180.0
         let left = 40.0
@@ -120,11 +125,12 @@ package struct Pages: Sendable {
                     + "height=\"\(f(bad))\" fill=\"#c23b32\"><title>\(slot.failed) failed</title></rect>"
             }
         }
-        let minutes = slots.count * (slots.first.map { _ in 10 } ?? 10) / 60
+        let minutes = slots.count * slotSeconds / 60
         return """
             <svg class="chart" id="throughput" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" \
-            aria-label="tasks finished per 10 seconds" xmlns="http://www.w3.org/2000/svg">
-            <line x1="\(f(left))" y1="\(f(height - bottom))" x2="\(f(width - 10))" y2="\(f(height - bottom))" stroke="#d9dde5"/>
+            aria-label="tasks finished per \(slotSeconds) seconds" xmlns="http://www.w3.org/2000/svg">
+            <line x1="\(f(left))" y1="\(f(height - bottom))" x2="\(f(width - 10))" y2="\(f(height - bottom))" \
+            stroke="#d9dde5"/>
             <line x1="\(f(left))" y1="\(f(top))" x2="\(f(width - 10))" y2="\(f(top))" stroke="#eef1f5"/>
             <text x="4" y="\(f(top + 10))">\(peak)</text><text x="4" y="\(f(height - bottom))">0</text>
             <text x="\(f(left))" y="\(f(height - 4))">-\(minutes) min</text>
@@ -153,7 +159,9 @@ package struct Pages: Sendable {
             }
             .joined(separator: " ")
             return """
-                <tr class="worker"><td><a href="/tasks?worker=\(HTML.queryComponent(worker.hostname))">\(HTML.escape(worker.hostname))</a></td>\
+                <tr class="worker">\
+                <td><a href="/tasks?worker=\(HTML.queryComponent(worker.hostname))">\
+                \(HTML.escape(worker.hostname))</a></td>\
                 <td><span class="state \(status)">\(status)</span></td>\
                 <td>\(HTML.escape(worker.software ?? "—"))</td><td>\(HTML.escape(worker.pool ?? "—"))</td>\
                 <td class="num">\(worker.concurrency.map(String.init) ?? "—")</td>\
@@ -177,7 +185,8 @@ package struct Pages: Sendable {
         let query = page.query
         let stateOptions = (["" as String] + TaskState.allCases.filter { $0 != .pending }.map(\.rawValue)).map {
             state in
-            "<option value=\"\(state)\"\(query.state?.rawValue == state || (query.state == nil && state.isEmpty) ? " selected" : "")>"
+            let selected = (query.state?.rawValue ?? "") == state
+            return "<option value=\"\(state)\"\(selected ? " selected" : "")>"
                 + "\(state.isEmpty ? "any" : state)</option>"
         }.joined()
         let filters = """
@@ -192,7 +201,8 @@ package struct Pages: Sendable {
         let rows = page.tasks.map { task in
             """
             <tr class="task"><td><a class="mono" href="/tasks/\(HTML.escape(task.id))">\(HTML.escape(task.id))</a></td>\
-            <td>\(HTML.escape(task.name ?? "—"))</td><td><span class="state \(task.state.rawValue)">\(task.state.rawValue)</span></td>\
+            <td>\(HTML.escape(task.name ?? "—"))</td>\
+            <td><span class="state \(task.state.rawValue)">\(task.state.rawValue)</span></td>\
             <td class="mono args">\(HTML.escape(task.args ?? "", limit: 120))</td>\
             <td class="mono">\(HTML.escape(task.outcome ?? "", limit: 80))</td>\
             <td>\(HTML.escape(task.worker ?? "—"))</td><td>\(time(task.received ?? task.updated))</td>\
@@ -208,8 +218,11 @@ package struct Pages: Sendable {
             \(rows)</table>
             """
         var pager =
-            "<div class=\"pages\"><span class=\"muted\">\(page.total) task\(page.total == 1 ? "" : "s"), page \(query.page) of \(page.pageCount)</span>"
-        if query.page > 1 { pager += "<a href=\"/tasks?\(query.with(page: query.page - 1).queryString)\">← newer</a>" }
+            "<div class=\"pages\"><span class=\"muted\">\(page.total) task\(page.total == 1 ? "" : "s"), "
+            + "page \(query.page) of \(page.pageCount)</span>"
+        if query.page > 1 {
+            pager += "<a href=\"/tasks?\(query.with(page: query.page - 1).queryString)\">← newer</a>"
+        }
         if query.page < page.pageCount {
             pager += "<a href=\"/tasks?\(query.with(page: query.page + 1).queryString)\">older →</a>"
         }
@@ -237,7 +250,8 @@ package struct Pages: Sendable {
             actions = """
                 <h2>Actions</h2>
                 \(actionForm("/actions/revoke", fields: ["task_id": task.id], label: "Revoke"))\
-                \(actionForm("/actions/revoke", fields: ["task_id": task.id, "terminate": "1"], label: "Terminate", danger: true))
+                \(actionForm("/actions/revoke", fields: ["task_id": task.id, "terminate": "1"], label: "Terminate",
+                    danger: true))
                 """
         }
         return layout(
@@ -260,7 +274,9 @@ package struct Pages: Sendable {
             \(row("children", children))
             </dl>
             <h2>Timeline</h2>
-            \(timeline.isEmpty ? "<p class=\"muted\">No events yet.</p>" : "<table id=\"timeline\"><tr><th>state</th><th>at (UTC)</th></tr>\(timeline)</table>")
+            \(timeline.isEmpty
+                ? "<p class=\"muted\">No events yet.</p>"
+                : "<table id=\"timeline\"><tr><th>state</th><th>at (UTC)</th></tr>\(timeline)</table>")
             \(actions)
             """)
     }
@@ -276,12 +292,14 @@ package struct Pages: Sendable {
         let rows = queues.map { queue in
             "<tr class=\"queue\"><td>\(HTML.escape(queue.name))</td><td class=\"num\">\(queue.waiting)</td>"
                 + (actions
-                    ? "<td>\(actionForm("/actions/purge", fields: ["queue": queue.name], label: "Purge", danger: true))</td>"
+                    ? "<td>" + actionForm("/actions/purge", fields: ["queue": queue.name], label: "Purge", danger: true)
+                        + "</td>"
                     : "")
                 + "</tr>"
         }.joined(separator: "\n")
         return
-            "<table id=\"queues\"><tr><th>queue</th><th class=\"num\">waiting</th>\(actions ? "<th></th>" : "")</tr>\(rows)</table>"
+            "<table id=\"queues\"><tr><th>queue</th><th class=\"num\">waiting</th>\(actions ? "<th></th>" : "")</tr>"
+            + "\(rows)</table>"
     }
 
     func deadLetters(_ letters: [DeadLetterView]) -> String {
@@ -292,7 +310,8 @@ package struct Pages: Sendable {
         let rows = letters.map { letter in
             "<tr class=\"dead-letter\"><td class=\"num\">\(letter.id)</td><td>\(time(letter.at, full: true))</td>"
                 + "<td>\(HTML.escape(letter.queue))</td><td>\(HTML.escape(letter.task ?? "?"))</td>"
-                + "<td class=\"mono\">\(HTML.escape(letter.taskId ?? "?"))</td><td>\(HTML.escape(letter.reason, limit: 300))</td>"
+                + "<td class=\"mono\">\(HTML.escape(letter.taskId ?? "?"))</td>"
+                + "<td>\(HTML.escape(letter.reason, limit: 300))</td>"
                 + (actions
                     ? "<td>\(actionForm("/actions/replay", fields: ["id": String(letter.id)], label: "Replay"))</td>"
                     : "")

@@ -25,7 +25,7 @@ package struct PrometheusText {
         }
         text.family(
             "simul_task_runtime_seconds", type: "histogram",
-            help: "Runtime of finished tasks, by name, from their succeeded and failed events.")
+            help: "Runtime of finished tasks, by name, from the task events that carry one.")
         for (name, histogram) in snapshot.runtimes.sorted(by: { $0.key < $1.key }) {
             let cumulative = histogram.cumulative
             for (bound, count) in zip(RuntimeHistogram.bounds, cumulative) {
@@ -50,7 +50,8 @@ package struct PrometheusText {
 
     private mutating func family(_ name: String, type: String, help: String) {
         lines.append(
-            "# HELP \(name) \(help.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n"))"
+            "# HELP \(name) "
+                + help.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
         )
         lines.append("# TYPE \(name) \(type)")
     }
