@@ -188,6 +188,15 @@ run_broker() {
         python_task=$("$simul" send pytasks.add --args '[20, 22]' --broker "$broker" "${routes[@]}" | head -1)
         "$simul" result "$python_task" --wait --timeout 60 --broker "$broker" >/dev/null
     fi
+    # A message no worker takes, for the queues page, and one no worker can read, for the dead letters.
+    local worker_queue=celery
+    [ "$kind" = redis ] && worker_queue=simul
+    "$simul" send simul.noop -Q parked --broker "$broker" >/dev/null
+    printf '{"body": "cut short' >"$work/broken.json"
+    "$simul" send --raw "$work/broken.json" -Q "$worker_queue" --broker "$broker" >/dev/null
+    wait_for 30 "the parked message on /api/queues" api_has /api/queues \
+        "any(q['name'] == 'parked' and q['waiting'] == 1 for q in data)"
+    wait_for 30 "the broken message on /api/dead-letters" api_has /api/dead-letters "len(data) >= 1"
     for id in "$added" "$failed" "$hostile" $python_task; do
         wait_for 30 "task $id finished on /api/tasks/$id" api_has "/api/tasks/$id" \
             "data['task']['state'] in ('SUCCESS', 'FAILURE')"
@@ -218,6 +227,12 @@ run_broker() {
     dump "/tasks/$hostile" >"$work/hostile.html"
     expect_in "$work/hostile.html" "$xss_escaped" "$kind: the detail page shows the script argument as text"
     expect_not_in "$work/hostile.html" "$xss" "$kind: the detail page has no script element from the argument"
+    dump /queues >"$work/queues.html"
+    expect_in "$work/queues.html" '<td>parked</td><td class="num">1</td>' "$kind: the queues page shows the parked message"
+    expect_in "$work/queues.html" 'action="/actions/purge"' "$kind: the queues page offers a purge"
+    dump /dead-letters >"$work/dead-letters.html"
+    expect_in "$work/dead-letters.html" "invalid JSON" "$kind: the dead letters page gives the reason"
+    expect_in "$work/dead-letters.html" 'action="/actions/replay"' "$kind: the dead letters page offers a replay"
     dump "/" >"$work/overview.html"
     expect_in "$work/overview.html" '<svg class="chart"' "$kind: the overview draws the throughput chart"
     # Headless Chromium dumps the DOM at the load event, before the page's EventSource has spoken, so the live feed
@@ -241,8 +256,9 @@ run_broker() {
     [ "$status" = 401 ] || [ "$status" = 403 ] || fail "a purge without the token answered $status"
     echo "ok: POST /actions/purge without the token -> $status"
     status=$(curl -s -o "$work/action.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $token" \
-        -d 'queue=nothing-here' "$dashboard/actions/purge")
-    [ "$status" = 200 ] || fail "a purge with the token answered $status: $(cat "$work/action.out")"
+        -d 'queue=parked' "$dashboard/actions/purge")
+    [ "$status" = 200 ] && grep -qF '"purged":1' "$work/action.out" ||
+        fail "a purge with the token answered $status: $(cat "$work/action.out")"
     echo "ok: POST /actions/purge with the token -> $status $(cat "$work/action.out")"
 
     status=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: rebound.example:$port" "$dashboard/api/workers")
