@@ -48,7 +48,7 @@ struct DashboardCommand: AsyncParsableCommand {
         let dashboard = try Dashboard(
             broker: broker, backend: backend, configuration: configuration, logger: Logger(label: "simul.dashboard"))
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        try await dashboard.run { port in
+        try await dashboard.runService { port in
             // Written at once, unbuffered, so a script that waits for this line sees it.
             FileHandle.standardOutput.write(Data("dashboard on http://\(shownHost):\(port)\n".utf8))
         }

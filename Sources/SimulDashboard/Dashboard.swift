@@ -2,7 +2,7 @@ import Foundation
 package import Hummingbird
 public import Logging
 import NIOCore
-import ServiceLifecycle
+public import ServiceLifecycle
 import Simul
 public import SimulQueue
 
@@ -16,9 +16,9 @@ public import SimulQueue
 /// ```swift
 /// let broker = try SQLiteBroker(path: ".simul/queue.sqlite")
 /// let dashboard = try Dashboard(broker: broker, backend: broker)
-/// try await dashboard.run { port in print("dashboard on http://127.0.0.1:\(port)") }
+/// try await dashboard.runService { port in print("dashboard on http://127.0.0.1:\(port)") }
 /// ```
-public struct Dashboard: Sendable {
+public struct Dashboard: Service, Sendable {
     /// Where it listens and who may act.
     public let configuration: DashboardConfiguration
     /// The event fold the pages show.
@@ -47,18 +47,27 @@ public struct Dashboard: Sendable {
         monitor = ClusterMonitor(broker: broker, pollInterval: configuration.pollInterval, logger: logger)
     }
 
+    /// Serves until the enclosing service group shuts down or the task is cancelled, polling the broker's events
+    /// meanwhile: the ``Service`` entry point, for running the dashboard beside other services.
+    public func run() async throws {
+        try await application(onRunning: { _ in }).run()
+    }
+
     /// Serves until SIGTERM or SIGINT, polling the broker's events meanwhile.
     /// - Parameter onRunning: called with the bound port once the server listens.
-    public func run(onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) async throws {
+    public func runService(onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) async throws {
+        try await application(onRunning: onRunning).runService()
+    }
+
+    func application(onRunning: @escaping @Sendable (_ port: Int) async -> Void) -> some ApplicationProtocol {
         let port = configuration.port
-        let application = Application(
+        return Application(
             router: router(),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: port), serverName: "simul-dashboard"),
             services: [monitor],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
-        try await application.runService()
     }
 
     // MARK: Routes
@@ -292,12 +301,10 @@ public struct Dashboard: Sendable {
 
     // MARK: Helpers
 
+    /// Whether `id` looks like a task id: 1 to 64 ASCII letters, digits, `-`, `_` or `.` (a UUID, or a custom id).
     static func isTaskId(_ id: String) -> Bool {
-        !id.isEmpty && id.count <= 64
-            && id.unicodeScalars.allSatisfy {
-                $0.properties.isASCIIHexDigit || "-_.".unicodeScalars.contains($0)
-                    || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0)
-            }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".utf8)
+        return !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy(allowed.contains)
     }
 
     /// A path parameter, percent-decoded.

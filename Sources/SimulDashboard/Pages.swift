@@ -155,7 +155,7 @@ package struct Pages: Sendable {
         let rows = workers.map { worker in
             let status = worker.online ? "online" : "offline"
             let active = worker.activeTasks.prefix(5).map {
-                "<a class=\"mono\" href=\"/tasks/\(HTML.escape($0))\">\(HTML.escape(String($0.prefix(8))))</a>"
+                "<a class=\"mono\" href=\"\(taskPath($0))\">\(HTML.escape(String($0.prefix(8))))</a>"
             }
             .joined(separator: " ")
             return """
@@ -200,7 +200,7 @@ package struct Pages: Sendable {
             """
         let rows = page.tasks.map { task in
             """
-            <tr class="task"><td><a class="mono" href="/tasks/\(HTML.escape(task.id))">\(HTML.escape(task.id))</a></td>\
+            <tr class="task"><td><a class="mono" href="\(taskPath(task.id))">\(HTML.escape(task.id))</a></td>\
             <td>\(HTML.escape(task.name ?? "—"))</td>\
             <td><span class="state \(task.state.rawValue)">\(task.state.rawValue)</span></td>\
             <td class="mono args">\(HTML.escape(task.args ?? "", limit: 120))</td>\
@@ -239,7 +239,7 @@ package struct Pages: Sendable {
             text.map { "<pre id=\"\(id)\">\(HTML.escape($0))</pre>" }
         }
         func link(_ id: String?) -> String? {
-            id.map { "<a class=\"mono\" href=\"/tasks/\(HTML.escape($0))\">\(HTML.escape($0))</a>" }
+            id.map { "<a class=\"mono\" href=\"\(taskPath($0))\">\(HTML.escape($0))</a>" }
         }
         let timeline = ["RECEIVED", "STARTED", "RETRY", "SUCCESS", "FAILURE", "REVOKED"].compactMap { state in
             detail.timeline[state].map { "<tr><td>\(state)</td><td>\(time($0, full: true))</td></tr>" }
@@ -360,6 +360,9 @@ package struct Pages: Sendable {
     }
 
     // MARK: Formatting
+
+    /// The task page's path for `id`, percent-encoded, so an id from a foreign client cannot change the URL's shape.
+    func taskPath(_ id: String) -> String { "/tasks/" + HTML.escape(HTML.queryComponent(id)) }
 
     /// `HH:MM:SS` (UTC), or with `full` the date and milliseconds too.
     func time(_ date: Date?, full: Bool = false) -> String {

@@ -65,7 +65,7 @@ package struct TaskQuery: Sendable, Equatable {
         return query
     }
 
-    /// The query as URL parameters.
+    /// The query as URL parameters, joined with `&amp;` for an HTML attribute.
     package var queryString: String {
         var parts: [String] = []
         if let state { parts.append("state=\(state.rawValue)") }

@@ -179,6 +179,19 @@ struct SecurityTests {
         #expect(HTML.escape(raw) == escaped)
     }
 
+    @Test func taskLinksPercentEncodeForeignIds() {
+        let pages = Pages(access: Access(token: nil, loopback: true), signedIn: false)
+        #expect(pages.taskPath("a/../b?x=\"<") == "/tasks/a%2F..%2Fb%3Fx%3D%22%3C")
+        #expect(pages.taskPath(Fixture.added) == "/tasks/\(Fixture.added)")
+    }
+
+    @Test(arguments: [
+        ("0b1e-A_z.9", true), ("", false), ("a b", false), ("é", false), (String(repeating: "a", count: 65), false),
+    ])
+    func taskIds(id: String, valid: Bool) {
+        #expect(Dashboard.isTaskId(id) == valid)
+    }
+
     @Test func formFields() {
         #expect(FormFields.parse("a=1&b=x+y&c=%3Cz%3E&d&=e") == ["a": "1", "b": "x y", "c": "<z>", "d": ""])
         #expect(FormFields.parse("a=%ZZ") == ["a": "%ZZ"])
