@@ -85,6 +85,46 @@ struct SecurityTests {
         #expect(try await fixture.broker.revocations() == [Fixture.running: true])
     }
 
+    @Test func purgeAndReplayWithBearerToken() async throws {
+        let fixture = try await Fixture(token: Self.token)
+        try await fixture.broker.send([TaskMessage(Signature("simul.add", args: [1, 2]), queue: "parked")])
+        let delivery = Delivery(tag: "t1", queue: "celery", body: Data("{}".utf8), redelivered: false)
+        try await fixture.broker.commit(BrokerCommit(deadLetter: [(delivery, "unreadable")]))
+        let headers = Self.form.with(.authorization, "Bearer \(Self.token)")
+        try await fixture.application.test(.router) { client in
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: headers, body: Self.body("queue=parked")
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(response.text == #"{"purged":1,"queue":"parked"}"#)
+            }
+            try await client.execute(
+                uri: "/actions/replay", method: .post, headers: headers, body: Self.body("id=all")
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(response.text == #"{"replayed":1}"#)
+            }
+        }
+        #expect(try await fixture.broker.queueLengths() == ["celery": 1])
+    }
+
+    @Test(arguments: [
+        ("/actions/purge", "queue=", #"{"error":"queue must name a queue"}"#),
+        ("/actions/replay", "id=x", #"{"error":"id must be a dead letter's number or 'all'"}"#),
+        ("/actions/replay", "", #"{"error":"id must be a dead letter's number or 'all'"}"#),
+        ("/actions/revoke", "terminate=1", #"{"error":"task_id must be a task id"}"#),
+    ])
+    func actionsRejectBadForms(path: String, form: String, error: String) async throws {
+        let fixture = try await Fixture(token: Self.token)
+        let headers = Self.form.with(.authorization, "Bearer \(Self.token)")
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: path, method: .post, headers: headers, body: Self.body(form)) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.text == error)
+            }
+        }
+    }
+
     @Test func cookieActionNeedsCSRFTokenAndSameOrigin() async throws {
         let fixture = try await Fixture(token: Self.token)
         let csrf = fixture.dashboard.access.csrf
