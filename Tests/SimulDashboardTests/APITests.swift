@@ -142,6 +142,26 @@ struct APITests {
         #expect(fixture.dashboard.monitor.snapshot.cluster.workers["late@host"] != nil)
     }
 
+    @Test func anUnreachableBrokerIsA503WithOneLine() async throws {
+        let broker = UnreachableBroker()
+        let dashboard = try Dashboard(broker: broker, backend: broker)
+        await #expect(throws: UnreachableBroker.Down.self) { try await dashboard.monitor.poll() }
+        try await Application(router: dashboard.router()).test(.router) { client in
+            try await client.execute(uri: "/api/queues", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.text == #"{"error":"cannot reach the broker: connection refused"}"#)
+            }
+            try await client.execute(uri: "/queues", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.text.contains("cannot reach the broker: connection refused"))
+            }
+            try await client.execute(uri: "/api/workers", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.text == "[]")
+            }
+        }
+    }
+
     @Test func assetsAreServedFromTheBinary() async throws {
         let fixture = try await Fixture()
         try await fixture.application.test(.router) { client in
