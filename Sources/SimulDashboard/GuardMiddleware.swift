@@ -28,7 +28,9 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
             do {
                 response = try await next(request, context)
             } catch let error as any HTTPResponseError {
-                throw error
+                // The router's own refusals (no such route, a body too large): our page and headers, one line.
+                let message = error.status == .notFound ? "there is no page at \(path)" : error.status.reasonPhrase
+                response = Self.refuse(error.status, message, json: wantsJSON)
             } catch {
                 response = Self.refuse(.serviceUnavailable, "cannot reach the broker: \(error)", json: wantsJSON)
             }

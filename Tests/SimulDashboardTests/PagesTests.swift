@@ -159,6 +159,12 @@ struct PagesTests {
             }
             try await client.execute(uri: "/nowhere", method: .get) { response in
                 #expect(response.status == .notFound)
+                #expect(response.text.contains("there is no page at /nowhere"))
+                #expect(response.headers[.contentSecurityPolicy] != nil)
+            }
+            try await client.execute(uri: "/api/nowhere", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.text == #"{"error":"there is no page at /api/nowhere"}"#)
             }
         }
     }
