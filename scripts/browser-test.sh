@@ -265,6 +265,24 @@ run_broker() {
     [ "$status" = 421 ] || fail "a request naming a foreign host answered $status"
     echo "ok: a request naming a foreign host (DNS rebinding) -> $status"
 
+    say "$kind: terminate a running task the way the page does: log in, then post the form with its CSRF token"
+    local sleeper csrf
+    sleeper=$("$simul" send simul.sleep --args '[60]' --broker "$broker" "${routes[@]}" | head -1)
+    wait_for 30 "task $sleeper started" api_has "/api/tasks/$sleeper" "data['task']['state'] == 'STARTED'"
+    csrf=$(curl -fsS "$dashboard/login" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"$//')
+    status=$(curl -s -o /dev/null -w '%{http_code}' -c "$work/cookies" -H "Origin: $dashboard" \
+        --data-urlencode "token=$token" -d "csrf=$csrf" "$dashboard/login")
+    [ "$status" = 303 ] || fail "logging in answered $status"
+    status=$(curl -s -o /dev/null -w '%{http_code}' -b "$work/cookies" -H "Origin: http://evil.example" \
+        -d "task_id=$sleeper&terminate=1&csrf=$csrf" "$dashboard/actions/revoke")
+    [ "$status" = 403 ] || fail "a terminate from a foreign origin answered $status"
+    echo "ok: a terminate posted from a foreign origin, with the cookie and the CSRF token -> $status"
+    status=$(curl -s -o /dev/null -w '%{http_code}' -b "$work/cookies" -H "Origin: $dashboard" \
+        -d "task_id=$sleeper&terminate=1&csrf=$csrf" "$dashboard/actions/revoke")
+    [ "$status" = 303 ] || fail "a terminate with the cookie and the CSRF token answered $status"
+    wait_for 30 "task $sleeper revoked" api_has "/api/tasks/$sleeper" "data['task']['state'] == 'REVOKED'"
+    echo "ok: a terminate from the task's page -> $status, and the running task is REVOKED"
+
     say "$kind: /metrics parses with prometheus_client"
     curl -fsS "$dashboard/metrics" >"$work/metrics.txt"
     "$python" - "$work/metrics.txt" <<'PY'
