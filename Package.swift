@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SimulSQLite", targets: ["SimulSQLite"]),
         .library(name: "SimulRedis", targets: ["SimulRedis"]),
         .library(name: "SimulRedisBroker", targets: ["SimulRedisBroker"]),
+        .library(name: "SimulDashboard", targets: ["SimulDashboard"]),
         .executable(name: "simul", targets: ["SimulCLI"]),
     ],
     dependencies: [
@@ -25,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .target(name: "CSimulShims"),
@@ -52,6 +56,18 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "SimulDashboard",
+            dependencies: [
+                "Simul",
+                "SimulQueue",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -86,6 +102,7 @@ let package = Package(
             dependencies: [
                 "Simul",
                 "SimulBench",
+                "SimulDashboard",
                 "SimulDemos",
                 "SimulQueue",
                 "SimulRedisBroker",
@@ -104,6 +121,17 @@ let package = Package(
             dependencies: ["CSimulShims", "Simul", "SimulTestSupport", "SimulTestWorker"]
         ),
         .testTarget(name: "SimulQueueTests", dependencies: ["Simul", "SimulQueue", "SimulSQLite"]),
+        .testTarget(
+            name: "SimulDashboardTests",
+            dependencies: [
+                "Simul",
+                "SimulDashboard",
+                "SimulQueue",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "SimulDemosTests", dependencies: ["Simul", "SimulDemos", "SimulCLI"]),
         .testTarget(
             name: "SimulRedisTests",

@@ -93,6 +93,8 @@ expect_one_line_error "cannot read the id file '/no/such/file'" result --ids-fro
 expect_one_line_error "cannot read the envelope file '/no/such/file'" send --raw /no/such/file
 expect_one_line_error "--count must be at least 1, got 0" send simul.noop --count 0
 expect_one_line_error "--max-message-size must be at least 1, got 0" worker --max-message-size 0
+expect_one_line_error "binding 0.0.0.0 exposes the dashboard beyond this machine" \
+    dashboard --host 0.0.0.0 --token ''
 
 step "CLI smoke: a worker process on the embedded SQLite broker"
 queue_dir=$(mktemp -d)
@@ -112,6 +114,10 @@ rm -rf "$queue_dir"
 
 step "Celery interop: Python Celery 5.7 and Flower 2.2 with the Simul worker and client on one Redis"
 SIMUL_BIN="$simul" scripts/interop.sh
+
+step "dashboard in headless Chromium: SQLite, then Redis with a Python Celery -E worker"
+# Installs chromium when missing; screenshots go to .build/screenshots/ (docs/dashboard.md). About a minute.
+SIMUL_BIN="$simul" timeout 300 scripts/browser-test.sh
 
 step "CLI smoke: simul bench executors cpu io queue --quick --json --compare-python --report"
 "$simul" bench executors cpu io queue --quick --json --compare-python --report .build/bench.html >.build/bench.json

@@ -35,7 +35,7 @@ struct SimulCommand: AsyncParsableCommand {
             """,
         subcommands: [
             DemoCommand.self, BenchCommand.self, WorkerCommand.self, SendCommand.self, ChainCommand.self, ResultCommand.self,
-            InspectCommand.self, PurgeCommand.self, BeatCommand.self, DeadLettersCommand.self,
+            InspectCommand.self, PurgeCommand.self, BeatCommand.self, DeadLettersCommand.self, DashboardCommand.self,
         ]
     )
 }

@@ -44,6 +44,19 @@ public struct ClusterState: Sendable {
         public var outcome: String?
         /// Seconds it ran.
         public var runtime: Double?
+        /// The traceback of a failure or retry.
+        public var traceback: String?
+        /// How many times it was retried before this run.
+        public var retries: Int?
+        /// The task that sent it.
+        public var parentId: String?
+        /// The first task of its workflow.
+        public var rootId: String?
+        /// The queue it came from.
+        public var queue: String?
+
+        /// The time of its latest state change.
+        public var updated: Date? { timeline.values.max() }
     }
 
     /// Workers by hostname.
@@ -97,6 +110,13 @@ public struct ClusterState: Sendable {
         if let result = event.fields["result"]?.stringValue { task.outcome = result }
         if let exception = event.fields["exception"]?.stringValue { task.outcome = exception }
         if let runtime = event.fields["runtime"]?.doubleValue { task.runtime = runtime }
+        // Celery sends these on task-received (and a traceback on task-failed and task-retried); absent fields and
+        // nulls leave what an earlier event said.
+        if let traceback = event.fields["traceback"]?.stringValue, !traceback.isEmpty { task.traceback = traceback }
+        if let retries = event.fields["retries"]?.intValue { task.retries = retries }
+        if let parent = event.fields["parent_id"]?.stringValue { task.parentId = parent }
+        if let root = event.fields["root_id"]?.stringValue { task.rootId = root }
+        if let queue = event.fields["queue"]?.stringValue { task.queue = queue }
         tasks[id] = task
     }
 

@@ -1,0 +1,136 @@
+import Foundation
+package import Hummingbird
+
+/// Who may read and who may act: the dashboard's security model (docs/dashboard.md).
+///
+/// - Without a token the dashboard listens on loopback only; anyone on this machine may read, nobody may act.
+/// - With a token, actions need it (an `Authorization: Bearer` header, or the cookie that `/login` sets), and a
+///   cookie-borne action must also carry the per-process CSRF token from the page's form and come from the dashboard's
+///   own origin (`Origin`, else `Referer`). Off loopback, reading needs the token too.
+/// - On loopback, a request must name a loopback host, so a DNS-rebinding page cannot read it.
+package struct Access: Sendable {
+    /// The cookie that holds the token after `/login`.
+    package static let cookieName = "simul_dashboard_token"
+
+    /// The token; `nil` when actions are off.
+    package let token: String?
+    /// A random value, fresh per process, that every action form carries.
+    package let csrf: String
+    /// Whether the server listens on a loopback address only.
+    package let loopback: Bool
+
+    package init(token: String?, loopback: Bool, csrf: String = Access.randomToken()) {
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+        self.loopback = loopback
+        self.csrf = csrf
+    }
+
+    /// Whether actions are on at all.
+    package var actionsEnabled: Bool { token != nil }
+
+    /// Whether `host` (a `--host` value) is a loopback address.
+    package static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased()
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// 32 random bytes as hex.
+    package static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    /// How a request proved it holds the token.
+    package enum Credential: Equatable {
+        case none
+        case bearer
+        case cookie
+    }
+
+    /// The token the request carries, and how.
+    package func credential(of request: Request) -> Credential {
+        guard let token else { return .none }
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            Self.constantTimeEquals(String(header.dropFirst("Bearer ".count)), token)
+        {
+            return .bearer
+        }
+        if let cookie = Self.cookie(Self.cookieName, in: request), Self.constantTimeEquals(cookie, token) {
+            return .cookie
+        }
+        return .none
+    }
+
+    /// Whether the request may read pages and the API.
+    package func mayRead(_ request: Request) -> Bool {
+        loopback || credential(of: request) != .none
+    }
+
+    /// Whether the request's `Host` is acceptable: any host off loopback (the token guards it), a loopback name on it.
+    package func acceptsHost(_ request: Request) -> Bool {
+        guard loopback, let authority = request.head.authority else { return true }
+        let host: Substring
+        if authority.hasPrefix("[") {
+            host = authority.prefix { $0 != "]" }.dropFirst()
+        } else {
+            host = authority.prefix { $0 != ":" }
+        }
+        return Self.isLoopback(String(host))
+    }
+
+    /// Why an action is refused, or `nil` when it may go ahead.
+    /// - Parameter form: the posted form fields.
+    package func refusal(ofAction request: Request, form: [String: String]) -> (HTTPResponse.Status, String)? {
+        guard actionsEnabled else {
+            return (.forbidden, "actions are off: start the dashboard with --token or SIMUL_DASHBOARD_TOKEN")
+        }
+        switch credential(of: request) {
+        case .none:
+            return (.unauthorized, "actions need the dashboard token (log in, or send Authorization: Bearer TOKEN)")
+        case .bearer:
+            return nil
+        case .cookie:
+            guard let sent = form["csrf"], Self.constantTimeEquals(sent, csrf) else {
+                return (.forbidden, "the form's CSRF token is missing or stale: reload the page")
+            }
+            guard sameOrigin(request) else {
+                return (.forbidden, "the request did not come from the dashboard's pages")
+            }
+            return nil
+        }
+    }
+
+    /// Whether `Origin` (or, without it, `Referer`) names the host the request was sent to.
+    package func sameOrigin(_ request: Request) -> Bool {
+        guard let host = request.head.authority else { return false }
+        let origins = ["http://\(host)", "https://\(host)"]
+        if let origin = request.headers[.origin] { return origins.contains(origin) }
+        if let referer = request.headers[.referer] { return origins.contains { referer.hasPrefix($0 + "/") } }
+        return false
+    }
+
+    static func cookie(_ name: String, in request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name {
+                    return String(parts[1]).trimmingCharacters(in: .whitespaces)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Compares without stopping at the first difference, so timing tells nothing about the token.
+    static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
+        let a = Array(lhs.utf8)
+        let b = Array(rhs.utf8)
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+}

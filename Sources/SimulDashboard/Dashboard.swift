@@ -1,0 +1,343 @@
+import Foundation
+package import Hummingbird
+public import Logging
+import NIOCore
+public import ServiceLifecycle
+import Simul
+public import SimulQueue
+
+/// A web dashboard for a Simul or Celery cluster, in the spirit of Flower: workers, queues, tasks, task detail,
+/// throughput and dead letters, with actions (revoke, terminate, purge, replay), a JSON API, live updates over
+/// Server-Sent Events and Prometheus metrics.
+///
+/// It reads everything from the broker's event feed, its queues and the result backend, so it sees Simul workers and
+/// Python Celery workers (started with `-E`) alike. Pages, style and script are served from the binary.
+///
+/// ```swift
+/// let broker = try SQLiteBroker(path: ".simul/queue.sqlite")
+/// let dashboard = try Dashboard(broker: broker, backend: broker)
+/// try await dashboard.runService { port in print("dashboard on http://127.0.0.1:\(port)") }
+/// ```
+public struct Dashboard: Service, Sendable {
+    /// Where it listens and who may act.
+    public let configuration: DashboardConfiguration
+    /// The event fold the pages show.
+    public let monitor: ClusterMonitor
+    let broker: any Broker
+    let backend: any ResultBackend
+    let access: Access
+    let logger: Logger
+
+    /// A dashboard over `broker` and `backend`.
+    /// - Throws: ``DashboardError/tokenRequired(host:)`` when `configuration` binds a non-loopback address without a
+    ///   token, ``DashboardError/badPort(_:)`` for a port outside 0...65535.
+    public init(
+        broker: any Broker, backend: any ResultBackend,
+        configuration: DashboardConfiguration = DashboardConfiguration(),
+        logger: Logger = Logger(label: "simul.dashboard")
+    ) throws {
+        try configuration.validate()
+        let token = configuration.token.flatMap { $0.isEmpty ? nil : $0 }
+        let loopback = Access.isLoopback(configuration.host)
+        self.configuration = configuration
+        self.broker = broker
+        self.backend = backend
+        self.logger = logger
+        access = Access(token: token, loopback: loopback)
+        monitor = ClusterMonitor(broker: broker, pollInterval: configuration.pollInterval, logger: logger)
+    }
+
+    /// Serves until the enclosing service group shuts down or the task is cancelled, polling the broker's events
+    /// meanwhile: the ``Service`` entry point, for running the dashboard beside other services.
+    public func run() async throws {
+        try await application(onRunning: { _ in }).run()
+    }
+
+    /// Serves until SIGTERM or SIGINT, polling the broker's events meanwhile.
+    /// - Parameter onRunning: called with the bound port once the server listens.
+    public func runService(onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) async throws {
+        try await application(onRunning: onRunning).runService()
+    }
+
+    func application(onRunning: @escaping @Sendable (_ port: Int) async -> Void) -> some ApplicationProtocol {
+        let port = configuration.port
+        return Application(
+            router: router(),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: port), serverName: "simul-dashboard"),
+            services: [monitor],
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    // MARK: Routes
+
+    /// The routes: pages, API, live updates, metrics, assets and actions.
+    package func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: GuardMiddleware(access: access))
+        router.get("/") { request, _ in
+            let queues = try await self.queueViews()
+            return Self.html(self.pages(request).overview(self.monitor.snapshot, queues: queues, now: Date()))
+        }
+        router.get("/workers") { request, _ in
+            Self.html(self.pages(request).workers(WorkerView.all(self.monitor.snapshot.cluster, now: Date())))
+        }
+        router.get("/tasks") { request, _ in
+            let query: TaskQuery
+            do {
+                query = try TaskQuery(Self.query(request))
+            } catch let error as BadRequest {
+                return Self.html(self.pages(request).error(400, error.message), status: .badRequest)
+            }
+            let page = query.run(on: self.monitor.snapshot.cluster)
+            if let id = query.id, page.total == 0, Self.isTaskId(id),
+                let stored = try await self.backend.results(for: [id])[id], stored.status != .pending
+            {
+                return Self.redirect("/tasks/\(id)")
+            }
+            return Self.html(self.pages(request).tasks(page))
+        }
+        router.get("/tasks/:id") { request, context in
+            let id = Self.pathParameter("id", context)
+            let pages = self.pages(request)
+            switch try await self.detail(id) {
+            case .success(let detail): return Self.html(pages.task(detail))
+            case .failure(let problem):
+                return Self.html(pages.error(problem.code, problem.message), status: problem.status)
+            }
+        }
+        router.get("/queues") { request, _ in Self.html(self.pages(request).queues(try await self.queueViews())) }
+        router.get("/dead-letters") { request, _ in
+            Self.html(
+                self.pages(request).deadLetters(try await self.broker.deadLetters(limit: 200).map(DeadLetterView.init)))
+        }
+
+        router.get("/api/workers") { _, _ in Self.json(WorkerView.all(self.monitor.snapshot.cluster, now: Date())) }
+        router.get("/api/tasks") { request, _ in
+            do {
+                return Self.json(try TaskQuery(Self.query(request)).run(on: self.monitor.snapshot.cluster))
+            } catch let error as BadRequest {
+                return Self.json(["error": error.message], status: .badRequest)
+            }
+        }
+        router.get("/api/tasks/:id") { _, context in
+            switch try await self.detail(Self.pathParameter("id", context)) {
+            case .success(let detail): return Self.json(detail)
+            case .failure(let problem): return Self.json(["error": problem.message], status: problem.status)
+            }
+        }
+        router.get("/api/queues") { _, _ in Self.json(try await self.queueViews()) }
+        router.get("/api/dead-letters") { _, _ in
+            Self.json(try await self.broker.deadLetters(limit: 200).map(DeadLetterView.init))
+        }
+
+        router.get("/events") { request, _ in self.events(request) }
+        router.get("/metrics") { _, _ in
+            let text = PrometheusText.render(self.monitor.snapshot, queues: try await self.broker.queueLengths())
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/assets/dashboard.css") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/css; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: Assets.css)))
+        }
+        router.get("/assets/dashboard.js") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: Assets.javascript)))
+        }
+
+        router.get("/login") { request, _ in Self.html(self.pages(request).login(error: nil)) }
+        router.post("/login") { request, context in try await self.login(request, context: context) }
+        router.post("/actions/revoke") { request, context in
+            try await self.action(request, context: context) { form in
+                guard let id = form["task_id"], Self.isTaskId(id) else { throw BadRequest("task_id must be a task id") }
+                let terminate = form["terminate"] == "1" || form["terminate"] == "true"
+                try await self.broker.revoke([id], terminate: terminate)
+                return ("/tasks/\(id)", ["revoked": .string(id), "terminate": .bool(terminate)])
+            }
+        }
+        router.post("/actions/purge") { request, context in
+            try await self.action(request, context: context) { form in
+                guard let queue = form["queue"], !queue.isEmpty, queue.count <= 200 else {
+                    throw BadRequest("queue must name a queue")
+                }
+                let count = try await self.broker.purge(queue: queue)
+                return ("/queues", ["queue": .string(queue), "purged": .integer(Int64(count))])
+            }
+        }
+        router.post("/actions/replay") { request, context in
+            try await self.action(request, context: context) { form in
+                let ids: [Int64]?
+                switch form["id"] {
+                case "all": ids = nil
+                case let text?:
+                    guard let id = Int64(text) else { throw BadRequest("id must be a dead letter's number or 'all'") }
+                    ids = [id]
+                case nil: throw BadRequest("id must be a dead letter's number or 'all'")
+                }
+                let count = try await self.broker.replayDeadLetters(ids)
+                return ("/dead-letters", ["replayed": .integer(Int64(count))])
+            }
+        }
+        return router
+    }
+
+    // MARK: Handlers
+
+    struct Problem: Error {
+        var status: HTTPResponse.Status
+        var message: String
+        var code: Int { status.code }
+    }
+
+    func detail(_ id: String) async throws -> Result<TaskDetail, Problem> {
+        guard Self.isTaskId(id) else {
+            return .failure(Problem(status: .badRequest, message: "'\(id)' is not a task id"))
+        }
+        let event = monitor.snapshot.cluster.tasks[id]
+        let stored = try await backend.results(for: [id])[id]
+        guard let detail = TaskDetail(id: id, event: event, stored: stored) else {
+            return .failure(Problem(status: .notFound, message: "no task \(id) in the events or the result backend"))
+        }
+        return .success(detail)
+    }
+
+    func queueViews() async throws -> [QueueView] {
+        try await broker.queueLengths().sorted { $0.key < $1.key }.map { QueueView(name: $0.key, waiting: $0.value) }
+    }
+
+    func pages(_ request: Request) -> Pages {
+        Pages(access: access, signedIn: access.credential(of: request) != .none)
+    }
+
+    /// `/events`: Server-Sent Events, one `update` each time the monitor folds new events in (and a comment every
+    /// 15 s to keep proxies from closing the stream). `?max=N` ends the stream after N updates.
+    func events(_ request: Request) -> Response {
+        let limit = Self.query(request)["max"].flatMap(Int.init)
+        let monitor = monitor
+        let body = ResponseBody { writer in
+            var sent = 0
+            var shown = -1
+            var lastWrite = ContinuousClock.now
+            for await version in monitor.updates().cancelOnGracefulShutdown() {
+                if version != shown {
+                    shown = version
+                    try await writer.write(
+                        ByteBuffer(string: "event: update\ndata: \(Self.summary(monitor.snapshot))\n\n"))
+                    sent += 1
+                    lastWrite = .now
+                    if let limit, sent >= limit { break }
+                } else if ContinuousClock.now - lastWrite > .seconds(15) {
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    lastWrite = .now
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+    }
+
+    /// The short JSON an update carries: the version and the headline numbers.
+    static func summary(_ snapshot: ClusterMonitor.Snapshot, now: Date = Date()) -> String {
+        var states: [String: JSONValue] = [:]
+        for task in snapshot.cluster.tasks.values {
+            states[task.state.rawValue] = .integer((states[task.state.rawValue]?.intValue.map(Int64.init) ?? 0) + 1)
+        }
+        let online = snapshot.cluster.workers.values.filter { $0.isOnline(at: now) }.count
+        let object: JSONValue = [
+            "version": .integer(Int64(snapshot.version)), "workers_online": .integer(Int64(online)),
+            "workers": .integer(Int64(snapshot.cluster.workers.count)), "tasks": .object(states),
+        ]
+        return object.jsonText
+    }
+
+    func login(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let form = try await Self.form(request, context: context)
+        let pages = pages(request)
+        guard access.actionsEnabled else {
+            return Self.html(pages.error(403, "there is no token to log in with: actions are off"), status: .forbidden)
+        }
+        guard access.sameOrigin(request), let csrf = form["csrf"], Access.constantTimeEquals(csrf, access.csrf) else {
+            return Self.html(
+                pages.login(error: "the login form is stale or came from elsewhere: try again"), status: .forbidden)
+        }
+        guard let token = form["token"], let expected = access.token, Access.constantTimeEquals(token, expected) else {
+            return Self.html(pages.login(error: "wrong token"), status: .unauthorized)
+        }
+        var response = Self.redirect("/")
+        response.headers[.setCookie] = "\(Access.cookieName)=\(token); Path=/; HttpOnly; SameSite=Strict"
+        return response
+    }
+
+    /// Checks the token and the CSRF defences, reads the form, runs `perform`, then redirects a browser back to the
+    /// page it names or answers an API client with its JSON.
+    func action(
+        _ request: Request, context: BasicRequestContext,
+        perform: ([String: String]) async throws -> (page: String, reply: [String: JSONValue])
+    ) async throws -> Response {
+        let form = try await Self.form(request, context: context)
+        let browser = access.credential(of: request) != .bearer
+        if let (status, message) = access.refusal(ofAction: request, form: form) {
+            return browser
+                ? Self.html(pages(request).error(status.code, message), status: status)
+                : Self.json(["error": message], status: status)
+        }
+        do {
+            let (page, reply) = try await perform(form)
+            logger.info("dashboard action \(request.uri.path): \(JSONValue.object(reply).jsonText)")
+            return browser ? Self.redirect(page) : Self.json(reply)
+        } catch let error as BadRequest {
+            return browser
+                ? Self.html(pages(request).error(400, error.message), status: .badRequest)
+                : Self.json(["error": error.message], status: .badRequest)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Whether `id` looks like a task id: 1 to 64 ASCII letters, digits, `-`, `_` or `.` (a UUID, or a custom id).
+    static func isTaskId(_ id: String) -> Bool {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".utf8)
+        return !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy(allowed.contains)
+    }
+
+    /// A path parameter, percent-decoded.
+    static func pathParameter(_ name: String, _ context: BasicRequestContext) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    static func query(_ request: Request) -> [String: String] { FormFields.parse(request.uri.query ?? "") }
+
+    static func form(_ request: Request, context: BasicRequestContext) async throws -> [String: String] {
+        var request = request
+        let body = try await request.collectBody(upTo: 64 * 1024)
+        return FormFields.parse(String(buffer: body))
+    }
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+}

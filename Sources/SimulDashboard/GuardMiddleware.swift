@@ -1,0 +1,59 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Runs before every route: refuses hosts and readers that ``Access`` does not accept, turns a failure to reach the
+/// broker into a 503 with one line, and adds the security headers to every response.
+struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
+    let access: Access
+
+    /// Paths anyone may load, even where reading needs the token.
+    static func isPublic(_ path: String) -> Bool {
+        path == "/login" || path == "/healthz" || path.hasPrefix("/assets/")
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var response: Response
+        let path = request.uri.path
+        let wantsJSON = path.hasPrefix("/api/") || path == "/metrics" || path == "/events"
+        if !access.acceptsHost(request) {
+            response = Self.refuse(
+                .misdirectedRequest, "this dashboard answers to loopback host names only", json: wantsJSON)
+        } else if !Self.isPublic(path) && !access.mayRead(request) {
+            response = Self.refuse(.unauthorized, "this dashboard needs its token: log in at /login", json: wantsJSON)
+        } else {
+            do {
+                response = try await next(request, context)
+            } catch let error as any HTTPResponseError {
+                // The router's own refusals (no such route, a body too large): our page and headers, one line.
+                let message = error.status == .notFound ? "there is no page at \(path)" : error.status.reasonPhrase
+                response = Self.refuse(error.status, message, json: wantsJSON)
+            } catch {
+                response = Self.refuse(.serviceUnavailable, "cannot reach the broker: \(error)", json: wantsJSON)
+            }
+        }
+        response.headers[.contentSecurityPolicy] =
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+
+    static func refuse(_ status: HTTPResponse.Status, _ message: String, json: Bool) -> Response {
+        if json {
+            return Dashboard.json(["error": message], status: status)
+        }
+        let page = Pages(access: Access(token: nil, loopback: true), signedIn: false)
+        var body = page.error(status.code, message)
+        if status == .unauthorized {
+            body = body.replacingOccurrences(of: "</main>", with: "<p><a href=\"/login\">Log in</a></p></main>")
+        }
+        return Dashboard.html(body, status: status)
+    }
+}

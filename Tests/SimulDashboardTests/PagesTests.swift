@@ -1,0 +1,179 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Simul
+import SimulQueue
+import Testing
+
+@testable import SimulDashboard
+
+@Suite("Dashboard pages", .timeLimit(.minutes(1)))
+struct PagesTests {
+    @Test func overviewShowsWorkersStatesAndChart() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(response.text.contains("simul@host"))
+                #expect(response.text.contains("py@host"))
+                #expect(response.text.contains("<svg class=\"chart\""))
+                #expect(response.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
+                #expect(!response.text.contains("http://") || !response.text.contains("src=\"http"))
+            }
+        }
+    }
+
+    @Test func workersPageShowsSimulAndCeleryWorkers() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/workers", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.text.contains("py-celery 5.7.0"))
+                #expect(response.text.contains("simul 0.1"))
+                #expect(response.text.contains("threads"))
+                #expect(response.text.contains("1.50 1.00 0.50"))
+            }
+        }
+    }
+
+    @Test func taskListEscapesArguments() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/tasks", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(!response.text.contains(Fixture.xss))
+                #expect(response.text.contains("[&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;]"))
+                #expect(response.text.contains(Fixture.failed))
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("state=FAILURE", [Fixture.failed], [Fixture.added]),
+        ("name=echo", [Fixture.hostile], [Fixture.added]),
+        ("worker=py%40", [Fixture.failed, Fixture.running], [Fixture.added]),
+        ("id=1111", [Fixture.added], [Fixture.failed]),
+    ])
+    func taskListFilters(query: String, shown: [String], hidden: [String]) async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/tasks?\(query)", method: .get) { response in
+                #expect(response.status == .ok)
+                for id in shown { #expect(response.text.contains(id)) }
+                for id in hidden { #expect(!response.text.contains(id)) }
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("/tasks?page=0", "page must be a whole number &gt;= 1, got &#39;0&#39;"),
+        ("/tasks?page=x", "page must be a whole number &gt;= 1, got &#39;x&#39;"),
+        ("/tasks?state=DONE", "unknown state &#39;DONE&#39;"),
+        ("/tasks?per_page=100000", "per_page must be a whole number from 1 to 500"),
+    ])
+    func taskListRejectsBadParameters(uri: String, message: String) async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: uri, method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.text.contains(message))
+            }
+        }
+    }
+
+    @Test func taskListPages() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/api/tasks?per_page=2&page=2", method: .get) { response in
+                let page = try JSONDecoder.iso.decode(TaskPage.self, from: Data(response.body.readableBytesView))
+                #expect(page.total == 4)
+                #expect(page.pageCount == 2)
+                #expect(page.tasks.count == 2)
+            }
+        }
+    }
+
+    @Test func searchByFullIdKnownOnlyToTheBackendRedirects() async throws {
+        let fixture = try await Fixture()
+        let stored = "66666666-6666-4666-8666-666666666666"
+        try await fixture.broker.store([TaskResult(taskId: stored, status: .success, result: 1)])
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/tasks?id=\(stored)", method: .get) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/tasks/\(stored)")
+            }
+        }
+    }
+
+    @Test func taskDetailShowsTracebackTimelineAndEscapedArguments() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/tasks/\(Fixture.failed)", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.text.contains("ValueError: boom"))
+                #expect(response.text.contains("<table id=\"timeline\">"))
+                #expect(response.text.contains("FAILURE"))
+            }
+            try await client.execute(uri: "/tasks/\(Fixture.hostile)", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(!response.text.contains(Fixture.xss))
+                #expect(response.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            }
+            try await client.execute(uri: "/tasks/\(Fixture.added)", method: .get) { response in
+                #expect(response.text.contains("href=\"/tasks/\(Fixture.child)\""))
+            }
+            try await client.execute(uri: "/tasks/\(Fixture.running)", method: .get) { response in
+                #expect(response.text.contains("href=\"/tasks/\(Fixture.added)\""))
+            }
+        }
+    }
+
+    @Test func unknownTaskIs404AndMalformedIdIs400() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/tasks/77777777-7777-4777-8777-777777777777", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/tasks/%3Cscript%3E", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(!response.text.contains("<script>"))
+            }
+        }
+    }
+
+    @Test func queuesAndDeadLetters() async throws {
+        let fixture = try await Fixture()
+        let message = TaskMessage(Signature("simul.add", args: [1, 2]), queue: "celery")
+        try await fixture.broker.send([message])
+        let delivery = Delivery(tag: "t1", queue: "celery", body: Data("<not json>".utf8), redelivered: false)
+        try await fixture.broker.commit(BrokerCommit(deadLetter: [(delivery, "malformed <body>")]))
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/queues", method: .get) { response in
+                #expect(response.text.contains("<td>celery</td><td class=\"num\">1</td>"))
+                #expect(response.text.contains("Actions are off"))
+            }
+            try await client.execute(uri: "/dead-letters", method: .get) { response in
+                #expect(response.text.contains("malformed &lt;body&gt;"))
+            }
+            try await client.execute(uri: "/nowhere", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.text.contains("there is no page at /nowhere"))
+                #expect(response.headers[.contentSecurityPolicy] != nil)
+            }
+            try await client.execute(uri: "/api/nowhere", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.text == #"{"error":"there is no page at /api/nowhere"}"#)
+            }
+        }
+    }
+}
+
+extension JSONDecoder {
+    static var iso: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Simul
+import SimulQueue
+import Testing
+
+@testable import SimulDashboard
+
+@Suite("Dashboard security", .timeLimit(.minutes(1)))
+struct SecurityTests {
+    static let token = "s3cret-token"
+    static let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+
+    static func body(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    @Test func nonLoopbackWithoutTokenIsRefused() throws {
+        #expect(throws: DashboardError.tokenRequired(host: "0.0.0.0")) {
+            try Dashboard(broker: MemoryBroker(), backend: MemoryBroker(), configuration: .init(host: "0.0.0.0"))
+        }
+        #expect(
+            DashboardError.tokenRequired(host: "0.0.0.0").message
+                == "binding 0.0.0.0 exposes the dashboard beyond this machine: give --token TOKEN or set SIMUL_DASHBOARD_TOKEN"
+        )
+        #expect(throws: DashboardError.badPort(70_000)) {
+            try Dashboard(broker: MemoryBroker(), backend: MemoryBroker(), configuration: .init(port: 70_000))
+        }
+    }
+
+    @Test(arguments: ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+    func loopbackNeedsNoToken(host: String) throws {
+        _ = try Dashboard(broker: MemoryBroker(), backend: MemoryBroker(), configuration: .init(host: host))
+    }
+
+    @Test func actionsAreOffWithoutAToken() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(
+                uri: "/actions/revoke", method: .post, headers: Self.form, body: Self.body("task_id=\(Fixture.running)")
+            ) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.text.contains("actions are off"))
+            }
+        }
+        #expect(try await fixture.broker.revocations().isEmpty)
+    }
+
+    @Test func actionWithoutTheTokenIs401() async throws {
+        let fixture = try await Fixture(token: Self.token)
+        try await fixture.application.test(.router) { client in
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: Self.form, body: Self.body("queue=celery")
+            ) { response in
+                #expect(response.status == .unauthorized)
+            }
+            let wrong = Self.form.with(.authorization, "Bearer nope")
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: wrong, body: Self.body("queue=celery")
+            ) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.text.contains("actions need the dashboard token"))
+            }
+        }
+    }
+
+    @Test func actionWithBearerTokenRevokes() async throws {
+        let fixture = try await Fixture(token: Self.token)
+        let headers = Self.form.with(.authorization, "Bearer \(Self.token)")
+        try await fixture.application.test(.router) { client in
+            try await client.execute(
+                uri: "/actions/revoke", method: .post, headers: headers,
+                body: Self.body("task_id=\(Fixture.running)&terminate=1")
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(response.text == #"{"revoked":"\#(Fixture.running)","terminate":true}"#)
+            }
+            try await client.execute(
+                uri: "/actions/revoke", method: .post, headers: headers, body: Self.body("task_id=%3Cx%3E")
+            ) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.text == #"{"error":"task_id must be a task id"}"#)
+            }
+        }
+        #expect(try await fixture.broker.revocations() == [Fixture.running: true])
+    }
+
+    @Test func purgeAndReplayWithBearerToken() async throws {
+        let fixture = try await Fixture(token: Self.token)
+        try await fixture.broker.send([TaskMessage(Signature("simul.add", args: [1, 2]), queue: "parked")])
+        let delivery = Delivery(tag: "t1", queue: "celery", body: Data("{}".utf8), redelivered: false)
+        try await fixture.broker.commit(BrokerCommit(deadLetter: [(delivery, "unreadable")]))
+        let headers = Self.form.with(.authorization, "Bearer \(Self.token)")
+        try await fixture.application.test(.router) { client in
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: headers, body: Self.body("queue=parked")
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(response.text == #"{"purged":1,"queue":"parked"}"#)
+            }
+            try await client.execute(
+                uri: "/actions/replay", method: .post, headers: headers, body: Self.body("id=all")
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(response.text == #"{"replayed":1}"#)
+            }
+        }
+        #expect(try await fixture.broker.queueLengths() == ["celery": 1])
+    }
+
+    @Test(arguments: [
+        ("/actions/purge", "queue=", #"{"error":"queue must name a queue"}"#),
+        ("/actions/replay", "id=x", #"{"error":"id must be a dead letter's number or 'all'"}"#),
+        ("/actions/replay", "", #"{"error":"id must be a dead letter's number or 'all'"}"#),
+        ("/actions/revoke", "terminate=1", #"{"error":"task_id must be a task id"}"#),
+    ])
+    func actionsRejectBadForms(path: String, form: String, error: String) async throws {
+        let fixture = try await Fixture(token: Self.token)
+        let headers = Self.form.with(.authorization, "Bearer \(Self.token)")
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: path, method: .post, headers: headers, body: Self.body(form)) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.text == error)
+            }
+        }
+    }
+
+    @Test func cookieActionNeedsCSRFTokenAndSameOrigin() async throws {
+        let fixture = try await Fixture(token: Self.token)
+        let csrf = fixture.dashboard.access.csrf
+        // The router test framework sends every request to the authority "localhost".
+        let headers = Self.form.with(.cookie, "\(Access.cookieName)=\(Self.token)")
+        try await fixture.application.test(.router) { client in
+            // No CSRF token in the form.
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: headers, body: Self.body("queue=celery")
+            ) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.text.contains("CSRF"))
+            }
+            // The right CSRF token, but posted from another site.
+            let foreign = headers.with(.origin, "http://evil.example")
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: foreign, body: Self.body("queue=celery&csrf=\(csrf)")
+            ) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.text.contains("did not come from the dashboard"))
+            }
+            let own = headers.with(.origin, "http://localhost")
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: own, body: Self.body("queue=celery&csrf=\(csrf)")
+            ) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/queues")
+            }
+        }
+    }
+
+    @Test func loginSetsAnHttpOnlyCookieOnlyForTheRightToken() async throws {
+        let fixture = try await Fixture(token: Self.token)
+        let csrf = fixture.dashboard.access.csrf
+        let headers = Self.form.with(.origin, "http://localhost")
+        try await fixture.application.test(.router) { client in
+            try await client.execute(
+                uri: "/login", method: .post, headers: headers, body: Self.body("token=wrong&csrf=\(csrf)")
+            ) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.setCookie] == nil)
+            }
+            try await client.execute(
+                uri: "/login", method: .post, headers: headers, body: Self.body("token=\(Self.token)&csrf=\(csrf)")
+            ) { response in
+                #expect(response.status == .seeOther)
+                #expect(
+                    response.headers[.setCookie]
+                        == "\(Access.cookieName)=\(Self.token); Path=/; HttpOnly; SameSite=Strict")
+            }
+        }
+    }
+
+    @Test func offLoopbackEveryPageNeedsTheToken() async throws {
+        let fixture = try await Fixture(token: Self.token, host: "0.0.0.0")
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/api/workers", method: .get) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/login", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(
+                uri: "/api/workers", method: .get, headers: [.authorization: "Bearer \(Self.token)"]
+            ) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("rebound.example:5555", false), ("localhost:5555", true), ("127.0.0.1", true), ("[::1]:5555", true),
+        ("127.0.0.1.evil.example", false),
+    ])
+    func loopbackRefusesForeignHostNames(authority: String, accepted: Bool) {
+        let access = Access(token: nil, loopback: true)
+        let request = Request(
+            head: HTTPRequest(method: .get, scheme: "http", authority: authority, path: "/"),
+            body: RequestBody(buffer: ByteBuffer()))
+        #expect(access.acceptsHost(request) == accepted)
+        #expect(Access(token: "t", loopback: false).acceptsHost(request))
+    }
+
+    @Test(arguments: [
+        ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+        ("a & b", "a &amp; b"), ("\"'", "&quot;&#39;"), ("plain", "plain"),
+    ])
+    func escaping(raw: String, escaped: String) {
+        #expect(HTML.escape(raw) == escaped)
+    }
+
+    @Test func taskLinksPercentEncodeForeignIds() {
+        let pages = Pages(access: Access(token: nil, loopback: true), signedIn: false)
+        #expect(pages.taskPath("a/../b?x=\"<") == "/tasks/a%2F..%2Fb%3Fx%3D%22%3C")
+        #expect(pages.taskPath(Fixture.added) == "/tasks/\(Fixture.added)")
+    }
+
+    @Test(arguments: [
+        ("0b1e-A_z.9", true), ("", false), ("a b", false), ("é", false), (String(repeating: "a", count: 65), false),
+    ])
+    func taskIds(id: String, valid: Bool) {
+        #expect(Dashboard.isTaskId(id) == valid)
+    }
+
+    @Test func formFields() {
+        #expect(FormFields.parse("a=1&b=x+y&c=%3Cz%3E&d&=e") == ["a": "1", "b": "x y", "c": "<z>", "d": ""])
+        #expect(FormFields.parse("a=%ZZ") == ["a": "%ZZ"])
+    }
+}
+
+extension HTTPFields {
+    func with(_ name: HTTPField.Name, _ value: String) -> HTTPFields {
+        var fields = self
+        fields[name] = value
+        return fields
+    }
+}
