@@ -188,10 +188,21 @@ settled() {
         --results "$2/results.jsonl" --dead-letters "$2/dead-letters.json"
 }
 
-# loaded URL FILE: whether 50 tasks run and none waits (the graceful scenario's worker holds them all); FILE gets the
-# ids running. On Redis `inspect active` listens to the events for 2.5 s, so the signal must follow this at once, not
-# another look.
-loaded() { active_ids "$1" >"$2" && [ "$(wc -l <"$2")" -eq 50 ] && [ "$(waiting "$1")" -eq 0 ]; }
+# loaded URL FILE BROKER HELD RECORDS: whether 50 tasks run and none waits (the graceful scenario's worker holds them
+# all); FILE gets the ids running. On Redis, `inspect active` learns from 2.5 s of events, by which time the first
+# two-second tasks are done, so there it asks Redis itself: the queue is empty, HELD messages are in `unacked`, and
+# the records file still has RECORDS lines (no task finished since), so the worker runs 50 and holds the rest; the
+# ids in flight are the ones recorded after the signal.
+loaded() {
+    if [ "$3" = redis ]; then
+        local db=${1##*/}
+        : >"$2"
+        [ "$(redis_cli -n "$db" llen celery)" -eq 0 ] && [ "$(redis_cli -n "$db" hlen unacked)" -eq "$4" ] \
+            && [ "$(lines "$dir/records")" -eq "$5" ]
+        return
+    fi
+    active_ids "$1" >"$2" && [ "$(wc -l <"$2")" -eq 50 ] && [ "$(waiting "$1")" -eq 0 ]
+}
 
 # tally SCENARIO BROKER DIR START [faults.py tally options...]: counts and appends the row.
 tally() {
@@ -403,10 +414,11 @@ scenario_graceful() {
 
     start_worker "$url" "$dir/warm.log" "${options[@]}" -n warm@faults
     local warm=$worker_pid signalled rc=0
-    wait_until 60 "50 tasks running and 500 prefetched" loaded "$url" "$dir/in-flight"
+    wait_until 60 "50 tasks running and 500 prefetched" loaded "$url" "$dir/in-flight" "$broker" $count 0
     signalled=$(now)
     kill -TERM "$warm"
     wait "$warm" || rc=$?
+    if [ "$broker" = redis ]; then cp "$dir/records" "$dir/in-flight"; fi
     local warm_exit warm_done warm_waiting
     warm_exit=$(since "$signalled")
     warm_done=$(success_count "$url" "$dir/ids")
@@ -419,7 +431,8 @@ scenario_graceful() {
 
     start_worker "$url" "$dir/cold.log" "${options[@]}" -n cold@faults
     local cold=$worker_pid
-    wait_until 60 "50 tasks running again" loaded "$url" "$dir/cold-in-flight"
+    wait_until 60 "50 tasks running again" loaded "$url" "$dir/cold-in-flight" "$broker" "$warm_waiting" \
+        "$(lines "$dir/records")"
     signalled=$(now)
     kill -TERM "$cold"
     sleep 0.5
