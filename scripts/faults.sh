@@ -333,7 +333,9 @@ scenario_redis-restart() {
     say "restarted redis with $sent_at of $count sent and $done_at run"
     local checks=() rc=0
     wait "$producer" || rc=$?
-    checks+=("$(check "the sender finished by itself (exit $rc, $(lines "$dir/ids") ids)" [ $rc -eq 0 ])")
+    local printed
+    printed=$(lines "$dir/ids")
+    checks+=("$(check "the sender finished by itself (exit $rc, $printed ids)" [ $((rc == 0 && printed == count)) -eq 1 ])")
     for i in "${!waiters[@]}"; do
         rc=0
         wait "${waiters[i]}" || rc=$?
