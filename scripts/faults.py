@@ -249,6 +249,9 @@ def soak(args):
         if len(values) < 2:
             checks.append(f"{who} RSS: too few samples=FAIL")
             continue
+        # Start (first sample past warm-up), middle and end (last sample while it ran), printed, not judged.
+        checks.append(f"{who} RSS start/middle/end {values[0] / 1024:.1f}/{values[len(values) // 2] / 1024:.1f}/"
+                      f"{values[-1] / 1024:.1f} MiB=ok")
         base, peak = values[0], max(values)
         growth = peak / base - 1
         checks.append(f"{who} RSS {base / 1024:.0f} MiB after warm-up, peak {peak / 1024:.0f} MiB "

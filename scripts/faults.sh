@@ -2,11 +2,12 @@
 # The fault suite (docs/faults.md): breaks workers and messages on purpose and counts, from the result backend and
 # from the tasks' own execution records, that nothing is lost.
 #
-#   scripts/faults.sh [--quick | --full] [--brokers sqlite[,redis]] [--only NAME[,NAME...]] [--keep]
+#   scripts/faults.sh [--quick | --full] [--brokers sqlite,redis] [--only NAME[,NAME...]] [--keep]
 #
 #   --quick    scenarios 1-6 (the default; at most a few minutes; scripts/test.sh runs it)
 #   --full     adds the soak: 1,000,000 tasks (FAULTS_SOAK_TASKS), memory and throughput checked
-#   --brokers  the broker columns: sqlite (the default); redis is not in this build yet
+#   --brokers  the broker columns, sqlite,redis by default; for redis the suite starts its own redis-server
+#              (append-only, fsync always) on a free 127.0.0.1 port, and stops it at exit
 #   --only     run only these scenarios: kill9-threads, kill9-processes, kill9-async, repeated-kills,
 #              redis-restart, poison, crash, graceful, soak
 #   --keep     keep the working directory (logs, ids, execution records) and print where it is
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=quick
-brokers=sqlite
+brokers=sqlite,redis
 only=""
 keep=false
 while [ $# -gt 0 ]; do
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
         --only) only=$2; shift ;;
         --only=*) only=${1#*=} ;;
         --keep) keep=true ;;
-        -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "faults.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -53,6 +54,46 @@ kill_started() {
     while read -r group; do kill -KILL -- "-$group" 2>/dev/null || true; done <"$work/groups"
     : >"$work/groups"
 }
+# The Redis column's server: started by this script with append-only on (every write fsynced before its reply), on a
+# free 127.0.0.1 port, in its own directory under $work; daemonized, so its pid file says which process to stop,
+# also after redis-restart has restarted it from inside a scenario.
+redis_dir=$work/redis
+redis_port=
+redis_cli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
+redis_pid() { cat "$redis_dir/redis.pid" 2>/dev/null || true; }
+start_redis() {
+    mkdir -p "$redis_dir"
+    redis-server --bind 127.0.0.1 --port "$redis_port" --protected-mode yes --dir "$redis_dir" --save '' \
+        --appendonly yes --appendfsync always --daemonize yes --pidfile "$redis_dir/redis.pid" \
+        --logfile "$redis_dir/redis.log" --databases 16 >/dev/null
+    wait_until 20 "redis-server on 127.0.0.1:$redis_port" redis_answers
+}
+redis_answers() { [ "$(redis_cli ping 2>/dev/null)" = PONG ]; }
+# stop_redis [KILL|TERM]: stops the server this script started, and waits until its port is free.
+stop_redis() {
+    local pid
+    pid=$(redis_pid)
+    [ -n "$pid" ] || return 0
+    kill "-${1:-KILL}" "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    rm -f "$redis_dir/redis.pid"
+}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+need_redis() {
+    if ! command -v redis-server >/dev/null 2>&1; then
+        echo "faults.sh: installing redis-server (Debian)" >&2
+        apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+    fi
+    redis_port=$(free_port)
+    start_redis
+    printf '\n== redis-server %s on 127.0.0.1:%s (append-only, fsync always), in %s\n' \
+        "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')" "$redis_port" "$redis_dir" >&2
+}
+
 scenario_pid=
 finish() {
     set +e
@@ -61,6 +102,7 @@ finish() {
         wait "$scenario_pid" 2>/dev/null
     fi
     kill_started
+    stop_redis
     if $keep; then echo "faults.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap finish EXIT
@@ -146,8 +188,21 @@ settled() {
         --results "$2/results.jsonl" --dead-letters "$2/dead-letters.json"
 }
 
-# loaded URL: whether 50 tasks run and none waits (the graceful scenario's worker holds them all).
-loaded() { [ "$(active_ids "$1" | wc -l)" -eq 50 ] && [ "$(waiting "$1")" -eq 0 ]; }
+# loaded URL FILE BROKER HELD RECORDS: whether 50 tasks run and none waits (the graceful scenario's worker holds them
+# all); FILE gets the ids running. On Redis, `inspect active` learns from 2.5 s of events, by which time the first
+# two-second tasks are done, so there it asks Redis itself: the queue is empty, HELD messages are in `unacked`, and
+# the records file still has RECORDS lines (no task finished since), so the worker runs 50 and holds the rest; the
+# ids in flight are the ones recorded after the signal.
+loaded() {
+    if [ "$3" = redis ]; then
+        local db=${1##*/}
+        : >"$2"
+        [ "$(redis_cli -n "$db" llen celery)" -eq 0 ] && [ "$(redis_cli -n "$db" hlen unacked)" -eq "$4" ] \
+            && [ "$(lines "$dir/records")" -eq "$5" ]
+        return
+    fi
+    active_ids "$1" >"$2" && [ "$(wc -l <"$2")" -eq 50 ] && [ "$(waiting "$1")" -eq 0 ]
+}
 
 # tally SCENARIO BROKER DIR START [faults.py tally options...]: counts and appends the row.
 tally() {
@@ -160,21 +215,40 @@ tally() {
 
 check() { if "${@:2}"; then echo "$1=ok"; else echo "$1=FAIL"; fi; }
 
+# lease_for BROKER: the workers' lease in the kill scenarios. Redis restores a dead worker's messages when their lease
+# is older than this; 5 s leaves a loaded 2-core machine room to renew (every third of it) before that.
+lease_for() { if [ "$1" = redis ]; then echo 5; else echo 3; fi; }
+
+# send_raw URL BROKER FILE...: each file's bytes as one message on the queue `celery`, as they are. On Redis it is
+# what any kombu producer does, an LPUSH of the envelope onto the queue's list (redis-cli, not simul); on SQLite,
+# `simul send --raw`.
+send_raw() {
+    local url=$1 broker=$2 file
+    shift 2
+    if [ "$broker" = redis ]; then
+        for file in "$@"; do redis_cli -n "${url##*/}" -x lpush celery <"$file" >/dev/null; done
+    else
+        # shellcheck disable=SC2046
+        "$simul" send $(printf -- '--raw %s ' "$@") --broker "$url" >/dev/null
+    fi
+}
+
 # --- scenarios ---------------------------------------------------------------------------------------------------
 # Each runs as scenario_NAME URL DIR BROKER in a subshell, with its own broker (a fresh SQLite file, or a fresh Redis
 # database), and ends with `tally`. A scenario that fails before its tally gets a FAILED row.
 
 # 1. kill -9 a worker a quarter of the way through 10,000 tasks; a second worker finishes the rest.
 scenario_kill9() {
-    local url=$1 dir=$2 broker=$3 pool=$4 count=10000 concurrency=4 start killed_at
+    local url=$1 dir=$2 broker=$3 pool=$4 count=10000 concurrency=4 start killed_at lease
+    lease=$(lease_for "$broker")
     start=$(now)
     "$simul" send simul.record --args "[\"$dir/records\", 0.001]" --count $count --broker "$url" >"$dir/ids"
-    start_worker "$url" "$dir/first.log" --pool "$pool" -c $concurrency --lease 3 -n first@faults
+    start_worker "$url" "$dir/first.log" --pool "$pool" -c $concurrency --lease "$lease" -n first@faults
     local first=$worker_pid
     wait_until 120 "a quarter of the tasks recorded" at_least lines "$dir/records" $((count / 4))
     kill_now "$first"
     killed_at=$(lines "$dir/records")
-    start_worker "$url" "$dir/second.log" --pool "$pool" -c $concurrency --lease 3 -n second@faults
+    start_worker "$url" "$dir/second.log" --pool "$pool" -c $concurrency --lease "$lease" -n second@faults
     local second=$worker_pid
     wait_done "$url" "$dir" 300
     stop_worker "$second"
@@ -189,18 +263,19 @@ scenario_kill9-async() { scenario_kill9 "$@" async; }
 
 # 2. Three workers; every second for 10 s, kill -9 one of them and start another in its place.
 scenario_repeated-kills() {
-    local url=$1 dir=$2 broker=$3 count=20000 concurrency=4 kills=10 start i last_kill_at
+    local url=$1 dir=$2 broker=$3 count=20000 concurrency=4 kills=10 start i last_kill_at lease
+    lease=$(lease_for "$broker")
     start=$(now)
     "$simul" send simul.record --args "[\"$dir/records\", 0.002]" --count $count --broker "$url" >"$dir/ids"
     local workers=()
     for i in 0 1 2; do
-        start_worker "$url" "$dir/workers.log" -c $concurrency --lease 3 -n "w$i@faults"
+        start_worker "$url" "$dir/workers.log" -c $concurrency --lease "$lease" -n "w$i@faults"
         workers[i]=$worker_pid
     done
     for i in $(seq 1 $kills); do
         sleep 1
         kill_now "${workers[i % 3]}"
-        start_worker "$url" "$dir/workers.log" -c $concurrency --lease 3 -n "w$((i + 2))@faults"
+        start_worker "$url" "$dir/workers.log" -c $concurrency --lease "$lease" -n "w$((i + 2))@faults"
         workers[i % 3]=$worker_pid
     done
     last_kill_at=$(distinct "$dir/records")
@@ -210,6 +285,75 @@ scenario_repeated-kills() {
     tally repeated-kills "$broker" "$dir" "$start" --max-duplicates $((kills * (concurrency * 4 + concurrency))) \
         --check "$(check "still running at the last kill ($last_kill_at of $count done)" [ "$last_kill_at" -lt $count ])" \
         --note "$kills kills"
+}
+
+# 3. Redis only: kill -9 Redis (append-only, fsync always) mid-run of 10,000 tasks while a client is still sending
+# them and others wait for results, keep it down 2 s, start it again on the same port and files. Nothing is restarted
+# but Redis: the workers, the sender and the waiters must reconnect by themselves.
+scenario_redis-restart() {
+    local url=$1 dir=$2 broker=$3 count=10000 concurrency=4 start producer i
+    start=$(now)
+    local workers=()
+    start_worker "$url" "$dir/threads.log" --pool threads -c $concurrency --lease 5 -n threads@faults
+    workers+=("$worker_pid")
+    start_worker "$url" "$dir/async.log" --pool async -c $concurrency --lease 5 -n async@faults
+    workers+=("$worker_pid")
+    setsid stdbuf -oL "$simul" send simul.record --args "[\"$dir/records\", 0.001]" --count $count --broker "$url" \
+        >"$dir/ids" 2>"$dir/sender.log" &
+    producer=$!
+    echo "$producer" >>"$work/groups"
+    wait_until 120 "a quarter of the tasks sent and 500 run" \
+        eval '[ "$(lines "$dir/ids")" -ge $((count / 4)) ] && [ "$(lines "$dir/records")" -ge 500 ]'
+    # Waiters across the restart: `simul result --wait` on the newest ids sent, and a `simul send --wait`.
+    local waiters=()
+    tail -n 3 "$dir/ids" >"$dir/waited-ids"
+    while read -r id; do
+        setsid "$simul" result "$id" --wait --timeout 240 --broker "$url" >"$dir/waiter-$id.out" 2>&1 &
+        waiters+=($!)
+        echo "$!" >>"$work/groups"
+    done <"$dir/waited-ids"
+    setsid stdbuf -oL "$simul" send simul.record --args "[\"$dir/records\"]" --wait --timeout 240 --broker "$url" \
+        >"$dir/send-wait.out" 2>&1 &
+    waiters+=($!)
+    echo "$!" >>"$work/groups"
+    wait_until 30 "the send --wait sent" at_least lines "$dir/send-wait.out" 1
+    # First Redis drops every client's connection (CLIENT KILL): they must reconnect and work must go on.
+    local killed_at
+    killed_at=$(distinct "$dir/records")
+    redis_cli client kill type normal >/dev/null
+    redis_cli client kill type pubsub >/dev/null
+    wait_until 120 "500 more tasks run after CLIENT KILL" at_least distinct "$dir/records" $((killed_at + 500))
+    # Then Redis itself dies.
+    local sent_at done_at
+    sent_at=$(lines "$dir/ids")
+    done_at=$(distinct "$dir/records")
+    stop_redis KILL
+    sleep 2
+    start_redis
+    say "restarted redis with $sent_at of $count sent and $done_at run"
+    local checks=() rc=0
+    wait "$producer" || rc=$?
+    local printed
+    printed=$(lines "$dir/ids")
+    checks+=("$(check "the sender finished by itself (exit $rc, $printed ids)" [ $((rc == 0 && printed == count)) -eq 1 ])")
+    for i in "${!waiters[@]}"; do
+        rc=0
+        wait "${waiters[i]}" || rc=$?
+        checks+=("$(check "waiter $((i + 1)) got its result (exit $rc)" [ $rc -eq 0 ])")
+    done
+    head -n 1 "$dir/send-wait.out" >>"$dir/ids"
+    wait_done "$url" "$dir" 300
+    for i in "${!workers[@]}"; do
+        checks+=("$(check "worker ${workers[i]} was never restarted" kill -0 "${workers[i]}")")
+    done
+    for i in "${!workers[@]}"; do stop_worker "${workers[i]}"; done
+    collect "$url" "$dir"
+    local args=()
+    for c in "${checks[@]}"; do args+=(--check "$c"); done
+    # What a restart may run twice: messages whose lease ran out while Redis was down (what the two workers held),
+    # and a batch of sends the client repeated because their replies were lost.
+    tally redis-restart "$broker" "$dir" "$start" --max-duplicates $((2 * (concurrency * 4 + concurrency) + 64)) \
+        "${args[@]}" --note "clients killed at $killed_at run; redis killed and restarted at $sent_at sent, $done_at run"
 }
 
 # 4. 1,000 good tasks interleaved with 100 bad messages of ten kinds, to one worker that must never restart.
@@ -223,8 +367,7 @@ scenario_poison() {
     local worker=$worker_pid
     for round in $(seq -f '%03g' 0 9); do
         "$simul" send simul.record --args "[\"$dir/records\"]" --count 100 --broker "$url" >>"$dir/ids"
-        # shellcheck disable=SC2046
-        "$simul" send $(printf -- '--raw %s ' "$dir/bad/$round"-*.json) --broker "$url" >/dev/null
+        send_raw "$url" "$broker" "$dir/bad/$round"-*.json
     done
     wait_done "$url" "$dir" 120
     wait_until 120 "every bad message failed or dead-lettered" settled "$url" "$dir" "$dir/bad/manifest.jsonl" || true
@@ -273,11 +416,11 @@ scenario_graceful() {
 
     start_worker "$url" "$dir/warm.log" "${options[@]}" -n warm@faults
     local warm=$worker_pid signalled rc=0
-    wait_until 60 "50 tasks running and 500 prefetched" loaded "$url"
-    active_ids "$url" >"$dir/in-flight"
+    wait_until 60 "50 tasks running and 500 prefetched" loaded "$url" "$dir/in-flight" "$broker" $count 0
     signalled=$(now)
     kill -TERM "$warm"
     wait "$warm" || rc=$?
+    if [ "$broker" = redis ]; then cp "$dir/records" "$dir/in-flight"; fi
     local warm_exit warm_done warm_waiting
     warm_exit=$(since "$signalled")
     warm_done=$(success_count "$url" "$dir/ids")
@@ -290,7 +433,8 @@ scenario_graceful() {
 
     start_worker "$url" "$dir/cold.log" "${options[@]}" -n cold@faults
     local cold=$worker_pid
-    wait_until 60 "50 tasks running again" loaded "$url"
+    wait_until 60 "50 tasks running again" loaded "$url" "$dir/cold-in-flight" "$broker" "$warm_waiting" \
+        "$(lines "$dir/records")"
     signalled=$(now)
     kill -TERM "$cold"
     sleep 0.5
@@ -363,11 +507,21 @@ scenario_soak() {
 
 # --- the run -----------------------------------------------------------------------------------------------------
 
+# broker_url BROKER DIR NAME: a fresh SQLite file in DIR, or the scenario's own database on the suite's Redis (its
+# position in $scenarios), flushed first.
 broker_url() {
     case $1 in
         sqlite) echo "sqlite://$2/queue.sqlite" ;;
-        redis) echo "${SIMUL_FAULTS_REDIS_URL:-redis://127.0.0.1:6379/15}" ;;
+        redis) echo "redis://127.0.0.1:$redis_port/$(redis_database "$3")" ;;
     esac
+}
+redis_database() {
+    local index=1 each
+    for each in $scenarios; do
+        if [ "$each" = "$1" ]; then echo "$index"; return; fi
+        index=$((index + 1))
+    done
+    echo 15
 }
 
 # why_not SCENARIO BROKER: prints why the scenario does not run in this column, if it does not.
@@ -386,10 +540,11 @@ run_scenario() {
     printf '\n== %s [%s]\n' "$name" "$broker" >&2
     # In the background and waited for, so that a signal to this script interrupts the wait and its trap runs.
     set +e
+    if [ "$broker" = redis ]; then redis_cli -n "$(redis_database "$name")" flushdb >/dev/null; fi
     (
         set -e
         trap kill_started EXIT
-        "scenario_$name" "$(broker_url "$broker" "$dir")" "$dir" "$broker"
+        "scenario_$name" "$(broker_url "$broker" "$dir" "$name")" "$dir" "$broker"
     ) &
     scenario_pid=$!
     wait "$scenario_pid"
@@ -407,11 +562,7 @@ suite_start=$(now)
 for broker in ${brokers//,/ }; do
     case $broker in
         sqlite) ;;
-        redis)
-            printf '\n== redis: not yet (the Redis broker is being built; this column will pass %s)\n' \
-                "$(broker_url redis)" >&2
-            $tool skip --broker redis --table "$table" --note "not yet: the Redis broker is being built"
-            continue ;;
+        redis) need_redis ;;
         *) echo "faults.sh: unknown broker '$broker' (use sqlite or redis)" >&2; exit 2 ;;
     esac
     for name in $scenarios; do

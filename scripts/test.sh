@@ -96,6 +96,61 @@ expect_one_line_error "--max-message-size must be at least 1, got 0" worker --ma
 expect_one_line_error "binding 0.0.0.0 exposes the dashboard beyond this machine" \
     dashboard --host 0.0.0.0 --token ''
 
+step "CLI smoke: bad input on Redis (a wrong password, Redis unreachable, Redis gone mid-wait)"
+expect_one_line_error "cannot connect to redis at 127.0.0.1:1: connection refused" \
+    worker --broker redis://127.0.0.1:1/0
+redis_dir=$(mktemp -d)
+redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start_test_redis() {
+    redis-server --bind 127.0.0.1 --port "$redis_port" --requirepass secret --save '' --appendonly yes \
+        --appendfsync always --dir "$redis_dir" --daemonize yes --pidfile "$redis_dir/redis.pid" \
+        --logfile "$redis_dir/redis.log" >/dev/null
+    for _ in $(seq 1 100); do
+        redis-cli -h 127.0.0.1 -p "$redis_port" -a secret --no-auth-warning ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "redis-server did not start on 127.0.0.1:$redis_port" >&2
+    return 1
+}
+stop_test_redis() {
+    local pid
+    pid=$(cat "$redis_dir/redis.pid" 2>/dev/null) || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$redis_dir/redis.pid"
+}
+trap 'stop_test_redis; rm -rf "$redis_dir"' EXIT
+start_test_redis
+expect_one_line_error "authentication to redis at 127.0.0.1:$redis_port failed: WRONGPASS" \
+    send simul.add --args '[1,2]' --broker "redis://:wrong@127.0.0.1:$redis_port/0"
+expect_one_line_error "authentication to redis at 127.0.0.1:$redis_port failed: WRONGPASS" \
+    worker --broker "redis://:wrong@127.0.0.1:$redis_port/0"
+expect_one_line_error "authentication to redis at 127.0.0.1:$redis_port failed: NOAUTH" \
+    send simul.add --args '[1,2]' --broker "redis://127.0.0.1:$redis_port/0"
+# A client waiting for a result whose Redis goes away for good: one line once Redis has been gone 20 s, and the task
+# it sent is still queued when Redis comes back (nothing acknowledged, nothing lost).
+redis_url="redis://:secret@127.0.0.1:$redis_port/0"
+stdbuf -oL "$simul" send simul.add --args '[1,2]' --wait --broker "$redis_url" >"$redis_dir/wait.out" \
+    2>"$redis_dir/wait.err" &
+waiting_pid=$!
+for _ in $(seq 1 100); do [ -s "$redis_dir/wait.out" ] && break; sleep 0.1; done
+stop_test_redis
+if wait "$waiting_pid"; then echo "send --wait succeeded with redis gone" >&2; exit 1; fi
+if ! grep -q "^Error: lost redis at 127.0.0.1:$redis_port while waiting for task $(head -1 "$redis_dir/wait.out")" \
+    "$redis_dir/wait.err" || [ "$(wc -l <"$redis_dir/wait.err")" -ne 1 ]; then
+    echo "send --wait with redis gone should print one line 'Error: lost redis at ...', it printed:" >&2
+    cat "$redis_dir/wait.err" >&2
+    exit 1
+fi
+echo "ok: simul send --wait, redis stopped -> $(cat "$redis_dir/wait.err")"
+start_test_redis
+queued=$(redis-cli -h 127.0.0.1 -p "$redis_port" -a secret --no-auth-warning llen celery)
+[ "$queued" = 1 ] || { echo "the task sent before redis stopped is not queued after its restart ($queued)" >&2; exit 1; }
+echo "ok: the task is still queued after redis restarts"
+stop_test_redis
+trap - EXIT
+rm -rf "$redis_dir"
+
 step "CLI smoke: a worker process on the embedded SQLite broker"
 queue_dir=$(mktemp -d)
 broker="sqlite://$queue_dir/queue.sqlite"
@@ -147,7 +202,8 @@ PY
 
 step "fault suite: scripts/faults.sh --quick"
 # Kills workers, sends malformed messages and crashing tasks, and counts from the results and the tasks' own records
-# that nothing is lost (docs/faults.md). About 1.5 minutes; the timeout only stops a hang.
+# that nothing is lost (docs/faults.md), on SQLite and on a Redis it starts itself. About 4 minutes; the timeout
+# only stops a hang.
 SIMUL_BIN="$simul" timeout 600 scripts/faults.sh --quick
 
 echo

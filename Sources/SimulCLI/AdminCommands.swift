@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Simul
 import SimulQueue
 
@@ -196,7 +197,7 @@ struct BeatCommand: AsyncParsableCommand {
             return BeatEntry(name: entry.name, task: entry.task, args: entry.args ?? [], kwargs: entry.kwargs ?? [:],
                              schedule: when, options: SendOptions(queue: entry.queue))
         }
-        let (broker, backend) = try queue.open()
+        let (broker, backend) = try queue.open(logLevel: .info)
         print("beat: \(beatEntries.count) entries from \(schedule)")
         try await Beat(entries: beatEntries, client: QueueClient(broker: broker, backend: backend)).run()
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Simul
 import SimulQueue
 import SimulRedisBroker
@@ -23,25 +24,34 @@ struct QueueOptions: ParsableArguments {
 
     /// Opens the broker and the result backend.
     /// - Parameter resultExpiry: seconds the backend keeps a result it stores; its default when `nil`.
-    func open(resultExpiry: Double? = nil) throws -> (broker: any Broker, backend: any ResultBackend) {
+    /// - Parameter logLevel: what the broker's client logs; by default only errors, so that a command that fails
+    ///   prints its one `Error:` line, not the reconnection warnings before it. Services (the worker, beat) pass
+    ///   `.info`.
+    func open(resultExpiry: Double? = nil, logLevel: Logger.Level = .error) throws
+        -> (broker: any Broker, backend: any ResultBackend)
+    {
         let brokerURL = brokerURL
         let backendURL = backend ?? ProcessInfo.processInfo.environment["SIMUL_RESULT_BACKEND"] ?? brokerURL
-        let brokerStore = try Self.connect(brokerURL, resultExpiry: resultExpiry)
+        let brokerStore = try Self.connect(brokerURL, resultExpiry: resultExpiry, logLevel: logLevel)
         guard let broker = brokerStore as? any Broker else { throw CLIError("'\(brokerURL)' is not a broker") }
         if backendURL == brokerURL, let backend = brokerStore as? any ResultBackend { return (broker, backend) }
-        guard let backend = try Self.connect(backendURL, resultExpiry: resultExpiry) as? any ResultBackend else {
+        guard let backend = try Self.connect(backendURL, resultExpiry: resultExpiry, logLevel: logLevel)
+            as? any ResultBackend
+        else {
             throw CLIError("'\(backendURL)' is not a result backend")
         }
         return (broker, backend)
     }
 
-    private static func connect(_ url: String, resultExpiry: Double?) throws -> AnyObject {
+    private static func connect(_ url: String, resultExpiry: Double?, logLevel: Logger.Level) throws -> AnyObject {
         switch try BrokerURL(url) {
         case .sqlite(let path):
             return try resultExpiry.map { try SQLiteBroker(path: path, resultExpiry: $0) } ?? SQLiteBroker(path: path)
         case .memory: return MemoryBroker()
         case .redis(let url):
-            return try resultExpiry.map { try RedisBroker(url: url, resultExpiry: Int($0.rounded())) } ?? RedisBroker(url: url)
+            var logger = Logger(label: "simul.redis")
+            logger.logLevel = logLevel
+            return try RedisBroker(url: url, resultExpiry: resultExpiry.map { Int($0.rounded()) } ?? 86_400, logger: logger)
         }
     }
 }

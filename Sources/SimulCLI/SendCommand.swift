@@ -110,6 +110,11 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     /// Sends `count` copies, 64 at a time so the broker writes them in groups, printing the ids in order as they go.
+    ///
+    /// Once the broker has taken a batch, a send that finds it unavailable (a Redis restart) is sent again with the
+    /// same task id, with backoff, for up to ``reconnectPatience``: a send whose reply was lost may then be queued
+    /// twice under one id, which at-least-once delivery allows, and none is lost. A broker unreachable from the
+    /// start fails at once.
     private static func send(
         _ count: Int, of task: String, args: [JSONValue], kwargs: [String: JSONValue], options: SendOptions,
         with client: QueueClient
@@ -117,10 +122,16 @@ struct SendCommand: AsyncParsableCommand {
         var sent = 0
         while sent < count {
             let batch = min(64, count - sent)
+            let patience = sent > 0 ? reconnectPatience : .zero
             let ids = try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for index in 0..<batch {
+                    var options = options
+                    options.taskId = TaskID.make()
                     group.addTask {
-                        (index, try await client.send(task, args: args, kwargs: kwargs, options: options).id)
+                        let id = try await retrying(for: patience) {
+                            try await client.send(task, args: args, kwargs: kwargs, options: options).id
+                        }
+                        return (index, id)
                     }
                 }
                 var ids = [String](repeating: "", count: batch)
@@ -129,6 +140,25 @@ struct SendCommand: AsyncParsableCommand {
             }
             print(ids.joined(separator: "\n"))
             sent += batch
+        }
+    }
+
+    /// How long a bulk send waits for a broker that went away mid-run to come back.
+    static let reconnectPatience = Duration.seconds(60)
+
+    /// Runs `body` until it succeeds, again after each ``QueueError/isUnavailable`` failure for up to `patience`.
+    private static func retrying<T: Sendable>(
+        for patience: Duration, _ body: () async throws -> T
+    ) async throws -> T {
+        let deadline = ContinuousClock.now + patience
+        var failures = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as QueueError where error.isUnavailable && ContinuousClock.now < deadline {
+                failures += 1
+                try await Task.sleep(for: .milliseconds(min(2_000, 50 << min(failures, 6))))
+            }
         }
     }
 

@@ -93,7 +93,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw CLIError("--result-expires must be at least 1 second, got \(resultExpires)")
             }
         }
-        let (broker, backend) = try queue.open(resultExpiry: resultExpires)
+        let (broker, backend) = try queue.open(resultExpiry: resultExpires, logLevel: .info)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info

@@ -35,12 +35,46 @@ extension RedisBroker {
         return try? TaskResult(jsonBytes: bytes.readableBytesView)
     }
 
+    /// Waits on the result's channel. Alongside, every ``resultCheckInterval`` it reads the result again, which
+    /// catches one published while the subscriber was reconnecting, and notices Redis gone: when Redis has been
+    /// unreachable for ``waitPatience`` the wait fails with ``QueueError/unavailable(_:)`` instead of hanging.
     public func waitForResult(_ id: String, timeout: Duration?) async throws -> TaskResult? {
         let waiter = try await listener.waitForResult(id)
         defer { listener.stopWaiting(waiter) }
-        let latest = try await results(for: [id])[id]
+        // Redis may go away between the subscription and this read: then ``watch(_:)`` reads again later.
+        let latest = try? await results(for: [id])[id]
         if let latest, latest.status.isReady { return latest }
-        return try await waiter.next(timeout: timeout) ?? latest
+        return try await withThrowingTaskGroup(of: TaskResult?.self) { group in
+            group.addTask { try await waiter.next(timeout: timeout) ?? latest }
+            group.addTask { try await self.watch(id) }
+            defer { group.cancelAll() }
+            return try await group.next() ?? latest
+        }
+    }
+
+    /// How often a waiting client reads its result again.
+    static let resultCheckInterval = Duration.seconds(2)
+    /// How long a waiting client waits for an unreachable Redis to come back before it gives up.
+    static let waitPatience = Duration.seconds(20)
+
+    /// Returns the result of `id` once a read finds it ready; throws once Redis has been unreachable for
+    /// ``waitPatience``; runs until cancelled otherwise.
+    private func watch(_ id: String) async throws -> TaskResult? {
+        var unreachableSince: ContinuousClock.Instant?
+        while true {
+            try await Task.sleep(for: Self.resultCheckInterval)
+            do {
+                if let result = try await results(for: [id])[id], result.status.isReady { return result }
+                unreachableSince = nil
+            } catch let error as QueueError where error.isUnavailable {
+                let since = unreachableSince ?? .now
+                unreachableSince = since
+                if ContinuousClock.now - since >= Self.waitPatience {
+                    throw QueueError.unavailable(
+                        "lost redis at \(configuration.endpoint) while waiting for task \(id) (\(error))")
+                }
+            }
+        }
     }
 
     public func forget(_ ids: [String]) async throws {

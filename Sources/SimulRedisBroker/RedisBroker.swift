@@ -213,7 +213,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         let taken = try await take(from: keys, limit: limit)
         if !taken.isEmpty { return taken }
         guard let popped = try await blockingPop(keys, timeout: timeout) else { return [] }
-        let tag = try await hold(popped.message, from: popped.list)
+        let tag = try await holdRetrying(popped.message, from: popped.list)
         let first = Delivery(
             tag: tag, queue: Kombu.queue(ofList: popped.list), body: popped.message,
             redelivered: false)
@@ -266,9 +266,29 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         return (list, Data(bytes.readableBytesView))
     }
 
+    /// An idle blocking connection that is still open (one from before a Redis restart is not), or a new one.
     private func blockingConnection() async throws -> RedisConnection {
-        if let idle = idleBlocking.withLock({ $0.popLast() }) { return idle }
+        while let idle = idleBlocking.withLock({ $0.popLast() }) {
+            if idle.isOpen { return idle }
+            await idle.close()
+        }
         return try await redis { try await RedisConnection.connect(to: self.configuration, logger: self.logger) }
+    }
+
+    /// ``hold(_:from:)``, tried again with backoff while Redis is unavailable, for up to a minute: the popped message
+    /// is only in this process, so giving up at the first failure (Redis restarting just after the pop) loses it.
+    private func holdRetrying(_ message: Data, from list: String) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var failures = 0
+        while true {
+            do {
+                return try await hold(message, from: list)
+            } catch let error as QueueError where error.isUnavailable && ContinuousClock.now < deadline {
+                failures += 1
+                logger.warning("cannot hold a received message (\(error)); trying again")
+                try? await Task.sleep(for: configuration.reconnectBackoff.delay(afterFailures: failures))
+            }
+        }
     }
 
     /// Records a message taken by a blocking pop in `unacked`; returns its tag.

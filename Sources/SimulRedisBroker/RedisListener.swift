@@ -73,7 +73,15 @@ final class RedisListener: Sendable {
             defer { state.waiters[id, default: []].append(waiter) }
             return state.waiters[id] == nil
         }
-        if first { try await subscriber.subscribe(to: [Kombu.resultKey(id)]) }
+        if first {
+            do {
+                try await subscriber.subscribe(to: [Kombu.resultKey(id)])
+            } catch let error as RedisError where !error.hasSameKind(as: .poolClosed) {
+                // The connection went away meanwhile: the subscription is recorded and made again when the
+                // subscriber reconnects, and the result is read again then (``resubscribed()``).
+                logger.debug("subscribing to a result while redis reconnects: \(error)")
+            }
+        }
         return waiter
     }
 
@@ -95,15 +103,33 @@ final class RedisListener: Sendable {
     }
 
     /// After a reconnect, reads the results that may have been published while the subscriber was away.
+    ///
+    /// The pool reconnects on its own schedule, so the read is tried again with backoff until it succeeds (for up to
+    /// a minute, or until the listener closes): a waiter whose result was published during the outage must not wait
+    /// forever for a message it missed.
     private func resubscribed() {
-        let ids = state.withLock { Array($0.waiters.keys) }
-        guard !ids.isEmpty else { return }
+        guard state.withLock({ !$0.waiters.isEmpty }) else { return }
         Task {
-            guard let reply = try? await pool.send(["MGET"] + ids.map { RedisArgument(Kombu.resultKey($0)) }),
-                case .array(let values) = reply
-            else { return }
-            for value in values {
-                if let result = RedisBroker.decodeResult(value) { deliver(result) }
+            var failures = 0
+            let deadline = ContinuousClock.now + .seconds(60)
+            while true {
+                let (ids, closed) = state.withLock { (Array($0.waiters.keys), $0.isClosed) }
+                guard !ids.isEmpty, !closed else { return }
+                do {
+                    let reply = try await pool.send(["MGET"] + ids.map { RedisArgument(Kombu.resultKey($0)) })
+                    guard case .array(let values) = reply else { return }
+                    for value in values {
+                        if let result = RedisBroker.decodeResult(value) { deliver(result) }
+                    }
+                    return
+                } catch {
+                    failures += 1
+                    guard ContinuousClock.now < deadline else {
+                        logger.warning("cannot read the results missed while reconnecting: \(error)")
+                        return
+                    }
+                    try? await Task.sleep(for: configuration.reconnectBackoff.delay(afterFailures: failures))
+                }
             }
         }
     }

@@ -34,13 +34,12 @@ struct RedisServerLifecycleTests {
         await #expect(throws: rejected) { try await pool.send("PING") }
         await pool.close()
 
+        // Without a password, the connection's handshake (a PING) hears NOAUTH, not the first command.
         var anonymous = server.configuration
         anonymous.password = nil
-        let unauthenticated = try await RedisConnection.connect(to: anonymous)
-        await #expect(throws: RedisError.server("NOAUTH Authentication required.")) {
-            try await unauthenticated.send("PING")
-        }
-        await unauthenticated.close()
+        let unauthenticated = RedisError.authenticationFailed(at: endpoint, "NOAUTH Authentication required.")
+        await #expect(throws: unauthenticated) { _ = try await RedisConnection.connect(to: anonymous) }
+        #expect(unauthenticated.message == "authentication to redis at \(endpoint) failed: NOAUTH Authentication required.")
     }
 
     @Test func commandsInFlightFailClearlyWhenTheServerDies() async throws {

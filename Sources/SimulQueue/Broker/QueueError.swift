@@ -27,6 +27,8 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Whether this is a timeout.
     public var isTimeout: Bool { code == .timeout }
+    /// Whether the broker could not be reached: the command may be tried again once it is back.
+    public var isUnavailable: Bool { code == .unavailable }
 
     public var description: String { message }
 }

@@ -91,7 +91,8 @@ public final class RedisConnection: Sendable {
         return connection
     }
 
-    /// Sends `AUTH` and `SELECT` in one write, as configured.
+    /// Sends `AUTH` and `SELECT` in one write, as configured, or a `PING` when neither is, so that a server that
+    /// wants a password says so here (`NOAUTH`) rather than on the first command.
     private func handshake() async throws {
         var commands: [[RedisArgument]] = []
         if let password = configuration.password {
@@ -104,9 +105,12 @@ public final class RedisConnection: Sendable {
         if configuration.database != 0 {
             commands.append(["SELECT", RedisArgument(configuration.database)])
         }
-        guard !commands.isEmpty else { return }
+        if commands.isEmpty { commands.append(["PING"]) }
         let replies = try await pipeline(commands)
         if configuration.password != nil, case .error(let message) = replies[0] {
+            throw RedisError.authenticationFailed(at: configuration.endpoint, message)
+        }
+        for case .error(let message) in replies where message.hasPrefix("NOAUTH") {
             throw RedisError.authenticationFailed(at: configuration.endpoint, message)
         }
         if configuration.database != 0, case .error(let message) = replies[replies.count - 1] {

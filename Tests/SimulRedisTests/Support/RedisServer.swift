@@ -16,18 +16,24 @@ final class RedisServer: Sendable {
 
     let port: Int
     let password: String?
+    /// Whether the server keeps its data across a restart: append-only, every write synced before its reply.
+    let appendOnly: Bool
     private let process = Mutex<Int32?>(nil)
     private let directory: URL
 
-    private init(port: Int, password: String?) {
+    private init(port: Int, password: String?, appendOnly: Bool) {
         self.port = port
         self.password = password
+        self.appendOnly = appendOnly
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-redis-\(port)-\(getpid())")
     }
 
     /// Starts a server on a free port, installing `redis-server` with apt-get if it is missing.
-    static func start(password: String? = nil) async throws -> RedisServer {
-        let server = RedisServer(port: try freePort(), password: password)
+    /// - Parameters:
+    ///   - password: the password it requires, if any.
+    ///   - appendOnly: keep the data across ``stop()`` and ``start()`` (`appendonly yes`, `appendfsync always`).
+    static func start(password: String? = nil, appendOnly: Bool = false) async throws -> RedisServer {
+        let server = RedisServer(port: try freePort(), password: password, appendOnly: appendOnly)
         try await server.start()
         return server
     }
@@ -45,7 +51,8 @@ final class RedisServer: Sendable {
     func start() async throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", appendOnly ? "yes" : "no",
+            "--appendfsync", "always",
             "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
         ]
         if let password { arguments += ["--requirepass", password] }
