@@ -266,7 +266,7 @@ scenario_repeated-kills() {
     local url=$1 dir=$2 broker=$3 count=20000 concurrency=4 kills=10 start i last_kill_at lease
     lease=$(lease_for "$broker")
     start=$(now)
-    "$simul" send simul.record --args "[\"$dir/records\", 0.002]" --count $count --broker "$url" >"$dir/ids"
+    "$simul" send simul.record --args "[\"$dir/records\", 0.01]" --count $count --broker "$url" >"$dir/ids"
     local workers=()
     for i in 0 1 2; do
         start_worker "$url" "$dir/workers.log" -c $concurrency --lease "$lease" -n "w$i@faults"
