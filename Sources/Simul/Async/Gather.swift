@@ -11,8 +11,9 @@ import Synchronization
 /// For many operations of one type, use ``gatherAll(_:)``. (It has its own name because an overload of `gather`
 /// stops Swift 6.3 from inferring `@Sendable` for closure literals passed to the parameter pack.)
 ///
-/// Each operation runs in its own child task. If one throws, `gather` cancels the others, waits for them to
-/// notice, and rethrows that first error unchanged. This deviates from asyncio, where the siblings of a failed
+/// Each operation runs in its own child task, started at once: it runs on the calling thread until its first
+/// suspension, as with asyncio's eager tasks, and goes on concurrently from there. If one throws, `gather` cancels
+/// the others, waits for them to notice, and rethrows that first error unchanged. This deviates from asyncio, where the siblings of a failed
 /// awaitable keep running after `gather` has raised; in Swift they are child tasks and cannot outlive the call.
 /// Cancelling the task that called `gather` cancels every operation.
 ///
@@ -25,7 +26,7 @@ public func gather<each T: Sendable>(
     let slots = (repeat GatherSlot<each T>())
     try await withThrowingTaskGroup(of: Void.self) { group in
         for (operation, slot) in repeat (each operation, each slots) {
-            group.addTask { slot.store(try await operation()) }
+            group.addImmediateTask { slot.store(try await operation()) }
         }
         // `next()` rethrows the first failure at once, unlike `waitForAll()`, which waits for every child first.
         // Leaving the body by throwing cancels the remaining children.
@@ -43,9 +44,13 @@ public func gather<each T: Sendable>(
 /// ```
 ///
 /// Every operation gets its own child task at once, so operations may wait for each other without deadlocking.
-/// To bound how many run at a time, use `concurrentMap(maxConcurrency:_:)` instead.
+/// Each child starts immediately: it runs on the calling thread until its first suspension (a network call, a
+/// sleep, a wait), as with asyncio's eager tasks, and then concurrently with the others. An operation that finishes
+/// without suspending costs no thread hop at all. Work that computes for long without suspending therefore runs
+/// one operation after another; give it to `concurrentMap(maxConcurrency:_:)` or a ``ThreadPool`` instead, which
+/// also bound how many run at a time.
 /// If one throws, `gather` cancels the others, waits for them to notice, and rethrows that first error unchanged
-/// (asyncio leaves the siblings running).
+/// (asyncio leaves the siblings running); operations not started yet are not started.
 ///
 /// - Parameter operations: the operations to run; an empty array gives `[]`.
 /// - Returns: the results, `results[i]` being the value of `operations[i]`.
@@ -60,7 +65,7 @@ public func gatherAll<T: Sendable>(_ operations: [@Sendable () async throws -> T
         var collected = 0
         for index in 0..<count {
             let operation = operations[index]
-            group.addTask {
+            group.addImmediateTask {
                 defer { finished.increment() }
                 return (index, try await operation())
             }

@@ -1,6 +1,7 @@
 /// Runs every operation concurrently and returns each one's outcome, success or error, in the order of `operations`.
 ///
-/// This is `asyncio.gather(*aws, return_exceptions=True)`: a failure doesn't stop or cancel the others.
+/// This is `asyncio.gather(*aws, return_exceptions=True)`: a failure doesn't stop or cancel the others. Each operation
+/// starts at once, on the calling thread until its first suspension, as in ``gatherAll(_:)``.
 ///
 /// ```swift
 /// let outcomes = await gatherAllSettled(urls.map { url in { try await download(url) } })
@@ -23,7 +24,7 @@ public func gatherAllSettled<T: Sendable>(
         var collected = 0
         for index in 0..<count {
             let operation = operations[index]
-            group.addTask {
+            group.addImmediateTask {
                 defer { finished.increment() }
                 return (index, await settle(operation))
             }
@@ -58,7 +59,7 @@ public func gatherSettled<each T: Sendable>(
     let slots = (repeat GatherSlot<Result<each T, any Error>>())
     await withTaskGroup(of: Void.self) { group in
         for (operation, slot) in repeat (each operation, each slots) {
-            group.addTask { slot.store(await settle(operation)) }
+            group.addImmediateTask { slot.store(await settle(operation)) }
         }
         await group.waitForAll()
     }

@@ -38,6 +38,21 @@ struct AsyncGatherTests {
         #expect(results == (0..<20_000).map { $0 * 2 })
     }
 
+    @Test func operationsStartAtOnceInArgumentOrder() async throws {
+        // Each child runs on the caller's thread until its first suspension, so the starts are in argument order
+        // even though the operations then wait for each other and finish in reverse.
+        let started = Recorder<Int>()
+        let finished = Recorder<Int>()
+        let operations = Self.reverseCompletion(count: 50, finished: finished)
+        _ = try await gatherAll(operations.enumerated().map { index, operation in
+            { started.record(index); return try await operation() }
+        })
+        #expect(started.all == Array(0..<50))
+        let outcomes = await gatherAllSettled((0..<50).map { index in { started.record(100 + index) } })
+        #expect(outcomes.count == 50)
+        #expect(started.all.suffix(50) == Array(100..<150))
+    }
+
     @Test func emptyArrayGivesEmptyResult() async throws {
         let results = try await gatherAll([] as [@Sendable () async throws -> Int])
         #expect(results.isEmpty)
@@ -94,8 +109,10 @@ struct AsyncGatherTests {
 
     @Test func arrayRethrowsTheOriginalErrorAndCancelsTheOthers() async throws {
         let cancelled = Recorder<Int>()
+        let started = Recorder<Int>()
         let operations: [@Sendable () async throws -> Int] = (0..<50).map { index in
             {
+                started.record(index)
                 if index == 25 { throw ExampleError(message: "item 25 is broken") }
                 do {
                     try await Gate().wait()
@@ -109,7 +126,9 @@ struct AsyncGatherTests {
         let error = await #expect(throws: ExampleError.self) { try await gatherAll(operations) }
         #expect(error?.message == "item 25 is broken")
         #expect(error?.description == "ExampleError: item 25 is broken")
-        #expect(Set(cancelled.all) == Set((0..<50).filter { $0 != 25 }))
+        // Operation 25 fails before it suspends, so the operations after it are never started.
+        #expect(started.all == Array(0...25))
+        #expect(Set(cancelled.all) == Set(0..<25))
     }
 
     @Test func cancellingTheCallerCancelsEveryOperation() async throws {
