@@ -32,10 +32,10 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
 
     // The state machine is not generic: generic code that is not specialised (every call from another module)
     // would look up the metadata of its nested types on each call, which costs more than the work itself.
-    let core: FutureCore
+    @usableFromInline let core: FutureCore
 
     /// Creates a pending future; executors complete it with ``complete(with:)``.
-    package init() { core = FutureCore() }
+    @usableFromInline package init() { core = FutureCore() }
 
     /// Creates a future that is already finished with `result`.
     package init(finished result: Result<Value, any Error>) {
@@ -75,11 +75,13 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
     /// If the awaiting task is cancelled, this throws `CancellationError` but leaves the future's work alone;
     /// call ``cancel()`` to cancel the work itself.
     /// - Throws: the error the work threw, or `CancellationError`.
+    @inlinable
     public var value: Value {
         get async throws { try await outcome.get() }
     }
 
     /// The outcome, awaited without blocking a thread; `CancellationError` if the awaiting task is cancelled.
+    @inlinable
     public var outcome: Result<Value, any Error> {
         get async { Self.typed(await core.outcome) }
     }
@@ -95,16 +97,16 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
 
     /// Moves a pending future to running; Python's `set_running_or_notify_cancel()`.
     /// - Returns: `false` if the future was cancelled, in which case the executor must skip the work.
-    package func markRunning() -> Bool { core.markRunning() }
+    @inlinable package func markRunning() -> Bool { core.markRunning() }
 
     /// Finishes the future with `result`, waking every waiter and running the callbacks.
     /// - Returns: `false` if the future was already done (a cancelled future ignores its late result).
     @discardableResult
-    package func complete(with result: Result<Value, any Error>) -> Bool {
+    @inlinable package func complete(with result: Result<Value, any Error>) -> Bool {
         core.complete(with: result.map { $0 })
     }
 
-    private static func typed(_ outcome: Result<any Sendable, any Error>) -> Result<Value, any Error> {
+    @usableFromInline static func typed(_ outcome: Result<any Sendable, any Error>) -> Result<Value, any Error> {
         outcome.map { $0 as! Value }
     }
 
@@ -114,8 +116,9 @@ public final class Future<Value: Sendable>: Sendable, Hashable {
 }
 
 /// The type-erased state of a ``Future``: its state, outcome, waiters and callbacks.
+@usableFromInline
 final class FutureCore: Sendable {
-    typealias Outcome = Result<any Sendable, any Error>
+    @usableFromInline typealias Outcome = Result<any Sendable, any Error>
     typealias Callback = @Sendable (Outcome) -> Void
 
     private struct Storage {
@@ -170,7 +173,7 @@ final class FutureCore: Sendable {
         return cancelled
     }
 
-    func markRunning() -> Bool {
+    @usableFromInline func markRunning() -> Bool {
         storage.withLock { storage in
             switch storage.state {
             case .pending:
@@ -183,7 +186,7 @@ final class FutureCore: Sendable {
     }
 
     @discardableResult
-    func complete(with outcome: Outcome) -> Bool {
+    @usableFromInline func complete(with outcome: Outcome) -> Bool {
         let settled = storage.withLock { storage -> Settled? in
             guard storage.outcome == nil else { return nil }
             storage.state = .finished
@@ -228,7 +231,7 @@ final class FutureCore: Sendable {
         return late
     }
 
-    var outcome: Outcome {
+    @usableFromInline var outcome: Outcome {
         get async {
             if let outcome = storage.withLock({ $0.outcome }) { return outcome }
             let id = storage.withLock { storage in

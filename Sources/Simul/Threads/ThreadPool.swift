@@ -22,7 +22,7 @@ public final class ThreadPool: TaskExecutor, Sendable {
     /// Python's default: `min(32, cpus + 4)`, with the CPU count from ``SystemInfo/availableCPUs``.
     public static var defaultMaxWorkers: Int { min(32, SystemInfo.availableCPUs + 4) }
 
-    private let core: Core
+    @usableFromInline let core: Core
 
     /// The most threads this pool runs at once.
     public var maxWorkers: Int { core.maxWorkers }
@@ -48,6 +48,7 @@ public final class ThreadPool: TaskExecutor, Sendable {
     ///
     /// After shutdown, or once the pool is broken, the future comes back already failed with a
     /// ``ThreadPoolError``.
+    @inlinable  // specialised in the caller: no generic metadata lookups per submit
     public func submit<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) -> Future<Value> {
         let future = Future<Value>()
         core.push(
@@ -148,6 +149,7 @@ public struct ThreadPoolError: Error, Sendable, CustomStringConvertible {
 }
 
 extension ThreadPool {
+    @usableFromInline
     enum Job: Sendable {
         /// Submitted work, and what to do with its future if it never runs (nil: cancel; otherwise fail).
         case work(run: @Sendable () -> Void, abandon: @Sendable ((any Error)?) -> Void)
@@ -156,6 +158,7 @@ extension ThreadPool {
     }
 
     /// The threads and their queue, shared by the threads so that the public handle can go away first.
+    @usableFromInline
     final class Core: @unchecked Sendable {
         // @unchecked: every mutable field is guarded by `lock`.
         let maxWorkers: Int
@@ -182,6 +185,7 @@ extension ThreadPool {
             self.initializer = initializer
         }
 
+        @usableFromInline
         func push(_ job: Job) {
             lock.lock()
             if case .work(_, let abandon) = job, isShutDown || brokenBy != nil {
