@@ -36,8 +36,10 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     private let declaredQueues = Mutex<Set<String>>([])
     private let lastRestore = Mutex<ContinuousClock.Instant?>(nil)
     private let clock = Atomic<Int>(0)
-    /// Concurrent sends share one write.
-    private let sends = SendBatcher()
+    /// Concurrent sends share one pipeline: one round trip and one `LPUSH` per list. When a write fails, every sender
+    /// in it gets the error, and none of its messages were pushed in part (each list's `LPUSH` is one command inside
+    /// `MULTI`).
+    private let sends = GroupCommit<[OutgoingMessage], Void>()
 
     /// Connects (lazily, on first use) to the Redis at `configuration`.
     /// - Parameters:
@@ -87,7 +89,10 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         let onlySends = results.isEmpty && commit.ack.isEmpty && commit.requeue.isEmpty && commit.deadLetter.isEmpty
             && commit.events.isEmpty
         if onlySends {
-            try await sends.send(commit.send) { try await self.write(BrokerCommit(send: $0), storing: []) }
+            try await sends.submit(commit.send) { batches in
+                try await self.write(BrokerCommit(send: batches.flatMap { $0 }), storing: [])
+                return batches.map { _ in .success(()) }
+            }
         } else {
             try await write(commit, storing: results)
         }
