@@ -42,32 +42,18 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/simul-browser.XXXXXX")
 shots=$root/.build/screenshots
 mkdir -p "$shots"
-pids=()
 token=browser-test-$RANDOM$RANDOM
 
-stop_all() {
-    local i pid deadline
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        pid=${pids[i]}
-        kill -TERM -- "-$pid" 2>/dev/null || continue
-        deadline=$((SECONDS + 10))
-        while kill -0 -- "-$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    done
-    pids=()
-    wait 2>/dev/null || true
-}
+script=browser-test
+# shellcheck source=scripts/lib/processes.sh
+. scripts/lib/processes.sh
 
 on_exit() {
     local status=$?
     trap - EXIT INT TERM
     stop_all
     if [ "$status" -ne 0 ]; then
-        for log in "$work"/*.log; do
-            [ -s "$log" ] || continue
-            printf -- '--- %s (last 20 lines)\n' "$(basename "$log")" >&2
-            tail -n 20 "$log" | sed 's/^/    | /' >&2
-        done
+        print_logs 20
         echo "logs: $work" >&2
     else
         rm -rf "$work"
@@ -77,26 +63,6 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-start() {
-    local name=$1
-    shift
-    setsid "$@" >"$work/$name.log" 2>&1 </dev/null &
-    pids+=($!)
-}
-
-free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# Waits up to $1 seconds for "${@:3}" to succeed; $2 says what for.
-wait_for() {
-    local timeout=$1 what=$2
-    shift 2
-    local deadline=$((SECONDS + timeout))
-    until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "$what: not within $timeout s"
-        sleep 0.2
-    done
-}
 
 # Asks the JSON API and checks it with a Python expression over `data`.
 api_has() {

@@ -39,39 +39,17 @@ if [ -n "$simul_bin" ] && [ ! -x "$simul_bin" ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/simul-interop.XXXXXX")
-pids=()      # process group leaders, in start order
+script=interop
 status=0
-
-# Stops the process groups newest first, each before the next, so the workers shut down while Redis still runs.
-stop_all() {
-    local i pid deadline
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        pid=${pids[i]}
-        kill -TERM -- "-$pid" 2>/dev/null || continue
-        deadline=$((SECONDS + 10))
-        while kill -0 -- "-$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-            sleep 0.1
-        done
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-}
-
-print_logs() {
-    local log
-    for log in "$work"/*.log; do
-        [ -s "$log" ] || continue
-        printf -- '--- %s (last 30 lines)\n' "$(basename "$log")"
-        tail -n 30 "$log" | sed 's/^/    | /'
-    done
-}
+# shellcheck source=scripts/lib/processes.sh
+. scripts/lib/processes.sh
 
 on_exit() {
     status=$?
     trap - EXIT INT TERM
     stop_all
     if [ "$status" -eq 2 ]; then
-        print_logs
+        print_logs 30
     fi
     if [ "$status" -eq 0 ] && [ -z "${INTEROP_KEEP_LOGS:-}" ]; then
         rm -rf "$work"
@@ -83,37 +61,6 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# Starts "$@" in its own session (so the whole process group can be stopped), logging to $work/NAME.log.
-start() {
-    local name=$1
-    shift
-    setsid "$@" >"$work/$name.log" 2>&1 </dev/null &
-    pids+=($!)
-    started_pid=$!
-}
-
-free_port() {
-    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits, at most $1 seconds, for the command "${@:3}" to succeed; $2 describes it. The process $watch must stay up.
-wait_for() {
-    local timeout=$1 description=$2
-    shift 2
-    local deadline=$((SECONDS + timeout))
-    until "$@" >/dev/null 2>&1; do
-        if [ -n "${watch:-}" ] && ! kill -0 "$watch" 2>/dev/null; then
-            echo "interop: $description: the process exited" >&2
-            return 1
-        fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "interop: $description: not within $timeout s" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-}
 
 say "redis-server"
 mkdir -p "$work/redis"
