@@ -52,15 +52,15 @@ public final class ThreadPool: TaskExecutor, Sendable {
     public func submit<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) -> Future<Value> {
         let future = Future<Value>()
         core.push(
-            .work(
-                run: {
+            .work { disposition in
+                switch disposition {
+                case .run:
                     guard future.markRunning() else { return }
                     future.complete(with: Result(catching: work))
-                },
-                abandon: { error in
-                    if let error { future.complete(with: .failure(error)) } else { future.cancel() }
+                case .cancel: future.cancel()
+                case .fail(let error): future.complete(with: .failure(error))
                 }
-            )
+            }
         )
         return future
     }
@@ -151,10 +151,19 @@ public struct ThreadPoolError: Error, Sendable, CustomStringConvertible {
 extension ThreadPool {
     @usableFromInline
     enum Job: Sendable {
-        /// Submitted work, and what to do with its future if it never runs (nil: cancel; otherwise fail).
-        case work(run: @Sendable () -> Void, abandon: @Sendable ((any Error)?) -> Void)
+        /// Submitted work: called once, to run it or to settle its future when it never will. One closure, not
+        /// two, so a submission allocates one context.
+        case work(@Sendable (Disposition) -> Void)
         /// A task's job, from the pool's role as a `TaskExecutor`; it always runs.
         case job(UnownedJob, UnownedTaskExecutor)
+    }
+
+    /// What becomes of submitted work.
+    @usableFromInline
+    enum Disposition: Sendable {
+        case run
+        case cancel
+        case fail(any Error)
     }
 
     /// The threads and their queue, shared by the threads so that the public handle can go away first.
@@ -188,10 +197,10 @@ extension ThreadPool {
         @usableFromInline
         func push(_ job: Job) {
             lock.lock()
-            if case .work(_, let abandon) = job, isShutDown || brokenBy != nil {
+            if case .work(let settle) = job, isShutDown || brokenBy != nil {
                 let error: any Error = brokenBy.map { ThreadPoolError.broken($0) } ?? ThreadPoolError.shutDown
                 lock.unlock()
-                abandon(error)
+                settle(.fail(error))
                 return
             }
             jobs.append(job)
@@ -230,7 +239,7 @@ extension ThreadPool {
             lock.broadcast()
             let waiters = threads == 0 ? takeExitWaiters() : []
             lock.unlock()
-            for case .work(_, let abandon) in dropped { abandon(nil) }
+            for case .work(let settle) in dropped { settle(.cancel) }
             for waiter in waiters { waiter.resume() }
         }
 
@@ -277,7 +286,7 @@ extension ThreadPool {
                     lock.unlock()
                     if let helper { start(number: helper) }
                     switch job {
-                    case .work(let run, _): run()
+                    case .work(let settle): settle(.run)
                     case .job(let job, let executor): job.runSynchronously(on: executor)
                     }
                     lock.lock()
@@ -324,7 +333,7 @@ extension ThreadPool {
                 return true
             }
             lock.unlock()
-            for case .work(_, let abandon) in dropped { abandon(ThreadPoolError.broken(error)) }
+            for case .work(let settle) in dropped { settle(.fail(ThreadPoolError.broken(error))) }
         }
     }
 }
