@@ -133,6 +133,17 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SimulDemosTests", dependencies: ["Simul", "SimulDemos", "SimulCLI"]),
+        .target(
+            name: "SimulRedisTestSupport",
+            dependencies: ["SimulRedis"],
+            path: "Tests/SimulRedisTestSupport"
+        ),
+        .testTarget(
+            name: "SimulCLITests",
+            dependencies: [
+                "Simul", "SimulCLI", "SimulQueue", "SimulRedisBroker", "SimulRedisTestSupport", "SimulSQLite",
+            ]
+        ),
         .testTarget(
             name: "SimulRedisTests",
             dependencies: [
@@ -140,6 +151,7 @@ let package = Package(
                 "SimulQueue",
                 "SimulRedis",
                 "SimulRedisBroker",
+                "SimulRedisTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

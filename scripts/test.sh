@@ -80,9 +80,9 @@ expect_one_line_error "--rate must be at least 1 byte per second, got -1" demo w
 expect_one_line_error "cannot read the URL list '/no/such/file'" demo wikipics --urls /no/such/file
 expect_one_line_error "unknown language 'xx'" demo cakes --lang xx
 expect_one_line_error "unknown suite 'nope'" bench nope
-expect_one_line_error "--args must be a JSON array, such as '\[2, 3\]', got '{bad'" send simul.add --args '{bad'
+expect_one_line_error "--args is not valid JSON (expected a string key at byte 1): '{bad'" send simul.add --args '{bad'
 expect_one_line_error "bad broker URL 'foo://x': unknown scheme 'foo'" send simul.add --broker foo://x
-expect_one_line_error "cannot create the directory '/proc/simul-no-such-dir' for the SQLite broker" \
+expect_one_line_error "the directory '/proc/simul-no-such-dir' of the SQLite broker" \
     send simul.add --broker sqlite:///proc/simul-no-such-dir/queue.sqlite
 expect_one_line_error "'not-a-uuid' is not a task id (expected a UUID)" result not-a-uuid
 expect_one_line_error "cannot connect to redis at 127.0.0.1:1: connection refused" \

@@ -114,7 +114,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
     @Flag(help: "With replay: every dead letter.")
     var all = false
 
-    @Option(help: "With list: at most this many, newest first.", transform: { try parseInt($0, "--limit") })
+    @Option(parsing: .unconditional, help: "With list: at most this many, newest first.",
+            transform: { try parseInt($0, "--limit") })
     var limit = 50
 
     @Flag(help: "Print JSON.")
@@ -197,7 +198,7 @@ struct BeatCommand: AsyncParsableCommand {
             return BeatEntry(name: entry.name, task: entry.task, args: entry.args ?? [], kwargs: entry.kwargs ?? [:],
                              schedule: when, options: SendOptions(queue: entry.queue))
         }
-        let (broker, backend) = try queue.open(logLevel: .info)
+        let (broker, backend) = try queue.open(logLevel: .info, connections: 4)
         print("beat: \(beatEntries.count) entries from \(schedule)")
         try await Beat(entries: beatEntries, client: QueueClient(broker: broker, backend: backend)).run()
     }

@@ -25,7 +25,8 @@ struct ChainCommand: AsyncParsableCommand {
     @Flag(help: "Wait for the last step's result and print it.")
     var wait = false
 
-    @Option(help: "With --wait, give up after this many seconds.", transform: { try parseDouble($0, "--timeout") })
+    @Option(parsing: .unconditional, help: "With --wait, give up after this many seconds.",
+            transform: { try parseDouble($0, "--timeout") })
     var timeout: Double?
 
     func run() async throws {
@@ -49,7 +50,7 @@ struct ChainCommand: AsyncParsableCommand {
         }
         let name = String(step[..<colon])
         guard !name.isEmpty else { throw CLIError("a chain step needs a task name, got '\(step)'") }
-        let args = try JSONArgument.parse(String(step[step.index(after: colon)...]), as: [JSONValue].self, option: "the step '\(name)'")
+        let args = try JSONArgument.array(String(step[step.index(after: colon)...]), option: "the step '\(name)'")
         return Signature(name, args: args)
     }
 }

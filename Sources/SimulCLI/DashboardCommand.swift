@@ -24,7 +24,7 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "The port (0 picks a free one).", transform: { try parseInt($0, "--port") })
+    @Option(parsing: .unconditional, help: "The port (0 picks a free one).", transform: { try parseInt($0, "--port") })
     var port = 5555
 
     @Option(help: "The token that actions, and pages off loopback, need. Default: $SIMUL_DASHBOARD_TOKEN.")
@@ -39,7 +39,7 @@ struct DashboardCommand: AsyncParsableCommand {
         } catch let error as DashboardError {
             throw CLIError(error.message)
         }
-        let (broker, backend) = try queue.open()
+        let (broker, backend) = try queue.open(connections: 4)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .notice

@@ -10,7 +10,7 @@ import SimulSQLite
 struct QueueOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The broker: sqlite://PATH, redis://[:password@]host:port/db or memory://.",
+            "The broker: sqlite://PATH or redis://[:password@]host:port/db.",
             discussion: "Default: $SIMUL_BROKER_URL, else sqlite://\(BrokerURL.defaultSQLitePath) (no server needed)."))
     var broker: String?
 
@@ -27,31 +27,46 @@ struct QueueOptions: ParsableArguments {
     /// - Parameter logLevel: what the broker's client logs; by default only errors, so that a command that fails
     ///   prints its one `Error:` line, not the reconnection warnings before it. Services (the worker, beat) pass
     ///   `.info`.
-    func open(resultExpiry: Double? = nil, logLevel: Logger.Level = .error) throws
+    /// - Parameter connections: Redis connections for commands: 1 for a short-lived client (a waiting one adds its
+    ///   pub/sub connection), more for a worker, a beat or the dashboard.
+    func open(resultExpiry: Double? = nil, logLevel: Logger.Level = .error, connections: Int = 1) throws
         -> (broker: any Broker, backend: any ResultBackend)
     {
         let brokerURL = brokerURL
         let backendURL = backend ?? ProcessInfo.processInfo.environment["SIMUL_RESULT_BACKEND"] ?? brokerURL
-        let brokerStore = try Self.connect(brokerURL, resultExpiry: resultExpiry, logLevel: logLevel)
+        func connect(_ url: String) throws -> AnyObject {
+            try Self.connect(url, resultExpiry: resultExpiry, logLevel: logLevel, connections: connections)
+        }
+        let brokerStore = try connect(brokerURL)
         guard let broker = brokerStore as? any Broker else { throw CLIError("'\(brokerURL)' is not a broker") }
         if backendURL == brokerURL, let backend = brokerStore as? any ResultBackend { return (broker, backend) }
-        guard let backend = try Self.connect(backendURL, resultExpiry: resultExpiry, logLevel: logLevel)
-            as? any ResultBackend
-        else {
+        guard let backend = try connect(backendURL) as? any ResultBackend else {
             throw CLIError("'\(backendURL)' is not a result backend")
         }
         return (broker, backend)
     }
 
-    private static func connect(_ url: String, resultExpiry: Double?, logLevel: Logger.Level) throws -> AnyObject {
+    private static func connect(_ url: String, resultExpiry: Double?, logLevel: Logger.Level, connections: Int) throws
+        -> AnyObject
+    {
         switch try BrokerURL(url) {
         case .sqlite(let path):
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            let isDefault = path == BrokerURL.defaultSQLitePath
+            guard isDefault || FileManager.default.fileExists(atPath: directory) else {
+                throw CLIError("the directory '\(directory)' of the SQLite broker '\(url)' does not exist; create it "
+                    + "first (only the default \(BrokerURL.defaultSQLitePath)'s folder is made for you)")
+            }
             return try resultExpiry.map { try SQLiteBroker(path: path, resultExpiry: $0) } ?? SQLiteBroker(path: path)
-        case .memory: return MemoryBroker()
+        case .memory:
+            throw CLIError("memory:// lives inside one process, so what this command sent or read there would be "
+                + "lost when it exits; use sqlite://PATH or redis://")
         case .redis(let url):
             var logger = Logger(label: "simul.redis")
             logger.logLevel = logLevel
-            return try RedisBroker(url: url, resultExpiry: resultExpiry.map { Int($0.rounded()) } ?? 86_400, logger: logger)
+            return try RedisBroker(
+                url: url, resultExpiry: resultExpiry.map { Int($0.rounded()) } ?? 86_400, connections: connections,
+                logger: logger)
         }
     }
 }
@@ -76,21 +91,43 @@ struct RouteOptions: ParsableArguments {
     }
 }
 
-/// Parses `--args` and `--kwargs`.
+/// Parses `--args` and `--kwargs` with Simul's own JSON parser, the one workers read messages with, and names the
+/// cause of a refusal: the syntax error and its byte, or the wrong kind of value.
 enum JSONArgument {
-    static func parse<T: Decodable>(_ text: String, as type: T.Type, option: String) throws -> T {
+    /// A JSON array, such as `[2, 3]`.
+    static func array(_ text: String, option: String) throws -> [JSONValue] {
+        guard case .array(let values) = try parse(text, option: option) else {
+            throw CLIError("\(option) must be a JSON array, such as '[2, 3]', got '\(excerpt(text))'")
+        }
+        return values
+    }
+
+    /// A JSON object, such as `{"x": 2}`.
+    static func object(_ text: String, option: String) throws -> [String: JSONValue] {
+        guard case .object(let fields) = try parse(text, option: option) else {
+            throw CLIError("\(option) must be a JSON object, such as '{\"x\": 2}', got '\(excerpt(text))'")
+        }
+        return fields
+    }
+
+    private static func parse(_ text: String, option: String) throws -> JSONValue {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+            return try JSONValue(parsing: Array(text.utf8))
         } catch {
-            let shape = T.self == [JSONValue].self ? "a JSON array, such as '[2, 3]'" : "a JSON object, such as '{\"x\": 2}'"
-            throw CLIError("\(option) must be \(shape), got '\(text)'")
+            throw CLIError("\(option) is not valid JSON (\(error)): '\(excerpt(text))'")
         }
     }
+
+    /// The text as it appears in an error: at most 60 characters.
+    private static func excerpt(_ text: String) -> String { text.count > 60 ? text.prefix(57) + "..." : text }
 }
 
-/// Seconds given on the command line, checked.
-func checkedSeconds(_ value: Double?, option: String) throws -> Double? {
+/// Seconds given on the command line, checked by the library's one range check (``Seconds``).
+func checkedSeconds(_ value: Double?, option: String, allowZero: Bool = true) throws -> Double? {
     guard let value else { return nil }
-    guard value.isFinite, value >= 0 else { throw CLIError("\(option) must be a number of seconds >= 0, got \(value)") }
-    return value
+    do {
+        return try Seconds.check(value, option, allowZero: allowZero)
+    } catch {
+        throw CLIError("\(error)")
+    }
 }

@@ -37,27 +37,30 @@ struct SendCommand: AsyncParsableCommand {
     @Option(name: [.customShort("Q"), .customLong("queue")], help: "The queue (default: celery).")
     var queueName: String?
 
-    @Option(help: "Run no sooner than this many seconds from now.", transform: { try parseDouble($0, "--countdown") })
+    @Option(parsing: .unconditional, help: "Run no sooner than this many seconds from now.",
+            transform: { try parseDouble($0, "--countdown") })
     var countdown: Double?
 
     @Option(help: "Run no sooner than this time (ISO-8601, such as 2026-11-22T10:00:00Z).")
     var eta: String?
 
-    @Option(help: "Revoke the task if it has not started within this many seconds.", transform: { try parseDouble($0, "--expires") })
+    @Option(parsing: .unconditional, help: "Revoke the task if it has not started within this many seconds.",
+            transform: { try parseDouble($0, "--expires") })
     var expires: Double?
 
-    @Option(help: "0 to 9; lower runs first.", transform: { try parseInt($0, "--priority") })
+    @Option(parsing: .unconditional, help: "0 to 9; lower runs first.", transform: { try parseInt($0, "--priority") })
     var priority: Int?
 
-    @Option(help: "Stop the task and fail it with TimeLimitExceeded after this many seconds.",
+    @Option(parsing: .unconditional, help: "Stop the task and fail it with TimeLimitExceeded after this many seconds.",
             transform: { try parseDouble($0, "--time-limit") })
     var timeLimit: Double?
 
-    @Option(help: "Ask the task to stop (SoftTimeLimitExceeded) after this many seconds.",
+    @Option(parsing: .unconditional, help: "Ask the task to stop (SoftTimeLimitExceeded) after this many seconds.",
             transform: { try parseDouble($0, "--soft-time-limit") })
     var softTimeLimit: Double?
 
-    @Option(help: "Send this many copies, each with its own id.", transform: { try parseInt($0, "--count") })
+    @Option(parsing: .unconditional, help: "Send this many copies, each with its own id.",
+            transform: { try parseInt($0, "--count") })
     var count = 1
 
     @Option(help: ArgumentHelp("Send this file's bytes as one message envelope, unchecked (repeatable).",
@@ -67,14 +70,15 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Wait for the result and print it.")
     var wait = false
 
-    @Option(help: "With --wait, give up after this many seconds.", transform: { try parseDouble($0, "--timeout") })
+    @Option(parsing: .unconditional, help: "With --wait, give up after this many seconds.",
+            transform: { try parseDouble($0, "--timeout") })
     var timeout: Double?
 
     func run() async throws {
         if !raw.isEmpty { return try await sendRaw() }
-        guard let task else { throw CLIError("give a task name, such as simul.add (or --raw FILE)") }
-        let args = try JSONArgument.parse(self.args, as: [JSONValue].self, option: "--args")
-        let kwargs = try JSONArgument.parse(self.kwargs, as: [String: JSONValue].self, option: "--kwargs")
+        guard let task, !task.isEmpty else { throw CLIError("give a task name, such as simul.add (or --raw FILE)") }
+        let args = try JSONArgument.array(self.args, option: "--args")
+        let kwargs = try JSONArgument.object(self.kwargs, option: "--kwargs")
         var options = SendOptions(queue: queueName)
         options.countdown = try checkedSeconds(countdown, option: "--countdown")
         if let eta {

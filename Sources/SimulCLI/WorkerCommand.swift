@@ -26,7 +26,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: [.customShort("Q"), .customLong("queues")], help: "Queues to take tasks from, comma-separated.")
     var queues = "celery"
 
-    @Option(name: [.customShort("c"), .customLong("concurrency")], help: "Tasks at once (default: the CPU count).",
+    @Option(name: [.customShort("c"), .customLong("concurrency")], parsing: .unconditional,
+            help: "Tasks at once (default: the CPU count).",
             transform: { try parseInt($0, "--concurrency") })
     var concurrency: Int?
 
@@ -36,14 +37,16 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: [.customShort("n"), .customLong("hostname")], help: "The node name (%h is the host name).")
     var name = "simul@%h"
 
-    @Option(help: "Messages held per unit of concurrency.", transform: { try parseInt($0, "--prefetch-multiplier") })
+    @Option(parsing: .unconditional, help: "Messages held per unit of concurrency.",
+            transform: { try parseInt($0, "--prefetch-multiplier") })
     var prefetchMultiplier = 4
 
-    @Option(help: "Seconds a received message stays leased before another worker may take it.",
+    @Option(parsing: .unconditional, help: "Seconds a received message stays leased before another worker may take it.",
             transform: { try parseDouble($0, "--lease") })
     var lease = 30.0
 
-    @Option(help: "Seconds running tasks get to finish on SIGTERM.", transform: { try parseDouble($0, "--shutdown-timeout") })
+    @Option(parsing: .unconditional, help: "Seconds running tasks get to finish on SIGTERM.",
+            transform: { try parseDouble($0, "--shutdown-timeout") })
     var shutdownTimeout = 30.0
 
     @Flag(help: "Also store RECEIVED and STARTED states.")
@@ -51,11 +54,12 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var route: RouteOptions
 
-    @Option(help: "Largest message to take, in bytes; a larger one becomes a dead letter (default: 1 MiB).",
+    @Option(parsing: .unconditional,
+            help: "Largest message to take, in bytes; a larger one becomes a dead letter (default: 1 MiB).",
             transform: { try parseInt($0, "--max-message-size") })
     var maxMessageSize: Int?
 
-    @Option(help: "Seconds a stored result is kept (default: one day).",
+    @Option(parsing: .unconditional, help: "Seconds a stored result is kept (default: one day).",
             transform: { try parseDouble($0, "--result-expires") })
     var resultExpires: Double?
 
@@ -72,7 +76,9 @@ struct WorkerCommand: AsyncParsableCommand {
         guard prefetchMultiplier >= 1 else {
             throw CLIError("--prefetch-multiplier must be at least 1, got \(prefetchMultiplier)")
         }
-        guard lease >= 1, lease.isFinite else { throw CLIError("--lease must be at least 1 second, got \(lease)") }
+        guard try checkedSeconds(lease, option: "--lease")! >= 1 else {
+            throw CLIError("--lease must be at least 1 second, got \(lease)")
+        }
         configuration.prefetchMultiplier = prefetchMultiplier
         configuration.lease = .seconds(lease)
         configuration.shutdownTimeout = .seconds(try checkedSeconds(shutdownTimeout, option: "--shutdown-timeout")!)
@@ -88,12 +94,12 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             configuration.maxMessageSize = maxMessageSize
         }
-        if let resultExpires {
-            guard resultExpires >= 1, resultExpires.isFinite else {
+        if let resultExpires = try checkedSeconds(resultExpires, option: "--result-expires") {
+            guard resultExpires >= 1 else {
                 throw CLIError("--result-expires must be at least 1 second, got \(resultExpires)")
             }
         }
-        let (broker, backend) = try queue.open(resultExpiry: resultExpires, logLevel: .info)
+        let (broker, backend) = try queue.open(resultExpiry: resultExpires, logLevel: .info, connections: 4)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info

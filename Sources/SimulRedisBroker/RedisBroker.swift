@@ -45,27 +45,32 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     /// - Parameters:
     ///   - configuration: where Redis is and how to log in.
     ///   - resultExpiry: seconds a result is kept; one day by default, as in Celery; 0 keeps results forever.
+    ///   - connections: how many pipelined connections to keep for commands: 4 by default, for a worker; a
+    ///     short-lived client is served as well by 1. Waiting for results adds one pub/sub connection.
     ///   - logger: where the broker reports.
     public init(
-        configuration: RedisConfiguration, resultExpiry: Int = 86_400, logger: Logger = Logger(label: "simul.redis")
+        configuration: RedisConfiguration, resultExpiry: Int = 86_400, connections: Int = 4,
+        logger: Logger = Logger(label: "simul.redis")
     ) {
         self.configuration = configuration
         self.resultExpiry = resultExpiry
         self.logger = logger
-        pool = RedisConnectionPool(configuration: configuration, logger: logger)
+        pool = RedisConnectionPool(configuration: configuration, size: connections, logger: logger)
         listener = RedisListener(configuration: configuration, pool: pool, logger: logger)
     }
 
     /// Connects to the Redis at `url`, `redis://[[user]:password@]host[:port][/db]`.
     /// - Throws: ``QueueError/badURL(_:_:)`` when the URL is malformed.
-    public convenience init(url: String, resultExpiry: Int = 86_400, logger: Logger = Logger(label: "simul.redis")) throws {
+    public convenience init(
+        url: String, resultExpiry: Int = 86_400, connections: Int = 4, logger: Logger = Logger(label: "simul.redis")
+    ) throws {
         let configuration: RedisConfiguration
         do {
             configuration = try RedisConfiguration(url: url)
         } catch {
             throw QueueError.badURL(url, "\(error)")
         }
-        self.init(configuration: configuration, resultExpiry: resultExpiry, logger: logger)
+        self.init(configuration: configuration, resultExpiry: resultExpiry, connections: connections, logger: logger)
     }
 
     public func close() async {

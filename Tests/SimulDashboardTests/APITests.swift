@@ -76,7 +76,7 @@ struct APITests {
 
     @Test func queues() async throws {
         let fixture = try await Fixture()
-        try await fixture.broker.send([TaskMessage(Signature("simul.add", args: [1, 2]), queue: "fast")])
+        try await fixture.broker.send([TaskMessage(task: "simul.add", args: [1, 2], queue: "fast")])
         try await fixture.application.test(.router) { client in
             try await client.execute(uri: "/api/queues", method: .get) { response in
                 #expect(response.text == #"[{"name":"fast","waiting":1}]"#)
@@ -86,7 +86,7 @@ struct APITests {
 
     @Test func metricsExposition() async throws {
         let fixture = try await Fixture()
-        try await fixture.broker.send([TaskMessage(Signature("simul.add", args: [1, 2]), queue: "celery")])
+        try await fixture.broker.send([TaskMessage(task: "simul.add", args: [1, 2], queue: "celery")])
         try await fixture.application.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")

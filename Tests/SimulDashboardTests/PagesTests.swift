@@ -145,7 +145,7 @@ struct PagesTests {
 
     @Test func queuesAndDeadLetters() async throws {
         let fixture = try await Fixture()
-        let message = TaskMessage(Signature("simul.add", args: [1, 2]), queue: "celery")
+        let message = TaskMessage(task: "simul.add", args: [1, 2], queue: "celery")
         try await fixture.broker.send([message])
         let delivery = Delivery(tag: "t1", queue: "celery", body: Data("<not json>".utf8), redelivered: false)
         try await fixture.broker.commit(BrokerCommit(deadLetter: [(delivery, "malformed <body>")]))

@@ -87,7 +87,7 @@ struct SecurityTests {
 
     @Test func purgeAndReplayWithBearerToken() async throws {
         let fixture = try await Fixture(token: Self.token)
-        try await fixture.broker.send([TaskMessage(Signature("simul.add", args: [1, 2]), queue: "parked")])
+        try await fixture.broker.send([TaskMessage(task: "simul.add", args: [1, 2], queue: "parked")])
         let delivery = Delivery(tag: "t1", queue: "celery", body: Data("{}".utf8), redelivered: false)
         try await fixture.broker.commit(BrokerCommit(deadLetter: [(delivery, "unreadable")]))
         let headers = Self.form.with(.authorization, "Bearer \(Self.token)")

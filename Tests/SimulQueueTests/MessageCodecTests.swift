@@ -39,6 +39,84 @@ import Testing
         }
     }
 
+    /// A time limit that no sleep can hold (`1e19` seconds overflows the nanoseconds a sleep counts, `1e300` the
+    /// conversion to a `Duration`), or a negative one, refuses the message with the reason; a good one is kept.
+    static let positive = "must be a number of seconds greater than 0 and up to 3155760000 (100 years)"
+
+    @Test(arguments: [
+        ([1e19, nil], "headers.timelimit[0] \(positive), got 1e+19"),
+        ([1e300, nil], "headers.timelimit[0] \(positive), got 1e+300"),
+        ([nil, 1e19], "headers.timelimit[1] \(positive), got 1e+19"),
+        ([-5, nil], "headers.timelimit[0] \(positive), got -5.0"),
+        ([0, nil], "headers.timelimit[0] \(positive), got 0.0"),
+    ] as [([Double?], String)])
+    func outOfRangeTimeLimitIsRefused(limits: [Double?], reason: String) {
+        var message = TaskMessage(task: "t.add", args: [1, 2])
+        message.hardTimeLimit = limits[0]
+        message.softTimeLimit = limits[1]
+        do {
+            _ = try MessageCodec.decode(MessageCodec.encode(message))
+            Issue.record("decoded a time limit of \(limits)")
+        } catch {
+            #expect(error.reason == reason)
+            #expect(error.taskId == message.id)
+        }
+    }
+
+    @Test func timeLimitInRangeIsKept() throws {
+        var message = TaskMessage(task: "t.add", args: [1, 2])
+        message.hardTimeLimit = Seconds.limit
+        message.softTimeLimit = 0.5
+        let decoded = try MessageCodec.decode(MessageCodec.encode(message))
+        #expect(decoded.hardTimeLimit == Seconds.limit)
+        #expect(decoded.softTimeLimit == 0.5)
+    }
+
+    /// A signature's send options are checked where it becomes a message: in a client's send, and in a worker
+    /// that sends the next step of a chain.
+    @Test(arguments: [
+        (["countdown": 1e300], "countdown must be a number of seconds from 0 up to 3155760000 (100 years), got 1e+300"),
+        (["countdown": -1], "countdown must be a number of seconds from 0 up to 3155760000 (100 years), got -1.0"),
+        (["expires": 1e19], "expires must be a number of seconds from 0 up to 3155760000 (100 years), got 1e+19"),
+        (["time_limit": 1e300],
+         "time_limit must be a number of seconds greater than 0 and up to 3155760000 (100 years), got 1e+300"),
+        (["soft_time_limit": -2],
+         "soft_time_limit must be a number of seconds greater than 0 and up to 3155760000 (100 years), got -2.0"),
+        (["eta": "tomorrow"], "eta 'tomorrow' is not ISO-8601"),
+        (["priority": 256], "priority must be 0 to 255, got 256"),
+    ] as [([String: JSONValue], String)])
+    func outOfRangeSendOptionIsRefused(options: [String: JSONValue], reason: String) {
+        do {
+            _ = try TaskMessage(Signature("t.add", options: options), queue: "celery")
+            Issue.record("made a message with \(options)")
+        } catch {
+            #expect(error.reason == reason)
+        }
+    }
+
+    @Test func sendOptionsInRangeMakeAMessage() throws {
+        let message = try TaskMessage(
+            Signature("t.add", options: ["countdown": 10, "time_limit": 5, "priority": 3, "task_id": "id-1"]),
+            queue: "celery")
+        #expect(message.id == "id-1")
+        #expect(message.priority == 3)
+        #expect(message.hardTimeLimit == 5)
+        #expect(try #require(message.eta).timeIntervalSinceNow > 5)
+    }
+
+    @Test func emptyTaskNameIsRefused() {
+        #expect { try TaskMessage(Signature(""), queue: "celery") } throws: {
+            ($0 as? MessageError)?.reason == "the task name is empty"
+        }
+    }
+
+    /// Dates outside Python's years 1 to 9999 are written at the nearest end of that range instead of trapping.
+    @Test func formatsAnyDate() {
+        #expect(ISODate.format(Date(timeIntervalSince1970: 1e300)) == "9999-12-31T23:59:59.000000+00:00")
+        #expect(ISODate.format(Date(timeIntervalSince1970: -1e300)) == "0001-01-01T00:00:00.000000+00:00")
+        #expect(ISODate.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000000+00:00")
+    }
+
     /// An envelope for `t.add` whose body, before base64, is `body`; protocol v1 sends no headers.
     static func envelope(body: Data, headers: Bool = true) -> Data {
         var message = TaskMessage(task: "t.add", args: [1, 2])

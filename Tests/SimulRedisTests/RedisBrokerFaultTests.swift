@@ -3,6 +3,7 @@ import Simul
 import SimulQueue
 import SimulRedis
 import SimulRedisBroker
+import SimulRedisTestSupport
 import Testing
 
 /// The Redis broker when Redis misbehaves: a wrong or missing password, a restart under a client that holds, waits
@@ -10,7 +11,7 @@ import Testing
 /// `redis-server`; the process-level counterparts are in `scripts/faults.sh` (redis-restart) and `scripts/test.sh`.
 @Suite(.timeLimit(.minutes(1)))
 struct RedisBrokerFaultTests {
-    static func message() -> TaskMessage { TaskMessage(Signature("t.add", args: [2, 3]), queue: "celery") }
+    static func message() -> TaskMessage { TaskMessage(task: "t.add", args: [2, 3]) }
 
     /// A configuration that reconnects quickly, so the tests wait for Redis, not for the backoff.
     static func quick(_ server: RedisServer) -> RedisConfiguration {

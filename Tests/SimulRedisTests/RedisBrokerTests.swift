@@ -3,6 +3,7 @@ import Simul
 import SimulQueue
 import SimulRedis
 import SimulRedisBroker
+import SimulRedisTestSupport
 import Testing
 
 /// The Redis broker against a real `redis-server` of its own per test, since kombu's keys (`unacked`, the queue
@@ -31,7 +32,7 @@ struct RedisBrokerTests {
     }
 
     static func message(_ task: String = "t.add", args: [JSONValue] = [2, 3], priority: Int = 0) -> TaskMessage {
-        var message = TaskMessage(Signature(task, args: args), queue: "celery")
+        var message = TaskMessage(task: task, args: args)
         message.priority = priority
         return message
     }

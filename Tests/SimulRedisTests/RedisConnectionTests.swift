@@ -1,5 +1,6 @@
 import NIOCore
 import SimulRedis
+import SimulRedisTestSupport
 import Testing
 
 /// One connection against a real Redis: pipelining, errors, blocking commands, timeouts, closing, RESP3.

@@ -1,5 +1,6 @@
 import NIOCore
 import SimulRedis
+import SimulRedisTestSupport
 import Testing
 
 /// The subscriber and the pool against a real Redis.

@@ -1,5 +1,6 @@
 import NIOCore
 import SimulRedis
+import SimulRedisTestSupport
 import Testing
 
 /// Tests that need a Redis server of their own: one with a password, one that is killed and restarted.

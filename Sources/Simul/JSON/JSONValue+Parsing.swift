@@ -280,6 +280,7 @@ private struct JSONParser {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         guard let value = Double(text) else { throw error("invalid number") }
+        guard value.isFinite else { throw JSONValue.ParseError(reason: "number out of range", offset: start) }
         return .number(value)
     }
 

@@ -27,7 +27,11 @@ extension BuiltinTasks {
     /// to `path` with one `O_APPEND` write, so concurrent workers never interleave lines. Counting the lines gives
     /// the executions; counting the distinct ids gives the tasks that ran.
     static func record(path: String, seconds: Double) throws -> String {
-        guard seconds >= 0, seconds.isFinite else { throw TaskError.valueError("seconds must be >= 0, got \(seconds)") }
+        do {
+            _ = try Seconds.check(seconds, "seconds")
+        } catch {
+            throw TaskError.valueError("\(error)")
+        }
         guard let context = TaskContext.current else {
             throw TaskError(
                 type: "RuntimeError", message: "simul.record records its task id, so it runs only as a queued task")

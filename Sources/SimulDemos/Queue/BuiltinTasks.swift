@@ -24,8 +24,11 @@ public enum BuiltinTasks {
             try numbers.reduce(JSONValue.integer(0)) { try arithmetic("simul.xsum", $0, $1, +, +) }
         }
         catalog.register("simul.sleep", parameters: ["seconds"]) { (seconds: Double) async throws -> Double in
-            guard seconds >= 0, seconds.isFinite else { throw TaskError.valueError("seconds must be >= 0, got \(seconds)") }
-            try await Task.sleep(for: .seconds(seconds))
+            do {
+                try await Task.sleep(for: Seconds.duration(seconds, "seconds"))
+            } catch let error as SecondsError {
+                throw TaskError.valueError("\(error)")
+            }
             return seconds
         }
         catalog.register("simul.noop") { () -> JSONValue in .null }

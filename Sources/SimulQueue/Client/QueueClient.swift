@@ -59,7 +59,7 @@ public final class QueueClient: Sendable {
         var rest = Array(steps.dropFirst())
         for index in rest.indices { _ = rest[index].freeze() }
         let firstId = first.freeze()
-        var message = message(for: first)
+        var message = try message(for: first)
         message.chain = rest.reversed()
         try await broker.send([message])
         return AsyncResult(id: rest.last?.taskId ?? firstId, backend: backend)
@@ -69,7 +69,7 @@ public final class QueueClient: Sendable {
     /// - Returns: every member's result handle, in order.
     @discardableResult
     public func group(_ members: [Signature]) async throws -> [AsyncResult] {
-        let (messages, _) = groupMessages(members, chord: nil)
+        let (messages, _) = try groupMessages(members, chord: nil)
         try await broker.send(messages)
         return messages.map { AsyncResult(id: $0.id, backend: backend) }
     }
@@ -81,7 +81,7 @@ public final class QueueClient: Sendable {
         guard !header.isEmpty else { throw QueueError.invalidArgument("a chord needs at least one header task") }
         var body = body
         let bodyId = body.freeze()
-        let (messages, groupId) = groupMessages(header, chord: body)
+        let (messages, groupId) = try groupMessages(header, chord: body)
         try await backend.setChordSize(groupId, size: messages.count)
         try await broker.send(messages)
         return AsyncResult(id: bodyId, backend: backend)
@@ -95,16 +95,18 @@ public final class QueueClient: Sendable {
     /// The handle on the result of the task `id`.
     public func result(_ id: String) -> AsyncResult { AsyncResult(id: id, backend: backend) }
 
-    private func message(for signature: Signature) -> TaskMessage {
-        TaskMessage(signature, queue: routes.queue(for: signature.task) ?? "celery")
+    private func message(for signature: Signature) throws(MessageError) -> TaskMessage {
+        try TaskMessage(signature, queue: routes.queue(for: signature.task) ?? "celery")
     }
 
-    private func groupMessages(_ members: [Signature], chord: Signature?) -> ([TaskMessage], String) {
+    private func groupMessages(_ members: [Signature], chord: Signature?) throws(MessageError)
+        -> ([TaskMessage], String)
+    {
         let groupId = TaskID.make()
-        let messages = members.enumerated().map { index, member in
+        let messages = try members.enumerated().map { (index, member) throws(MessageError) in
             var member = member
             _ = member.freeze()
-            var message = message(for: member)
+            var message = try message(for: member)
             message.groupId = groupId
             message.groupIndex = index
             message.chord = chord

@@ -2,9 +2,11 @@ public import Foundation
 
 /// ISO-8601 timestamps as Celery writes and reads them: `2026-11-21T21:54:34.416989+00:00`.
 public enum ISODate {
-    /// Formats `date` in UTC with microseconds and a `+00:00` offset, as Python does.
+    /// Formats `date` in UTC with microseconds and a `+00:00` offset, as Python does. A date outside Python's
+    /// years 1 to 9999 is written as the nearest end of that range, and never traps.
     public static func format(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970
+        let seconds = date.timeIntervalSince1970.isNaN ? 0 : min(max(date.timeIntervalSince1970, -62_135_596_800),
+                                                                 253_402_300_799)
         var whole = seconds.rounded(.down)
         var micros = Int(((seconds - whole) * 1_000_000).rounded())
         if micros == 1_000_000 {

@@ -140,8 +140,16 @@ public enum MessageCodec {
         message.groupId = headers["group"]?.stringValue
         message.groupIndex = headers["group_index"]?.intValue
         let limits = headers["timelimit"]?.arrayValue ?? []
-        message.hardTimeLimit = limits.first?.doubleValue
-        message.softTimeLimit = limits.count > 1 ? limits[1].doubleValue : nil
+        func limit(_ index: Int) throws(MessageError) -> Double? {
+            guard index < limits.count, let seconds = limits[index].doubleValue else { return nil }
+            do {
+                return try Seconds.check(seconds, "headers.timelimit[\(index)]", allowZero: false)
+            } catch {
+                throw failure("\(error)")
+            }
+        }
+        message.hardTimeLimit = try limit(0)
+        message.softTimeLimit = try limit(1)
         message.ignoreResult = headers["ignore_result"] == .bool(true)
         do {
             message.callbacks = try signatures(embed["callbacks"])

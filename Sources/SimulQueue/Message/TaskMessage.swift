@@ -94,19 +94,48 @@ public struct TaskMessage: Sendable, Equatable {
     ///   - signature: the task call; its `task_id` option is used, or a new id.
     ///   - queue: the queue, when the signature names none.
     ///   - parent: the message whose task sends this one.
-    public init(_ signature: Signature, queue: String, parent: TaskMessage? = nil) {
+    /// - Throws: ``MessageError`` when an option is out of range: a `countdown`, `expires`, `time_limit` or
+    ///   `soft_time_limit` that is negative, not finite or over ``Seconds/limit``, an `eta` that is not ISO-8601,
+    ///   or a `priority` outside 0 to 255; or when the task name is empty.
+    public init(_ signature: Signature, queue: String, parent: TaskMessage? = nil) throws(MessageError) {
         self.init(task: signature.task, id: signature.taskId ?? TaskID.make(), args: signature.args,
                   kwargs: signature.kwargs, queue: signature.queue ?? queue)
         let options = signature.options
-        priority = options["priority"]?.intValue ?? 0
-        if let countdown = options["countdown"]?.doubleValue { eta = Date(timeIntervalSinceNow: countdown) }
-        if let eta = options["eta"]?.stringValue.flatMap(ISODate.parse) { self.eta = eta }
-        if let expires = options["expires"] {
-            self.expires = expires.doubleValue.map { Date(timeIntervalSinceNow: $0) }
-                ?? expires.stringValue.flatMap(ISODate.parse)
+        let id = self.id
+        guard !signature.task.isEmpty else { throw MessageError("the task name is empty", taskId: id) }
+        func seconds(_ name: String, allowZero: Bool = true) throws(MessageError) -> Double? {
+            guard let value = options[name], value != .null, let number = value.doubleValue else { return nil }
+            do {
+                return try Seconds.check(number, name, allowZero: allowZero)
+            } catch {
+                throw MessageError("\(error)", taskId: id, taskName: signature.task)
+            }
         }
-        hardTimeLimit = options["time_limit"]?.doubleValue
-        softTimeLimit = options["soft_time_limit"]?.doubleValue
+        if let value = options["priority"], value != .null {
+            guard let priority = value.intValue, (0...255).contains(priority) else {
+                throw MessageError("priority must be 0 to 255, got \(value.jsonText)", taskId: id,
+                                   taskName: signature.task)
+            }
+            self.priority = priority
+        }
+        if let countdown = try seconds("countdown") { eta = Date(timeIntervalSinceNow: countdown) }
+        if let text = options["eta"]?.stringValue {
+            guard let eta = ISODate.parse(text) else {
+                throw MessageError("eta '\(text.prefix(64))' is not ISO-8601", taskId: id, taskName: signature.task)
+            }
+            self.eta = eta
+        }
+        if let seconds = try seconds("expires") {
+            expires = Date(timeIntervalSinceNow: seconds)
+        } else if let text = options["expires"]?.stringValue {
+            guard let expires = ISODate.parse(text) else {
+                throw MessageError("expires '\(text.prefix(64))' is not ISO-8601", taskId: id,
+                                   taskName: signature.task)
+            }
+            self.expires = expires
+        }
+        hardTimeLimit = try seconds("time_limit", allowZero: false)
+        softTimeLimit = try seconds("soft_time_limit", allowZero: false)
         groupId = options["group_id"]?.stringValue
         groupIndex = options["group_index"]?.intValue
         if let chord = options["chord"], let body = try? chord.decode(as: Signature.self) { self.chord = body }

@@ -66,8 +66,9 @@ extension Worker {
     private func execute(_ task: RegisteredTask, _ message: TaskMessage, _ context: TaskContext, tag: String) async
         -> Outcome
     {
-        let soft = message.softTimeLimit ?? task.options.softTimeLimit
-        let hard = message.hardTimeLimit ?? task.options.hardTimeLimit
+        // A message's limits were range-checked when it was decoded; a task's own are clamped the same way.
+        let soft = (message.softTimeLimit ?? task.options.softTimeLimit).map { min($0, Seconds.limit) }
+        let hard = (message.hardTimeLimit ?? task.options.hardTimeLimit).map { min($0, Seconds.limit) }
         let run: @Sendable () async -> Outcome = {
             do {
                 return .success(try await self.executor.run(task, message, context))

@@ -23,20 +23,28 @@ extension Worker {
                     module: "celery.exceptions"))
             }
         }
+        if case .retry(let request) = outcome, let countdown = request.countdown {
+            do {
+                _ = try Seconds.check(countdown, "the retry countdown")
+            } catch {
+                outcome = .failure(TaskError(type: "ValueError", message: "\(error)"))
+            }
+        }
         var result: TaskResult
         switch outcome {
         case .success(let value):
             result = TaskResult(taskId: message.id, status: .success, result: value)
-            if let next = message.chain.last {
-                var step = followUp(next, result: value, parent: message)
-                step.chain = Array(message.chain.dropLast())
-                commit.send.append(OutgoingMessage(step))
-                result.children.append(Self.childTuple(step.id))
+            if let next = message.chain.last,
+                let id = send(followUp(next, result: value), parent: message, chain: Array(message.chain.dropLast()),
+                              commit: &commit, results: &results)
+            {
+                result.children.append(Self.childTuple(id))
             }
             for callback in message.callbacks {
-                let step = followUp(callback, result: value, parent: message)
-                commit.send.append(OutgoingMessage(step))
-                result.children.append(Self.childTuple(step.id))
+                guard let id = send(followUp(callback, result: value), parent: message, commit: &commit,
+                                    results: &results)
+                else { continue }
+                result.children.append(Self.childTuple(id))
             }
             commit.events += taskEvent("task-succeeded", message, [
                 "result": .string(value.jsonText), "runtime": .number(runtime),
@@ -52,7 +60,7 @@ extension Worker {
             for errback in message.errbacks {
                 var call = errback
                 call.args = [.string(message.id)] + errback.args
-                commit.send.append(OutgoingMessage(TaskMessage(call, queue: route(call.task), parent: message)))
+                send(call, parent: message, commit: &commit, results: &results)
             }
             commit.events += taskEvent("task-failed", message, [
                 "exception": .string("\(error.type)('\(error.message)')"), "traceback": .string(error.traceback ?? ""),
@@ -100,11 +108,32 @@ extension Worker {
         committer.enqueue(results: results, commit: commit)
     }
 
-    /// The message for the next step of a chain or a callback: the parent's result first, unless immutable.
-    private func followUp(_ signature: Signature, result: JSONValue, parent: TaskMessage) -> TaskMessage {
+    /// The next step of a chain or a callback: the parent's result first, unless immutable.
+    private func followUp(_ signature: Signature, result: JSONValue) -> Signature {
         var call = signature
         if !signature.immutable { call.args = [result] + signature.args }
-        return TaskMessage(call, queue: route(call.task), parent: parent)
+        return call
+    }
+
+    /// Adds the message that `call` sends to `commit`, and returns its task id. A call whose options are out of
+    /// range (a countdown of `1e300`, say) is not sent: its task id gets a FAILURE with the reason.
+    @discardableResult
+    private func send(
+        _ call: Signature, parent: TaskMessage, chain: [Signature] = [], commit: inout BrokerCommit,
+        results: inout [TaskResult]
+    ) -> String? {
+        do {
+            var message = try TaskMessage(call, queue: route(call.task), parent: parent)
+            message.chain = chain
+            commit.send.append(OutgoingMessage(message))
+            return message.id
+        } catch {
+            logger.warning("not sending \(call.task) from \(parent.task)[\(parent.id)]: \(error.reason)")
+            if let id = error.taskId {
+                results.append(.failure(taskId: id, TaskError(type: "ValueError", message: error.reason)))
+            }
+            return nil
+        }
     }
 
     /// The queue for messages this worker sends for `task`.
@@ -134,7 +163,7 @@ extension Worker {
         var call = body
         call.args = [.array(parts.map(\.result))] + body.args
         call.options["group_id"] = nil
-        commit.send.append(OutgoingMessage(TaskMessage(call, queue: route(call.task), parent: parent)))
+        send(call, parent: parent, commit: &commit, results: &results)
     }
 
     private func traceback(_ error: TaskError, _ message: TaskMessage) -> String {

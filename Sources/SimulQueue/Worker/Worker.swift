@@ -222,7 +222,7 @@ public final class Worker: Sendable {
             "queue": .string(delivery.queue), "redelivered": .bool(delivery.redelivered || message.redelivered),
         ]))
         if let eta = message.eta, eta > now() {
-            let wait = eta.timeIntervalSince(now())
+            let wait = min(eta.timeIntervalSince(now()), Seconds.limit)
             let timer = Task {
                 guard (try? await Task.sleep(for: .seconds(wait))) != nil else { return }
                 self.state.withLock { _ = $0.etaTimers.removeValue(forKey: delivery.tag) }

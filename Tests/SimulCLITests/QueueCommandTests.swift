@@ -20,6 +20,7 @@ import Testing
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
+        process.standardInput = FileHandle.nullDevice
         try process.run()
         // Read before waiting, so a long output cannot fill the pipe and block the child.
         let out = output.fileHandleForReading.readDataToEndOfFile()
@@ -29,7 +30,7 @@ import Testing
                    error: String(decoding: err, as: UTF8.self))
     }
 
-    let path = QueueProcessTests.brokerPath()
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("simul-queue-\(UUID())/queue.sqlite").path
     var url: String { "sqlite://\(path)" }
 
     func scratch(_ name: String, _ contents: Data) throws -> String {
@@ -91,7 +92,7 @@ import Testing
         try expectOneLineError(["send", "simul.noop", "--count", "2", "--wait", "--broker", url],
                                "--wait takes one task; with --count, use simul result")
         try expectOneLineError(["send", "simul.noop", "--time-limit=-1", "--broker", url],
-                               "--time-limit must be a number of seconds >= 0, got -1.0")
+                               "--time-limit must be a number of seconds from 0 up to 3155760000 (100 years), got -1.0")
     }
 
     @Test func resultReadsIdsFromAFile() async throws {
@@ -122,6 +123,7 @@ import Testing
     /// open, 400 such opens failed once or twice in most runs here; with it, none.
     @Test func processesOpeningANewBrokerAtOnceAllSucceed() async throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var failures: [String] = []
         for round in 0..<50 {
             let url = "sqlite://\(directory)/race-\(round).sqlite"
@@ -131,6 +133,6 @@ import Testing
             }
             failures += runs.filter { $0.status != 0 }.map(\.error)
         }
-        #expect(failures.isEmpty, "\(failures.count) of 400 failed: \(Set(failures))")
+        #expect(failures.isEmpty, "\(failures.count) of 400 failed: \(Set(failures).prefix(3))")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import SimulRedis
+public import SimulRedis
 import Synchronization
-import Testing
+public import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -9,15 +9,15 @@ import Testing
 
 /// A `redis-server` process on a free loopback port, for the integration tests. It keeps its port across
 /// `stop()` and `start()`, so tests can restart Redis under a client.
-final class RedisServer: Sendable {
-    struct StartError: Error, CustomStringConvertible {
-        var description: String
+public final class RedisServer: Sendable {
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    let port: Int
-    let password: String?
+    public let port: Int
+    public let password: String?
     /// Whether the server keeps its data across a restart: append-only, every write synced before its reply.
-    let appendOnly: Bool
+    public let appendOnly: Bool
     private let process = Mutex<Int32?>(nil)
     private let directory: URL
 
@@ -32,23 +32,23 @@ final class RedisServer: Sendable {
     /// - Parameters:
     ///   - password: the password it requires, if any.
     ///   - appendOnly: keep the data across ``stop()`` and ``start()`` (`appendonly yes`, `appendfsync always`).
-    static func start(password: String? = nil, appendOnly: Bool = false) async throws -> RedisServer {
+    public static func start(password: String? = nil, appendOnly: Bool = false) async throws -> RedisServer {
         let server = RedisServer(port: try freePort(), password: password, appendOnly: appendOnly)
         try await server.start()
         return server
     }
 
-    var url: String {
+    public var url: String {
         "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)"
     }
 
-    var configuration: RedisConfiguration {
+    public var configuration: RedisConfiguration {
         // swift-format-ignore: NeverUseForceTry
         try! RedisConfiguration(url: url)
     }
 
     /// Starts `redis-server` on the server's port and waits until it answers `PING`.
-    func start() async throws {
+    public func start() async throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var arguments = [
             "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", appendOnly ? "yes" : "no",
@@ -72,7 +72,7 @@ final class RedisServer: Sendable {
     }
 
     /// Kills the server (SIGKILL, as a crash would) and waits until it is gone.
-    func stop() {
+    public func stop() {
         guard
             let pid = process.withLock({ pid in
                 defer { pid = nil }; return pid
@@ -124,7 +124,7 @@ final class RedisServer: Sendable {
     }
 
     /// A loopback port that nothing listens on: bind to port 0, read the port the kernel chose, close.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
         defer { close(descriptor) }
@@ -145,14 +145,14 @@ final class RedisServer: Sendable {
 
 /// The Redis server the integration suites share: `SIMUL_TEST_REDIS_URL` if set, else a `redis-server` started
 /// for the suites and stopped when the last of them ends.
-actor SharedRedis {
-    static let shared = SharedRedis()
+public actor SharedRedis {
+    public static let shared = SharedRedis()
 
     /// The server being started or running; a task, so suites that ask while it starts share it.
     private var server: Task<RedisServer, any Error>?
     private var users = 0
 
-    func acquire() async throws -> RedisConfiguration {
+    public func acquire() async throws -> RedisConfiguration {
         if let url = ProcessInfo.processInfo.environment["SIMUL_TEST_REDIS_URL"], !url.isEmpty {
             return try RedisConfiguration(url: url)
         }
@@ -167,7 +167,7 @@ actor SharedRedis {
         }
     }
 
-    func release() async {
+    public func release() async {
         guard ProcessInfo.processInfo.environment["SIMUL_TEST_REDIS_URL"]?.isEmpty ?? true else { return }
         users -= 1
         if users == 0, let server {
@@ -178,8 +178,8 @@ actor SharedRedis {
 }
 
 /// A suite trait that gives the suite's tests the shared Redis server as `RedisTestEnvironment.configuration`.
-struct SharedRedisTrait: SuiteTrait, TestScoping {
-    func provideScope(
+public struct SharedRedisTrait: SuiteTrait, TestScoping {
+    public func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
         let configuration = try await SharedRedis.shared.acquire()
@@ -195,25 +195,25 @@ struct SharedRedisTrait: SuiteTrait, TestScoping {
 
 extension Trait where Self == SharedRedisTrait {
     /// Runs the suite against the shared Redis server.
-    static var sharedRedis: Self { SharedRedisTrait() }
+    public static var sharedRedis: Self { SharedRedisTrait() }
 }
 
-enum RedisTestEnvironment {
-    @TaskLocal static var configuration: RedisConfiguration?
+public enum RedisTestEnvironment {
+    @TaskLocal public static var configuration: RedisConfiguration?
 
     /// The shared server's configuration, inside a suite marked `.sharedRedis`.
-    static var shared: RedisConfiguration {
+    public static var shared: RedisConfiguration {
         get throws { try #require(configuration, "the suite needs the .sharedRedis trait") }
     }
 
     /// A key no other test uses.
-    static func key(_ name: String) -> String {
+    public static func key(_ name: String) -> String {
         "simul-test:\(name):\(UInt64.random(in: 0...UInt64.max))"
     }
 }
 
 /// Waits until `condition` holds, checking every 10 ms, for at most `timeout` (a safety net, not a schedule).
-func waitUntil(
+public func waitUntil(
     _ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout

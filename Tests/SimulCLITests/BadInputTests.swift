@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+/// The built `simul` binary, run as a user runs it: bad input gets one line on stderr and exit code 1, never a
+/// trap and a backtrace; the same command with good input succeeds.
+@Suite(.timeLimit(.minutes(2)))
+struct BadInputTests {
+    static let broker: String = {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-bad-input-\(UUID())")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return "sqlite://\(directory.path)/queue.sqlite"
+    }()
+
+    static let range = "must be a number of seconds from 0 up to 3155760000 (100 years)"
+
+    static let deep = String(repeating: "[", count: 30_000) + String(repeating: "]", count: 30_000)
+    static let deepMessage = "--args is not valid JSON (nesting deeper than 512 at byte 512): '"
+        + String(repeating: "[", count: 57) + "...'"
+
+    static let cases: [([String], String)] = [
+        (["send", "simul.add", "--countdown", "1e300"], "--countdown \(range), got 1e+300"),
+        (["send", "simul.add", "--countdown", "-5"], "--countdown \(range), got -5.0"),
+        (["send", "simul.add", "--expires", "1e300"], "--expires \(range), got 1e+300"),
+        (["send", "simul.add", "--expires", "-1"], "--expires \(range), got -1.0"),
+        (["send", "simul.add", "--time-limit", "1e19"], "--time-limit \(range), got 1e+19"),
+        (["send", "simul.add", "--soft-time-limit", "1e300"], "--soft-time-limit \(range), got 1e+300"),
+        (["send", "simul.add", "--wait", "--timeout", "1e300"], "--timeout \(range), got 1e+300"),
+        (["send", "simul.add", "--priority", "-1"], "--priority must be 0 to 9, got -1"),
+        (["send", "simul.add", "--count", "-3"], "--count must be at least 1, got -3"),
+        (["send", ""], "give a task name, such as simul.add (or --raw FILE)"),
+        (["send", "simul.add", "--args", "[NaN, Infinity]"],
+         "--args is not valid JSON (unexpected character 'N' at byte 1): '[NaN, Infinity]'"),
+        (["send", "simul.add", "--args", "[1e400, 1]"], "--args is not valid JSON (number out of range at byte 1): '[1e400, 1]'"),
+        (["send", "simul.add", "--args", deep], deepMessage),
+        (["send", "simul.add", "--kwargs", "[1]"], "--kwargs must be a JSON object, such as '{\"x\": 2}', got '[1]'"),
+        (["result", "5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f", "--wait", "--timeout", "1e300"],
+         "--timeout \(range), got 1e+300"),
+        (["worker", "--lease", "1e300"], "--lease \(range), got 1e+300"),
+        (["worker", "--shutdown-timeout", "-1"], "--shutdown-timeout \(range), got -1.0"),
+        (["worker", "--result-expires", "1e300"], "--result-expires \(range), got 1e+300"),
+        (["worker", "-c", "-2"], "--concurrency must be at least 1, got -2"),
+    ]
+
+    @Test(arguments: cases)
+    func badInputGetsOneLine(arguments: [String], message: String) throws {
+        let run = try QueueCommandTests.simul(arguments + ["--broker", Self.broker])
+        #expect(run.status == 1)
+        #expect(run.error == "Error: \(message)\n")
+    }
+
+    @Test func goodDurationsAreAccepted() throws {
+        let run = try QueueCommandTests.simul(["send", "simul.add", "--args", "[1, 2]", "--countdown", "0", "--expires", "3600",
+                                "--time-limit", "30", "--broker", Self.broker])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.split(separator: "\n").count == 1)
+    }
+
+    @Test func memoryBrokerIsRefusedWhereItWouldLoseTheMessage() throws {
+        for command in [["send", "simul.add"], ["result", "5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f"], ["inspect", "queues"]] {
+            let run = try QueueCommandTests.simul(command + ["--broker", "memory://"])
+            #expect(run.status == 1)
+            #expect(run.error.hasPrefix("Error: memory:// lives inside one process"))
+            #expect(run.error.split(separator: "\n").count == 1)
+        }
+    }
+
+    @Test func missingFolderOfAnSQLiteBrokerIsRefusedNotCreated() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simul-absent-\(UUID())").path
+        let run = try QueueCommandTests.simul(["send", "simul.add", "--broker", "sqlite://\(folder)/q.sqlite"])
+        #expect(run.status == 1)
+        #expect(run.error == "Error: the directory '\(folder)' of the SQLite broker 'sqlite://\(folder)/q.sqlite' does "
+                + "not exist; create it first (only the default .simul/queue.sqlite's folder is made for you)\n")
+        #expect(!FileManager.default.fileExists(atPath: folder))
+    }
+}
