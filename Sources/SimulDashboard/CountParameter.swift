@@ -20,7 +20,8 @@ package struct CountParameter: Sendable, Equatable {
     package static let perPage = CountParameter(name: "per_page", range: 1...500, defaultValue: 50)
     /// How many dead letters to show, newest first.
     package static let limit = CountParameter(name: "limit", range: 1...1_000, defaultValue: 200)
-    /// How many updates `/events` sends before it ends the stream; absent means no end.
+    /// How many updates `/events` sends before it ends the stream. `/events` reads it only when it is present:
+    /// without it the stream does not end.
     package static let max = CountParameter(name: "max", range: 1...1_000_000, defaultValue: 1_000_000)
 
     /// Every count parameter some route takes: a route refuses the ones it does not take, so a wrong name is a clear
@@ -60,7 +61,9 @@ package struct CountParameter: Sendable, Equatable {
     ) throws(BadRequest) {
         for parameter in all where !accepted.contains(parameter) && parameter.isPresent(in: parameters) {
             let names = accepted.map(\.name)
-            let takes = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
+            let takes =
+                names.count <= 1
+                ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names[names.count - 1]
             throw BadRequest("\(parameter.name) does not apply to \(path), which takes \(takes)")
         }
     }
