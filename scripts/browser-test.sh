@@ -248,6 +248,23 @@ run_broker() {
     [ "$status" = 303 ] || fail "a terminate with the cookie and the CSRF token answered $status"
     wait_for 30 "task $sleeper revoked" api_has "/api/tasks/$sleeper" "data['task']['state'] == 'REVOKED'"
     echo "ok: a terminate from the task's page -> $status, and the running task is REVOKED"
+    ! grep -qF "$token" "$work/cookies" || fail "the login cookie holds the dashboard token"
+    echo "ok: the login cookie holds a session id, not the token"
+    status=$(curl -s -o /dev/null -w '%{http_code}' -b "$work/cookies" -H "Origin: $dashboard" \
+        -d "csrf=$csrf" "$dashboard/logout")
+    [ "$status" = 303 ] || fail "logging out answered $status"
+    status=$(curl -s -o /dev/null -w '%{http_code}' -b "$work/cookies" -H "Origin: $dashboard" \
+        -d "queue=parked&csrf=$csrf" "$dashboard/actions/purge")
+    [ "$status" = 401 ] || fail "a purge with the session cookie after logging out answered $status"
+    echo "ok: after POST /logout the old session cookie is refused -> $status"
+
+    say "$kind: HEAD answers like GET, and an overflowing page is a 400 that leaves the dashboard up"
+    status=$(curl -s -o /dev/null -w '%{http_code}' -I "$dashboard/healthz")
+    [ "$status" = 200 ] || fail "HEAD /healthz answered $status"
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$dashboard/tasks?page=184467440737095518")
+    [ "$status" = 400 ] || fail "/tasks?page=184467440737095518 answered $status"
+    curl -fsS "$dashboard/healthz" >/dev/null || fail "the dashboard stopped answering after an overflowing page"
+    echo "ok: HEAD /healthz -> 200; /tasks?page=184467440737095518 -> 400, and the dashboard still answers"
 
     say "$kind: /metrics parses with prometheus_client"
     curl -fsS "$dashboard/metrics" >"$work/metrics.txt"

@@ -4,13 +4,14 @@ package import Hummingbird
 /// Who may read and who may act: the dashboard's security model (docs/dashboard.md).
 ///
 /// - Without a token the dashboard listens on loopback only; anyone on this machine may read, nobody may act.
-/// - With a token, actions need it (an `Authorization: Bearer` header, or the cookie that `/login` sets), and a
-///   cookie-borne action must also carry the per-process CSRF token from the page's form and come from the dashboard's
-///   own origin (`Origin`, else `Referer`). Off loopback, reading needs the token too.
+/// - With a token, actions need it: an `Authorization: Bearer` header, or the session cookie that `/login` sets after
+///   checking the token. The cookie holds a random session id from ``SessionTable``, never the token. A cookie-borne
+///   action must also carry the per-process CSRF token from the page's form and come from the dashboard's own origin
+///   (`Origin`, else `Referer`). Off loopback, reading needs the token or a session too.
 /// - On loopback, a request must name a loopback host, so a DNS-rebinding page cannot read it.
 package struct Access: Sendable {
-    /// The cookie that holds the token after `/login`.
-    package static let cookieName = "simul_dashboard_token"
+    /// The cookie that holds the session id after `/login`.
+    package static let cookieName = "simul_dashboard_session"
 
     /// The token; `nil` when actions are off.
     package let token: String?
@@ -18,11 +19,22 @@ package struct Access: Sendable {
     package let csrf: String
     /// Whether the server listens on a loopback address only.
     package let loopback: Bool
+    /// The browsers signed in with the token.
+    package let sessions: SessionTable
 
-    package init(token: String?, loopback: Bool, csrf: String = Access.randomToken()) {
+    /// The access rules for a dashboard.
+    /// - Parameters:
+    ///   - token: the token; `nil` or empty turns actions off.
+    ///   - loopback: whether the server listens on a loopback address only.
+    ///   - csrf: the value every action form carries.
+    ///   - sessions: the table of signed-in browsers.
+    package init(
+        token: String?, loopback: Bool, csrf: String = Access.randomToken(), sessions: SessionTable = SessionTable()
+    ) {
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         self.loopback = loopback
         self.csrf = csrf
+        self.sessions = sessions
     }
 
     /// Whether actions are on at all.
@@ -49,7 +61,7 @@ package struct Access: Sendable {
         case cookie
     }
 
-    /// The token the request carries, and how.
+    /// The token the request carries, and how: a Bearer header, or the cookie of an open session.
     package func credential(of request: Request) -> Credential {
         guard let token else { return .none }
         if let header = request.headers[.authorization], header.hasPrefix("Bearer "),
@@ -57,11 +69,23 @@ package struct Access: Sendable {
         {
             return .bearer
         }
-        if let cookie = Self.cookie(Self.cookieName, in: request), Self.constantTimeEquals(cookie, token) {
+        if let session = Self.cookie(Self.cookieName, in: request), sessions.isOpen(session) {
             return .cookie
         }
         return .none
     }
+
+    /// The `Set-Cookie` value that hands a browser the session `id`; it lasts as long as the session.
+    package func sessionCookie(_ id: String) -> String {
+        let seconds = sessions.lifetime.components.seconds
+        return "\(Self.cookieName)=\(id); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Strict"
+    }
+
+    /// Why a request with a session cookie but no open session is refused.
+    package static let endedSession = "the session is unknown or has ended: log in again"
+
+    /// The `Set-Cookie` value that makes a browser drop its session cookie.
+    package static let clearedCookie = "\(cookieName)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
 
     /// Whether the request may read pages and the API.
     package func mayRead(_ request: Request) -> Bool {
@@ -87,6 +111,8 @@ package struct Access: Sendable {
             return (.forbidden, "actions are off: start the dashboard with --token or SIMUL_DASHBOARD_TOKEN")
         }
         switch credential(of: request) {
+        case .none where Self.cookie(Self.cookieName, in: request) != nil:
+            return (.unauthorized, Self.endedSession)
         case .none:
             return (.unauthorized, "actions need the dashboard token (log in, or send Authorization: Bearer TOKEN)")
         case .bearer:

@@ -36,6 +36,15 @@ public struct Dashboard: Service, Sendable {
         configuration: DashboardConfiguration = DashboardConfiguration(),
         logger: Logger = Logger(label: "simul.dashboard")
     ) throws {
+        try self.init(
+            broker: broker, backend: backend, configuration: configuration, sessions: SessionTable(), logger: logger)
+    }
+
+    /// A dashboard whose signed-in browsers live in `sessions`, so tests can give it a small table and a manual clock.
+    package init(
+        broker: any Broker, backend: any ResultBackend, configuration: DashboardConfiguration,
+        sessions: SessionTable, logger: Logger = Logger(label: "simul.dashboard")
+    ) throws {
         try configuration.validate()
         let token = configuration.token.flatMap { $0.isEmpty ? nil : $0 }
         let loopback = Access.isLoopback(configuration.host)
@@ -43,7 +52,7 @@ public struct Dashboard: Service, Sendable {
         self.broker = broker
         self.backend = backend
         self.logger = logger
-        access = Access(token: token, loopback: loopback)
+        access = Access(token: token, loopback: loopback, sessions: sessions)
         monitor = ClusterMonitor(broker: broker, pollInterval: configuration.pollInterval, logger: logger)
     }
 
@@ -62,7 +71,7 @@ public struct Dashboard: Service, Sendable {
     func application(onRunning: @escaping @Sendable (_ port: Int) async -> Void) -> some ApplicationProtocol {
         let port = configuration.port
         return Application(
-            router: router(),
+            responder: responder(),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: port), serverName: "simul-dashboard"),
             services: [monitor],
@@ -71,6 +80,11 @@ public struct Dashboard: Service, Sendable {
     }
 
     // MARK: Routes
+
+    /// What the server runs: the routes, with `HEAD` answered wherever `GET` is (see ``HeadResponder``).
+    package func responder() -> HeadResponder<RouterResponder<BasicRequestContext>> {
+        HeadResponder(router().buildResponder())
+    }
 
     /// The routes: pages, API, live updates, metrics, assets and actions.
     package func router() -> Router<BasicRequestContext> {
@@ -85,9 +99,9 @@ public struct Dashboard: Service, Sendable {
         }
         router.get("/tasks") { request, _ in
             let query: TaskQuery
-            do {
-                query = try TaskQuery(Self.query(request))
-            } catch let error as BadRequest {
+            do throws(BadRequest) {
+                query = try TaskQuery(Self.query(request), path: request.uri.path)
+            } catch {
                 return Self.html(self.pages(request).error(400, error.message), status: .badRequest)
             }
             let page = query.run(on: self.monitor.snapshot.cluster)
@@ -109,15 +123,22 @@ public struct Dashboard: Service, Sendable {
         }
         router.get("/queues") { request, _ in Self.html(self.pages(request).queues(try await self.queueViews())) }
         router.get("/dead-letters") { request, _ in
-            Self.html(
-                self.pages(request).deadLetters(try await self.broker.deadLetters(limit: 200).map(DeadLetterView.init)))
+            let limit: Int
+            do throws(BadRequest) {
+                limit = try Self.deadLetterLimit(request)
+            } catch {
+                return Self.html(self.pages(request).error(400, error.message), status: .badRequest)
+            }
+            let letters = try await self.broker.deadLetters(limit: limit).map(DeadLetterView.init)
+            return Self.html(self.pages(request).deadLetters(letters))
         }
 
         router.get("/api/workers") { _, _ in Self.json(WorkerView.all(self.monitor.snapshot.cluster, now: Date())) }
         router.get("/api/tasks") { request, _ in
-            do {
-                return Self.json(try TaskQuery(Self.query(request)).run(on: self.monitor.snapshot.cluster))
-            } catch let error as BadRequest {
+            do throws(BadRequest) {
+                let query = try TaskQuery(Self.query(request), path: request.uri.path)
+                return Self.json(query.run(on: self.monitor.snapshot.cluster))
+            } catch {
                 return Self.json(["error": error.message], status: .badRequest)
             }
         }
@@ -128,8 +149,14 @@ public struct Dashboard: Service, Sendable {
             }
         }
         router.get("/api/queues") { _, _ in Self.json(try await self.queueViews()) }
-        router.get("/api/dead-letters") { _, _ in
-            Self.json(try await self.broker.deadLetters(limit: 200).map(DeadLetterView.init))
+        router.get("/api/dead-letters") { request, _ in
+            let limit: Int
+            do throws(BadRequest) {
+                limit = try Self.deadLetterLimit(request)
+            } catch {
+                return Self.json(["error": error.message], status: .badRequest)
+            }
+            return Self.json(try await self.broker.deadLetters(limit: limit).map(DeadLetterView.init))
         }
 
         router.get("/events") { request, _ in self.events(request) }
@@ -153,6 +180,7 @@ public struct Dashboard: Service, Sendable {
 
         router.get("/login") { request, _ in Self.html(self.pages(request).login(error: nil)) }
         router.post("/login") { request, context in try await self.login(request, context: context) }
+        router.post("/logout") { request, context in try await self.logout(request, context: context) }
         router.post("/actions/revoke") { request, context in
             try await self.action(request, context: context) { form in
                 guard let id = form["task_id"], Self.isTaskId(id) else { throw BadRequest("task_id must be a task id") }
@@ -215,10 +243,26 @@ public struct Dashboard: Service, Sendable {
         Pages(access: access, signedIn: access.credential(of: request) != .none)
     }
 
+    /// The dead-letter pages' `limit`, checked.
+    /// - Throws: ``BadRequest`` for a `limit` out of range or a count parameter these pages do not take.
+    static func deadLetterLimit(_ request: Request) throws(BadRequest) -> Int {
+        let parameters = query(request)
+        try CountParameter.refuseOthers(in: parameters, path: request.uri.path, accepting: [.limit])
+        return try CountParameter.limit.read(from: parameters)
+    }
+
     /// `/events`: Server-Sent Events, one `update` each time the monitor folds new events in (and a comment every
-    /// 15 s to keep proxies from closing the stream). `?max=N` ends the stream after N updates.
+    /// 15 s to keep proxies from closing the stream). `?max=N` ends the stream after N updates; a `max` that is not
+    /// a whole number from 1 to 1,000,000 is a 400.
     func events(_ request: Request) -> Response {
-        let limit = Self.query(request)["max"].flatMap(Int.init)
+        let parameters = Self.query(request)
+        let limit: Int?
+        do throws(BadRequest) {
+            try CountParameter.refuseOthers(in: parameters, path: request.uri.path, accepting: [.max])
+            limit = try CountParameter.max.isPresent(in: parameters) ? CountParameter.max.read(from: parameters) : nil
+        } catch {
+            return Self.json(["error": error.message], status: .badRequest)
+        }
         let monitor = monitor
         let body = ResponseBody { writer in
             var sent = 0
@@ -271,7 +315,24 @@ public struct Dashboard: Service, Sendable {
             return Self.html(pages.login(error: "wrong token"), status: .unauthorized)
         }
         var response = Self.redirect("/")
-        response.headers[.setCookie] = "\(Access.cookieName)=\(token); Path=/; HttpOnly; SameSite=Strict"
+        response.headers[.setCookie] = access.sessionCookie(access.sessions.open())
+        return response
+    }
+
+    /// `POST /logout`: ends the browser's session and clears its cookie. Like an action, it needs the page's CSRF
+    /// token and the dashboard's own origin, so another site cannot sign a user out.
+    func logout(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let form = try await Self.form(request, context: context)
+        guard access.sameOrigin(request), let csrf = form["csrf"], Access.constantTimeEquals(csrf, access.csrf) else {
+            return Self.html(
+                pages(request).error(403, "the logout form is stale or came from elsewhere: reload the page"),
+                status: .forbidden)
+        }
+        if let session = Access.cookie(Access.cookieName, in: request) {
+            access.sessions.close(session)
+        }
+        var response = Self.redirect("/login")
+        response.headers[.setCookie] = Access.clearedCookie
         return response
     }
 

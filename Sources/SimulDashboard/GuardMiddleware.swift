@@ -8,9 +8,10 @@ import NIOCore
 struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     let access: Access
 
-    /// Paths anyone may load, even where reading needs the token.
+    /// Paths anyone may load, even where reading needs the token. `/logout` is among them so that a browser whose
+    /// session has already ended can still clear its cookie; it checks the CSRF token and the origin itself.
     static func isPublic(_ path: String) -> Bool {
-        path == "/login" || path == "/healthz" || path.hasPrefix("/assets/")
+        path == "/login" || path == "/logout" || path == "/healthz" || path.hasPrefix("/assets/")
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -23,7 +24,9 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
             response = Self.refuse(
                 .misdirectedRequest, "this dashboard answers to loopback host names only", json: wantsJSON)
         } else if !Self.isPublic(path) && !access.mayRead(request) {
-            response = Self.refuse(.unauthorized, "this dashboard needs its token: log in at /login", json: wantsJSON)
+            let ended = Access.cookie(Access.cookieName, in: request) != nil
+            let message = ended ? Access.endedSession : "this dashboard needs its token: log in at /login"
+            response = Self.refuse(.unauthorized, message, json: wantsJSON)
         } else {
             do {
                 response = try await next(request, context)

@@ -35,7 +35,10 @@ package struct Pages: Sendable {
         }.joined(separator: "\n")
         let account: String
         if access.actionsEnabled {
-            account = signedIn ? "<span class=\"muted\">signed in</span>" : "<a href=\"/login\">Log in</a>"
+            account =
+                signedIn
+                ? "<span class=\"muted\">signed in</span>" + actionForm("/logout", fields: [:], label: "Log out")
+                : "<a href=\"/login\">Log in</a>"
         } else {
             account = ""
         }
@@ -338,7 +341,8 @@ package struct Pages: Sendable {
                 <input type="hidden" name="csrf" value="\(access.csrf)">
                 <button type="submit">Log in</button></form>
                 <p class="muted">The token is the one given to <code>simul dashboard --token</code> or \
-                <code>SIMUL_DASHBOARD_TOKEN</code>. It is kept in a same-site, HTTP-only cookie.</p>
+                <code>SIMUL_DASHBOARD_TOKEN</code>. Logging in opens a session for this browser, kept in a same-site, \
+                HTTP-only cookie that holds a random id, not the token; it ends after 12 hours or at "Log out".</p>
                 """)
     }
 

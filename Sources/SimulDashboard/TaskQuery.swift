@@ -11,42 +11,33 @@ package struct TaskQuery: Sendable, Equatable {
     /// A prefix of the task id.
     package var id: String?
     /// 1-based.
-    package var page = 1
-    package var perPage = 50
-
-    package static let maxPerPage = 500
+    package var page = CountParameter.page.defaultValue
+    package var perPage = CountParameter.perPage.defaultValue
 
     package init() {}
 
     /// Reads and checks the query parameters.
-    /// - Throws: ``BadRequest`` naming the parameter that is wrong.
-    package init(_ parameters: [String: String]) throws {
-        func text(_ key: String) -> String? {
-            guard let value = parameters[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-            return value
-        }
+    /// - Parameters:
+    ///   - parameters: the query string's fields.
+    ///   - path: the route, named in the error for a count parameter it does not take.
+    /// - Throws: ``BadRequest`` naming the parameter that is wrong: an unknown state, a `page` or `per_page` that is
+    ///   not a whole number in its range (see ``CountParameter``), or a count parameter the task list does not take.
+    package init(_ parameters: [String: String], path: String = "/tasks") throws(BadRequest) {
+        func text(_ key: String) -> String? { CountParameter.text(key, in: parameters) }
+        try CountParameter.refuseOthers(in: parameters, path: path, accepting: [.page, .perPage])
+        page = try CountParameter.page.read(from: parameters)
+        perPage = try CountParameter.perPage.read(from: parameters)
         if let state = text("state") {
             guard let known = TaskState(rawValue: state.uppercased()) else {
                 throw BadRequest(
-                    "unknown state '\(state)' (use \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    "unknown state '\(CountParameter.quoted(state))' "
+                        + "(use \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             self.state = known
         }
         name = text("name")
         worker = text("worker")
         id = text("id")
-        if let page = text("page") {
-            guard let number = Int(page), number >= 1 else {
-                throw BadRequest("page must be a whole number >= 1, got '\(page)'")
-            }
-            self.page = number
-        }
-        if let perPage = text("per_page") {
-            guard let number = Int(perPage), (1...Self.maxPerPage).contains(number) else {
-                throw BadRequest("per_page must be a whole number from 1 to \(Self.maxPerPage), got '\(perPage)'")
-            }
-            self.perPage = number
-        }
     }
 
     /// Whether `task` passes the filters.
@@ -72,21 +63,27 @@ package struct TaskQuery: Sendable, Equatable {
         if let name { parts.append("name=\(HTML.queryComponent(name))") }
         if let worker { parts.append("worker=\(HTML.queryComponent(worker))") }
         if let id { parts.append("id=\(HTML.queryComponent(id))") }
-        if perPage != 50 { parts.append("per_page=\(perPage)") }
+        if perPage != CountParameter.perPage.defaultValue { parts.append("per_page=\(perPage)") }
         parts.append("page=\(page)")
         return parts.joined(separator: "&amp;")
     }
 
-    /// The matching tasks, newest first, cut to this page.
+    /// The matching tasks, newest first, cut to this page. A page past the end is empty.
+    ///
+    /// The arithmetic is checked even though ``init(_:path:)`` keeps `page` and `perPage` small: the fields are
+    /// settable, and an overflow here would end the process.
     package func run(on cluster: ClusterState) -> TaskPage {
         let matching = cluster.tasks.values.filter(matches).sorted {
             let (a, b) = ($0.updated ?? .distantPast, $1.updated ?? .distantPast)
             return a != b ? a > b : $0.id < $1.id
         }
-        let pageCount = max(1, (matching.count + perPage - 1) / perPage)
-        let start = min(matching.count, (page - 1) * perPage)
-        let slice = matching[start..<min(matching.count, start + perPage)]
-        return TaskPage(query: self, tasks: slice.map(TaskView.init), total: matching.count, pageCount: pageCount)
+        let size = max(1, perPage)
+        let pageCount = max(1, matching.count / size + (matching.count % size == 0 ? 0 : 1))
+        let (offset, overflow) = (max(1, page) - 1).multipliedReportingOverflow(by: size)
+        let start = overflow ? matching.count : min(matching.count, offset)
+        let end = start + min(size, matching.count - start)
+        let tasks = matching[start..<end].map(TaskView.init)
+        return TaskPage(query: self, tasks: tasks, total: matching.count, pageCount: pageCount)
     }
 }
 
@@ -128,10 +125,4 @@ package struct TaskPage: Codable, Sendable, Equatable {
         try container.encode(query.page, forKey: .page)
         try container.encode(query.perPage, forKey: .perPage)
     }
-}
-
-/// A request the dashboard cannot serve as asked: a 400 with this message.
-package struct BadRequest: Error, Equatable {
-    package var message: String
-    package init(_ message: String) { self.message = message }
 }

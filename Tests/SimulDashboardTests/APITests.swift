@@ -69,7 +69,49 @@ struct APITests {
             }
             try await client.execute(uri: "/api/tasks?page=-1", method: .get) { response in
                 #expect(response.status == .badRequest)
-                #expect(response.text == #"{"error":"page must be a whole number >= 1, got '-1'"}"#)
+                #expect(response.text == #"{"error":"page must be a whole number from 1 to 1000000, got '-1'"}"#)
+            }
+        }
+    }
+
+    /// `HEAD` has the status and headers of `GET` and no body, on pages, the API, the probes, a stream and a 404.
+    @Test(arguments: ["/healthz", "/tasks", "/api/tasks?state=FAILURE", "/metrics", "/nowhere", "/api/nowhere"])
+    func headIsAnsweredWhereGetIs(path: String) async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            let get = try await client.execute(uri: path, method: .get)
+            #expect(get.body.readableBytes > 0)
+            try await client.execute(uri: path, method: .head) { response in
+                #expect(response.status == get.status)
+                #expect(response.body.readableBytes == 0)
+                #expect(response.headers[.contentType] == get.headers[.contentType])
+                #expect(response.headers[.contentLength] == String(get.body.readableBytes))
+                #expect(response.headers[.contentSecurityPolicy] == get.headers[.contentSecurityPolicy])
+            }
+        }
+    }
+
+    @Test func headOfTheEventStreamDoesNotStartIt() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/events", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/event-stream")
+                #expect(response.body.readableBytes == 0)
+            }
+        }
+    }
+
+    @Test func headOnALiveServer() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.live) { client in
+            try await client.execute(uri: "/healthz", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentLength] == String(#"{"status":"ok"}"#.utf8.count))
+                #expect(response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.text == #"{"status":"ok"}"#)
             }
         }
     }

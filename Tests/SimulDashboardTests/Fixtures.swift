@@ -19,9 +19,10 @@ struct Fixture {
     let broker = MemoryBroker()
     let dashboard: Dashboard
 
-    init(token: String? = nil, host: String = "127.0.0.1") async throws {
+    init(token: String? = nil, host: String = "127.0.0.1", sessions: SessionTable = SessionTable()) async throws {
         dashboard = try Dashboard(
-            broker: broker, backend: broker, configuration: DashboardConfiguration(host: host, port: 0, token: token))
+            broker: broker, backend: broker, configuration: DashboardConfiguration(host: host, port: 0, token: token),
+            sessions: sessions)
         try await broker.commit(BrokerCommit(events: Self.events()))
         var result = TaskResult(taskId: Self.added, status: .success, result: 5)
         result.children = [[[.string(Self.child), nil], nil]]
@@ -84,8 +85,8 @@ struct Fixture {
         ]
     }
 
-    /// The router under test.
-    var application: some ApplicationProtocol { Application(router: dashboard.router()) }
+    /// The routes under test, as the server runs them (`HEAD` included).
+    var application: some ApplicationProtocol { Application(responder: dashboard.responder()) }
 }
 
 extension TestResponse {

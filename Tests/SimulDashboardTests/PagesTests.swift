@@ -68,10 +68,14 @@ struct PagesTests {
     }
 
     @Test(arguments: [
-        ("/tasks?page=0", "page must be a whole number &gt;= 1, got &#39;0&#39;"),
-        ("/tasks?page=x", "page must be a whole number &gt;= 1, got &#39;x&#39;"),
+        ("/tasks?page=0", "page must be a whole number from 1 to 1000000, got &#39;0&#39;"),
+        ("/tasks?page=x", "page must be a whole number from 1 to 1000000, got &#39;x&#39;"),
         ("/tasks?state=DONE", "unknown state &#39;DONE&#39;"),
-        ("/tasks?per_page=100000", "per_page must be a whole number from 1 to 500"),
+        ("/tasks?per_page=100000", "per_page must be a whole number from 1 to 500, got &#39;100000&#39;"),
+        (
+            "/tasks?page=" + String(repeating: "9", count: 50),
+            "page must be a whole number from 1 to 1000000, got &#39;\(String(repeating: "9", count: 40))…&#39;"
+        ),
     ])
     func taskListRejectsBadParameters(uri: String, message: String) async throws {
         let fixture = try await Fixture()
@@ -91,6 +95,116 @@ struct PagesTests {
                 #expect(page.total == 4)
                 #expect(page.pageCount == 2)
                 #expect(page.tasks.count == 2)
+            }
+        }
+    }
+
+    /// The routes that read counts from the query, the counts each takes, and whether it answers in JSON.
+    static let countedRoutes: [String: (takes: [String], json: Bool)] = [
+        "/tasks": (["page", "per_page"], false), "/api/tasks": (["page", "per_page"], true),
+        "/dead-letters": (["limit"], false), "/api/dead-letters": (["limit"], true), "/events": (["max"], true),
+    ]
+
+    /// The largest value each count takes.
+    static let largest = ["page": 1_000_000, "per_page": 500, "limit": 1_000, "max": 1_000_000]
+
+    @Test(arguments: countedRoutes.keys.sorted())
+    func countsInRangeAreServed(path: String) async throws {
+        let fixture = try await Fixture()
+        for number in 1...3 {
+            let delivery = Delivery(tag: "t\(number)", queue: "celery", body: Data("{}".utf8), redelivered: false)
+            try await fixture.broker.commit(BrokerCommit(deadLetter: [(delivery, "unreadable \(number)")]))
+        }
+        let takes = try #require(Self.countedRoutes[path]).takes
+        try await fixture.application.test(.router) { client in
+            for name in takes {
+                // `/events` streams until it has sent `max` updates, and the fixture makes one.
+                for value in name == "max" ? [1] : [1, 2, Self.largest[name]!] {
+                    try await client.execute(uri: "\(path)?\(name)=\(value)", method: .get) { response in
+                        #expect(response.status == .ok, "\(path)?\(name)=\(value): \(response.text)")
+                    }
+                }
+            }
+        }
+        // A page past the end is empty; a limit shows that many.
+        try await fixture.application.test(.router) { client in
+            try await client.execute(uri: "/api/tasks?page=1000000&per_page=500", method: .get) { response in
+                let page = try JSONDecoder.iso.decode(TaskPage.self, from: Data(response.body.readableBytesView))
+                #expect(page.tasks.isEmpty)
+                #expect(page.total == 4)
+                #expect(page.query.page == 1_000_000)
+            }
+            try await client.execute(uri: "/api/dead-letters?limit=2", method: .get) { response in
+                let letters = try JSONDecoder.iso.decode([JSONValue].self, from: Data(response.body.readableBytesView))
+                #expect(letters.count == 2)
+            }
+            try await client.execute(uri: "/dead-letters?limit=1", method: .get) { response in
+                #expect(response.text.contains("unreadable 3"))
+                #expect(!response.text.contains("unreadable 2"))
+            }
+        }
+    }
+
+    /// Overflowing, negative, zero and non-numeric counts, and counts a route does not take, are each a 400 with one
+    /// message naming the parameter, to every route that reads counts; the dashboard answers normally afterwards.
+    @Test(arguments: countedRoutes.keys.sorted())
+    func badCountsAreA400AndTheDashboardLivesOn(path: String) async throws {
+        let fixture = try await Fixture()
+        let route = try #require(Self.countedRoutes[path])
+        let values = [
+            "184467440737095518", "9223372036854775807", "36893488147419103", "9223372036854775808", "-1", "-0", "0",
+            "x", "1.5", "1e3", "0x10", "%E2%88%9E",
+        ]
+        try await fixture.application.test(.router) { client in
+            for name in ["page", "per_page", "limit", "max"] {
+                for value in values {
+                    let shown = value.removingPercentEncoding!
+                    let message: String
+                    if route.takes.contains(name) {
+                        message = "\(name) must be a whole number from 1 to \(Self.largest[name]!), got '\(shown)'"
+                    } else {
+                        let takes = route.takes.count == 1 ? route.takes[0] : "page and per_page"
+                        message = "\(name) does not apply to \(path), which takes \(takes)"
+                    }
+                    try await client.execute(uri: "\(path)?\(name)=\(value)", method: .get) { response in
+                        #expect(response.status == .badRequest, "\(path)?\(name)=\(value)")
+                        if route.json {
+                            #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+                            let body = Data(response.body.readableBytesView)
+                            let error = try JSONDecoder().decode([String: String].self, from: body)
+                            #expect(error == ["error": message])
+                        } else {
+                            #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                            #expect(response.text.contains("<p class=\"error\">\(HTML.escape(message))</p>"))
+                        }
+                    }
+                }
+            }
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/tasks", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.text.contains(Fixture.added))
+            }
+        }
+    }
+
+    /// The probe's exact requests on a real server: the process answers after each.
+    @Test func overflowingPagesOnALiveServer() async throws {
+        let fixture = try await Fixture()
+        try await fixture.application.test(.live) { client in
+            for uri in [
+                "/tasks?page=184467440737095518", "/api/tasks?per_page=500&page=9223372036854775807",
+                "/tasks?per_page=500&page=36893488147419103", "/tasks?page=9223372036854775807",
+            ] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .badRequest, "\(uri)")
+                    #expect(response.text.contains("page must be a whole number from 1 to 1000000"))
+                }
+                try await client.execute(uri: "/healthz", method: .get) { response in
+                    #expect(response.status == .ok)
+                }
             }
         }
     }

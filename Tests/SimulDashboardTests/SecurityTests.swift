@@ -125,18 +125,38 @@ struct SecurityTests {
         }
     }
 
+    /// Logs in through the form, as a browser does, and returns the session id from the cookie it sets.
+    static func logIn(_ client: some TestClientProtocol, csrf: String) async throws -> String {
+        try await client.execute(
+            uri: "/login", method: .post, headers: Self.form.with(.origin, "http://localhost"),
+            body: Self.body("token=\(Self.token)&csrf=\(csrf)")
+        ) { response in
+            #expect(response.status == .seeOther)
+            let cookie = try #require(response.headers[.setCookie])
+            let prefix = "\(Access.cookieName)="
+            #expect(cookie.hasPrefix(prefix))
+            return String(cookie.dropFirst(prefix.count).prefix { $0 != ";" })
+        }
+    }
+
+    /// Headers that carry the session `id` in its cookie, posted from the dashboard's own origin.
+    static func session(_ id: String) -> HTTPFields {
+        Self.form.with(.cookie, "\(Access.cookieName)=\(id)").with(.origin, "http://localhost")
+    }
+
     @Test func cookieActionNeedsCSRFTokenAndSameOrigin() async throws {
         let fixture = try await Fixture(token: Self.token)
         let csrf = fixture.dashboard.access.csrf
         // The router test framework sends every request to the authority "localhost".
-        let headers = Self.form.with(.cookie, "\(Access.cookieName)=\(Self.token)")
         try await fixture.application.test(.router) { client in
+            let id = try await Self.logIn(client, csrf: csrf)
+            let headers = Self.form.with(.cookie, "\(Access.cookieName)=\(id)")
             // No CSRF token in the form.
             try await client.execute(
                 uri: "/actions/purge", method: .post, headers: headers, body: Self.body("queue=celery")
             ) { response in
                 #expect(response.status == .forbidden)
-                #expect(response.text.contains("CSRF"))
+                #expect(response.text.contains("the form&#39;s CSRF token is missing or stale: reload the page"))
             }
             // The right CSRF token, but posted from another site.
             let foreign = headers.with(.origin, "http://evil.example")
@@ -144,11 +164,11 @@ struct SecurityTests {
                 uri: "/actions/purge", method: .post, headers: foreign, body: Self.body("queue=celery&csrf=\(csrf)")
             ) { response in
                 #expect(response.status == .forbidden)
-                #expect(response.text.contains("did not come from the dashboard"))
+                #expect(response.text.contains("the request did not come from the dashboard&#39;s pages"))
             }
-            let own = headers.with(.origin, "http://localhost")
             try await client.execute(
-                uri: "/actions/purge", method: .post, headers: own, body: Self.body("queue=celery&csrf=\(csrf)")
+                uri: "/actions/purge", method: .post, headers: Self.session(id),
+                body: Self.body("queue=celery&csrf=\(csrf)")
             ) { response in
                 #expect(response.status == .seeOther)
                 #expect(response.headers[.location] == "/queues")
@@ -156,26 +176,160 @@ struct SecurityTests {
         }
     }
 
-    @Test func loginSetsAnHttpOnlyCookieOnlyForTheRightToken() async throws {
+    @Test func loginSetsASessionCookieThatIsNotTheToken() async throws {
         let fixture = try await Fixture(token: Self.token)
         let csrf = fixture.dashboard.access.csrf
-        let headers = Self.form.with(.origin, "http://localhost")
         try await fixture.application.test(.router) { client in
             try await client.execute(
-                uri: "/login", method: .post, headers: headers, body: Self.body("token=wrong&csrf=\(csrf)")
+                uri: "/login", method: .post, headers: Self.form.with(.origin, "http://localhost"),
+                body: Self.body("token=wrong&csrf=\(csrf)")
             ) { response in
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.setCookie] == nil)
             }
+            #expect(fixture.dashboard.access.sessions.count == 0)
+            let first = try await Self.logIn(client, csrf: csrf)
+            let second = try await Self.logIn(client, csrf: csrf)
+            for id in [first, second] {
+                #expect(id.count == 64 && id.allSatisfy(\.isHexDigit))
+                #expect(!id.contains(Self.token))
+            }
+            #expect(first != second)
             try await client.execute(
-                uri: "/login", method: .post, headers: headers, body: Self.body("token=\(Self.token)&csrf=\(csrf)")
+                uri: "/login", method: .post, headers: Self.form.with(.origin, "http://localhost"),
+                body: Self.body("token=\(Self.token)&csrf=\(csrf)")
             ) { response in
-                #expect(response.status == .seeOther)
-                #expect(
-                    response.headers[.setCookie]
-                        == "\(Access.cookieName)=\(Self.token); Path=/; HttpOnly; SameSite=Strict")
+                let cookie = try #require(response.headers[.setCookie])
+                #expect(!cookie.contains(Self.token))
+                #expect(cookie.hasSuffix("; Path=/; Max-Age=43200; HttpOnly; SameSite=Strict"))
+            }
+            // The page shows who is signed in, with a logout form that carries the CSRF token.
+            try await client.execute(uri: "/", method: .get, headers: Self.session(first)) { response in
+                #expect(response.text.contains("signed in"))
+                #expect(response.text.contains("action=\"/logout\">"))
+                #expect(response.text.contains("name=\"csrf\" value=\"\(csrf)\""))
             }
         }
+    }
+
+    @Test(arguments: [
+        "00000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000000", "s3cret-token", "%00",
+    ])
+    func unknownOrForgedSessionIdsAreRefused(id: String) async throws {
+        let fixture = try await Fixture(token: Self.token, host: "0.0.0.0")
+        let csrf = fixture.dashboard.access.csrf
+        try await fixture.application.test(.router) { client in
+            _ = try await Self.logIn(client, csrf: csrf)
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: Self.session(id),
+                body: Self.body("queue=celery&csrf=\(csrf)")
+            ) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.text.contains("the session is unknown or has ended: log in again"))
+            }
+            // Off loopback an unknown session cannot read either.
+            try await client.execute(uri: "/api/workers", method: .get, headers: Self.session(id)) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.text == #"{"error":"the session is unknown or has ended: log in again"}"#)
+            }
+        }
+    }
+
+    @Test func logoutEndsTheSession() async throws {
+        let fixture = try await Fixture(token: Self.token, host: "0.0.0.0")
+        let csrf = fixture.dashboard.access.csrf
+        try await fixture.application.test(.router) { client in
+            let id = try await Self.logIn(client, csrf: csrf)
+            let other = try await Self.logIn(client, csrf: csrf)
+            try await client.execute(uri: "/api/workers", method: .get, headers: Self.session(id)) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(
+                uri: "/logout", method: .post, headers: Self.session(id), body: Self.body("csrf=\(csrf)")
+            ) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/login")
+                let cleared = "\(Access.cookieName)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+                #expect(response.headers[.setCookie] == cleared)
+            }
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: Self.session(id),
+                body: Self.body("queue=celery&csrf=\(csrf)")
+            ) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.text.contains("the session is unknown or has ended: log in again"))
+            }
+            try await client.execute(uri: "/api/workers", method: .get, headers: Self.session(id)) { response in
+                #expect(response.status == .unauthorized)
+            }
+            // Another browser's session is untouched.
+            try await client.execute(uri: "/api/workers", method: .get, headers: Self.session(other)) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test func logoutNeedsTheCSRFTokenAndTheDashboardsOrigin() async throws {
+        let fixture = try await Fixture(token: Self.token)
+        let csrf = fixture.dashboard.access.csrf
+        try await fixture.application.test(.router) { client in
+            let id = try await Self.logIn(client, csrf: csrf)
+            for (headers, form) in [
+                (Self.session(id), ""), (Self.session(id), "csrf=stale"),
+                (Self.session(id).with(.origin, "http://evil.example"), "csrf=\(csrf)"),
+            ] {
+                let response = try await client.execute(
+                    uri: "/logout", method: .post, headers: headers, body: Self.body(form))
+                #expect(response.status == .forbidden)
+                #expect(response.headers[.setCookie] == nil)
+                #expect(response.text.contains("the logout form is stale or came from elsewhere: reload the page"))
+            }
+            #expect(fixture.dashboard.access.sessions.isOpen(id))
+        }
+    }
+
+    @Test func sessionsEndAfterTheirLifetime() async throws {
+        let clock = ManualClock()
+        let sessions = SessionTable(lifetime: .seconds(60), capacity: 10, clock: clock)
+        let fixture = try await Fixture(token: Self.token, sessions: sessions)
+        let csrf = fixture.dashboard.access.csrf
+        try await fixture.application.test(.router) { client in
+            let id = try await Self.logIn(client, csrf: csrf)
+            clock.advance(by: .seconds(59))
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: Self.session(id),
+                body: Self.body("queue=celery&csrf=\(csrf)")
+            ) { response in
+                #expect(response.status == .seeOther)
+            }
+            clock.advance(by: .seconds(1))
+            try await client.execute(
+                uri: "/actions/purge", method: .post, headers: Self.session(id),
+                body: Self.body("queue=celery&csrf=\(csrf)")
+            ) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.text.contains("the session is unknown or has ended: log in again"))
+            }
+        }
+    }
+
+    @Test func theSessionTableDropsTheOldestWhenFull() {
+        let clock = ManualClock()
+        let sessions = SessionTable(lifetime: .seconds(60), capacity: 3, clock: clock)
+        var ids: [String] = []
+        for _ in 0..<5 {
+            ids.append(sessions.open())
+            clock.advance(by: .seconds(1))
+        }
+        #expect(sessions.count == 3)
+        #expect(ids.map(sessions.isOpen) == [false, false, true, true, true])
+        sessions.close(ids[3])
+        #expect(!sessions.isOpen(ids[3]))
+        // Ended sessions are forgotten when the next one opens.
+        clock.advance(by: .seconds(60))
+        _ = sessions.open()
+        #expect(sessions.count == 1)
     }
 
     @Test func offLoopbackEveryPageNeedsTheToken() async throws {
