@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SimulSQLite", targets: ["SimulSQLite"]),
         .library(name: "SimulRedis", targets: ["SimulRedis"]),
         .library(name: "SimulRedisBroker", targets: ["SimulRedisBroker"]),
+        .library(name: "SimulBrokers", targets: ["SimulBrokers"]),
         .library(name: "SimulDashboard", targets: ["SimulDashboard"]),
         .executable(name: "simul", targets: ["SimulCLI"]),
     ],
@@ -59,6 +60,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SimulBrokers",
+            dependencies: [
+                "Simul", "SimulQueue", "SimulRedisBroker", "SimulSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "SimulDashboard",
             dependencies: [
                 "Simul",
@@ -72,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "SimulBench",
-            dependencies: ["Simul", "SimulDemos", "SimulQueue", "SimulRedis", "SimulRedisBroker", "SimulSQLite"]
+            dependencies: ["Simul", "SimulBrokers", "SimulDemos", "SimulQueue", "SimulRedis"]
         ),
         .target(
             name: "SimulRedis",
@@ -102,6 +110,7 @@ let package = Package(
             dependencies: [
                 "Simul",
                 "SimulBench",
+                "SimulBrokers",
                 "SimulDashboard",
                 "SimulDemos",
                 "SimulQueue",
@@ -137,6 +146,10 @@ let package = Package(
             name: "SimulRedisTestSupport",
             dependencies: ["SimulRedis"],
             path: "Tests/SimulRedisTestSupport"
+        ),
+        .testTarget(
+            name: "SimulBrokersTests",
+            dependencies: ["Simul", "SimulBrokers", "SimulQueue", "SimulRedisTestSupport"]
         ),
         .testTarget(
             name: "SimulCLITests",

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Simul
 import SimulDemos
+import SimulBrokers
 import SimulQueue
-import SimulSQLite
 
 /// The `queue` suite: the task queue on its embedded SQLite broker.
 ///
@@ -33,12 +33,12 @@ public struct QueueBenchmark: Sendable {
         for _ in 0..<max(1, repetitions) {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-bench-\(UUID())")
             defer { try? FileManager.default.removeItem(at: directory) }
-            let broker = try SQLiteBroker(path: directory.appendingPathComponent("queue.sqlite").path)
-            let client = QueueClient(broker: broker, backend: broker)
+            let queue = try QueueConnection(broker: "sqlite://" + directory.appendingPathComponent("queue.sqlite").path)
+            let (broker, client) = (queue.broker, QueueClient(broker: queue.broker, backend: queue.backend))
             progress("queue-sqlite-enqueue")
             enqueueRates.append(try await Measure.rate(count: count) { try await Self.sendNoops(count, with: client) })
             progress("queue-sqlite-drain")
-            let worker = Self.drainingWorker(catalog: BuiltinTasks.catalog, broker: broker)
+            let worker = Self.drainingWorker(catalog: BuiltinTasks.catalog, queue: queue)
             drainRates.append(try await Measure.rate(count: count) {
                 let running = Task { try await worker.run() }
                 while worker.stats.processed < count { try await Task.sleep(for: .milliseconds(1)) }
@@ -47,7 +47,7 @@ public struct QueueBenchmark: Sendable {
             })
             let left = try await broker.queueLengths().values.reduce(0, +)
             precondition(left == 0, "the drain left \(left) messages")
-            await broker.close()
+            await queue.close()
         }
         return [
             BenchResult(suite: "queue", case: "queue-sqlite-enqueue", impl: "simul", metric: "throughput",
@@ -71,7 +71,7 @@ public struct QueueBenchmark: Sendable {
     }
 
     /// The worker the drain cases measure: `simul worker --pool async -c 64 --prefetch-multiplier 8`, quiet.
-    static func drainingWorker(catalog: TaskCatalog, broker: any ResultCommitting) -> Worker {
+    static func drainingWorker(catalog: TaskCatalog, queue: QueueConnection) -> Worker {
         var configuration = WorkerConfiguration()
         configuration.name = "bench@localhost"
         configuration.pool = .async
@@ -79,6 +79,7 @@ public struct QueueBenchmark: Sendable {
         configuration.prefetchMultiplier = 8
         var logger = Logger(label: "simul.bench")
         logger.logLevel = .warning
-        return Worker(catalog: catalog, broker: broker, backend: broker, configuration: configuration, logger: logger)
+        return Worker(
+            catalog: catalog, broker: queue.broker, backend: queue.backend, configuration: configuration, logger: logger)
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import Simul
 import SimulDemos
+import SimulBrokers
 import SimulQueue
 import SimulRedis
-import SimulRedisBroker
 
 /// The `queue` suite's Redis cases, Simul and Python Celery on the same Redis in the same run.
 ///
@@ -60,16 +60,17 @@ public struct RedisQueueBenchmark: Sendable {
     }
 
     private func runSimul(url: String, progress: @Sendable (String) -> Void) async throws -> [BenchResult] {
-        let broker = try RedisBroker(url: url)
-        defer { Task { await broker.close() } }
+        let queue = try QueueConnection(broker: url)
+        defer { Task { await queue.close() } }
+        let broker = queue.broker
         _ = try await broker.purge(queue: "celery")
-        let client = QueueClient(broker: broker, backend: broker)
+        let client = QueueClient(broker: broker, backend: queue.backend)
         progress("queue-redis-enqueue")
         let enqueueRate = try await Measure.rate(count: count) { try await QueueBenchmark.sendNoops(count, with: client) }
         progress("queue-redis-drain")
         var catalog = BuiltinTasks.catalog
         catalog.register("bench.stamp") { Date().timeIntervalSince1970 }
-        let worker = QueueBenchmark.drainingWorker(catalog: catalog, broker: broker)
+        let worker = QueueBenchmark.drainingWorker(catalog: catalog, queue: queue)
         let running = Task { try await worker.run() }
         let drainRate = try await Measure.rate(count: count) {
             while worker.stats.processed < count { try await Task.sleep(for: .milliseconds(1)) }

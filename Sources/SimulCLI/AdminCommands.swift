@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Simul
+import SimulBrokers
 import SimulQueue
 
 struct InspectCommand: AsyncParsableCommand {
@@ -28,8 +29,9 @@ struct InspectCommand: AsyncParsableCommand {
 
     func run() async throws {
         try checkNames([topic], kind: "topic", available: Self.topics)
-        let (broker, _) = try queue.open()
-        defer { Task { await broker.close() } }
+        let connection = try queue.open()
+        let broker = connection.broker
+        defer { Task { await connection.close() } }
         if topic == "queues" {
             let lengths = try await broker.queueLengths()
             if json { return try printJSON(lengths) }
@@ -84,10 +86,11 @@ struct PurgeCommand: AsyncParsableCommand {
     var queueName = "celery"
 
     func run() async throws {
-        let (broker, _) = try queue.open()
+        let connection = try queue.open()
+        let broker = connection.broker
         let count = try await broker.purge(queue: queueName)
         print("purged \(count) message\(count == 1 ? "" : "s") from \(queueName)")
-        await broker.close()
+        await connection.close()
     }
 }
 
@@ -123,7 +126,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
     func run() async throws {
         try checkNames([action], kind: "action", available: ["list", "replay"])
-        let (broker, _) = try queue.open()
+        let connection = try queue.open()
+        let broker = connection.broker
         if action == "list" {
             let letters = try await broker.deadLetters(limit: limit)
             if json {
@@ -198,7 +202,8 @@ struct BeatCommand: AsyncParsableCommand {
             return BeatEntry(name: entry.name, task: entry.task, args: entry.args ?? [], kwargs: entry.kwargs ?? [:],
                              schedule: when, options: SendOptions(queue: entry.queue))
         }
-        let (broker, backend) = try queue.open(logLevel: .info, connections: 4)
+        let connection = try queue.open(logLevel: .info, connections: 4)
+        let (broker, backend) = (connection.broker, connection.backend)
         print("beat: \(beatEntries.count) entries from \(schedule)")
         try await Beat(entries: beatEntries, client: QueueClient(broker: broker, backend: backend)).run()
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Simul
+import SimulBrokers
 import SimulQueue
 
 struct ChainCommand: AsyncParsableCommand {
@@ -34,7 +35,8 @@ struct ChainCommand: AsyncParsableCommand {
         let signatures = try steps.map(Self.signature)
         let timeout = try checkedSeconds(timeout, option: "--timeout")
         let routes = try route.routes()
-        let (broker, backend) = try queue.open()
+        let connection = try queue.open()
+        let (broker, backend) = (connection.broker, connection.backend)
         let client = QueueClient(broker: broker, backend: backend, routes: routes)
         let result = try await client.chain(signatures)
         print(result.id)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SimulDashboard
+import SimulBrokers
 import SimulQueue
 
 struct DashboardCommand: AsyncParsableCommand {
@@ -39,7 +40,8 @@ struct DashboardCommand: AsyncParsableCommand {
         } catch let error as DashboardError {
             throw CLIError(error.message)
         }
-        let (broker, backend) = try queue.open(connections: 4)
+        let connection = try queue.open(connections: 4)
+        let (broker, backend) = (connection.broker, connection.backend)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .notice
@@ -52,6 +54,6 @@ struct DashboardCommand: AsyncParsableCommand {
             // Written at once, unbuffered, so a script that waits for this line sees it.
             FileHandle.standardOutput.write(Data("dashboard on http://\(shownHost):\(port)\n".utf8))
         }
-        await broker.close()
+        await connection.close()
     }
 }

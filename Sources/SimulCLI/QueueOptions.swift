@@ -2,9 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import Simul
+import SimulBrokers
 import SimulQueue
-import SimulRedisBroker
-import SimulSQLite
 
 /// `--broker` and `--backend`, shared by the queue commands.
 struct QueueOptions: ParsableArguments {
@@ -22,7 +21,9 @@ struct QueueOptions: ParsableArguments {
         broker ?? ProcessInfo.processInfo.environment["SIMUL_BROKER_URL"] ?? "sqlite://\(BrokerURL.defaultSQLitePath)"
     }
 
-    /// Opens the broker and the result backend.
+    /// Opens the broker and the result backend through the library's one factory (``QueueConnection``), after the
+    /// checks that only make sense for a command: `memory://` would vanish with the process, and an SQLite path in a
+    /// folder that does not exist is more likely a typo than a new broker.
     /// - Parameter resultExpiry: seconds the backend keeps a result it stores; its default when `nil`.
     /// - Parameter logLevel: what the broker's client logs; by default only errors, so that a command that fails
     ///   prints its one `Error:` line, not the reconnection warnings before it. Services (the worker, beat) pass
@@ -30,44 +31,29 @@ struct QueueOptions: ParsableArguments {
     /// - Parameter connections: Redis connections for commands: 1 for a short-lived client (a waiting one adds its
     ///   pub/sub connection), more for a worker, a beat or the dashboard.
     func open(resultExpiry: Double? = nil, logLevel: Logger.Level = .error, connections: Int = 1) throws
-        -> (broker: any Broker, backend: any ResultBackend)
+        -> QueueConnection
     {
         let brokerURL = brokerURL
         let backendURL = backend ?? ProcessInfo.processInfo.environment["SIMUL_RESULT_BACKEND"] ?? brokerURL
-        func connect(_ url: String) throws -> AnyObject {
-            try Self.connect(url, resultExpiry: resultExpiry, logLevel: logLevel, connections: connections)
-        }
-        let brokerStore = try connect(brokerURL)
-        guard let broker = brokerStore as? any Broker else { throw CLIError("'\(brokerURL)' is not a broker") }
-        if backendURL == brokerURL, let backend = brokerStore as? any ResultBackend { return (broker, backend) }
-        guard let backend = try connect(backendURL) as? any ResultBackend else {
-            throw CLIError("'\(backendURL)' is not a result backend")
-        }
-        return (broker, backend)
-    }
-
-    private static func connect(_ url: String, resultExpiry: Double?, logLevel: Logger.Level, connections: Int) throws
-        -> AnyObject
-    {
-        switch try BrokerURL(url) {
-        case .sqlite(let path):
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            let isDefault = path == BrokerURL.defaultSQLitePath
-            guard isDefault || FileManager.default.fileExists(atPath: directory) else {
-                throw CLIError("the directory '\(directory)' of the SQLite broker '\(url)' does not exist; create it "
-                    + "first (only the default \(BrokerURL.defaultSQLitePath)'s folder is made for you)")
+        for url in Set([brokerURL, backendURL]) {
+            switch try BrokerURL(url) {
+            case .memory:
+                throw CLIError("memory:// lives inside one process, so what this command sent or read there would "
+                    + "be lost when it exits; use sqlite://PATH or redis://")
+            case .sqlite(let path):
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                guard path == BrokerURL.defaultSQLitePath || FileManager.default.fileExists(atPath: directory) else {
+                    throw CLIError("the directory '\(directory)' of the SQLite broker '\(url)' does not exist; "
+                        + "create it first (only the default \(BrokerURL.defaultSQLitePath)'s folder is made for you)")
+                }
+            case .redis: break
             }
-            return try resultExpiry.map { try SQLiteBroker(path: path, resultExpiry: $0) } ?? SQLiteBroker(path: path)
-        case .memory:
-            throw CLIError("memory:// lives inside one process, so what this command sent or read there would be "
-                + "lost when it exits; use sqlite://PATH or redis://")
-        case .redis(let url):
-            var logger = Logger(label: "simul.redis")
-            logger.logLevel = logLevel
-            return try RedisBroker(
-                url: url, resultExpiry: resultExpiry.map { Int($0.rounded()) } ?? 86_400, connections: connections,
-                logger: logger)
         }
+        var logger = Logger(label: "simul.broker")
+        logger.logLevel = logLevel
+        return try QueueConnection(
+            broker: brokerURL, backend: backendURL,
+            options: .init(resultExpiry: resultExpiry, connections: connections, logger: logger))
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Simul
+import SimulBrokers
 import SimulQueue
 
 struct ResultCommand: AsyncParsableCommand {
@@ -50,7 +51,8 @@ struct ResultCommand: AsyncParsableCommand {
         for id in ids where !TaskID.isValid(id) { throw CLIError("'\(id)' is not a task id (expected a UUID)") }
         let timeout = try checkedSeconds(timeout, option: "--timeout")
         let deadline = timeout.map { ContinuousClock.now + .seconds($0) }
-        let (_, backend) = try queue.open()
+        let connection = try queue.open()
+        let backend = connection.backend
         let stored: [String: TaskResult]
         if wait {
             var waited: [String: TaskResult] = [:]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Simul
+import SimulBrokers
 import SimulQueue
 
 struct SendCommand: AsyncParsableCommand {
@@ -100,11 +101,12 @@ struct SendCommand: AsyncParsableCommand {
         guard count == 1 || !wait else { throw CLIError("--wait takes one task; with --count, use simul result") }
         let timeout = try checkedSeconds(timeout, option: "--timeout")
         let routes = try route.routes()
-        let (broker, backend) = try queue.open()
+        let connection = try queue.open()
+        let (broker, backend) = (connection.broker, connection.backend)
         let client = QueueClient(broker: broker, backend: backend, routes: routes)
         if count > 1 {
             try await Self.send(count, of: task, args: args, kwargs: kwargs, options: options, with: client)
-            await broker.close()
+            await connection.close()
             return
         }
         let result = try await client.send(task, args: args, kwargs: kwargs, options: options)
@@ -177,11 +179,12 @@ struct SendCommand: AsyncParsableCommand {
             }
             return data
         }
-        let (broker, _) = try queue.open()
+        let connection = try queue.open()
+        let broker = connection.broker
         let queueName = queueName ?? "celery"
         try await broker.commit(BrokerCommit(send: bodies.map { OutgoingMessage(raw: $0, queue: queueName) }))
         for body in bodies { print(MessageCodec.identify(body).id ?? "-") }
-        await broker.close()
+        await connection.close()
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Simul
 import SimulDemos
+import SimulBrokers
 import SimulQueue
 
 struct WorkerCommand: AsyncParsableCommand {
@@ -99,7 +100,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw CLIError("--result-expires must be at least 1 second, got \(resultExpires)")
             }
         }
-        let (broker, backend) = try queue.open(resultExpiry: resultExpires, logLevel: .info, connections: 4)
+        let connection = try queue.open(resultExpiry: resultExpires, logLevel: .info, connections: 4)
+        let (broker, backend) = (connection.broker, connection.backend)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info
@@ -117,6 +119,6 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         try await worker.run()
         for source in signals { source.cancel() }
-        await broker.close()
+        await connection.close()
     }
 }
