@@ -154,7 +154,8 @@ let package = Package(
         .testTarget(
             name: "SimulCLITests",
             dependencies: [
-                "Simul", "SimulCLI", "SimulQueue", "SimulRedisBroker", "SimulRedisTestSupport", "SimulSQLite",
+                "Simul", "SimulCLI", "SimulQueue", "SimulRedis", "SimulRedisBroker", "SimulRedisTestSupport",
+                "SimulSQLite",
             ]
         ),
         .testTarget(

@@ -40,6 +40,7 @@ struct ChainCommand: AsyncParsableCommand {
         let client = QueueClient(broker: broker, backend: backend, routes: routes)
         let result = try await client.chain(signatures)
         print(result.id)
+        fflush(nil)  // the id now, not when the wait ends: a pipe would hold it back until exit
         guard wait else { return }
         print(try await result.get(timeout: timeout.map { .seconds($0) }).jsonText)
     }

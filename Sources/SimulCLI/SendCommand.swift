@@ -111,6 +111,7 @@ struct SendCommand: AsyncParsableCommand {
         }
         let result = try await client.send(task, args: args, kwargs: kwargs, options: options)
         print(result.id)
+        fflush(nil)  // the id now, not when the wait ends: a pipe would hold it back until exit
         guard wait else { return }
         print(try await result.get(timeout: timeout.map { .seconds($0) }).jsonText)
     }

@@ -39,13 +39,43 @@ struct BadInputTests {
         (["worker", "--shutdown-timeout", "-1"], "--shutdown-timeout \(range), got -1.0"),
         (["worker", "--result-expires", "1e300"], "--result-expires \(range), got 1e+300"),
         (["worker", "-c", "-2"], "--concurrency must be at least 1, got -2"),
+        (["demo", "no-such-demo"], "unknown demo 'no-such-demo' (available: "),
+        (["demo", "wikipics", "--images", "0"], "--images must be at least 1, got 0"),
+        (["demo", "wikipics", "--rate", "-1"], "--rate must be at least 1 byte per second, got -1"),
+        (["demo", "wikipics", "--urls", "/no/such/file"], "cannot read the URL list '/no/such/file'"),
+        (["demo", "cakes", "--lang", "xx"], "unknown language 'xx'"),
+        (["bench", "nope"], "unknown suite 'nope'"),
+        (["send", "simul.add", "--route", "nope"], "a route is TASK=QUEUE, such as 'simul.*=simul', got 'nope'"),
+        (["chain", ":[1]"], "a chain step needs a task name, got ':[1]'"),
+        (["result", "not-a-uuid"], "'not-a-uuid' is not a task id (expected a UUID)"),
+        (["worker", "--max-message-size", "0"], "--max-message-size must be at least 1, got 0"),
+        (["dashboard", "--host", "0.0.0.0", "--token", ""], "binding 0.0.0.0 exposes the dashboard beyond this machine"),
     ]
+
+    /// Commands whose broker option does not apply (demo, bench) get the same line without it.
+    static let brokerless: Set<String> = ["demo", "bench"]
 
     @Test(arguments: cases)
     func badInputGetsOneLine(arguments: [String], message: String) throws {
-        let run = try QueueCommandTests.simul(arguments + ["--broker", Self.broker])
+        let broker = Self.brokerless.contains(arguments[0]) ? [] : ["--broker", Self.broker]
+        let run = try QueueCommandTests.simul(arguments + broker)
         #expect(run.status == 1)
-        #expect(run.error == "Error: \(message)\n")
+        #expect(run.error.hasPrefix("Error: \(message)"), "\(run.error)")
+        #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
+    }
+
+    @Test func anUnknownSchemeAndAnUnreachableRedisGetOneLine() throws {
+        for (url, message) in [
+            ("foo://x", "bad broker URL 'foo://x': unknown scheme 'foo'"),
+            ("redis://127.0.0.1:1/0", "cannot connect to redis at 127.0.0.1:1: connection refused"),
+        ] {
+            for command in [["send", "simul.add"], ["worker"]] {
+                let run = try QueueCommandTests.simul(command + ["--broker", url])
+                #expect(run.status == 1)
+                #expect(run.error.hasPrefix("Error: \(message)"), "\(command) \(url): \(run.error)")
+                #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
+            }
+        }
     }
 
     @Test func goodDurationsAreAccepted() throws {
