@@ -73,7 +73,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
             throw QueueError.badURL(url, "\(error)")
         }
         self.init(
-            configuration: configuration, resultExpiry: resultExpiry, deadLetterLimits: deadLetterLimits, logger: logger)
+            configuration: configuration, resultExpiry: resultExpiry, deadLetterLimits: deadLetterLimits,
+            logger: logger)
     }
 
     public func close() async {

@@ -20,7 +20,7 @@ import Testing
         try await Self.deadLetter([big, small], reasons: [String(repeating: "r", count: 5_000), "small"], in: broker)
 
         let letters = try await broker.deadLetters(limit: 10)
-        #expect(letters.map(\.reason) == ["small", String(repeating: "r", count: 1_000) + "… (cut: 5000 characters)"])
+        #expect(letters.map(\.reason) == ["small", String(repeating: "r", count: 976) + "… (cut: 5000 characters)"])
         let letter = try #require(letters.last)
         #expect(letter.body == big.prefix(1_000))
         #expect(letter.size == 1_000_000 && letter.sha256 == Self.millionASHA256 && letter.isTruncated)
@@ -68,6 +68,26 @@ import Testing
         #expect(try await broker.deadLetters(limit: 10).map(\.reason) == ["no. 4", "no. 3"])
         #expect(try await broker.droppedDeadLetters() == 2)
         await broker.close()
+    }
+
+    @Test func aHugeFieldIsCutInTheDeadLetterAndTheFailure() async throws {
+        let queue = QueueHarness()
+        let message = TaskMessage(task: "t.add", args: [1, 2])
+        let eta = String(repeating: "9", count: 100_000)
+        var text = String(decoding: MessageCodec.encode(message), as: UTF8.self)
+        let range = try #require(text.range(of: "\"eta\":null") ?? text.range(of: "\"eta\": null"))
+        text.replaceSubrange(range, with: "\"eta\":\"\(eta)\"")
+        try await queue.broker.commit(BrokerCommit(send: [OutgoingMessage(raw: Data(text.utf8), queue: "celery")]))
+        let reason = "headers.eta '\(eta)' is not ISO-8601"
+        let note = "… (cut: \(reason.count) characters)"
+        let cut = String(reason.prefix(1_000 - note.count)) + note
+        #expect(cut.count == 1_000)
+        await #expect(throws: TaskError(type: "InvalidTaskMessage", message: cut, module: "simul")) {
+            _ = try await queue.client.result(message.id).get(timeout: .seconds(30))
+        }
+        try await QueueHarness.eventually("the dead letter") { try await !queue.broker.deadLetters(limit: 10).isEmpty }
+        #expect(try await queue.broker.deadLetters(limit: 10).map(\.reason) == [cut])
+        try await queue.stop()
     }
 
     // MARK: Helpers

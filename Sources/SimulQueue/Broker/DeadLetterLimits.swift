@@ -15,7 +15,7 @@ package import Foundation
 public struct DeadLetterLimits: Sendable, Equatable {
     /// The bytes of an envelope kept; a longer one keeps its head only. 64 KiB by default.
     public var maxBodyBytes: Int = 64 << 10
-    /// The characters of a reason kept; a longer one is cut, saying how long it was. 1,000 by default.
+    /// The characters of a reason kept; a longer one is cut to its head and how long it was. 1,000 by default.
     public var maxReasonLength: Int = 1_000
     /// The dead letters kept; past it the oldest are dropped. 10,000 by default.
     public var maxCount: Int = 10_000
@@ -50,10 +50,12 @@ public struct DeadLetterLimits: Sendable, Equatable {
             task: task)
     }
 
-    /// `text`, or its first `limit` characters followed by how long it was.
+    /// `text`, or, if it is longer than `limit` characters, its head and how long it was, `limit` characters in all
+    /// (so a text cut once, by the worker, is not cut again by the broker).
     package static func cut(_ text: String, to limit: Int) -> String {
         guard text.count > limit else { return text }
-        return "\(text.prefix(limit))… (cut: \(text.count) characters)"
+        let note = "… (cut: \(text.count) characters)"
+        return text.prefix(max(0, limit - note.count)) + note
     }
 
     /// The log line for `count` letters dropped, `total` so far.
