@@ -33,6 +33,8 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isTimeout: Bool { code == .timeout }
     /// Whether the broker could not be reached: the command may be tried again once it is back.
     public var isUnavailable: Bool { code == .unavailable }
+    /// Whether an argument the caller passed cannot be used, such as a dead letter that cannot be replayed.
+    public var isInvalidArgument: Bool { code == .invalidArgument }
     /// Whether the broker can no longer be used (``brokerGone(_:)``): a worker stops rather than retry.
     public var isBrokerGone: Bool { code == .gone }
 
