@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        // SHA-256 of dead letters. Already in the graph through swift-nio-extras and swift-certificates, which
+        // accept 3.x to 5.x; a plain `from: "3.12.0"` would force it back to 3.x.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         .target(name: "CSimulShims"),
@@ -44,11 +47,17 @@ let package = Package(
         ),
         .target(
             name: "SimulQueue",
-            dependencies: ["Simul", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Simul", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "SimulSQLite",
-            dependencies: ["Simul", "SimulQueue", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Simul", "SimulQueue", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "SimulRedisBroker",

@@ -4,12 +4,12 @@
 #
 #   scripts/faults.sh [--quick | --full] [--brokers sqlite,redis] [--only NAME[,NAME...]] [--keep]
 #
-#   --quick    scenarios 1-6 (the default; at most a few minutes; scripts/test.sh runs it)
+#   --quick    scenarios 1-6 and 8 (the default; at most a few minutes; scripts/test.sh runs it)
 #   --full     adds the soak: 1,000,000 tasks (FAULTS_SOAK_TASKS), memory and throughput checked
 #   --brokers  the broker columns, sqlite,redis by default; for redis the suite starts its own redis-server
 #              (append-only, fsync always) on a free 127.0.0.1 port, and stops it at exit
 #   --only     run only these scenarios: kill9-threads, kill9-processes, kill9-async, repeated-kills,
-#              redis-restart, poison, crash, graceful, soak
+#              redis-restart, poison, crash, graceful, soak, disk-full
 #   --keep     keep the working directory (logs, ids, execution records) and print where it is
 #
 # Prints one table: scenario, broker, sent, completed, lost, duplicates, seconds, notes. Exits non-zero if any
@@ -94,6 +94,13 @@ need_redis() {
         "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')" "$redis_port" "$redis_dir" >&2
 }
 
+# unmount_all: unmounts the file systems a scenario mounted under $work (disk-full's tmpfs), lazily if still busy.
+unmount_all() {
+    local target
+    while read -r target; do umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || true; done \
+        < <(awk -v work="$work/" 'index($2, work) == 1 { print $2 }' /proc/mounts)
+}
+
 scenario_pid=
 finish() {
     set +e
@@ -102,6 +109,7 @@ finish() {
         wait "$scenario_pid" 2>/dev/null
     fi
     kill_started
+    unmount_all
     stop_redis
     if $keep; then echo "faults.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
@@ -505,6 +513,63 @@ scenario_soak() {
         --note "$executions executions"
 }
 
+# 8. SQLite only, as root: the broker's file on a 2 MiB tmpfs, filled by sends until the disk is full. A worker that
+# cannot write its results stops within its shutdown timeout on SIGTERM, and at once on a second SIGTERM (cold); its
+# messages stay leased. Then the tmpfs grows to 64 MiB, and a worker runs every task sent. Each of the first two
+# workers gets 256 KiB freed just before it starts, so that it can start, and fills it.
+scenario_disk-full() {
+    local dir=$2 broker=$3 start timeout=5 disk url signalled rc exit_time
+    disk=$dir/disk
+    url="sqlite://$disk/queue.sqlite"
+    start=$(now)
+    mkdir -p "$disk"
+    mount -t tmpfs -o size=2m tmpfs "$disk"
+    trap 'kill_started; umount "$disk" 2>/dev/null || umount -l "$disk"' EXIT
+    # Room for each worker to start (its first write is its worker-online event) and run a little, freed just
+    # before it starts: 256 KiB of ballast each.
+    head -c 262144 /dev/zero >"$disk/ballast-warm"
+    head -c 262144 /dev/zero >"$disk/ballast-cold"
+    rc=0
+    "$simul" send simul.record --args "[\"$dir/records\"]" --count 20000 --broker "$url" >"$dir/ids" \
+        2>"$dir/send.err" || rc=$?
+    local checks=()
+    checks+=("$(check "the sends stopped on a full disk after $(lines "$dir/ids") (exit $rc)" \
+        grep -q 'database or disk is full' "$dir/send.err")")
+    # SIGTERM once (warm), then twice (cold), each to a worker retrying its writes; both with a short lease, so the
+    # messages they hold come back soon after.
+    local kind
+    for kind in warm cold; do
+        rm "$disk/ballast-$kind"
+        start_worker "$url" "$dir/$kind.log" -c 2 --lease 3 --shutdown-timeout $timeout -n "$kind@faults"
+        local worker=$worker_pid
+        wait_until 60 "the $kind worker failing to write results" grep -q 'cannot write results' "$dir/$kind.log"
+        signalled=$(now)
+        kill -TERM "$worker"
+        if [ $kind = cold ]; then
+            sleep 0.2
+            kill -TERM "$worker"
+        fi
+        rc=0
+        wait "$worker" || rc=$?
+        exit_time=$(since "$signalled")
+        local limit=2
+        if [ $kind = warm ]; then limit=$((timeout + 2)); fi
+        checks+=("$(check "$kind: exit 0 in $exit_time s (limit $limit s)" \
+            awk -v rc=$rc -v s="$exit_time" -v l=$limit 'BEGIN { exit !(rc == 0 && s <= l) }')")
+    done
+    mount -o remount,size=64m "$disk"
+    start_worker "$url" "$dir/drain.log" -c 4 --lease 30 -n drain@faults
+    local drain=$worker_pid
+    wait_done "$url" "$dir" 120
+    stop_worker "$drain"
+    collect "$url" "$dir"
+    local args=()
+    for c in "${checks[@]}"; do args+=(--check "$c"); done
+    # The two stopped workers' tasks that ran but could not store results run again: at most what each held,
+    # prefetch (4 x 2) + concurrency (2).
+    tally disk-full "$broker" "$dir" "$start" --max-duplicates 20 "${args[@]}" --note "$(lines "$dir/ids") sent"
+}
+
 # --- the run -----------------------------------------------------------------------------------------------------
 
 # broker_url BROKER DIR NAME: a fresh SQLite file in DIR, or the scenario's own database on the suite's Redis (its
@@ -528,6 +593,10 @@ redis_database() {
 why_not() {
     case $1 in
         redis-restart) [ "$2" = redis ] || echo "n/a: Redis only" ;;
+        disk-full)
+            if [ "$2" != sqlite ]; then echo "n/a: SQLite only"
+            elif [ "$(id -u)" -ne 0 ]; then echo "skipped: needs root to mount a tmpfs"
+            fi ;;
         soak) [ "$mode" = full ] || echo "skipped: --full only" ;;
     esac
 }
@@ -557,7 +626,7 @@ run_scenario() {
     fi
 }
 
-scenarios="kill9-threads kill9-processes kill9-async repeated-kills redis-restart poison crash graceful soak"
+scenarios="kill9-threads kill9-processes kill9-async repeated-kills redis-restart poison crash graceful soak disk-full"
 suite_start=$(now)
 for broker in ${brokers//,/ }; do
     case $broker in

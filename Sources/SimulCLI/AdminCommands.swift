@@ -132,16 +132,22 @@ struct DeadLettersCommand: AsyncParsableCommand {
             let letters = try await broker.deadLetters(limit: limit)
             if json {
                 return try printJSON(letters.map { letter in
-                    let (id, task) = MessageCodec.identify(letter.body)
+                    let (id, task) = (letter.taskId, letter.task)
                     return ["id": "\(letter.id)", "queue": letter.queue, "reason": letter.reason,
-                            "at": ISODate.format(letter.at), "task_id": id ?? "", "task": task ?? ""]
+                            "at": ISODate.format(letter.at), "task_id": id ?? "", "task": task ?? "",
+                            "size": "\(letter.size)", "sha256": letter.sha256, "truncated": "\(letter.isTruncated)"]
                 })
             }
             if letters.isEmpty { print("no dead letters") }
             for letter in letters {
-                let (id, task) = MessageCodec.identify(letter.body)
-                print("\(letter.id)  \(ISODate.format(letter.at))  \(letter.queue)  \(task ?? "?")[\(id ?? "?")]  \(letter.reason)")
+                let (id, task) = (letter.taskId, letter.task)
+                let kept = !letter.isTruncated ? "" :
+                    "  [kept \(letter.body.count) of \(letter.size) bytes, sha256 \(letter.sha256); cannot be replayed]"
+                print("\(letter.id)  \(ISODate.format(letter.at))  \(letter.queue)  \(task ?? "?")[\(id ?? "?")]  "
+                      + "\(letter.reason)\(kept)")
             }
+            let dropped = try await broker.droppedDeadLetters()
+            if dropped > 0 { print("(\(dropped) older dead letters were dropped to stay within the broker's limits)") }
             return
         }
         guard all != !ids.isEmpty else { throw CLIError("replay needs dead-letter ids or --all, not both") }
@@ -149,8 +155,15 @@ struct DeadLettersCommand: AsyncParsableCommand {
             guard let id = Int64(text) else { throw CLIError("'\(text)' is not a dead-letter id (see simul dead-letters list)") }
             return id
         }
-        let count = try await broker.replayDeadLetters(all ? nil : numbers)
+        let count: Int
+        do {
+            count = try await broker.replayDeadLetters(all ? nil : numbers)
+        } catch let error as QueueError {
+            throw CLIError(error.message)
+        }
         print("replayed \(count) dead letter\(count == 1 ? "" : "s")")
+        let kept = all ? try await broker.deadLetters(limit: .max).filter(\.isTruncated).count : 0
+        if kept > 0 { print("\(kept) truncated dead letter\(kept == 1 ? "" : "s") stayed: only the head was kept") }
     }
 }
 

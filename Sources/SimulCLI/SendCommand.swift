@@ -117,6 +117,8 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     /// Sends `count` copies, 64 at a time so the broker writes them in groups, printing the ids in order as they go.
+    /// When a send fails, the ids of the others in its batch that were stored are printed before the error: a full
+    /// disk fails some sends of a group commit and not others.
     ///
     /// Once the broker has taken a batch, a send that finds it unavailable (a Redis restart) is sent again with the
     /// same task id, with backoff, for up to ``reconnectPatience``: a send whose reply was lost may then be queued
@@ -130,22 +132,28 @@ struct SendCommand: AsyncParsableCommand {
         while sent < count {
             let batch = min(64, count - sent)
             let patience = sent > 0 ? reconnectPatience : .zero
-            let ids = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            let outcomes = await withTaskGroup(of: (Int, Result<String, any Error>).self) { group in
                 for index in 0..<batch {
                     var options = options
                     options.taskId = TaskID.make()
                     group.addTask {
-                        let id = try await retrying(for: patience) {
-                            try await client.send(task, args: args, kwargs: kwargs, options: options).id
+                        do {
+                            let id = try await retrying(for: patience) {
+                                try await client.send(task, args: args, kwargs: kwargs, options: options).id
+                            }
+                            return (index, .success(id))
+                        } catch {
+                            return (index, .failure(error))
                         }
-                        return (index, id)
                     }
                 }
-                var ids = [String](repeating: "", count: batch)
-                for try await (index, id) in group { ids[index] = id }
-                return ids
+                var outcomes = [Result<String, any Error>](repeating: .success(""), count: batch)
+                for await (index, outcome) in group { outcomes[index] = outcome }
+                return outcomes
             }
-            print(ids.joined(separator: "\n"))
+            let ids = outcomes.compactMap { try? $0.get() }
+            if !ids.isEmpty { print(ids.joined(separator: "\n")) }
+            for case .failure(let error) in outcomes { throw error }
             sent += batch
         }
     }

@@ -117,7 +117,11 @@ struct WorkerCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
-        try await worker.run()
+        do {
+            try await worker.run()
+        } catch let error as QueueError where error.isBrokerGone {
+            throw CLIError("\(error.message); stopping")
+        }
         for source in signals { source.cancel() }
         await connection.close()
     }

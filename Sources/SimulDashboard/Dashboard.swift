@@ -208,7 +208,12 @@ public struct Dashboard: Service, Sendable {
                     ids = [id]
                 case nil: throw BadRequest("id must be a dead letter's number or 'all'")
                 }
-                let count = try await self.broker.replayDeadLetters(ids)
+                let count: Int
+                do {
+                    count = try await self.broker.replayDeadLetters(ids)
+                } catch let error as QueueError where error.isInvalidArgument {
+                    throw BadRequest(error.message)  // A truncated dead letter cannot be replayed.
+                }
                 return ("/dead-letters", ["replayed": .integer(Int64(count))])
             }
         }

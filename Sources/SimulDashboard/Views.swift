@@ -173,6 +173,6 @@ package struct DeadLetterView: Codable, Sendable, Equatable {
         queue = letter.queue
         reason = letter.reason
         at = letter.at
-        (taskId, task) = MessageCodec.identify(letter.body)
+        (taskId, task) = (letter.taskId, letter.task)
     }
 }

@@ -30,6 +30,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     let listener: RedisListener
     let resultExpiry: Int
     let logger: Logger
+    let deadLetterLimits: DeadLetterLimits
     /// Connections for blocking pops, one per receive in progress.
     private let idleBlocking = Mutex<[RedisConnection]>([])
     /// Queues whose bindings this process declared.
@@ -47,13 +48,16 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     ///   - resultExpiry: seconds a result is kept; one day by default, as in Celery; 0 keeps results forever.
     ///   - connections: how many pipelined connections to keep for commands: 4 by default, for a worker; a
     ///     short-lived client is served as well by 1. Waiting for results adds one pub/sub connection.
+    ///   - deadLetterLimits: how much of its dead letters it keeps.
     ///   - logger: where the broker reports.
     public init(
         configuration: RedisConfiguration, resultExpiry: Int = 86_400, connections: Int = 4,
+        deadLetterLimits: DeadLetterLimits = .init(),
         logger: Logger = Logger(label: "simul.redis")
     ) {
         self.configuration = configuration
         self.resultExpiry = resultExpiry
+        self.deadLetterLimits = deadLetterLimits
         self.logger = logger
         pool = RedisConnectionPool(configuration: configuration, size: connections, logger: logger)
         listener = RedisListener(configuration: configuration, pool: pool, logger: logger)
@@ -62,7 +66,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     /// Connects to the Redis at `url`, `redis://[[user]:password@]host[:port][/db]`.
     /// - Throws: ``QueueError/badURL(_:_:)`` when the URL is malformed.
     public convenience init(
-        url: String, resultExpiry: Int = 86_400, connections: Int = 4, logger: Logger = Logger(label: "simul.redis")
+        url: String, resultExpiry: Int = 86_400, connections: Int = 4, deadLetterLimits: DeadLetterLimits = .init(),
+        logger: Logger = Logger(label: "simul.redis")
     ) throws {
         let configuration: RedisConfiguration
         do {
@@ -70,7 +75,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         } catch {
             throw QueueError.badURL(url, "\(error)")
         }
-        self.init(configuration: configuration, resultExpiry: resultExpiry, connections: connections, logger: logger)
+        self.init(
+            configuration: configuration, resultExpiry: resultExpiry, connections: connections,
+            deadLetterLimits: deadLetterLimits, logger: logger)
     }
 
     public func close() async {
@@ -113,6 +120,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         commands += sendCommands(commit.send)
         commands += ackCommands(commit.ack + commit.deadLetter.map(\.delivery.tag))
         commands += restored
+        // The dead letters' replies inside EXEC's, to log what their limits dropped.
+        let firstDeadLetterReply = commands.count - 1 - commands.lastIndex(of: ["MULTI"])!
         commands += commit.deadLetter.map { deadLetterCommand($0.delivery, reason: $0.reason) }
         commands += eventCommands(commit.events)
         commands.append(["EXEC"])
@@ -120,6 +129,18 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         if case .error(let message)? = replies.last {
             throw QueueError.storage("redis refused a commit: \(message)")
         }
+        if !commit.deadLetter.isEmpty, case .array(let results)? = replies.last {
+            logDroppedDeadLetters(results.dropFirst(firstDeadLetterReply).prefix(commit.deadLetter.count))
+        }
+    }
+
+    private func logDroppedDeadLetters(_ replies: ArraySlice<RESPValue>) {
+        var (dropped, total) = (0, 0)
+        for case .array(let numbers) in replies where numbers.count == 3 {
+            dropped += numbers[1].int ?? 0
+            total = max(total, numbers[2].int ?? 0)
+        }
+        if dropped > 0 { logger.warning("\(deadLetterLimits.dropMessage(dropped, total: Int64(total)))") }
     }
 
     /// `SADD`s binding each new queue to its own name, as kombu declares a queue, so Python publishers that route
@@ -159,13 +180,23 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         return [["ZREM", RedisArgument(Kombu.unackedIndex)] + arguments, ["HDEL", RedisArgument(Kombu.unacked)] + arguments]
     }
 
+    /// Adds a dead letter, bounded by ``deadLetterLimits``: `{queue, reason, at, body (base64), size, sha256}`, and
+    /// `task_id` and `task` when the body is cut.
     private func deadLetterCommand(_ delivery: Delivery, reason: String) -> [RedisArgument] {
-        let letter: JSONValue = [
-            "queue": .string(delivery.queue), "reason": .string(reason), "at": .number(Date().timeIntervalSince1970),
-            "body": .string(delivery.body.base64EncodedString()),
+        let bounded = deadLetterLimits.bound(delivery.body, reason: reason)
+        var letter: [String: JSONValue] = [
+            "queue": .string(delivery.queue), "reason": .string(bounded.reason),
+            "at": .number(Date().timeIntervalSince1970), "body": .string(bounded.body.base64EncodedString()),
+            "size": .integer(Int64(bounded.size)), "sha256": .string(bounded.sha256),
         ]
+        if let taskId = bounded.taskId { letter["task_id"] = .string(taskId) }
+        if let task = bounded.task { letter["task"] = .string(task) }
         return RedisScripts.eval(
-            RedisScripts.deadLetter, keys: [Self.deadLetterSequence, Self.deadLetters], [RedisArgument(letter.jsonText)])
+            RedisScripts.deadLetter,
+            keys: [Self.deadLetterSequence, Self.deadLetters, Self.deadLetterOrder, Self.deadLetterBytes,
+                   Self.deadLettersDropped],
+            [RedisArgument(JSONValue.object(letter).jsonText), RedisArgument(deadLetterLimits.maxCount),
+             RedisArgument(deadLetterLimits.maxTotalBytes)])
     }
 
     /// A worker or task event, published as Celery's workers publish theirs.
@@ -208,6 +239,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
 
     static let deadLetters = "simul.dead_letters"
     static let deadLetterSequence = "simul.dead_letters.seq"
+    static let deadLetterOrder = "simul.dead_letters.order"
+    static let deadLetterBytes = "simul.dead_letters.bytes"
+    static let deadLettersDropped = "simul.dead_letters.dropped"
     static let revoked = "simul.revoked"
     /// Revocations are kept three hours, as Celery's workers keep theirs.
     static let revocationExpiry = 10_800
@@ -430,18 +464,29 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
                 let body = letter["body"]?.stringValue.flatMap({ Data(base64Encoded: $0) })
             else { continue }
             let at = Date(timeIntervalSince1970: letter["at"]?.doubleValue ?? 0)
-            letters.append(DeadLetter(id: id, queue: queue, reason: letter["reason"]?.stringValue ?? "", at: at, body: body))
+            letters.append(DeadLetter(
+                id: id, queue: queue, reason: letter["reason"]?.stringValue ?? "", at: at, body: body,
+                size: letter["size"]?.intValue.map { Int($0) }, sha256: letter["sha256"]?.stringValue,
+                taskId: letter["task_id"]?.stringValue, task: letter["task"]?.stringValue))
         }
         return Array(letters.sorted { $0.id > $1.id }.prefix(limit))
     }
 
+    public func droppedDeadLetters() async throws -> Int64 {
+        let reply = try await redis { try await self.pool.send("GET", RedisArgument(Self.deadLettersDropped)) }
+        return reply.string.flatMap { Int64($0) } ?? 0
+    }
+
     public func replayDeadLetters(_ ids: [Int64]?) async throws -> Int {
-        let letters = try await deadLetters(limit: .max).filter { ids?.contains($0.id) ?? true }
+        let letters = try await deadLetters(limit: .max).filter { ids?.contains($0.id) ?? !$0.isTruncated }
+        if let refusal = letters.lazy.compactMap(\.replayRefusal).first { throw refusal }
         guard !letters.isEmpty else { return 0 }
         var commands: [[RedisArgument]] = [["MULTI"]]
         for letter in letters {
             commands.append(["LPUSH", RedisArgument(letter.queue), RedisArgument(bytes: letter.body)])
-            commands.append(["HDEL", RedisArgument(Self.deadLetters), RedisArgument(letter.id)])
+            commands.append(RedisScripts.eval(
+                RedisScripts.removeDeadLetter, keys: [Self.deadLetters, Self.deadLetterOrder, Self.deadLetterBytes],
+                [RedisArgument(letter.id)]))
         }
         commands.append(["EXEC"])
         _ = try await redis { try await self.pool.pipeline(commands) }

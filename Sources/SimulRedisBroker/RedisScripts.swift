@@ -120,11 +120,47 @@ enum RedisScripts {
         return parts
         """
 
-    /// Adds dead letter `ARGV[1]` under the next number of `KEYS[1]` in hash `KEYS[2]`. Returns the number.
+    /// Adds dead letter `ARGV[1]` under the next number of `KEYS[1]` in hash `KEYS[2]`, then drops the oldest
+    /// letters while there are more than `ARGV[2]` or they take more than `ARGV[3]` bytes. The ids in order are the
+    /// sorted set `KEYS[3]`, their bytes the counter `KEYS[4]` (both rebuilt from the hash when they disagree with
+    /// it, as after letters written by an older version); drops are counted in `KEYS[5]`.
+    /// Returns `{id, dropped now, dropped in all}`.
     static let deadLetter = """
+        if redis.call('ZCARD', KEYS[3]) ~= redis.call('HLEN', KEYS[2]) then
+          redis.call('DEL', KEYS[3])
+          local bytes = 0
+          for _, old in ipairs(redis.call('HKEYS', KEYS[2])) do
+            redis.call('ZADD', KEYS[3], tonumber(old), old)
+            bytes = bytes + redis.call('HSTRLEN', KEYS[2], old)
+          end
+          redis.call('SET', KEYS[4], bytes)
+        end
         local id = redis.call('INCR', KEYS[1])
         redis.call('HSET', KEYS[2], id, ARGV[1])
-        return id
+        redis.call('ZADD', KEYS[3], id, id)
+        local bytes = redis.call('INCRBY', KEYS[4], string.len(ARGV[1]))
+        local maxCount, maxBytes = tonumber(ARGV[2]), tonumber(ARGV[3])
+        local dropped = 0
+        while redis.call('ZCARD', KEYS[3]) > maxCount or bytes > maxBytes do
+          local oldest = redis.call('ZPOPMIN', KEYS[3])
+          if #oldest == 0 then break end
+          bytes = redis.call('DECRBY', KEYS[4], redis.call('HSTRLEN', KEYS[2], oldest[1]))
+          redis.call('HDEL', KEYS[2], oldest[1])
+          dropped = dropped + 1
+        end
+        local total = tonumber(redis.call('GET', KEYS[5]) or '0')
+        if dropped > 0 then total = redis.call('INCRBY', KEYS[5], dropped) end
+        return {id, dropped, total}
+        """
+
+    /// Removes dead letter `ARGV[1]` from hash `KEYS[1]`, its id from `KEYS[2]` and its bytes from `KEYS[3]` (see
+    /// ``deadLetter``). Returns 1 if it was there.
+    static let removeDeadLetter = """
+        local bytes = redis.call('HSTRLEN', KEYS[1], ARGV[1])
+        if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('DECRBY', KEYS[3], bytes)
+        return 1
         """
 
     /// Releases lock `KEYS[1]` if it still holds token `ARGV[1]`.

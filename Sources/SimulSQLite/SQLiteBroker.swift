@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
+public import Logging
 public import SimulQueue
 import Simul
+import Synchronization
 
 /// The embedded default: a broker and result backend in one SQLite file that every process on the machine shares.
 ///
@@ -21,13 +23,25 @@ public final class SQLiteBroker: ResultCommitting {
     private let resultExpiry: Double
     private let messagesChanged = ChangeSignal()
     private let resultsChanged = ChangeSignal()
+    private let deadLetterLimits: DeadLetterLimits
+    private let logger: Logger
+    private let path: String
+    /// The device and inode of the file opened, and when ``receive(from:limit:lease:timeout:)`` last compared them
+    /// with the path's.
+    private let identity: FileIdentity?
+    private let lastIdentityCheck = Mutex(ContinuousClock.now)
 
     /// Opens (and creates, if needed) the broker file at `path`.
     /// - Parameters:
     ///   - path: the file; its directory is created if missing.
     ///   - resultExpiry: seconds a result is kept; one day by default, as in Celery.
+    ///   - deadLetterLimits: how much of its dead letters it keeps.
+    ///   - logger: where it reports dropped dead letters.
     /// - Throws: ``QueueError`` when the directory or the file cannot be created or opened.
-    public init(path: String, resultExpiry: Double = 86_400) throws {
+    public init(
+        path: String, resultExpiry: Double = 86_400, deadLetterLimits: DeadLetterLimits = .init(),
+        logger: Logger = Logger(label: "simul.sqlite")
+    ) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if let failure = Self.makeDirectories(directory) {
             throw QueueError.storage("cannot create the directory '\(directory)' for the SQLite broker: \(failure)")
@@ -44,6 +58,10 @@ public final class SQLiteBroker: ResultCommitting {
             throw QueueError.storage("cannot open the SQLite broker '\(path)': \(Self.reason(error))")
         }
         self.resultExpiry = resultExpiry
+        self.deadLetterLimits = deadLetterLimits
+        self.logger = logger
+        self.path = path
+        identity = FileIdentity(path)
     }
 
     /// Opens the pool and creates the tables.
@@ -122,6 +140,19 @@ public final class SQLiteBroker: ResultCommitting {
                 result BLOB NOT NULL,
                 PRIMARY KEY (group_id, idx));
             """)
+        try migrateDeadLetters(db)
+    }
+
+    /// Adds the whole envelope's size, SHA-256, task id and name to the dead letters of a file made before they had
+    /// them (their bodies are whole: `NULL` reads as read from the body), and the count of letters dropped for the
+    /// limits.
+    private static func migrateDeadLetters(_ db: Database) throws {
+        let columns = try Set(Row.fetchAll(db, sql: "PRAGMA table_info(dead_letters)").map { $0["name"] as String })
+        for column in ["size INTEGER", "sha256 TEXT", "task_id TEXT", "task TEXT"]
+        where !columns.contains(String(column.prefix { $0 != " " })) {
+            try db.execute(sql: "ALTER TABLE dead_letters ADD COLUMN \(column)")
+        }
+        try db.execute(sql: "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
     }
 
     // MARK: Broker
@@ -136,10 +167,14 @@ public final class SQLiteBroker: ResultCommitting {
         let rows = Self.encode(results)
         let expires = now + resultExpiry
         let events = commit.events.map { Data($0.jsonBytes) }
-        try await write { db in
+        let limits = deadLetterLimits
+        let letters = commit.deadLetter.map { limits.bound($0.delivery.body, reason: $0.reason) }
+        let dropped = try await write { db -> (count: Int, total: Int64) in
             try Self.store(rows, expires: expires, now: now, in: db)
             try Self.apply(commit, events: events, now: now, in: db)
+            return try Self.deadLetter(zip(commit.deadLetter.map(\.delivery), letters), limits, now: now, in: db)
         }
+        if dropped.count > 0 { logger.warning("\(limits.dropMessage(dropped.count, total: dropped.total))") }
         if !commit.send.isEmpty || !commit.requeue.isEmpty { messagesChanged.signal() }
         if !results.isEmpty { resultsChanged.signal() }
     }
@@ -162,12 +197,6 @@ public final class SQLiteBroker: ResultCommitting {
         for tag in commit.requeue {
             try db.execute(sql: "UPDATE messages SET visible_at = 0, leased = 0 WHERE tag = ?", arguments: [tag])
         }
-        for (delivery, reason) in commit.deadLetter {
-            try db.execute(sql: "DELETE FROM messages WHERE tag = ?", arguments: [delivery.tag])
-            try db.execute(
-                sql: "INSERT INTO dead_letters (queue, reason, at, body) VALUES (?, ?, ?, ?)",
-                arguments: [delivery.queue, reason, now, delivery.body])
-        }
         guard !events.isEmpty else { return }
         let insert = try db.cachedStatement(sql: "INSERT INTO events (body) VALUES (?)")
         for event in events { try insert.execute(arguments: [event]) }
@@ -178,6 +207,54 @@ public final class SQLiteBroker: ResultCommitting {
         }
     }
 
+    /// Moves `deliveries` to the dead letters, bounded by `limits`, and drops the oldest letters past them.
+    /// - Returns: how many letters were dropped, and how many in all.
+    private static func deadLetter(
+        _ deliveries: Zip2Sequence<[Delivery], [BoundedDeadLetter]>, _ limits: DeadLetterLimits, now: Double,
+        in db: Database
+    ) throws -> (count: Int, total: Int64) {
+        var any = false
+        for (delivery, letter) in deliveries {
+            any = true
+            try db.execute(sql: "DELETE FROM messages WHERE tag = ?", arguments: [delivery.tag])
+            try db.execute(
+                sql: """
+                    INSERT INTO dead_letters (queue, reason, at, body, size, sha256, task_id, task)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [delivery.queue, letter.reason, now, letter.body, letter.size, letter.sha256,
+                            letter.taskId, letter.task])
+        }
+        guard any else { return (0, 0) }
+        // A scan of the letters, only when one arrives; `length` of a blob reads no content.
+        let stored = "length(body) + length(CAST(reason AS BLOB))"
+        let totals = try Row.fetchOne(
+            db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(\(stored)), 0) AS bytes FROM dead_letters")!
+        var (count, bytes): (Int, Int) = (totals["n"], totals["bytes"])
+        guard count > limits.maxCount || bytes > limits.maxTotalBytes else { return (0, 0) }
+        var dropped = 0
+        var last: Int64 = 0
+        // The cursor ends before the delete below.
+        do {
+            let oldest = try Row.fetchCursor(db, sql: "SELECT id, \(stored) AS bytes FROM dead_letters ORDER BY id")
+            while count > limits.maxCount || bytes > limits.maxTotalBytes, let row = try oldest.next() {
+                last = row["id"]
+                count -= 1
+                bytes -= row["bytes"] as Int
+                dropped += 1
+            }
+        }
+        try db.execute(sql: "DELETE FROM dead_letters WHERE id <= ?", arguments: [last])
+        try db.execute(
+            sql: """
+                INSERT INTO counters (name, value) VALUES ('dead_letters_dropped', ?)
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value
+                """,
+            arguments: [dropped])
+        let total = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'dead_letters_dropped'") ?? 0
+        return (dropped, total)
+    }
+
     public func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws
         -> [Delivery]
     {
@@ -185,6 +262,7 @@ public final class SQLiteBroker: ResultCommitting {
         var pause = Duration.milliseconds(1)
         let marks = Array(repeating: "?", count: queues.count).joined(separator: ",")
         while true {
+            try checkFile()
             let generation = messagesChanged.generation
             let now = Date().timeIntervalSince1970
             let until = now + lease.seconds
@@ -221,9 +299,20 @@ public final class SQLiteBroker: ResultCommitting {
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
-                DeadLetter(id: $0["id"], queue: $0["queue"], reason: $0["reason"],
-                           at: Date(timeIntervalSince1970: $0["at"]), body: $0["body"])
+                Self.deadLetter($0)
             }
+        }
+    }
+
+    private static func deadLetter(_ row: Row) -> DeadLetter {
+        DeadLetter(
+            id: row["id"], queue: row["queue"], reason: row["reason"], at: Date(timeIntervalSince1970: row["at"]),
+            body: row["body"], size: row["size"], sha256: row["sha256"], taskId: row["task_id"], task: row["task"])
+    }
+
+    public func droppedDeadLetters() async throws -> Int64 {
+        try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'dead_letters_dropped'") ?? 0
         }
     }
 
@@ -234,7 +323,9 @@ public final class SQLiteBroker: ResultCommitting {
                 rows = try ids.compactMap { try Row.fetchOne(db, sql: "SELECT * FROM dead_letters WHERE id = ?", arguments: [$0]) }
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY id")
+                    .filter { !Self.deadLetter($0).isTruncated }
             }
+            if let refusal = rows.lazy.compactMap({ Self.deadLetter($0).replayRefusal }).first { throw refusal }
             for row in rows {
                 let message = OutgoingMessage(raw: row["body"], queue: row["queue"])
                 try db.execute(
@@ -332,6 +423,37 @@ public final class SQLiteBroker: ResultCommitting {
 
     public func close() async {
         try? pool.close()
+    }
+
+    // MARK: The file
+
+    /// A file's device and inode.
+    private struct FileIdentity: Equatable {
+        let device: UInt64
+        let inode: UInt64
+
+        /// The identity of the file at `path`; `nil` if there is none.
+        init?(_ path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
+    }
+
+    /// Throws if the file at ``path`` is no longer the one opened: deleted, or replaced by another. A worker would
+    /// otherwise go on, healthy-looking, on a file no sender sees. At most once a second: a `stat` is cheap, but
+    /// an idle receive polls every 50 ms.
+    private func checkFile() throws {
+        guard let identity else { return }
+        let due = lastIdentityCheck.withLock { last in
+            let now = ContinuousClock.now
+            guard now - last >= .seconds(1) else { return false }
+            last = now
+            return true
+        }
+        guard due, FileIdentity(path) != identity else { return }
+        throw QueueError.brokerGone("the SQLite broker's file \(path) was deleted or replaced")
     }
 
     // MARK: ResultBackend

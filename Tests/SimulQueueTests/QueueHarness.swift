@@ -33,6 +33,11 @@ struct QueueHarness {
         try await running.value
     }
 
+    /// Waits for the worker to stop by itself.
+    func finished() async throws {
+        try await running.value
+    }
+
     /// Waits until `condition` holds, checking every few milliseconds, for at most 20 seconds.
     static func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(20)

@@ -25,8 +25,15 @@ public protocol Broker: AnyObject, Sendable {
     func deadLetters(limit: Int) async throws -> [DeadLetter]
 
     /// Sends dead letters back to their queues; all of them when `ids` is `nil`.
+    ///
+    /// A letter that keeps only the head of its envelope (``DeadLetter/isTruncated``) cannot go back: naming one
+    /// throws and replays nothing, and `nil` leaves such letters where they are.
     /// - Returns: how many went back.
+    /// - Throws: ``QueueError`` when an id names a truncated letter, or the broker cannot be written.
     func replayDeadLetters(_ ids: [Int64]?) async throws -> Int
+
+    /// How many dead letters the broker dropped, oldest first, to stay within its ``DeadLetterLimits``.
+    func droppedDeadLetters() async throws -> Int64
 
     /// Deletes the waiting messages of `queue`.
     /// - Returns: how many were deleted.
@@ -54,6 +61,9 @@ public protocol Broker: AnyObject, Sendable {
 }
 
 extension Broker {
+    /// None: a broker without dead-letter limits drops none.
+    public func droppedDeadLetters() async throws -> Int64 { 0 }
+
     /// Sends `messages`; durable once this returns.
     public func send(_ messages: [TaskMessage]) async throws {
         try await commit(BrokerCommit(send: messages.map(OutgoingMessage.init)))
@@ -160,6 +170,9 @@ public struct BrokerCommit: Sendable {
 }
 
 /// A message that could not be run, kept with the reason.
+///
+/// A broker keeps at most the head of a long envelope (see ``DeadLetterLimits``): then ``body`` is shorter than
+/// ``size``, ``isTruncated`` is true, and ``sha256`` identifies the whole envelope.
 public struct DeadLetter: Sendable, Codable, Equatable {
     /// Its id in the dead-letter store.
     public let id: Int64
@@ -169,17 +182,44 @@ public struct DeadLetter: Sendable, Codable, Equatable {
     public let reason: String
     /// When it arrived.
     public let at: Date
-    /// The envelope as received.
+    /// The envelope as received, or its head when it was too long to keep whole.
     public let body: Data
+    /// The size of the envelope as received, in bytes.
+    public let size: Int
+    /// The SHA-256 of the envelope as received, in lowercase hex.
+    public let sha256: String
+    /// The task id the envelope names, if it names one.
+    public let taskId: String?
+    /// The task name the envelope names, if it names one.
+    public let task: String?
 
     /// Creates a dead letter.
-    public init(id: Int64, queue: String, reason: String, at: Date, body: Data) {
+    /// - Parameters:
+    ///   - body: the envelope, or its head.
+    ///   - size: the size of the whole envelope; `body`'s size when `nil`.
+    ///   - sha256: the whole envelope's SHA-256 in hex; `body`'s when `nil`.
+    ///   - taskId: the task id the whole envelope names; read from `body` when this and `task` are `nil`.
+    ///   - task: the task name the whole envelope names.
+    public init(
+        id: Int64, queue: String, reason: String, at: Date, body: Data, size: Int? = nil, sha256: String? = nil,
+        taskId: String? = nil, task: String? = nil
+    ) {
         self.id = id
         self.queue = queue
         self.reason = reason
         self.at = at
         self.body = body
+        self.size = max(size ?? body.count, body.count)
+        self.sha256 = sha256 ?? Self.hexSHA256(of: body)
+        if taskId == nil && task == nil && self.size == body.count {
+            (self.taskId, self.task) = MessageCodec.identify(body)
+        } else {
+            (self.taskId, self.task) = (taskId, task)
+        }
     }
+
+    /// Whether only the head of the envelope was kept: such a letter cannot be replayed.
+    public var isTruncated: Bool { body.count < size }
 }
 
 /// A worker or task event, in Celery's event shape: a type such as `task-succeeded` and its fields.

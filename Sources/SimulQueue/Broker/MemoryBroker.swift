@@ -1,4 +1,5 @@
 public import Foundation
+public import Logging
 import Simul
 import Synchronization
 
@@ -22,6 +23,8 @@ public final class MemoryBroker: ResultCommitting {
         var sequence = 0
         var deadLetters: [DeadLetter] = []
         var lastDeadLetterId: Int64 = 0
+        var deadLetterBytes = 0
+        var deadLettersDropped: Int64 = 0
         var revocations: [String: Bool] = [:]
         var events: [QueueEvent] = []
         var eventsDropped: Int64 = 0
@@ -37,16 +40,27 @@ public final class MemoryBroker: ResultCommitting {
     private let resultsChanged = ChangeSignal()
     private let now: @Sendable () -> Date
     private let maxEvents = 10_000
+    private let deadLetterLimits: DeadLetterLimits
+    private let logger: Logger
 
     /// Creates an empty broker.
-    /// - Parameter now: the clock for ETAs and leases.
-    public init(now: @escaping @Sendable () -> Date = Date.init) {
+    /// - Parameters:
+    ///   - now: the clock for ETAs and leases.
+    ///   - deadLetterLimits: how much of its dead letters it keeps.
+    ///   - logger: where it reports dropped dead letters.
+    public init(
+        now: @escaping @Sendable () -> Date = Date.init, deadLetterLimits: DeadLetterLimits = .init(),
+        logger: Logger = Logger(label: "simul.memory")
+    ) {
         self.now = now
+        self.deadLetterLimits = deadLetterLimits
+        self.logger = logger
     }
 
     public func commit(_ commit: BrokerCommit) async throws {
         let time = now()
-        state.withLock { state in
+        let letters = commit.deadLetter.map { deadLetterLimits.bound($0.delivery.body, reason: $0.reason) }
+        let dropped = state.withLock { state -> (count: Int, total: Int64) in
             for message in commit.send {
                 state.sequence += 1
                 state.messages[message.tag] = Stored(
@@ -55,21 +69,33 @@ public final class MemoryBroker: ResultCommitting {
             }
             for tag in commit.ack { state.messages[tag] = nil }
             for tag in commit.requeue { state.messages[tag]?.leaseUntil = nil }
-            for (delivery, reason) in commit.deadLetter {
+            for ((delivery, _), letter) in zip(commit.deadLetter, letters) {
                 state.messages[delivery.tag] = nil
                 // Ids are never reused, even after a replay removed letters.
                 state.lastDeadLetterId += 1
                 state.deadLetters.append(
-                    DeadLetter(id: state.lastDeadLetterId, queue: delivery.queue, reason: reason, at: time,
-                               body: delivery.body))
+                    DeadLetter(id: state.lastDeadLetterId, queue: delivery.queue, reason: letter.reason, at: time,
+                               body: letter.body, size: letter.size, sha256: letter.sha256, taskId: letter.taskId,
+                               task: letter.task))
+                state.deadLetterBytes += Self.storedBytes(state.deadLetters.last!)
             }
+            var dropped = 0
+            while !state.deadLetters.isEmpty, state.deadLetters.count > deadLetterLimits.maxCount
+                || state.deadLetterBytes > deadLetterLimits.maxTotalBytes
+            {
+                state.deadLetterBytes -= Self.storedBytes(state.deadLetters.removeFirst())
+                dropped += 1
+            }
+            state.deadLettersDropped += Int64(dropped)
             state.events += commit.events
             if state.events.count > maxEvents {
                 let extra = state.events.count - maxEvents
                 state.events.removeFirst(extra)
                 state.eventsDropped += Int64(extra)
             }
+            return (dropped, state.deadLettersDropped)
         }
+        if dropped.count > 0 { logger.warning("\(deadLetterLimits.dropMessage(dropped.count, total: dropped.total))") }
         if !commit.send.isEmpty || !commit.requeue.isEmpty { messagesChanged.signal() }
     }
 
@@ -117,9 +143,12 @@ public final class MemoryBroker: ResultCommitting {
     }
 
     public func replayDeadLetters(_ ids: [Int64]?) async throws -> Int {
-        let replayed = state.withLock { state -> [DeadLetter] in
-            let chosen = state.deadLetters.filter { ids?.contains($0.id) ?? true }
-            state.deadLetters.removeAll { ids?.contains($0.id) ?? true }
+        let replayed = try state.withLock { state throws(QueueError) -> [DeadLetter] in
+            let chosen = state.deadLetters.filter { ids?.contains($0.id) ?? !$0.isTruncated }
+            if let refusal = chosen.lazy.compactMap(\.replayRefusal).first { throw refusal }
+            let replayed = Set(chosen.map(\.id))
+            state.deadLetters.removeAll { replayed.contains($0.id) }
+            state.deadLetterBytes -= chosen.map(Self.storedBytes).reduce(0, +)
             return chosen
         }
         try await commit(BrokerCommit(send: replayed.map { letter in
@@ -127,6 +156,11 @@ public final class MemoryBroker: ResultCommitting {
         }))
         return replayed.count
     }
+
+    public func droppedDeadLetters() async throws -> Int64 { state.withLock { $0.deadLettersDropped } }
+
+    /// What a letter counts against ``DeadLetterLimits/maxTotalBytes``: its envelope and its reason.
+    private static func storedBytes(_ letter: DeadLetter) -> Int { letter.body.count + letter.reason.utf8.count }
 
     public func purge(queue: String) async throws -> Int {
         let time = now()

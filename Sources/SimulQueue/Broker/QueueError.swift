@@ -2,7 +2,7 @@
 /// a timeout.
 public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     private enum Code: Sendable, Equatable {
-        case badURL, unavailable, storage, timeout, invalidArgument
+        case badURL, unavailable, storage, timeout, invalidArgument, gone
     }
 
     private let code: Code
@@ -25,10 +25,18 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An argument a caller passed cannot be used.
     public static func invalidArgument(_ message: String) -> QueueError { QueueError(.invalidArgument, message) }
 
+    /// The broker can no longer be used, and trying again will not help: its file was deleted or replaced, for one.
+    /// A worker that meets it stops and throws it.
+    public static func brokerGone(_ message: String) -> QueueError { QueueError(.gone, message) }
+
     /// Whether this is a timeout.
     public var isTimeout: Bool { code == .timeout }
     /// Whether the broker could not be reached: the command may be tried again once it is back.
     public var isUnavailable: Bool { code == .unavailable }
+    /// Whether an argument the caller passed cannot be used, such as a dead letter that cannot be replayed.
+    public var isInvalidArgument: Bool { code == .invalidArgument }
+    /// Whether the broker can no longer be used (``brokerGone(_:)``): a worker stops rather than retry.
+    public var isBrokerGone: Bool { code == .gone }
 
     public var description: String { message }
 }

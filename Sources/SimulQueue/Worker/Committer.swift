@@ -5,12 +5,15 @@ import Synchronization
 ///
 /// Tasks finishing close together share one result write and one broker commit (group commit), so a durable
 /// broker pays one sync per batch rather than per task. A failed write is retried with backoff and its batch kept:
-/// nothing is acknowledged before its result is stored.
+/// nothing is acknowledged before its result is stored. A shutdown that cannot wait any longer calls ``abandon()``:
+/// from then on a write is tried once and, if it fails, dropped; its messages stay leased in the broker and go back
+/// to their queue when their leases end, so nothing is lost.
 final class Committer: Sendable {
     private struct Pending {
         var results: [TaskResult] = []
         var commit = BrokerCommit()
         var finished = false
+        var abandoned = false
         /// Enqueue calls so far, and how many of them are written.
         var enqueued = 0
         var written = 0
@@ -22,6 +25,7 @@ final class Committer: Sendable {
     private let pending = Mutex(Pending())
     private let changed = ChangeSignal()
     private let written = ChangeSignal()
+    private let abandoned = ChangeSignal()
 
     init(broker: any Broker, backend: any ResultBackend, logger: Logger) {
         self.broker = broker
@@ -69,16 +73,31 @@ final class Committer: Sendable {
         }
     }
 
-    /// Waits until everything enqueued so far is written.
-    func flush() async {
+    /// Waits until everything enqueued so far is written, or, past `deadline`, abandons what is not (see
+    /// ``abandon()``) and waits for that.
+    func flush(abandoningAt deadline: ContinuousClock.Instant? = nil) async {
         let target = pending.withLock { $0.enqueued }
         changed.signal()
         while true {
             let generation = written.generation
             if pending.withLock({ $0.written >= target }) { return }
-            await written.wait(after: generation, timeout: .seconds(1))
+            if let deadline, ContinuousClock.now >= deadline { abandon() }
+            let wait = deadline.map { max(.milliseconds(1), min(.seconds(1), $0 - .now)) } ?? .seconds(1)
+            await written.wait(after: generation, timeout: wait)
         }
     }
+
+    /// Stops retrying failed writes, for a shutdown that cannot wait: the write in progress and every later one is
+    /// tried once, then dropped. Their messages stay leased and go back to their queue when the leases end.
+    func abandon() {
+        let first = pending.withLock { pending in
+            defer { pending.abandoned = true }
+            return !pending.abandoned
+        }
+        if first { abandoned.signal() }
+    }
+
+    private var isAbandoned: Bool { pending.withLock { $0.abandoned } }
 
     /// Lets ``run()`` return once the queue is empty.
     func finish() {
@@ -101,18 +120,24 @@ final class Committer: Sendable {
         }
     }
 
-    /// Runs `write` until it succeeds, pausing longer after each failure: nothing is dropped while the broker is away.
+    /// Runs `write` until it succeeds, pausing longer after each failure: nothing is dropped while the broker is
+    /// away, unless the committer is abandoned.
     private func retrying(_ write: () async throws -> Void) async {
         var attempt = 0
         while true {
+            let generation = abandoned.generation
             do {
                 try await write()
                 return
             } catch {
+                if isAbandoned {
+                    logger.warning("cannot write results (\(error)); shutting down: their messages go back by lease")
+                    return
+                }
                 attempt += 1
                 let pause = Duration.milliseconds(min(5_000, 50 << min(attempt, 7)))
                 logger.warning("cannot write results (\(error)); retrying in \(pause)")
-                try? await Task.sleep(for: pause)
+                await abandoned.wait(after: generation, timeout: pause)
             }
         }
     }

@@ -58,6 +58,8 @@ public final class Worker: Sendable {
         var failed = 0
         var stopping = false
         var cold = false
+        /// Why the worker stopped by itself: a broker it can no longer use.
+        var failure: QueueError?
     }
 
     /// A worker statistics snapshot, for `simul inspect stats`.
@@ -106,19 +108,25 @@ public final class Worker: Sendable {
     /// Asks the worker to stop. The first call is a warm shutdown: stop fetching, put back what is waiting, let
     /// running tasks finish within the shutdown timeout. A second call is a cold shutdown: stop running tasks and put
     /// them back too. Either way nothing received is lost.
+    ///
+    /// While the broker refuses writes (a full disk), the worker retries storing results until the warm shutdown's
+    /// timeout, or the cold shutdown, and then stops without them: their messages stay leased in the broker and go
+    /// back to their queue when the leases end.
     public func shutdown() {
-        let running = state.withLock { state -> [Task<Void, Never>] in
+        let (running, cold) = state.withLock { state -> ([Task<Void, Never>], Bool) in
             if state.stopping { state.cold = true }
             state.stopping = true
-            return state.cold ? state.running.values.compactMap(\.work) : []
+            return (state.cold ? state.running.values.compactMap(\.work) : [], state.cold)
         }
         for work in running { work.cancel() }
+        if cold { committer.abandon() }
         stopRequested.signal()
         released.signal()
     }
 
     /// Runs until ``shutdown()`` finishes, then returns.
-    /// - Throws: ``QueueError`` if the broker fails at start.
+    /// - Throws: ``QueueError`` if the broker fails at start, or if it can no longer be used
+    ///   (``QueueError/isBrokerGone``): then the worker stops as after a warm shutdown, and throws that.
     public func run() async throws {
         var online = workerEvent("worker-online")
         online.fields["registered"] = .array(catalog.names.map(JSONValue.string))
@@ -159,6 +167,7 @@ public final class Worker: Sendable {
         await executor.shutdown()
         try? await committer.write(BrokerCommit(events: [workerEvent("worker-offline")]))
         logger.info("worker \(configuration.name) stopped")
+        if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 
     private var isStopping: Bool { state.withLock { $0.stopping } }
@@ -185,6 +194,11 @@ public final class Worker: Sendable {
                 deliveries = try await broker.receive(
                     from: configuration.queues, limit: capacity, lease: configuration.lease, timeout: .seconds(1))
                 failures = 0
+            } catch let error as QueueError where error.isBrokerGone {
+                logger.error("\(error); stopping")
+                state.withLock { $0.failure = error }
+                shutdown()
+                continue
             } catch {
                 failures += 1
                 let pause = Duration.milliseconds(min(5_000, 100 << min(failures, 6)))
@@ -236,14 +250,17 @@ public final class Worker: Sendable {
 
     /// Moves a message the worker cannot run to the dead letters with the reason, and stores a FAILURE with that
     /// reason when the message names a task id, so whoever waits for the result hears why.
+    ///
+    /// The reason is cut to ``DeadLetterLimits/maxReasonLength``'s default: it can quote a field of any length.
     private func reject(_ delivery: Delivery, _ error: MessageError) {
-        logger.warning("dead letter from \(delivery.queue): \(error.reason)")
+        let reason = DeadLetterLimits.cut(error.reason, to: DeadLetterLimits().maxReasonLength)
+        logger.warning("dead letter from \(delivery.queue): \(reason)")
         var results: [TaskResult] = []
         if let id = error.taskId {
-            results.append(.failure(taskId: id, TaskError(type: "InvalidTaskMessage", message: error.reason,
+            results.append(.failure(taskId: id, TaskError(type: "InvalidTaskMessage", message: reason,
                                                           module: "simul")))
         }
-        committer.enqueue(results: results, commit: BrokerCommit(deadLetter: [(delivery, error.reason)]))
+        committer.enqueue(results: results, commit: BrokerCommit(deadLetter: [(delivery, reason)]))
     }
 
     // MARK: Leases, revocations, shutdown
@@ -298,7 +315,8 @@ public final class Worker: Sendable {
         let waiting = state.withLock { state -> [String] in
             for timer in state.etaTimers.values { timer.cancel() }
             state.etaTimers.removeAll()
-            let waiting = state.held.keys.filter { state.running[$0] == nil }
+            // Finished messages are not waiting: their batch acknowledges them (or, abandoned, leaves them leased).
+            let waiting = state.held.keys.filter { state.running[$0] == nil && !state.finished.contains($0) }
             for tag in waiting { state.held[tag] = nil }
             return waiting
         }
@@ -313,7 +331,8 @@ public final class Worker: Sendable {
             if busy == 0 || cold { break }
             await released.wait(after: generation, timeout: deadline - .now)
         }
-        await committer.flush()
+        // A cold shutdown abandoned the writes already; a warm one gives them until its deadline.
+        await committer.flush(abandoningAt: deadline)
         let unfinished = state.withLock { state -> [String] in
             let tags = Array(state.held.keys)
             state.held.removeAll()

@@ -1,0 +1,94 @@
+import Foundation
+import Simul
+import SimulQueue
+import Synchronization
+import Testing
+
+/// A worker stops, warm or cold, even while its broker refuses every acknowledgement, as on a full disk; the
+/// messages it could not acknowledge stay leased and come back when their leases end.
+@Suite(.timeLimit(.minutes(1))) struct WorkerShutdownTests {
+    @Test func aWarmShutdownEndsAfterItsTimeoutWhileCommitsFail() async throws {
+        let (broker, clock) = Self.brokerOnAManualClock()
+        let (worker, running) = Self.start(on: broker, shutdownTimeout: .milliseconds(200))
+        try await Self.waitForAFailedAcknowledgement(broker, inner: broker.inner)
+        worker.shutdown()
+        try await running.value
+        try await Self.expectTheMessageComesBack(broker.inner, clock)
+    }
+
+    @Test func aColdShutdownEndsAtOnceWhileCommitsFail() async throws {
+        let (broker, clock) = Self.brokerOnAManualClock()
+        let (worker, running) = Self.start(on: broker, shutdownTimeout: .seconds(3_600))
+        try await Self.waitForAFailedAcknowledgement(broker, inner: broker.inner)
+        worker.shutdown()
+        worker.shutdown()
+        try await running.value
+        try await Self.expectTheMessageComesBack(broker.inner, clock)
+    }
+
+    // MARK: Helpers
+
+    static func brokerOnAManualClock() -> (RefusingBroker, ManualDate) {
+        let clock = ManualDate(Date(timeIntervalSince1970: 1_000_000))
+        return (RefusingBroker(MemoryBroker(now: { clock.now })), clock)
+    }
+
+    static func start(on broker: RefusingBroker, shutdownTimeout: Duration) -> (Worker, Task<Void, any Error>) {
+        var configuration = WorkerConfiguration()
+        configuration.name = "test@host"
+        configuration.concurrency = 2
+        configuration.shutdownTimeout = shutdownTimeout
+        let worker = Worker(
+            catalog: QueueHarness.catalog, broker: broker, backend: broker.inner, configuration: configuration)
+        return (worker, Task { try await worker.run() })
+    }
+
+    /// Sends a task and waits until the worker has run it and failed to acknowledge it.
+    static func waitForAFailedAcknowledgement(_ broker: RefusingBroker, inner: MemoryBroker) async throws {
+        try await inner.send([TaskMessage(task: "t.add", args: [1, 2])])
+        try await QueueHarness.eventually("a refused acknowledgement") { broker.refusals > 0 }
+    }
+
+    /// The message is not acknowledged: once its lease ends it waits in its queue again.
+    static func expectTheMessageComesBack(_ inner: MemoryBroker, _ clock: ManualDate) async throws {
+        #expect(try await inner.queueLengths().isEmpty)
+        clock.advance(3_600)
+        #expect(try await inner.queueLengths() == ["celery": 1])
+    }
+}
+
+/// A memory broker whose commits fail whenever they acknowledge something, as a broker on a full disk fails.
+final class RefusingBroker: Broker {
+    let inner: MemoryBroker
+    private let refused = Mutex(0)
+
+    init(_ inner: MemoryBroker) { self.inner = inner }
+
+    /// How many commits were refused.
+    var refusals: Int { refused.withLock { $0 } }
+
+    func commit(_ commit: BrokerCommit) async throws {
+        guard commit.ack.isEmpty else {
+            refused.withLock { $0 += 1 }
+            throw QueueError.storage("database or disk is full")
+        }
+        try await inner.commit(commit)
+    }
+
+    func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws -> [Delivery] {
+        try await inner.receive(from: queues, limit: limit, lease: lease, timeout: timeout)
+    }
+
+    func renew(_ tags: [String], lease: Duration) async throws { try await inner.renew(tags, lease: lease) }
+    func deadLetters(limit: Int) async throws -> [DeadLetter] { try await inner.deadLetters(limit: limit) }
+    func replayDeadLetters(_ ids: [Int64]?) async throws -> Int { try await inner.replayDeadLetters(ids) }
+    func purge(queue: String) async throws -> Int { try await inner.purge(queue: queue) }
+    func queueLengths() async throws -> [String: Int] { try await inner.queueLengths() }
+    func revoke(_ ids: [String], terminate: Bool) async throws { try await inner.revoke(ids, terminate: terminate) }
+    func revocations() async throws -> [String: Bool] { try await inner.revocations() }
+    func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {
+        try await inner.events(after: cursor, limit: limit)
+    }
+    func claim(_ slot: String) async throws -> Bool { try await inner.claim(slot) }
+    func close() async { await inner.close() }
+}
