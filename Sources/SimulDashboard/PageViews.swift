@@ -1,5 +1,6 @@
 // The values the templates render (see `Template`), one view per page and a few rows they share. They hold text and
-// numbers only, already formatted; the templates escape every one of them.
+// numbers only, already formatted; the templates escape every one of them. They share a file, against the rule of
+// one type per file, because each is a few fields read by one template and they are read together with it.
 //
 // Mustache looks a name it does not find (or finds `nil`) up in the enclosing views, so rows and forms hold no
 // optionals, and a page's optional fields have names that no enclosing view (`Document`) uses.
