@@ -55,6 +55,12 @@ struct HTMLAudit {
         return problems
     }
 
+    /// The page's start tags with their attributes' names, one line each: what a value that broke out of its text
+    /// or its quotes would change, whatever names it chose.
+    static func skeleton(of html: String) -> [String] {
+        tags(in: html).map { ([$0.name] + $0.attributes.map(\.name)).joined(separator: " ") }
+    }
+
     /// Whether a URL, as the browser reads it (entities decoded, tabs, newlines and outer blanks removed), stays on
     /// the dashboard: a path from its root.
     static func isLocal(_ url: String) -> Bool {

@@ -19,11 +19,14 @@ struct HostileValuesTests {
         "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "' onmouseover='alert(1)",
         "javascript:alert(1)", "</textarea><script>alert(2)</script>", "</title><script>alert(3)</script>",
         "\u{2028}\u{2029}", "\"\u{301} autofocus onfocus=alert(4) x=\"", "'\u{301} onfocus=alert(5) x='",
-        "<\u{301}script>alert(6)</script>", "&quot;&#34;&lt;", "<!-- -->",
+        "<\u{301}script>alert(6)</script>", "&quot;&#34;&lt;", "<!-- -->", "\" class=\"x\" id=\"main", "' id='y",
     ]
 
     /// The hostile text for `field`: its name, so that a test can find it on a page, then every payload.
-    static func hostile(_ field: String) -> String { "\(field): " + payloads.joined(separator: " ") }
+    @Sendable static func hostile(_ field: String) -> String { "\(field): " + payloads.joined(separator: " ") }
+
+    /// The plain twin of ``hostile(_:)``, for pages to compare with.
+    @Sendable static func plain(_ field: String) -> String { "\(field): plain words" }
 
     /// `text` percent-encoded for a path or a query.
     static func encoded(_ text: String) -> String { HTML.queryComponent(text) }
@@ -40,74 +43,75 @@ struct HostileValuesTests {
         "worker filter", "id filter", "state filter", "path id", "limit",
     ]
 
-    /// A dashboard over a memory broker whose events, results, queues and dead letters carry hostile text.
-    static func dashboard(token: String?) async throws -> (Dashboard, MemoryBroker) {
+    /// A dashboard over a memory broker whose events, results, queues and dead letters carry `text(field)` in every
+    /// field a sender or a worker controls.
+    static func dashboard(token: String?, text: (String) -> String = hostile) async throws -> Dashboard {
         let broker = MemoryBroker()
         let dashboard = try Dashboard(
             broker: broker, backend: broker, configuration: DashboardConfiguration(port: 0, token: token),
             sessions: SessionTable())
-        let worker = hostile("worker")
+        let worker = text("worker")
         try await broker.commit(
             BrokerCommit(events: [
                 QueueEvent(
                     "worker-online", hostname: worker,
                     [
                         "freq": 2, "active": 1, "processed": 3, "loadavg": [0.5, 0.25, 0.1],
-                        "sw_ident": .string(hostile("software")), "sw_ver": .string(hostile("version")),
-                        "pool": .string(hostile("pool")), "concurrency": 4, "queues": [.string(hostile("queue"))],
-                        "registered": [.string(hostile("registered"))],
+                        "sw_ident": .string(text("software")), "sw_ver": .string(text("version")),
+                        "pool": .string(text("pool")), "concurrency": 4, "queues": [.string(text("queue"))],
+                        "registered": [.string(text("registered"))],
                     ]),
                 QueueEvent(
                     "task-received", hostname: worker,
                     [
-                        "uuid": .string(failed), "name": .string(hostile("name")), "args": .string(hostile("args")),
-                        "kwargs": .string(hostile("kwargs")), "queue": .string(hostile("queue")),
-                        "parent_id": .string(hostile("parent")), "root_id": .string(hostile("root")),
+                        "uuid": .string(failed), "name": .string(text("name")), "args": .string(text("args")),
+                        "kwargs": .string(text("kwargs")), "queue": .string(text("queue")),
+                        "parent_id": .string(text("parent")), "root_id": .string(text("root")),
                         "retries": 1,
                     ]),
                 QueueEvent("task-started", hostname: worker, ["uuid": .string(failed)]),
                 QueueEvent(
                     "task-failed", hostname: worker,
                     [
-                        "uuid": .string(failed), "exception": .string(hostile("exception")),
-                        "traceback": .string(hostile("traceback")),
+                        "uuid": .string(failed), "exception": .string(text("exception")),
+                        "traceback": .string(text("traceback")),
                     ]),
                 QueueEvent(
                     "task-received", hostname: worker,
-                    ["uuid": .string(running), "name": .string(hostile("name")), "root_id": .string(failed)]),
+                    ["uuid": .string(running), "name": .string(text("name")), "root_id": .string(failed)]),
                 QueueEvent("task-started", hostname: worker, ["uuid": .string(running)]),
                 // An id no Simul client makes, sent by a foreign one: it shows in the list and in links.
                 QueueEvent(
                     "task-succeeded", hostname: worker,
-                    ["uuid": .string(hostile("id")), "result": .string(hostile("result")), "runtime": 0.5]),
+                    ["uuid": .string(text("id")), "result": .string(text("result")), "runtime": 0.5]),
             ]))
         var failure = TaskResult.failure(
             taskId: failed,
-            TaskError(type: "ValueError", message: hostile("message"), traceback: hostile("failure traceback")))
-        failure.children = [[[.string(hostile("child")), nil], nil], .string(running)]
+            TaskError(type: "ValueError", message: text("message"), traceback: text("failure traceback")))
+        failure.children = [[[.string(text("child")), nil], nil], .string(running)]
         var backendOnly = TaskResult(
-            taskId: stored, status: .success, result: .string(hostile("stored result")),
-            traceback: hostile("stored traceback"))
-        backendOnly.name = hostile("stored name")
-        backendOnly.worker = hostile("stored worker")
-        backendOnly.queue = hostile("stored queue")
+            taskId: stored, status: .success, result: .string(text("stored result")),
+            traceback: text("stored traceback"))
+        backendOnly.name = text("stored name")
+        backendOnly.worker = text("stored worker")
+        backendOnly.queue = text("stored queue")
         try await broker.store([failure, backendOnly])
         try await broker.send([
             TaskMessage(
-                task: hostile("message task"), args: [.string(hostile("message args"))], queue: hostile("queue"))
+                task: text("message task"), args: [.string(text("message args"))], queue: text("queue"))
         ])
         let body = JSONValue.object([
-            "headers": .object(["id": .string(hostile("letter id")), "task": .string(hostile("letter task"))])
+            "headers": .object(["id": .string(text("letter id")), "task": .string(text("letter task"))])
         ])
         let delivery = Delivery(
-            tag: "t1", queue: hostile("dead letter queue"), body: Data(body.jsonText.utf8), redelivered: false)
-        try await broker.commit(BrokerCommit(deadLetter: [(delivery, hostile("reason"))]))
+            tag: "t1", queue: text("dead letter queue"), body: Data(body.jsonText.utf8), redelivered: false)
+        try await broker.commit(BrokerCommit(deadLetter: [(delivery, text("reason"))]))
         try await dashboard.monitor.poll()
-        return (dashboard, broker)
+        return dashboard
     }
 
     /// A request to make of a route, and what it answers.
-    struct Visit: CustomStringConvertible {
+    struct Visit: CustomStringConvertible, Sendable {
         var method: HTTPRequest.Method = .get
         var uri: String
         var form: String?
@@ -116,42 +120,43 @@ struct HostileValuesTests {
         var description: String { "\(method) \(uri)" }
     }
 
-    /// The routes that answer HTML, with the requests that show each of their pages and error pages. `csrf` is the
-    /// dashboard's CSRF token, so that a form reaches the check it aims at.
-    static func visits(csrf: String) -> [String: [Visit]] {
+    /// The routes that answer HTML, with the requests that show each of their pages and error pages, with
+    /// `text(field)` in what a visitor controls. `csrf` is the dashboard's CSRF token, so that a form reaches the
+    /// check it aims at.
+    static func visits(csrf: String, text: (String) -> String = hostile) -> [String: [Visit]] {
         [
             "GET /": [Visit(uri: "/")],
             "GET /workers": [Visit(uri: "/workers")],
             "GET /tasks": [
                 Visit(uri: "/tasks"), Visit(uri: "/tasks?per_page=1&page=2"),
                 Visit(
-                    uri: "/tasks?page=2&name=\(encoded(hostile("name filter")))"
-                        + "&worker=\(encoded(hostile("worker filter")))&id=\(encoded(hostile("id filter")))"),
-                Visit(uri: "/tasks?state=\(encoded(hostile("state filter")))", status: .badRequest),
+                    uri: "/tasks?page=2&name=\(encoded(text("name filter")))"
+                        + "&worker=\(encoded(text("worker filter")))&id=\(encoded(text("id filter")))"),
+                Visit(uri: "/tasks?state=\(encoded(text("state filter")))", status: .badRequest),
             ],
             "GET /tasks/{id}": [
                 Visit(uri: "/tasks/\(failed)"), Visit(uri: "/tasks/\(running)"), Visit(uri: "/tasks/\(stored)"),
-                Visit(uri: "/tasks/\(encoded(hostile("path id")))", status: .badRequest),
+                Visit(uri: "/tasks/\(encoded(text("path id")))", status: .badRequest),
                 Visit(uri: "/tasks/bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", status: .notFound),
             ],
             "GET /queues": [Visit(uri: "/queues")],
             "GET /dead-letters": [
                 Visit(uri: "/dead-letters"),
-                Visit(uri: "/dead-letters?limit=\(encoded(hostile("limit")))", status: .badRequest),
+                Visit(uri: "/dead-letters?limit=\(encoded(text("limit")))", status: .badRequest),
             ],
             "GET /login": [Visit(uri: "/login")],
             "POST /login": [
-                Visit(method: .post, uri: "/login", form: "token=\(encoded(hostile("token")))&csrf=\(csrf)"),
-                Visit(method: .post, uri: "/login", form: "token=\(encoded(hostile("token")))"),
+                Visit(method: .post, uri: "/login", form: "token=\(encoded(text("token")))&csrf=\(csrf)"),
+                Visit(method: .post, uri: "/login", form: "token=\(encoded(text("token")))"),
             ],
-            "POST /logout": [Visit(method: .post, uri: "/logout", form: "csrf=\(encoded(hostile("csrf")))")],
+            "POST /logout": [Visit(method: .post, uri: "/logout", form: "csrf=\(encoded(text("csrf")))")],
             "POST /actions/revoke": [
                 Visit(
-                    method: .post, uri: "/actions/revoke", form: "task_id=\(encoded(hostile("task_id")))&csrf=\(csrf)")
+                    method: .post, uri: "/actions/revoke", form: "task_id=\(encoded(text("task_id")))&csrf=\(csrf)")
             ],
             "POST /actions/purge": [Visit(method: .post, uri: "/actions/purge", form: "queue=&csrf=\(csrf)")],
             "POST /actions/replay": [
-                Visit(method: .post, uri: "/actions/replay", form: "id=\(encoded(hostile("replay id")))&csrf=\(csrf)")
+                Visit(method: .post, uri: "/actions/replay", form: "id=\(encoded(text("replay id")))&csrf=\(csrf)")
             ],
         ]
     }
@@ -163,26 +168,38 @@ struct HostileValuesTests {
     ]
 
     @Test func everyRouteIsVisitedOrAnswersNoHTML() async throws {
-        let (dashboard, _) = try await Self.dashboard(token: nil)
+        let dashboard = try await Self.dashboard(token: nil)
         let routes = Set(dashboard.router().routes.map { "\($0.method) \($0.path)" })
         #expect(routes == Set(Self.visits(csrf: "").keys).union(Self.otherRoutes))
     }
 
-    /// Each page as three viewers see it: with actions off, signed out of a dashboard with a token, and signed in
-    /// (with every action form). Pages no route serves (a 404, a refusal) are visited too.
-    @Test func everyPageKeepsHostileValuesAsText() async throws {
-        var shown = ""
+    /// One page as one viewer got it.
+    struct Rendered: Sendable {
+        var visit: Visit
+        var viewer: String
+        var status: HTTPResponse.Status
+        var contentType: String?
+        var html: String
+
+        var label: String { "\(visit), \(viewer)" }
+    }
+
+    /// Every page of every HTML route, in a fixed order, with `text(field)` in every field, as three viewers see it:
+    /// with actions off, signed out of a dashboard with a token, and signed in (with every action form). Pages no
+    /// route serves (a 404) are visited too.
+    static func renderEveryPage(text: @escaping @Sendable (String) -> String) async throws -> [Rendered] {
+        var rendered: [Rendered] = []
         for token in [nil, SecurityTests.token] {
-            let (dashboard, _) = try await Self.dashboard(token: token)
+            let dashboard = try await Self.dashboard(token: token, text: text)
             let csrf = dashboard.access.csrf
             let visits =
-                Self.visits(csrf: csrf).values.flatMap(\.self) + [
-                    Visit(uri: "/nowhere/\(Self.encoded(Self.hostile("path")))", status: .notFound),
+                Self.visits(csrf: csrf, text: text).sorted { $0.key < $1.key }.flatMap(\.value) + [
+                    Visit(uri: "/nowhere/\(Self.encoded(text("path")))", status: .notFound),
                     // The router's test client passes the target as it is, unencoded, as a careless proxy might.
-                    Visit(uri: "/nowhere/" + Self.payloads.prefix(3).joined(), status: .notFound),
+                    Visit(uri: "/nowhere/" + text("raw path"), status: .notFound),
                 ]
-            shown += try await Application(responder: dashboard.responder()).test(.router) { client in
-                var shown = ""
+            rendered += try await Application(responder: dashboard.responder()).test(.router) { client in
+                var rendered: [Rendered] = []
                 var session: String?
                 if token != nil { session = try await SecurityTests.logIn(client, csrf: csrf) }
                 for signedIn in token == nil ? [false] : [false, true] {
@@ -192,19 +209,35 @@ struct HostileValuesTests {
                         let response = try await client.execute(
                             uri: visit.uri, method: visit.method, headers: headers,
                             body: ByteBuffer(string: visit.form ?? ""))
-                        let html = response.text
                         let viewer = token == nil ? "actions off" : signedIn ? "signed in" : "signed out"
-                        #expect(response.headers[.contentType] == "text/html; charset=utf-8", "\(visit), \(viewer)")
-                        if visit.method == .get {
-                            #expect(response.status == visit.status, "\(visit), \(viewer): \(html)")
-                        }
-                        #expect(HTMLAudit.problems(in: html) == [], "\(visit), \(viewer)")
-                        shown += html
+                        rendered.append(
+                            Rendered(
+                                visit: visit, viewer: viewer, status: response.status,
+                                contentType: response.headers[.contentType], html: response.text))
                     }
                 }
-                return shown
+                return rendered
             }
         }
+        return rendered
+    }
+
+    /// Each page passes the audit, and has the same elements and attributes, in the same order, as its twin rendered
+    /// with plain words in the same fields: the hostile values changed no tag and no attribute.
+    @Test func everyPageKeepsHostileValuesAsText() async throws {
+        let pages = try await Self.renderEveryPage(text: Self.hostile)
+        let twins = try await Self.renderEveryPage(text: Self.plain)
+        try #require(pages.count == twins.count)
+        for (page, twin) in zip(pages, twins) {
+            #expect(page.contentType == "text/html; charset=utf-8", "\(page.label)")
+            if page.visit.method == .get {
+                #expect(page.status == page.visit.status, "\(page.label): \(page.html)")
+            }
+            #expect(page.status == twin.status, "\(page.label)")
+            #expect(HTMLAudit.problems(in: page.html) == [], "\(page.label)")
+            #expect(HTMLAudit.skeleton(of: page.html) == HTMLAudit.skeleton(of: twin.html), "\(page.label)")
+        }
+        let shown = pages.map(\.html).joined()
         for field in Self.shownFields {
             let escaped = HTML.escape(String(Self.hostile(field).prefix(30)))
             #expect(shown.contains(escaped), "no page shows the hostile \(field)")
@@ -231,6 +264,14 @@ struct HostileValuesTests {
     ])
     func theAuditFindsBreakouts(html: String) {
         #expect(HTMLAudit.problems(in: HTMLAudit.script + html) != [])
+    }
+
+    /// A value that breaks out into attributes the templates do write passes the audit, but not the comparison
+    /// with its plain twin.
+    @Test func theSkeletonShowsABreakoutIntoKnownAttributes() {
+        let page = #"<input value="" class="x" id="main">"#
+        #expect(HTMLAudit.problems(in: HTMLAudit.script + page) == [])
+        #expect(HTMLAudit.skeleton(of: page) != HTMLAudit.skeleton(of: #"<input value="plain">"#))
     }
 
     @Test func theAuditPassesEscapedText() {
