@@ -1,6 +1,7 @@
 import Foundation
 package import Hummingbird
 public import Logging
+import Mustache
 import NIOCore
 public import ServiceLifecycle
 import Simul
@@ -26,6 +27,8 @@ public struct Dashboard: Service, Sendable {
     let broker: any Broker
     let backend: any ResultBackend
     let access: Access
+    /// The pages' templates, parsed once when the first dashboard is made.
+    let templates: MustacheLibrary
     let logger: Logger
 
     /// A dashboard over `broker` and `backend`.
@@ -53,6 +56,7 @@ public struct Dashboard: Service, Sendable {
         self.backend = backend
         self.logger = logger
         access = Access(token: token, loopback: loopback, sessions: sessions)
+        templates = Template.library
         monitor = ClusterMonitor(broker: broker, pollInterval: configuration.pollInterval, logger: logger)
     }
 
@@ -89,7 +93,7 @@ public struct Dashboard: Service, Sendable {
     /// The routes: pages, API, live updates, metrics, assets and actions.
     package func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: GuardMiddleware(access: access))
+        router.add(middleware: GuardMiddleware(access: access, templates: templates))
         router.get("/") { request, _ in
             let queues = try await self.queueViews()
             return Self.html(self.pages(request).overview(self.monitor.snapshot, queues: queues, now: Date()))
@@ -245,7 +249,7 @@ public struct Dashboard: Service, Sendable {
     }
 
     func pages(_ request: Request) -> Pages {
-        Pages(access: access, signedIn: access.credential(of: request) != .none)
+        Pages(templates: templates, access: access, signedIn: access.credential(of: request) != .none)
     }
 
     /// The dead-letter pages' `limit`, checked.

@@ -1,12 +1,15 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Mustache
 import NIOCore
 
 /// Runs before every route: refuses hosts and readers that ``Access`` does not accept, turns a failure to reach the
 /// broker into a 503 with one line, and adds the security headers to every response.
 struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     let access: Access
+    /// The templates its refusal pages are rendered with.
+    let templates: MustacheLibrary
 
     /// Paths anyone may load, even where reading needs the token. `/logout` is among them so that a browser whose
     /// session has already ended can still clear its cookie; it checks the CSRF token and the origin itself.
@@ -21,21 +24,21 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         let path = request.uri.path
         let wantsJSON = path.hasPrefix("/api/") || path == "/metrics" || path == "/events"
         if !access.acceptsHost(request) {
-            response = Self.refuse(
+            response = refuse(
                 .misdirectedRequest, "this dashboard answers to loopback host names only", json: wantsJSON)
         } else if !Self.isPublic(path) && !access.mayRead(request) {
             let ended = Access.cookie(Access.cookieName, in: request) != nil
             let message = ended ? Access.endedSession : "this dashboard needs its token: log in at /login"
-            response = Self.refuse(.unauthorized, message, json: wantsJSON)
+            response = refuse(.unauthorized, message, json: wantsJSON)
         } else {
             do {
                 response = try await next(request, context)
             } catch let error as any HTTPResponseError {
                 // The router's own refusals (no such route, a body too large): our page and headers, one line.
                 let message = error.status == .notFound ? "there is no page at \(path)" : error.status.reasonPhrase
-                response = Self.refuse(error.status, message, json: wantsJSON)
+                response = refuse(error.status, message, json: wantsJSON)
             } catch {
-                response = Self.refuse(.serviceUnavailable, "cannot reach the broker: \(error)", json: wantsJSON)
+                response = refuse(.serviceUnavailable, "cannot reach the broker: \(error)", json: wantsJSON)
             }
         }
         response.headers[.contentSecurityPolicy] =
@@ -48,15 +51,12 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    static func refuse(_ status: HTTPResponse.Status, _ message: String, json: Bool) -> Response {
+    func refuse(_ status: HTTPResponse.Status, _ message: String, json: Bool) -> Response {
         if json {
             return Dashboard.json(["error": message], status: status)
         }
-        let page = Pages(access: Access(token: nil, loopback: true), signedIn: false)
-        var body = page.error(status.code, message)
-        if status == .unauthorized {
-            body = body.replacingOccurrences(of: "</main>", with: "<p><a href=\"/login\">Log in</a></p></main>")
-        }
-        return Dashboard.html(body, status: status)
+        // A refusal page knows nothing of the viewer, so it offers no account links of its own.
+        let page = Pages(templates: templates, access: Access(token: nil, loopback: true), signedIn: false)
+        return Dashboard.html(page.error(status.code, message, logInLink: status == .unauthorized), status: status)
     }
 }

@@ -1,9 +1,23 @@
 import Foundation
+import Mustache
 
-/// HTML text built by the dashboard's pages. Everything that did not come from the dashboard's own code goes in
-/// through ``escape(_:)``: task arguments, results and tracebacks are data from whoever sent the task.
+/// How the dashboard's pages escape text. The templates (see ``Template``) escape every `{{value}}` with
+/// ``escape(_:)``, through ``ContentType``; URLs built from outside data are percent-encoded with
+/// ``queryComponent(_:)`` before they reach a template.
 package enum HTML {
-    /// `text` with `&`, `<`, `>`, `"` and `'` escaped, safe inside elements and quoted attributes.
+    /// The name the templates' `CONTENT_TYPE` pragma gives ``ContentType``.
+    static let contentTypeName = "SIMUL_HTML"
+
+    /// Mustache's escaping for the dashboard's templates: ``HTML/escape(_:)``.
+    ///
+    /// swift-mustache's own HTML escaping (2.1.1) compares whole `Character`s, so a quote followed by a combining mark
+    /// (`"\u{301}`), one grapheme cluster, is not a quote to it and passes through unescaped, closing the attribute
+    /// it sits in. This one looks at Unicode scalars, as a browser's parser does.
+    struct ContentType: MustacheContentType {
+        func escapeText(_ text: String) -> String { HTML.escape(text) }
+    }
+
+    /// `text` with `&`, `<`, `>`, `"` and `'` escaped, scalar by scalar, safe inside elements and quoted attributes.
     package static func escape(_ text: String) -> String {
         var escaped = ""
         escaped.reserveCapacity(text.utf8.count)
@@ -20,12 +34,7 @@ package enum HTML {
         return escaped
     }
 
-    /// `text` cut to `limit` characters with an ellipsis, then escaped.
-    package static func escape(_ text: String, limit: Int) -> String {
-        escape(text.count > limit ? String(text.prefix(limit)) + "…" : text)
-    }
-
-    /// A query-string component: everything but unreserved characters percent-encoded.
+    /// A query-string or path component: everything but unreserved characters percent-encoded.
     package static func queryComponent(_ text: String) -> String {
         let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
         var encoded = ""

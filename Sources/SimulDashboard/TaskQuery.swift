@@ -56,7 +56,7 @@ package struct TaskQuery: Sendable, Equatable {
         return query
     }
 
-    /// The query as URL parameters, joined with `&amp;` for an HTML attribute.
+    /// The query as URL parameters, each percent-encoded, joined with `&` (a template escapes it for an attribute).
     package var queryString: String {
         var parts: [String] = []
         if let state { parts.append("state=\(state.rawValue)") }
@@ -65,7 +65,7 @@ package struct TaskQuery: Sendable, Equatable {
         if let id { parts.append("id=\(HTML.queryComponent(id))") }
         if perPage != CountParameter.perPage.defaultValue { parts.append("per_page=\(perPage)") }
         parts.append("page=\(page)")
-        return parts.joined(separator: "&amp;")
+        return parts.joined(separator: "&")
     }
 
     /// The matching tasks, newest first, cut to this page. A page past the end is empty.
