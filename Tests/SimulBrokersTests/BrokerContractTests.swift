@@ -51,6 +51,40 @@ struct BrokerContractTests {
         }
     }
 
+    /// A receive that finds no message waits for one: a message sent while it waits is what it returns.
+    @Test(arguments: BrokerKind.allCases)
+    func aWaitingReceiveGetsAMessageSentMeanwhile(kind: BrokerKind) async throws {
+        try await kind.withStore { store in
+            let broker = store.broker
+            let waiting = Task {
+                try await broker.receive(from: ["celery"], limit: 5, lease: Self.longLease, timeout: .seconds(20))
+            }
+            let message = Self.message()
+            try await broker.send([message])
+            #expect(try await waiting.value.map(\.tag) == [message.deliveryTag])
+        }
+    }
+
+    /// Queue lengths count the messages waiting in each queue, not those leased to a worker; purging a queue
+    /// deletes its waiting messages and leaves leased ones, and other queues, alone.
+    @Test(arguments: BrokerKind.allCases)
+    func purgeDeletesTheWaitingMessagesOfOneQueue(kind: BrokerKind) async throws {
+        try await kind.withStore { store in
+            let leased = Self.message()
+            try await store.broker.send([leased])
+            _ = try await Self.receive(1, from: store.broker)
+            try await store.broker.send([Self.message(), Self.message(), Self.message(queue: "other")])
+            let lengths = try await store.broker.queueLengths()
+            #expect(lengths["celery"] == 2 && lengths["other"] == 1)
+
+            #expect(try await store.broker.purge(queue: "celery") == 2)
+            let after = try await store.broker.queueLengths()
+            #expect(after["celery", default: 0] == 0 && after["other"] == 1)
+            try await store.broker.commit(BrokerCommit(ack: [leased.deliveryTag]))
+            #expect(try await Self.receive(1, from: store.broker, queues: ["celery", "other"]).count == 1)
+        }
+    }
+
     /// At least once, second half: a message received and neither acknowledged nor renewed goes back when its lease
     /// runs out, marked redelivered.
     ///
@@ -214,6 +248,23 @@ struct BrokerContractTests {
             let stored = try await store.backend.results(for: [id])[id]
             #expect(stored?.status == .success)
             #expect(stored?.result == 1)
+        }
+    }
+
+    /// A client waiting for a result gets it when a worker stores it, from another connection to the store (or
+    /// from its own, for a store that does not persist); a wait for a result never stored ends empty.
+    @Test(arguments: BrokerKind.allCases)
+    func aWaitingClientGetsTheResultWhenItIsStored(kind: BrokerKind) async throws {
+        try await kind.withStore { store in
+            let id = TaskID.make()
+            let client = store.backend
+            let waiting = Task { try await client.waitForResult(id, timeout: .seconds(20)) }
+            let worker = kind.persists ? try store.connect().backend : store.backend
+            try await worker.store([TaskResult(taskId: id, status: .started)])
+            try await worker.store([TaskResult(taskId: id, status: .success, result: 5)])
+            let result = try await waiting.value
+            #expect(result?.status == .success && result?.result == 5)
+            #expect(try await client.waitForResult(TaskID.make(), timeout: .milliseconds(50)) == nil)
         }
     }
 
