@@ -162,7 +162,7 @@ struct BrokerContractTests {
             let message = Self.message("t.missing")
             try await store.broker.send([message])
             let delivery = try #require(try await Self.receive(1, from: store.broker).first)
-            let reason = "the task 't.missing' is not registered"
+            let reason = "the task 't.missing' is not registered — “unknown task”"
             try await store.broker.commit(BrokerCommit(deadLetter: [(delivery: delivery, reason: reason)]))
 
             let letters = try await store.broker.deadLetters(limit: 10)
@@ -355,10 +355,10 @@ struct BrokerContractTests {
             let host = "contract@test"
             let task: [String: JSONValue] = ["uuid": .string(TaskID.make())]
             try await store.broker.commit(BrokerCommit(events: [QueueEvent("worker-online", hostname: host)]))
-            try await store.broker.commit(BrokerCommit(events: [
-                QueueEvent("task-received", hostname: host, task), QueueEvent("task-started", hostname: host, task),
-                QueueEvent("task-succeeded", hostname: host, task),
-            ]))
+            let lifetime = ["task-received", "task-started", "task-succeeded"].map {
+                QueueEvent($0, hostname: host, task)
+            }
+            try await store.broker.commit(BrokerCommit(events: lifetime))
             try await store.broker.commit(BrokerCommit(events: [QueueEvent("worker-heartbeat", hostname: host)]))
 
             var seen: [QueueEvent] = []
