@@ -12,6 +12,16 @@ public protocol Broker: AnyObject, Sendable {
     /// - Throws: ``QueueError`` when the broker cannot be reached or written.
     func commit(_ commit: BrokerCommit) async throws
 
+    /// Stores `results` in `backend` and applies `commit`. A broker that is itself `backend` and can do both in one
+    /// atomic write (``ResultCommitting``) does; otherwise the results are stored first, then the commit applied,
+    /// so a message is never acknowledged before its result is stored.
+    /// - Throws: ``QueueError`` when the broker or the backend cannot be written.
+    func commit(_ commit: BrokerCommit, storing results: [TaskResult], in backend: any ResultBackend) async throws
+
+    /// The broker's remote control (Celery's pidbox), or `nil` when it carries none: ``RemoteControlBroker``
+    /// provides it.
+    var remoteControl: (any RemoteControlBroker)? { get }
+
     /// Takes up to `limit` due messages from `queues`, waiting up to `timeout` for the first.
     ///
     /// Lower priority numbers come first, then older messages. Each is leased for `lease`.
@@ -68,6 +78,17 @@ extension Broker {
     public func send(_ messages: [TaskMessage]) async throws {
         try await commit(BrokerCommit(send: messages.map(OutgoingMessage.init)))
     }
+}
+
+extension Broker {
+    public func commit(_ commit: BrokerCommit, storing results: [TaskResult], in backend: any ResultBackend)
+        async throws
+    {
+        if !results.isEmpty { try await backend.store(results) }
+        try await self.commit(commit)
+    }
+
+    public var remoteControl: (any RemoteControlBroker)? { nil }
 }
 
 /// A message as a worker receives it: the raw envelope, which may not decode, and the lease's handle.

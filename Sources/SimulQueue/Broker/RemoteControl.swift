@@ -17,6 +17,10 @@ public protocol RemoteControlBroker: Broker {
     func reply(to request: ControlRequest, from node: String, with answer: JSONValue) async throws
 }
 
+extension RemoteControlBroker {
+    public var remoteControl: (any RemoteControlBroker)? { self }
+}
+
 /// One remote-control command, as Celery sends it: a method name and its arguments.
 public struct ControlRequest: Sendable {
     /// The method, such as `ping`, `stats` or `revoke`.

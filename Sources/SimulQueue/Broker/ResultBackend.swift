@@ -31,3 +31,16 @@ public protocol ResultCommitting: Broker, ResultBackend {
     /// Stores `results` and applies `commit`, all or nothing.
     func commit(_ commit: BrokerCommit, storing results: [TaskResult]) async throws
 }
+
+extension ResultCommitting {
+    public func commit(_ commit: BrokerCommit, storing results: [TaskResult], in backend: any ResultBackend)
+        async throws
+    {
+        if backend === self {
+            try await self.commit(commit, storing: results)
+        } else {
+            if !results.isEmpty { try await backend.store(results) }
+            try await self.commit(commit)
+        }
+    }
+}

@@ -106,18 +106,7 @@ final class Committer: Sendable {
     }
 
     private func writeWithRetry(results: [TaskResult], commit: BrokerCommit) async {
-        if let combined = broker as? any ResultCommitting, combined === backend {
-            await retrying { try await combined.commit(commit, storing: results) }
-            return
-        }
-        var resultsStored = results.isEmpty
-        await retrying {
-            if !resultsStored {
-                try await backend.store(results)
-                resultsStored = true
-            }
-            try await broker.commit(commit)
-        }
+        await retrying { try await broker.commit(commit, storing: results, in: backend) }
     }
 
     /// Runs `write` until it succeeds, pausing longer after each failure: nothing is dropped while the broker is

@@ -152,7 +152,7 @@ public final class Worker: Sendable {
             }
             group.addTask { await self.every(self.configuration.lease / 3) { await self.renewLeases() } }
             group.addTask { await self.every(self.configuration.revocationInterval) { await self.readRevocations() } }
-            if let control = broker as? any RemoteControlBroker {
+            if let control = broker.remoteControl {
                 group.addTask { await self.serveRemoteControl(control) }
             }
             group.addTask {
