@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(name: "SimulDemosTests", dependencies: ["Simul", "SimulDemos", "SimulCLI"]),
         .target(
             name: "SimulRedisTestSupport",
-            dependencies: ["SimulRedis"],
+            dependencies: ["Simul", "SimulRedis"],
             path: "Tests/SimulRedisTestSupport"
         ),
         .testTarget(

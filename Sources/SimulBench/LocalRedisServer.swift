@@ -1,4 +1,5 @@
 import Foundation
+import Simul
 import SimulRedis
 
 /// A `redis-server` the benchmark starts for itself on a free loopback port, with no persistence, and stops after.
@@ -27,7 +28,7 @@ final class LocalRedisServer: Sendable {
         else {
             throw Failure(description: "redis-server is not installed (Debian: apt-get install redis-server), or pass --redis URL")
         }
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-bench-redis-\(port)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let process = Process()
@@ -63,23 +64,5 @@ final class LocalRedisServer: Sendable {
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// A loopback port nothing listens on: bind port 0, read the port the kernel chose, close.
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure(description: "socket() failed: errno \(errno)") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound else { throw Failure(description: "bind() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

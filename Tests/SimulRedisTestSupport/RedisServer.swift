@@ -1,4 +1,5 @@
 import Foundation
+import Simul
 public import SimulRedis
 import Synchronization
 public import Testing
@@ -33,7 +34,7 @@ public final class RedisServer: Sendable {
     ///   - password: the password it requires, if any.
     ///   - appendOnly: keep the data across ``stop()`` and ``start()`` (`appendonly yes`, `appendfsync always`).
     public static func start(password: String? = nil, appendOnly: Bool = false) async throws -> RedisServer {
-        let server = RedisServer(port: try freePort(), password: password, appendOnly: appendOnly)
+        let server = RedisServer(port: try LoopbackPort.free(), password: password, appendOnly: appendOnly)
         try await server.start()
         return server
     }
@@ -121,25 +122,6 @@ public final class RedisServer: Sendable {
         install.waitUntilExit()
         if let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) { return found }
         throw StartError(description: "redis-server is not installed and apt-get could not install it")
-    }
-
-    /// A loopback port that nothing listens on: bind to port 0, read the port the kernel chose, close.
-    public static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw StartError(description: "bind() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

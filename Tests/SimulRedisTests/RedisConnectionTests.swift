@@ -1,4 +1,5 @@
 import NIOCore
+import Simul
 import SimulRedis
 import SimulRedisTestSupport
 import Testing
@@ -221,7 +222,7 @@ struct RedisConnectionTests {
     }
 
     @Test func aServerThatIsNotThereGivesAClearError() async throws {
-        let port = try RedisServer.freePort()
+        let port = try LoopbackPort.free()
         await #expect(throws: RedisError.cannotConnect(to: "127.0.0.1:\(port)", "connection refused")) {
             _ = try await RedisConnection.connect(to: RedisConfiguration(host: "127.0.0.1", port: port))
         }

@@ -96,29 +96,12 @@ package enum PNGEncoder {
         return b << 16 | a
     }
 
-    /// The CRC-32 of `bytes` (ISO 3309, as PNG and zlib use it).
-    package static func crc32(_ bytes: some Sequence<UInt8>) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc = crcTable[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
-        }
-        return crc ^ 0xFFFF_FFFF
-    }
-
-    private static let crcTable: [UInt32] = (0..<256).map { (n: UInt32) in
-        var c = n
-        for _ in 0..<8 {
-            c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1
-        }
-        return c
-    }
-
     private static func appendChunk(_ type: String, _ data: [UInt8], to file: inout [UInt8]) {
         let typeBytes = Array(type.utf8)
         file.appendBigEndian(UInt32(data.count))
         file += typeBytes
         file += data
-        file.appendBigEndian(crc32(typeBytes + data))  // the CRC covers the type and the data, not the length
+        file.appendBigEndian(CRC32(typeBytes + data).value)  // the CRC covers the type and the data, not the length
     }
 }
 
