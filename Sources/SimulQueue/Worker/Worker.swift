@@ -20,7 +20,7 @@ public final class Worker: Sendable {
     let configuration: WorkerConfiguration
     let logger: Logger
     let now: @Sendable () -> Date
-    let state = Mutex(State())
+    let state: Mutex<State>
     let ready = AsyncQueue<Job>()
     let released = ChangeSignal()
     let committer: Committer
@@ -48,12 +48,8 @@ public final class Worker: Sendable {
         /// Held messages that have run and wait for their batch to be written.
         var finished: Set<String> = []
         var etaTimers: [String: Task<Void, Never>] = [:]
-        /// Every revocation: task id to whether it asked for termination.
-        var revoked: [String: Bool] = [:]
-        /// Those read from the broker's list.
-        var brokerRevoked: [String: Bool] = [:]
-        /// Those received by remote control, which the broker's list may not hold.
-        var remoteRevoked: [String: Bool] = [:]
+        /// Every revocation, read from the broker or received by remote control, bounded as the broker bounds its.
+        var revoked: RevokedSet
         var processed = 0
         var failed = 0
         var stopping = false
@@ -94,6 +90,7 @@ public final class Worker: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        state = Mutex(State(revoked: RevokedSet(limits: configuration.revocationLimits)))
         committer = Committer(broker: broker, backend: backend, logger: logger)
         executor = TaskExecutorPool(configuration: configuration)
     }
@@ -143,7 +140,7 @@ public final class Worker: Sendable {
                 }
             }
             group.addTask { await self.every(self.configuration.lease / 3) { await self.renewLeases() } }
-            group.addTask { await self.every(self.configuration.revocationInterval) { await self.readRevocations() } }
+            group.addTask { await self.followRevocations() }
             if let control = broker as? any RemoteControlBroker {
                 group.addTask { await self.serveRemoteControl(control) }
             }
@@ -265,23 +262,33 @@ public final class Worker: Sendable {
         }
     }
 
-    private func readRevocations() async {
-        guard let revoked = try? await broker.revocations() else { return }
-        applyRevocations(fromBroker: revoked)
+    /// Reads the broker's stored revocations once, then every `revocationInterval` only those stored since: the
+    /// broker's cursor makes each poll cost what is new, not the size of the set.
+    private func followRevocations() async {
+        var cursor: RevocationCursor?
+        while !Task.isCancelled {
+            do {
+                let read = try await broker.revocations(after: cursor)
+                cursor = read.cursor
+                applyRevocations(read.revocations)
+            } catch {
+                logger.debug("cannot read revocations: \(error)")
+            }
+            guard (try? await Task.sleep(for: configuration.revocationInterval)) != nil else { return }
+        }
     }
 
-    /// Records revocations, from the broker's list or by remote control, and stops the running tasks that are
-    /// revoked with termination.
-    func applyRevocations(fromBroker: [String: Bool]? = nil, remote: [String: Bool] = [:]) {
+    /// Adds `revocations`, from the broker or by remote control, to the revoked set, and stops the running tasks
+    /// they revoke with termination. The lock is held for O(new revocations + running tasks).
+    func applyRevocations(_ revocations: [Revocation]) {
+        guard !revocations.isEmpty else { return }
+        let time = now()
+        let terminating = Set(revocations.lazy.filter(\.terminate).map(\.id))
         let toStop = state.withLock { state -> [(TaskContext, Task<Void, Never>?)] in
-            if let fromBroker { state.brokerRevoked = fromBroker }
-            state.remoteRevoked.merge(remote) { $0 || $1 }
-            state.revoked = state.brokerRevoked.merging(state.remoteRevoked) { $0 || $1 }
-            let revoked = state.revoked
+            for revocation in revocations { state.revoked.insert(revocation, now: time) }
+            guard !terminating.isEmpty else { return [] }
             return state.running.values.compactMap { running in
-                guard let terminate = revoked[running.message.id], terminate, !running.context.isCancelled else {
-                    return nil
-                }
+                guard terminating.contains(running.message.id), !running.context.isCancelled else { return nil }
                 return (running.context, running.work)
             }
         }
