@@ -120,6 +120,8 @@ public final class Worker: Sendable {
         var online = workerEvent("worker-online")
         online.fields["registered"] = .array(catalog.names.map(JSONValue.string))
         try await committer.write(BrokerCommit(events: [online]))
+        // Before the first fetch, so a task revoked before the worker started is never run.
+        let revocationCursor = await readRevocations(after: nil)
         logger.info("worker \(configuration.name) ready: pool \(configuration.pool.rawValue), concurrency \(configuration.concurrency), queues \(configuration.queues.joined(separator: ","))")
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -140,7 +142,7 @@ public final class Worker: Sendable {
                 }
             }
             group.addTask { await self.every(self.configuration.lease / 3) { await self.renewLeases() } }
-            group.addTask { await self.followRevocations() }
+            group.addTask { await self.followRevocations(from: revocationCursor) }
             if let control = broker as? any RemoteControlBroker {
                 group.addTask { await self.serveRemoteControl(control) }
             }
@@ -262,19 +264,25 @@ public final class Worker: Sendable {
         }
     }
 
-    /// Reads the broker's stored revocations once, then every `revocationInterval` only those stored since: the
-    /// broker's cursor makes each poll cost what is new, not the size of the set.
-    private func followRevocations() async {
-        var cursor: RevocationCursor?
-        while !Task.isCancelled {
-            do {
-                let read = try await broker.revocations(after: cursor)
-                cursor = read.cursor
-                applyRevocations(read.revocations)
-            } catch {
-                logger.debug("cannot read revocations: \(error)")
-            }
-            guard (try? await Task.sleep(for: configuration.revocationInterval)) != nil else { return }
+    /// Every `revocationInterval`, reads the revocations stored since the last read: the broker's cursor makes each
+    /// poll cost what is new, not the size of the set.
+    private func followRevocations(from cursor: RevocationCursor?) async {
+        var cursor = cursor
+        while (try? await Task.sleep(for: configuration.revocationInterval)) != nil {
+            cursor = await readRevocations(after: cursor)
+        }
+    }
+
+    /// Applies the revocations stored after `cursor` (all of them when `nil`).
+    /// - Returns: the cursor to read from next; `cursor` itself when the broker cannot be read.
+    private func readRevocations(after cursor: RevocationCursor?) async -> RevocationCursor? {
+        do {
+            let read = try await broker.revocations(after: cursor)
+            applyRevocations(read.revocations)
+            return read.cursor
+        } catch {
+            logger.debug("cannot read revocations: \(error)")
+            return cursor
         }
     }
 
