@@ -543,16 +543,20 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
             case .array(let values), .map(let values): fields = values
             default: continue
             }
-            var values: [String: String] = [:]
+            var taskId: String?
+            var terminate = false
             for index in stride(from: 0, to: fields.count - 1, by: 2) {
-                if let field = fields[index].string { values[field] = fields[index + 1].string }
+                switch fields[index].string {
+                case "task_id": taskId = fields[index + 1].string
+                case "terminate": terminate = fields[index + 1].string == "1"
+                default: break
+                }
             }
-            guard let taskId = values["task_id"], let milliseconds = Int64(id.prefix { $0 != "-" }),
-                milliseconds >= cutoff
-            else { continue }
+            guard let taskId, let milliseconds = Int64(id.prefix { $0 != "-" }), milliseconds >= cutoff else {
+                continue
+            }
             revocations.append(Revocation(
-                id: taskId, terminate: values["terminate"] == "1",
-                at: Date(timeIntervalSince1970: Double(milliseconds) / 1_000)))
+                id: taskId, terminate: terminate, at: Date(timeIntervalSince1970: Double(milliseconds) / 1_000)))
         }
         return (revocations, last ?? RevocationCursor("\(cutoff)-0"))
     }
