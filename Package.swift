@@ -140,7 +140,10 @@ let package = Package(
             name: "SimulTests",
             dependencies: ["CSimulShims", "Simul", "SimulTestSupport", "SimulTestWorker"]
         ),
-        .testTarget(name: "SimulQueueTests", dependencies: ["Simul", "SimulQueue", "SimulSQLite"]),
+        .testTarget(
+            name: "SimulQueueTests",
+            dependencies: ["Simul", "SimulQueue", "SimulSQLite", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "SimulDashboardTests",
             dependencies: [

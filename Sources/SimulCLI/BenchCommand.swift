@@ -14,12 +14,14 @@ struct BenchCommand: AsyncParsableCommand {
               simul bench cpu --compare-python --report bench.html
               simul bench cpu io --json --compare-python
               simul bench queue --compare-python --redis redis://127.0.0.1:6379
+              simul bench revokes
             The queue suite's Redis cases need redis-server (Debian: apt-get install redis-server) and compare \
-            with Celery 5.7, which --compare-python installs from PyPI into a virtual environment.
+            with Celery 5.7, which --compare-python installs from PyPI into a virtual environment. The revokes \
+            suite drains 2,000 no-ops with 0 and with 30,000 revocations stored, on SQLite and on Redis.
             """
     )
 
-    static let suites = ["executors", "cpu", "io", "queue"]
+    static let suites = ["executors", "cpu", "io", "queue", "revokes"]
 
     @Argument(help: "The suites to run (default: all).")
     var names: [String] = []
@@ -81,6 +83,11 @@ struct BenchCommand: AsyncParsableCommand {
                     try await RedisQueueBenchmark(quick: quick, redisURL: redis).run(comparePython: comparePython) {
                         Self.progress("simul: \($0)")
                     }
+                }
+            case "revokes":
+                if comparePython { Self.progress("python: the revokes suite has no Python peer") }
+                results.results += try await peer {
+                    try await RevokeBenchmark(quick: quick, redisURL: redis).run { Self.progress("simul: \($0)") }
                 }
             default:
                 preconditionFailure("unhandled suite \(suite)")

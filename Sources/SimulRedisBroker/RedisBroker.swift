@@ -29,6 +29,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     let pool: RedisConnectionPool
     let listener: RedisListener
     let resultExpiry: Int
+    let revocationLimits: RevokedSet.Limits
     let logger: Logger
     let deadLetterLimits: DeadLetterLimits
     /// Connections for blocking pops, one per receive in progress.
@@ -49,15 +50,17 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     ///   - connections: how many pipelined connections to keep for commands: 4 by default, for a worker; a
     ///     short-lived client is served as well by 1. Waiting for results adds one pub/sub connection.
     ///   - deadLetterLimits: how much of its dead letters it keeps.
+    ///   - revocationLimits: how many revocations are kept, and for how long; Celery's by default.
     ///   - logger: where the broker reports.
     public init(
         configuration: RedisConfiguration, resultExpiry: Int = 86_400, connections: Int = 4,
-        deadLetterLimits: DeadLetterLimits = .init(),
+        deadLetterLimits: DeadLetterLimits = .init(), revocationLimits: RevokedSet.Limits = .celery,
         logger: Logger = Logger(label: "simul.redis")
     ) {
         self.configuration = configuration
         self.resultExpiry = resultExpiry
         self.deadLetterLimits = deadLetterLimits
+        self.revocationLimits = revocationLimits
         self.logger = logger
         pool = RedisConnectionPool(configuration: configuration, size: connections, logger: logger)
         listener = RedisListener(configuration: configuration, pool: pool, logger: logger)
@@ -67,6 +70,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     /// - Throws: ``QueueError/badURL(_:_:)`` when the URL is malformed.
     public convenience init(
         url: String, resultExpiry: Int = 86_400, connections: Int = 4, deadLetterLimits: DeadLetterLimits = .init(),
+        revocationLimits: RevokedSet.Limits = .celery,
         logger: Logger = Logger(label: "simul.redis")
     ) throws {
         let configuration: RedisConfiguration
@@ -77,7 +81,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         }
         self.init(
             configuration: configuration, resultExpiry: resultExpiry, connections: connections,
-            deadLetterLimits: deadLetterLimits, logger: logger)
+            deadLetterLimits: deadLetterLimits, revocationLimits: revocationLimits, logger: logger)
     }
 
     public func close() async {
@@ -242,9 +246,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     static let deadLetterOrder = "simul.dead_letters.order"
     static let deadLetterBytes = "simul.dead_letters.bytes"
     static let deadLettersDropped = "simul.dead_letters.dropped"
-    static let revoked = "simul.revoked"
-    /// Revocations are kept three hours, as Celery's workers keep theirs.
-    static let revocationExpiry = 10_800
+    /// A stream of revocations, one entry (`task_id`, `terminate`) per revoked id; its entry ids are the cursors.
+    static let revocations = "simul.revocations"
 
     // MARK: Receiving
 
@@ -542,29 +545,71 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         return queues.sorted()
     }
 
+    /// One `MULTI`: an `XADD` per id, then `XTRIM MAXLEN` and `XTRIM MINID` (stream ids are Redis's time in ms)
+    /// drop the entries past the bound and the age, oldest first, in O(dropped); the key expires when the newest
+    /// entry would. It also broadcasts Celery's `revoke`, which running workers, Python ones included, act on at once.
     public func revoke(_ ids: [String], terminate: Bool) async throws {
         guard !ids.isEmpty else { return }
-        var command: [RedisArgument] = ["HSET", RedisArgument(Self.revoked)]
-        for id in ids { command += [RedisArgument(id), terminate ? "1" : "0"] }
-        let cast = controlCast("revoke", ["task_id": .array(ids.map(JSONValue.string)), "terminate": .bool(terminate)])
-        _ = try await redis {
-            try await self.pool.pipeline([
-                ["MULTI"], command, ["EXPIRE", RedisArgument(Self.revoked), RedisArgument(Self.revocationExpiry)], cast,
-                ["EXEC"],
-            ])
+        let key = RedisArgument(Self.revocations)
+        var commands: [[RedisArgument]] = [["MULTI"]]
+        for id in ids {
+            commands.append(["XADD", key, "*", "task_id", RedisArgument(id), "terminate", terminate ? "1" : "0"])
+        }
+        commands += [
+            ["XTRIM", key, "MAXLEN", RedisArgument(revocationLimits.maxCount)],
+            ["XTRIM", key, "MINID", RedisArgument(revocationCutoff)],
+            ["EXPIRE", key, RedisArgument(Int(revocationLimits.maxAge.rounded(.up)))],
+            controlCast("revoke", ["task_id": .array(ids.map(JSONValue.string)), "terminate": .bool(terminate)]),
+            ["EXEC"],
+        ]
+        let replies = try await redis { try await self.pool.pipeline(commands) }
+        if case .error(let message)? = replies.last {
+            throw QueueError.storage("redis refused a revoke: \(message)")
         }
     }
 
-    public func revocations() async throws -> [String: Bool] {
-        let reply = try await redis { try await self.pool.send("HGETALL", RedisArgument(Self.revoked)) }
-        guard case .array(let values) = reply else { return [:] }
-        var revoked: [String: Bool] = [:]
-        var index = 0
-        while index + 1 < values.count {
-            if let id = values[index].string { revoked[id] = values[index + 1].string == "1" }
-            index += 2
+    /// `XRANGE` from the cursor (exclusive) to the end; without one, from the oldest entry young enough to count.
+    /// The cursor is the id of the newest entry read.
+    public func revocations(after cursor: RevocationCursor?) async throws
+        -> (revocations: [Revocation], cursor: RevocationCursor)
+    {
+        let cutoff = revocationCutoff
+        let start = cursor.map { "(" + $0.position } ?? String(cutoff)
+        let reply = try await redis {
+            try await self.pool.send("XRANGE", RedisArgument(Self.revocations), RedisArgument(start), "+")
         }
-        return revoked
+        guard case .array(let entries) = reply else { return ([], cursor ?? RevocationCursor("\(cutoff)-0")) }
+        var revocations: [Revocation] = []
+        var last = cursor
+        for case .array(let entry) in entries {
+            guard entry.count == 2, let id = entry[0].string else { continue }
+            last = RevocationCursor(id)
+            let fields: [RESPValue]
+            switch entry[1] {
+            case .array(let values), .map(let values): fields = values
+            default: continue
+            }
+            var taskId: String?
+            var terminate = false
+            for index in stride(from: 0, to: fields.count - 1, by: 2) {
+                switch fields[index].string {
+                case "task_id": taskId = fields[index + 1].string
+                case "terminate": terminate = fields[index + 1].string == "1"
+                default: break
+                }
+            }
+            guard let taskId, let milliseconds = Int64(id.prefix { $0 != "-" }), milliseconds >= cutoff else {
+                continue
+            }
+            revocations.append(Revocation(
+                id: taskId, terminate: terminate, at: Date(timeIntervalSince1970: Double(milliseconds) / 1_000)))
+        }
+        return (revocations, last ?? RevocationCursor("\(cutoff)-0"))
+    }
+
+    /// The stream id (in ms) before which revocations have expired.
+    private var revocationCutoff: Int64 {
+        Int64(((Date().timeIntervalSince1970 - revocationLimits.maxAge) * 1_000).rounded(.down))
     }
 
     public func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {

@@ -21,6 +21,7 @@ public final class SQLiteBroker: ResultCommitting {
     /// durability: no caller returns before its write is on disk.
     private let commits = GroupCommit<@Sendable (Database) throws -> any Sendable, any Sendable>()
     private let resultExpiry: Double
+    private let revocationLimits: RevokedSet.Limits
     private let messagesChanged = ChangeSignal()
     private let resultsChanged = ChangeSignal()
     private let deadLetterLimits: DeadLetterLimits
@@ -36,11 +37,12 @@ public final class SQLiteBroker: ResultCommitting {
     ///   - path: the file; its directory is created if missing.
     ///   - resultExpiry: seconds a result is kept; one day by default, as in Celery.
     ///   - deadLetterLimits: how much of its dead letters it keeps.
+    ///   - revocationLimits: how many revocations are kept, and for how long; Celery's by default.
     ///   - logger: where it reports dropped dead letters.
     /// - Throws: ``QueueError`` when the directory or the file cannot be created or opened.
     public init(
         path: String, resultExpiry: Double = 86_400, deadLetterLimits: DeadLetterLimits = .init(),
-        logger: Logger = Logger(label: "simul.sqlite")
+        revocationLimits: RevokedSet.Limits = .celery, logger: Logger = Logger(label: "simul.sqlite")
     ) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if let failure = Self.makeDirectories(directory) {
@@ -62,6 +64,7 @@ public final class SQLiteBroker: ResultCommitting {
         self.logger = logger
         self.path = path
         identity = FileIdentity(path)
+        self.revocationLimits = revocationLimits
     }
 
     /// Opens the pool and creates the tables.
@@ -119,10 +122,12 @@ public final class SQLiteBroker: ResultCommitting {
                 reason TEXT NOT NULL,
                 at REAL NOT NULL,
                 body BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS revocations (
-                task_id TEXT PRIMARY KEY,
+            CREATE TABLE IF NOT EXISTS revoked (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                task_id TEXT NOT NULL UNIQUE,
                 terminate INTEGER NOT NULL,
                 at REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS revoked_at ON revoked (at);
             CREATE TABLE IF NOT EXISTS events (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 body BLOB NOT NULL);
@@ -140,6 +145,14 @@ public final class SQLiteBroker: ResultCommitting {
                 result BLOB NOT NULL,
                 PRIMARY KEY (group_id, idx));
             """)
+        // Files from before revocations had a sequence: move them over, oldest first.
+        if try db.tableExists("revocations") {
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO revoked (task_id, terminate, at)
+                    SELECT task_id, terminate, at FROM revocations ORDER BY at;
+                DROP TABLE revocations;
+                """)
+        }
         try migrateDeadLetters(db)
     }
 
@@ -378,27 +391,45 @@ public final class SQLiteBroker: ResultCommitting {
         }
     }
 
+    /// Each revocation is a row with the next `seq` (a task revoked again is replaced by a new row, so readers past
+    /// its old one see it); then rows past the age, and all but the newest `maxCount` sequence numbers, are deleted.
+    /// Both deletions walk an index from the oldest end: O(deleted), whatever the table holds.
     public func revoke(_ ids: [String], terminate: Bool) async throws {
+        guard !ids.isEmpty else { return }
         let now = Date().timeIntervalSince1970
+        let limits = revocationLimits
         try await write { db in
-            for id in ids {
-                try db.execute(
-                    sql: """
-                        INSERT INTO revocations (task_id, terminate, at) VALUES (?, ?, ?)
-                        ON CONFLICT (task_id) DO UPDATE SET terminate = max(terminate, excluded.terminate)
-                        """,
-                    arguments: [id, terminate, now])
-            }
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO revoked (task_id, terminate, at)
+                VALUES (?1, max(?2, coalesce((SELECT terminate FROM revoked WHERE task_id = ?1), 0)), ?3)
+                """)
+            for id in ids { try insert.execute(arguments: [id, terminate, now]) }
+            try db.execute(sql: "DELETE FROM revoked WHERE at < ?", arguments: [now - limits.maxAge])
+            try db.execute(sql: "DELETE FROM revoked WHERE seq <= (SELECT max(seq) FROM revoked) - ?",
+                           arguments: [limits.maxCount])
         }
     }
 
-    public func revocations() async throws -> [String: Bool] {
-        try await read { db in
-            var revoked: [String: Bool] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT task_id, terminate FROM revocations") {
-                revoked[row["task_id"]] = row["terminate"]
+    /// The cursor is the `seq` of the newest revocation read.
+    public func revocations(after cursor: RevocationCursor?) async throws
+        -> (revocations: [Revocation], cursor: RevocationCursor)
+    {
+        let after: Int64 = cursor.map { cursor in
+            guard let seq = Int64(cursor.position) else {
+                preconditionFailure("'\(cursor)' is not a revocation cursor of an SQLite broker")
             }
-            return revoked
+            return seq
+        } ?? 0
+        let cutoff = Date().timeIntervalSince1970 - revocationLimits.maxAge
+        return try await read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT seq, task_id, terminate, at FROM revoked WHERE seq > ? AND at >= ? ORDER BY seq",
+                arguments: [after, cutoff])
+            let revocations = rows.map { row in
+                Revocation(id: row["task_id"], terminate: row["terminate"], at: Date(timeIntervalSince1970: row["at"]))
+            }
+            let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM revoked") ?? after
+            return (revocations, RevocationCursor(String(max(after, last))))
         }
     }
 

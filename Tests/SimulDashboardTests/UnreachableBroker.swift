@@ -18,7 +18,11 @@ final class UnreachableBroker: Broker, ResultBackend {
     func purge(queue: String) async throws -> Int { throw Down() }
     func queueLengths() async throws -> [String: Int] { throw Down() }
     func revoke(_ ids: [String], terminate: Bool) async throws { throw Down() }
-    func revocations() async throws -> [String: Bool] { throw Down() }
+    func revocations(after cursor: RevocationCursor?) async throws
+        -> (revocations: [Revocation], cursor: RevocationCursor)
+    {
+        throw Down()
+    }
     func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) { throw Down() }
     func claim(_ slot: String) async throws -> Bool { throw Down() }
     func close() async {}

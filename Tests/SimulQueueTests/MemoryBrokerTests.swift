@@ -38,4 +38,34 @@ import Testing
         #expect(try await broker.queueLengths().isEmpty)
         #expect(try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).isEmpty)
     }
+
+    @Test func revocationsAreReadOnceThenOnlyWhatIsNew() async throws {
+        let broker = MemoryBroker()
+        let empty = try await broker.revocations(after: nil)
+        #expect(empty.revocations.isEmpty)
+        try await broker.revoke(["a", "b"], terminate: false)
+        let first = try await broker.revocations(after: empty.cursor)
+        #expect(first.revocations.map(\.id) == ["a", "b"])
+        #expect(try await broker.revocations(after: first.cursor).revocations.isEmpty)
+        try await broker.revoke(["b"], terminate: true)
+        try await broker.revoke(["c"], terminate: false)
+        let second = try await broker.revocations(after: first.cursor)
+        #expect(second.revocations.map(\.id) == ["b", "c"])
+        #expect(second.revocations.map(\.terminate) == [true, false])
+        #expect(try await broker.revocations(after: second.cursor).revocations.isEmpty)
+        // A reader that starts now gets the whole set, each id once.
+        let all = try await broker.revocations(after: nil).revocations
+        #expect(all.map(\.id) == ["a", "b", "c"] && all.map(\.terminate) == [false, true, false])
+    }
+
+    @Test func revocationsAreTrimmedToTheBoundAndTheAge() async throws {
+        let clock = ManualDate(Date(timeIntervalSince1970: 1_000_000))
+        let broker = MemoryBroker(now: { clock.now }, revocationLimits: .init(maxCount: 3, maxAge: 100))
+        try await broker.revoke(["a", "b", "c", "d"], terminate: false)
+        #expect(try await broker.revocations(after: nil).revocations.map(\.id) == ["b", "c", "d"])
+        clock.advance(60)
+        try await broker.revoke(["e"], terminate: false)
+        clock.advance(60)
+        #expect(try await broker.revocations(after: nil).revocations.map(\.id) == ["e"])
+    }
 }

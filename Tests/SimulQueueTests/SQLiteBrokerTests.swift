@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Simul
 import SimulQueue
 import SimulSQLite
@@ -207,11 +208,82 @@ import Testing
     @Test func revocationsRememberTermination() async throws {
         let (broker, scratch) = try open()
         defer { scratch.remove() }
-        #expect(try await broker.revocations().isEmpty)
+        #expect(try await broker.revocations(after: nil).revocations.isEmpty)
         try await broker.revoke(["a", "b"], terminate: false)
         try await broker.revoke(["b"], terminate: true)
         try await broker.revoke(["b", "c"], terminate: false)
-        #expect(try await broker.revocations() == ["a": false, "b": true, "c": false])
+        let revoked = try await broker.revocations(after: nil).revocations
+        #expect(revoked.map(\.id) == ["a", "b", "c"])
+        #expect(revoked.map(\.terminate) == [false, true, false])
+    }
+
+    @Test func revocationsAreReadOnceThenOnlyWhatIsNew() async throws {
+        let (broker, scratch) = try open()
+        defer { scratch.remove() }
+        let other = try SQLiteBroker(path: scratch.file("queue.sqlite"))
+        let empty = try await broker.revocations(after: nil)
+        #expect(empty.revocations.isEmpty)
+        try await other.revoke(["a", "b"], terminate: false)
+        let first = try await broker.revocations(after: empty.cursor)
+        #expect(first.revocations.map(\.id) == ["a", "b"])
+        let nothing = try await broker.revocations(after: first.cursor)
+        #expect(nothing.revocations.isEmpty && nothing.cursor == first.cursor)
+        try await other.revoke(["b"], terminate: true)
+        try await other.revoke(["c"], terminate: false)
+        let second = try await broker.revocations(after: first.cursor)
+        #expect(second.revocations.map(\.id) == ["b", "c"])
+        #expect(second.revocations.map(\.terminate) == [true, false])
+        #expect(try await broker.revocations(after: second.cursor).revocations.isEmpty)
+        #expect(try await broker.revocations(after: nil).revocations.map(\.id) == ["a", "b", "c"])
+    }
+
+    @Test func revocationsAreTrimmedToTheNewestWhenRevoking() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let broker = try SQLiteBroker(
+            path: scratch.file("queue.sqlite"), revocationLimits: .init(maxCount: 3, maxAge: 100))
+        try await broker.revoke(["a", "b"], terminate: false)
+        let cursor = try await broker.revocations(after: nil).cursor
+        try await broker.revoke(["c", "d"], terminate: true)
+        #expect(try await broker.revocations(after: nil).revocations.map(\.id) == ["b", "c", "d"])
+        // A reader behind the trim reads on from where it was.
+        #expect(try await broker.revocations(after: cursor).revocations.map(\.id) == ["c", "d"])
+        try await broker.revoke(["e", "f", "g", "h"], terminate: false)
+        #expect(try await broker.revocations(after: nil).revocations.map(\.id) == ["f", "g", "h"])
+        #expect(try Self.count("revoked", in: scratch.file("queue.sqlite")) == 3)
+    }
+
+    @Test func expiredRevocationsAreNotReadAndAreDeletedWhenRevoking() async throws {
+        let (broker, scratch) = try open()
+        defer { scratch.remove() }
+        let path = scratch.file("queue.sqlite")
+        let old = Date().timeIntervalSince1970 - 10_801
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "INSERT INTO revoked (task_id, terminate, at) VALUES ('old', 1, ?)", arguments: [old])
+        }
+        #expect(try await broker.revocations(after: nil).revocations.isEmpty)
+        #expect(try Self.count("revoked", in: path) == 1)
+        try await broker.revoke(["new"], terminate: false)
+        #expect(try await broker.revocations(after: nil).revocations.map(\.id) == ["new"])
+        #expect(try Self.count("revoked", in: path) == 1)
+    }
+
+    @Test func revocationsOfAnOlderFileMoveToTheSequencedTable() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("queue.sqlite")
+        let now = Date().timeIntervalSince1970
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: """
+                CREATE TABLE revocations (task_id TEXT PRIMARY KEY, terminate INTEGER NOT NULL, at REAL NOT NULL);
+                INSERT INTO revocations VALUES ('second', 0, ?), ('first', 1, ?);
+                """, arguments: [now - 1, now - 2])
+        }
+        let broker = try SQLiteBroker(path: path)
+        let revoked = try await broker.revocations(after: nil).revocations
+        #expect(revoked.map(\.id) == ["first", "second"] && revoked.map(\.terminate) == [true, false])
+        let oldTableLeft = try await DatabaseQueue(path: path).read { try $0.tableExists("revocations") }
+        #expect(!oldTableLeft)
     }
 
     @Test func aSlotIsClaimedOnceAcrossConnections() async throws {
@@ -324,6 +396,11 @@ import Testing
         try await broker.send([message])
         let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(30), timeout: .seconds(10))
         #expect(taken.map(\.tag) == [message.deliveryTag])
+    }
+
+    /// The rows of `table`, read through a connection of the test's own.
+    private static func count(_ table: String, in path: String) throws -> Int {
+        try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(table)") ?? -1 }
     }
 
     private func open() throws -> (SQLiteBroker, ScratchDirectory) {

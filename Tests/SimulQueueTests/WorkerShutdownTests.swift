@@ -85,7 +85,11 @@ final class RefusingBroker: Broker {
     func purge(queue: String) async throws -> Int { try await inner.purge(queue: queue) }
     func queueLengths() async throws -> [String: Int] { try await inner.queueLengths() }
     func revoke(_ ids: [String], terminate: Bool) async throws { try await inner.revoke(ids, terminate: terminate) }
-    func revocations() async throws -> [String: Bool] { try await inner.revocations() }
+    func revocations(after cursor: RevocationCursor?) async throws
+        -> (revocations: [Revocation], cursor: RevocationCursor)
+    {
+        try await inner.revocations(after: cursor)
+    }
     func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {
         try await inner.events(after: cursor, limit: limit)
     }

@@ -220,6 +220,21 @@ import Testing
         try await queue.stop()
     }
 
+    @Test func aTaskRevokedBeforeTheWorkerStartsIsSkipped() async throws {
+        let broker = MemoryBroker()
+        let sender = QueueClient(broker: broker, backend: broker)
+        let doomed = try await sender.send("t.add", args: [1, 1])
+        // Many revocations before it, so the worker reads a large set at start.
+        try await broker.revoke((0..<5_000).map { _ in TaskID.make() }, terminate: false)
+        try await broker.revoke([doomed.id], terminate: false)
+        // Its first read happens before its first fetch, whatever the interval.
+        let queue = QueueHarness(broker: broker) { $0.revocationInterval = .seconds(3_600) }
+        let error = await #expect(throws: TaskError.self) { try await doomed.get(timeout: .seconds(30)) }
+        #expect(error?.type == "TaskRevokedError" && error?.message == "revoked")
+        #expect(try await queue.client.send("t.add", args: [2, 2]).get(timeout: .seconds(30)) == 4)
+        try await queue.stop()
+    }
+
     @Test(arguments: [WorkerConfiguration.Pool.threads, .async])
     func revokingARunningTaskStopsItCooperatively(pool: WorkerConfiguration.Pool) async throws {
         let queue = QueueHarness { $0.pool = pool }

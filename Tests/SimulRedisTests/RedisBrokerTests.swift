@@ -168,6 +168,80 @@ struct RedisBrokerTests {
         await fixture.stop()
     }
 
+    // MARK: Revocations
+
+    @Test func revocationsAreAStreamReadFromACursor() async throws {
+        let fixture = try await Fixture.start()
+        let empty = try await fixture.broker.revocations(after: nil)
+        #expect(empty.revocations.isEmpty)
+        try await fixture.broker.revoke(["a", "b"], terminate: false)
+        #expect(try await fixture.count("XLEN", "simul.revocations") == 2)
+        let first = try await fixture.broker.revocations(after: empty.cursor)
+        #expect(first.revocations.map(\.id) == ["a", "b"])
+        let nothing = try await fixture.broker.revocations(after: first.cursor)
+        #expect(nothing.revocations.isEmpty && nothing.cursor == first.cursor)
+        try await fixture.broker.revoke(["b"], terminate: true)
+        try await fixture.broker.revoke(["c"], terminate: false)
+        let second = try await fixture.broker.revocations(after: first.cursor)
+        #expect(second.revocations.map(\.id) == ["b", "c"])
+        #expect(second.revocations.map(\.terminate) == [true, false])
+        #expect(try await fixture.broker.revocations(after: second.cursor).revocations.isEmpty)
+        // A reader that starts now reads every entry; the worker's revoked set merges the two for "b".
+        let all = try await fixture.broker.revocations(after: nil).revocations
+        #expect(all.map(\.id) == ["a", "b", "b", "c"])
+        let age = try #require(all.first).at.timeIntervalSinceNow
+        #expect(age < 60 && age > -60)
+        #expect(try await fixture.count("TTL", "simul.revocations") > 10_000)
+        await fixture.stop()
+    }
+
+    @Test func revocationsAreTrimmedToTheBoundAndTheAge() async throws {
+        let fixture = try await Fixture.start()
+        let broker = try RedisBroker(
+            url: fixture.server.url + "/0", revocationLimits: .init(maxCount: 3, maxAge: 10_800))
+        // An entry from long ago, as a stream id is a time in ms.
+        try await fixture.redis.send("XADD", "simul.revocations", "1-1", "task_id", "ancient", "terminate", "1")
+        #expect(try await broker.revocations(after: nil).revocations.isEmpty)
+        try await broker.revoke(["a", "b"], terminate: false)
+        #expect(try await fixture.count("XLEN", "simul.revocations") == 2)
+        try await broker.revoke(["c", "d"], terminate: true)
+        #expect(try await fixture.count("XLEN", "simul.revocations") == 3)
+        #expect(try await broker.revocations(after: nil).revocations.map(\.id) == ["b", "c", "d"])
+        await broker.close()
+        await fixture.stop()
+    }
+
+    @Test func aRevokeReachesARunningWorkerByBroadcast() async throws {
+        let fixture = try await Fixture.start()
+        var catalog = TaskCatalog()
+        catalog.register("t.nap", parameters: ["seconds"]) { (seconds: Double) async throws -> String in
+            try await Task.sleep(for: .seconds(seconds))
+            return "finished"
+        }
+        var configuration = WorkerConfiguration()
+        configuration.name = "redis@test"
+        configuration.pool = .async
+        // It reads the stream once at start, then not for an hour: only the broadcast can tell it in time.
+        configuration.revocationInterval = .seconds(3_600)
+        let worker = Worker(
+            catalog: catalog, broker: fixture.broker, backend: fixture.broker, configuration: configuration)
+        let running = Task { try await worker.run() }
+        let client = QueueClient(broker: fixture.broker, backend: fixture.broker)
+        let nap = try await client.send("t.nap", args: [60])
+        let deadline = ContinuousClock.now + .seconds(20)
+        // Running, and subscribed to the remote-control channel (a pattern subscription).
+        while ContinuousClock.now < deadline {
+            if worker.stats.active == 1, try await fixture.count("PUBSUB", "NUMPAT") >= 1 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await client.revoke([nap.id], terminate: true)
+        let error = await #expect(throws: TaskError.self) { try await nap.get(timeout: .seconds(20)) }
+        #expect(error?.type == "TaskRevokedError" && error?.message == "terminated")
+        worker.shutdown()
+        try await running.value
+        await fixture.stop()
+    }
+
     @Test func aWorkerRunsChainsChordsAndFailuresOverRedis() async throws {
         let fixture = try await Fixture.start()
         var catalog = TaskCatalog()

@@ -53,10 +53,20 @@ public protocol Broker: AnyObject, Sendable {
     func queueLengths() async throws -> [String: Int]
 
     /// Marks tasks revoked; workers skip them, and stop them if running and `terminate` is set.
+    ///
+    /// The broker keeps the newest ``RevokedSet/Limits/maxCount`` revocations for ``RevokedSet/Limits/maxAge``
+    /// seconds each (Celery's 50,000 for three hours by default), and drops the oldest first when it revokes.
     func revoke(_ ids: [String], terminate: Bool) async throws
 
-    /// Every revocation, task id to whether it asked for termination.
-    func revocations() async throws -> [String: Bool]
+    /// The revocations stored after `cursor`, oldest first, and the cursor to read from next time.
+    ///
+    /// Without a cursor it returns every stored revocation that has not expired (at most the broker's
+    /// ``RevokedSet/Limits/maxCount``); with one, only those stored since, so a worker that polls reads each
+    /// revocation once. A task revoked again comes again, with `terminate` set if either revocation set it.
+    /// - Parameter cursor: the cursor a previous call returned, or `nil` for the first call.
+    /// - Returns: the revocations, and the cursor to pass next time.
+    func revocations(after cursor: RevocationCursor?) async throws
+        -> (revocations: [Revocation], cursor: RevocationCursor)
 
     /// Events after `cursor`, oldest first, and the cursor to ask from next time.
     func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64)

@@ -25,7 +25,7 @@ public final class MemoryBroker: ResultCommitting {
         var lastDeadLetterId: Int64 = 0
         var deadLetterBytes = 0
         var deadLettersDropped: Int64 = 0
-        var revocations: [String: Bool] = [:]
+        var revoked: RevokedSet
         var events: [QueueEvent] = []
         var eventsDropped: Int64 = 0
         var claims: Set<String> = []
@@ -35,7 +35,7 @@ public final class MemoryBroker: ResultCommitting {
         var chordsFired: Set<String> = []
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let messagesChanged = ChangeSignal()
     private let resultsChanged = ChangeSignal()
     private let now: @Sendable () -> Date
@@ -45,16 +45,18 @@ public final class MemoryBroker: ResultCommitting {
 
     /// Creates an empty broker.
     /// - Parameters:
-    ///   - now: the clock for ETAs and leases.
+    ///   - now: the clock for ETAs, leases and the age of revocations.
     ///   - deadLetterLimits: how much of its dead letters it keeps.
+    ///   - revocationLimits: how many revocations it keeps, and for how long.
     ///   - logger: where it reports dropped dead letters.
     public init(
         now: @escaping @Sendable () -> Date = Date.init, deadLetterLimits: DeadLetterLimits = .init(),
-        logger: Logger = Logger(label: "simul.memory")
+        revocationLimits: RevokedSet.Limits = .celery, logger: Logger = Logger(label: "simul.memory")
     ) {
         self.now = now
         self.deadLetterLimits = deadLetterLimits
         self.logger = logger
+        state = Mutex(State(revoked: RevokedSet(limits: revocationLimits)))
     }
 
     public func commit(_ commit: BrokerCommit) async throws {
@@ -186,12 +188,27 @@ public final class MemoryBroker: ResultCommitting {
     }
 
     public func revoke(_ ids: [String], terminate: Bool) async throws {
+        let time = now()
         state.withLock { state in
-            for id in ids { state.revocations[id] = terminate || (state.revocations[id] ?? false) }
+            for id in ids { state.revoked.insert(Revocation(id: id, terminate: terminate, at: time), now: time) }
         }
     }
 
-    public func revocations() async throws -> [String: Bool] { state.withLock { $0.revocations } }
+    /// The cursor is the ``RevokedSet`` sequence of the newest revocation read.
+    public func revocations(after cursor: RevocationCursor?) async throws
+        -> (revocations: [Revocation], cursor: RevocationCursor)
+    {
+        let after = cursor.map { cursor in
+            guard let sequence = Int(cursor.position) else {
+                preconditionFailure("'\(cursor)' is not a revocation cursor of a memory broker")
+            }
+            return sequence
+        } ?? 0
+        let time = now()
+        return state.withLock { state in
+            (state.revoked.revocations(after: after, now: time), RevocationCursor(String(state.revoked.lastSequence)))
+        }
+    }
 
     public func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {
         state.withLock { state in

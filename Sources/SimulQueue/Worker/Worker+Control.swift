@@ -45,7 +45,10 @@ extension Worker {
                     ]
                 }
             })
-        case "revoked": return .array(state.withLock { $0.revoked.keys.sorted().map(JSONValue.string) })
+        case "revoked":
+            let time = now()
+            let ids = state.withLock { $0.revoked.revocations(after: 0, now: time) }.map(\.id)
+            return .array(ids.sorted().map(JSONValue.string))
         case "registered": return .array(catalog.names.map(JSONValue.string))
         case "active_queues": return .array(configuration.queues.map(Self.queueDescription))
         case "conf": return [:]
@@ -68,7 +71,8 @@ extension Worker {
             }
         guard !ids.isEmpty else { return ["error": "revoke needs task_id"] }
         let terminate = arguments["terminate"] == .bool(true)
-        applyRevocations(remote: Dictionary(ids.map { ($0, terminate) }, uniquingKeysWith: { $0 || $1 }))
+        let time = now()
+        applyRevocations(ids.map { Revocation(id: $0, terminate: terminate, at: time) })
         return ["ok": .string("tasks \(ids.joined(separator: ", ")) flagged as revoked")]
     }
 

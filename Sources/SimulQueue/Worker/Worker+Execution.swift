@@ -24,16 +24,17 @@ extension Worker {
         let message = job.message
         let context = TaskContext(id: message.id, name: message.task, retries: message.retries,
                                   hostname: configuration.name)
-        let (admitted, revoked) = state.withLock { state -> (Bool, Bool?) in
-            guard state.held[job.delivery.tag] != nil, !state.stopping || !state.cold else { return (false, nil) }
+        let time = now()
+        let (admitted, revoked) = state.withLock { state -> (Bool, Bool) in
+            guard state.held[job.delivery.tag] != nil, !state.stopping || !state.cold else { return (false, false) }
             state.running[job.delivery.tag] = Running(context: context, message: message)
-            return (true, state.revoked[message.id])
+            return (true, state.revoked.contains(message.id, now: time))
         }
         guard admitted else { return }
         let started = ContinuousClock.now
         let outcome: Outcome
         let task = catalog[message.task]
-        if revoked != nil {
+        if revoked {
             outcome = .revoked("revoked")
         } else if let expires = message.expires, expires <= now() {
             outcome = .revoked("expired")

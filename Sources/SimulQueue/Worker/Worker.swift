@@ -20,7 +20,7 @@ public final class Worker: Sendable {
     let configuration: WorkerConfiguration
     let logger: Logger
     let now: @Sendable () -> Date
-    let state = Mutex(State())
+    let state: Mutex<State>
     let ready = AsyncQueue<Job>()
     let released = ChangeSignal()
     let committer: Committer
@@ -48,12 +48,8 @@ public final class Worker: Sendable {
         /// Held messages that have run and wait for their batch to be written.
         var finished: Set<String> = []
         var etaTimers: [String: Task<Void, Never>] = [:]
-        /// Every revocation: task id to whether it asked for termination.
-        var revoked: [String: Bool] = [:]
-        /// Those read from the broker's list.
-        var brokerRevoked: [String: Bool] = [:]
-        /// Those received by remote control, which the broker's list may not hold.
-        var remoteRevoked: [String: Bool] = [:]
+        /// Every revocation, read from the broker or received by remote control, bounded as the broker bounds its.
+        var revoked: RevokedSet
         var processed = 0
         var failed = 0
         var stopping = false
@@ -96,6 +92,7 @@ public final class Worker: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        state = Mutex(State(revoked: RevokedSet(limits: configuration.revocationLimits)))
         committer = Committer(broker: broker, backend: backend, logger: logger)
         executor = TaskExecutorPool(configuration: configuration)
     }
@@ -131,6 +128,8 @@ public final class Worker: Sendable {
         var online = workerEvent("worker-online")
         online.fields["registered"] = .array(catalog.names.map(JSONValue.string))
         try await committer.write(BrokerCommit(events: [online]))
+        // Before the first fetch, so a task revoked before the worker started is never run.
+        let revocationCursor = await readRevocations(after: nil)
         logger.info("worker \(configuration.name) ready: pool \(configuration.pool.rawValue), concurrency \(configuration.concurrency), queues \(configuration.queues.joined(separator: ","))")
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -151,7 +150,7 @@ public final class Worker: Sendable {
                 }
             }
             group.addTask { await self.every(self.configuration.lease / 3) { await self.renewLeases() } }
-            group.addTask { await self.every(self.configuration.revocationInterval) { await self.readRevocations() } }
+            group.addTask { await self.followRevocations(from: revocationCursor) }
             if let control = broker.remoteControl {
                 group.addTask { await self.serveRemoteControl(control) }
             }
@@ -282,23 +281,39 @@ public final class Worker: Sendable {
         }
     }
 
-    private func readRevocations() async {
-        guard let revoked = try? await broker.revocations() else { return }
-        applyRevocations(fromBroker: revoked)
+    /// Every `revocationInterval`, reads the revocations stored since the last read: the broker's cursor makes each
+    /// poll cost what is new, not the size of the set.
+    private func followRevocations(from cursor: RevocationCursor?) async {
+        var cursor = cursor
+        while (try? await Task.sleep(for: configuration.revocationInterval)) != nil {
+            cursor = await readRevocations(after: cursor)
+        }
     }
 
-    /// Records revocations, from the broker's list or by remote control, and stops the running tasks that are
-    /// revoked with termination.
-    func applyRevocations(fromBroker: [String: Bool]? = nil, remote: [String: Bool] = [:]) {
+    /// Applies the revocations stored after `cursor` (all of them when `nil`).
+    /// - Returns: the cursor to read from next; `cursor` itself when the broker cannot be read.
+    private func readRevocations(after cursor: RevocationCursor?) async -> RevocationCursor? {
+        do {
+            let read = try await broker.revocations(after: cursor)
+            applyRevocations(read.revocations)
+            return read.cursor
+        } catch {
+            logger.debug("cannot read revocations: \(error)")
+            return cursor
+        }
+    }
+
+    /// Adds `revocations`, from the broker or by remote control, to the revoked set, and stops the running tasks
+    /// they revoke with termination. The lock is held for O(new revocations + running tasks).
+    func applyRevocations(_ revocations: [Revocation]) {
+        guard !revocations.isEmpty else { return }
+        let time = now()
+        let terminating = Set(revocations.lazy.filter(\.terminate).map(\.id))
         let toStop = state.withLock { state -> [(TaskContext, Task<Void, Never>?)] in
-            if let fromBroker { state.brokerRevoked = fromBroker }
-            state.remoteRevoked.merge(remote) { $0 || $1 }
-            state.revoked = state.brokerRevoked.merging(state.remoteRevoked) { $0 || $1 }
-            let revoked = state.revoked
+            for revocation in revocations { state.revoked.insert(revocation, now: time) }
+            guard !terminating.isEmpty else { return [] }
             return state.running.values.compactMap { running in
-                guard let terminate = revoked[running.message.id], terminate, !running.context.isCancelled else {
-                    return nil
-                }
+                guard terminating.contains(running.message.id), !running.context.isCancelled else { return nil }
                 return (running.context, running.work)
             }
         }

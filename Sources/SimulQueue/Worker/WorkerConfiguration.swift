@@ -31,8 +31,11 @@ public struct WorkerConfiguration: Sendable {
     public var shutdownTimeout: Duration = .seconds(30)
     /// How often the worker says it is alive.
     public var heartbeatInterval: Duration = .seconds(2)
-    /// How often the worker reads revocations.
+    /// How often the worker reads new revocations from the broker.
     public var revocationInterval: Duration = .milliseconds(250)
+    /// How many revocations the worker keeps, and for how long: Celery's 50,000 for three hours by default. Keep
+    /// it the broker's.
+    public var revocationLimits: RevokedSet.Limits = .celery
     /// The queue each task name goes to when a chain, callback or retry sends it; else its registered queue, else
     /// the queue of the message that sends it.
     public var routes = TaskRoutes()
