@@ -76,14 +76,36 @@ struct RouteOptions: ParsableArguments {
     }
 }
 
-/// Parses `--args` and `--kwargs`.
+/// Parses `--args` and `--kwargs` with Simul's own JSON parser, as a worker reads a message, so what is sent is
+/// what was typed: an integer past 64 bits stays an exact ``JSONValue/bigInteger(_:)`` (`JSONDecoder` would round it
+/// to a `Double`).
 enum JSONArgument {
     static func parse<T: Decodable>(_ text: String, as type: T.Type, option: String) throws -> T {
+        let shape =
+            T.self == [JSONValue].self ? "a JSON array, such as '[2, 3]'" : "a JSON object, such as '{\"x\": 2}'"
+        let value: JSONValue
         do {
-            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+            value = try JSONValue(parsing: Data(text.utf8))
         } catch {
-            let shape = T.self == [JSONValue].self ? "a JSON array, such as '[2, 3]'" : "a JSON object, such as '{\"x\": 2}'"
+            throw CLIError("\(option) must be \(shape), got '\(text)' (\(error))")
+        }
+        // JSON has no spelling for infinity: a message would carry `null` instead.
+        guard isFinite(value) else {
+            throw CLIError("\(option) has a number outside the range of a float (such as 1e400), got '\(text)'")
+        }
+        do {
+            return try value.decode(as: T.self)
+        } catch {
             throw CLIError("\(option) must be \(shape), got '\(text)'")
+        }
+    }
+
+    private static func isFinite(_ value: JSONValue) -> Bool {
+        switch value {
+        case .number(let number): number.isFinite
+        case .array(let elements): elements.allSatisfy(isFinite)
+        case .object(let members): members.values.allSatisfy(isFinite)
+        default: true
         }
     }
 }
