@@ -189,18 +189,25 @@ let package = Package(
     ]
 )
 
-// The RESP parser's libFuzzer harness, built only by scripts/fuzz-resp.sh (SIMUL_FUZZ=1), so users and CI never
-// build it. `-parse-as-library` leaves `main` to libFuzzer.
+// The libFuzzer harnesses of the RESP parser and of the JSON parser and message codec, built only by scripts/fuzz.sh
+// (SIMUL_FUZZ=1), so users and the main build never build them. `-parse-as-library` leaves `main` to libFuzzer.
 if Context.environment["SIMUL_FUZZ"] == "1" {
-    package.targets.append(
+    package.targets += [
         .executableTarget(
             name: "RESPFuzz",
             dependencies: ["SimulRedis", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/RESPFuzz",
             exclude: ["corpus", "resp.dict"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        )
-    )
+        ),
+        .executableTarget(
+            name: "JSONFuzz",
+            dependencies: ["Simul", "SimulQueue"],
+            path: "Fuzz/JSONFuzz",
+            exclude: ["corpus", "json.dict"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+    ]
 }
 
 for target in package.targets where target.type != .system && target.name != "CSimulShims" {

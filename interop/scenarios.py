@@ -316,6 +316,31 @@ def t10():
     return f"{SWIFT_PREFIX}.add(2, 2) linked to pytasks.mul(10): callback = 40"
 
 
+@scenario("t11-exact-integers", 45, needs={"swift-worker"})
+def t11():
+    """T11 integers exact up to 2^63 - 1, then OverflowError"""
+    outside = "is outside the 64-bit integers (-9223372036854775808 to 9223372036854775807)"
+    for args, expected in (((2**53 + 1, 0), 2**53 + 1), ((2**63 - 2, 1), 2**63 - 1), ((-(2**63) + 1, -1), -(2**63)),
+                           ((1, 0.5), 1.5)):
+        value = get(app.send_task(f"{SWIFT_PREFIX}.add", args), 20)
+        expect(type(value) is type(expected) and value == expected,
+               f"add{args} returned {value!r}, expected {expected!r} (as Python's + gives)")
+    for args, message in (((2**63 - 1, 1), f"{2**63 - 1} + 1 {outside}"), ((2**70, 1), f"{2**70} {outside}")):
+        result = app.send_task(f"{SWIFT_PREFIX}.add", args)
+        try:
+            value = get(result, 20)
+        except OverflowError as error:
+            expected = f"{SWIFT_PREFIX}.add(): {message}"
+            expect(error.args == (expected,), f"the OverflowError's args are {error.args!r}, expected ({expected!r},)")
+        except AssertionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the exact type is what this scenario checks
+            raise AssertionError(f"add{args}: expected OverflowError, got {type(error).__module__}.{error!r}") from None
+        else:
+            raise AssertionError(f"add{args}: expected OverflowError, the task returned {value!r}")
+    return f"add(2**53 + 1, 0) = {2**53 + 1}, add(2**63 - 2, 1) = 2**63 - 1; 2**63 - 1 + 1 and 2**70 + 1: OverflowError"
+
+
 @scenario("c1-swift-client-python-worker", 60, needs={"swift-client"})
 def c1():
     """Swift client -> Python worker"""

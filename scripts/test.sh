@@ -92,6 +92,12 @@ assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.or
 print(f"bench JSON has {len(rows)} rows, ours and the Python peer's for every case; the HTML report has charts")
 PY
 
+step "fuzzing: 25 s each of the RESP parser, and of the JSON parser and message codec (scripts/fuzz.sh)"
+# A short pass from the seed corpora, so a harness that no longer builds or a crash on the seeds fails CI; the long
+# runs are in docs/resp.md. Each builds its harness with libFuzzer and AddressSanitizer first (in .build-fuzz/).
+scripts/fuzz.sh resp 10000000 -max_total_time=25 -max_len=512
+scripts/fuzz.sh json 10000000 -max_total_time=25
+
 step "fault suite: scripts/faults.sh --quick"
 # Kills workers, sends malformed messages and crashing tasks, and counts from the results and the tasks' own records
 # that nothing is lost (docs/faults.md), on SQLite and on a Redis it starts itself. About 4 minutes; the timeout

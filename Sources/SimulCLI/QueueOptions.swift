@@ -77,8 +77,9 @@ struct RouteOptions: ParsableArguments {
     }
 }
 
-/// Parses `--args` and `--kwargs` with Simul's own JSON parser, the one workers read messages with, and names the
-/// cause of a refusal: the syntax error and its byte, or the wrong kind of value.
+/// Parses `--args` and `--kwargs` with Simul's own JSON parser, the one workers read messages with, so what is sent
+/// is what was typed (an integer past 64 bits stays an exact ``JSONValue/bigInteger(_:)``), and names the cause of a
+/// refusal: the syntax error and its byte (a number out of range, such as `1e400`, included), or the wrong kind.
 enum JSONArgument {
     /// A JSON array, such as `[2, 3]`.
     static func array(_ text: String, option: String) throws -> [JSONValue] {

@@ -86,6 +86,19 @@ import Testing
         await broker.close()
     }
 
+    /// `--args` is read by the parser a worker uses: an integer past 64 bits is sent as typed, not as a float.
+    @Test func sendArgsKeepsBigIntegersExact() async throws {
+        let broker = try SQLiteBroker(path: path)
+        let run = try Self.simul(["send", "simul.add", "--args", "[1180591620717411303424, 9007199254740993]",
+                                  "--kwargs", #"{"n": -18446744073709551617}"#, "--broker", url])
+        #expect(run.status == 0, "\(run.error)")
+        let received = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(30), timeout: .seconds(5))
+        let message = try MessageCodec.decode(try #require(received.first).body)
+        #expect(message.args == [.bigInteger("1180591620717411303424"), .integer(9_007_199_254_740_993)])
+        #expect(message.kwargs == ["n": .bigInteger("-18446744073709551617")])
+        await broker.close()
+    }
+
     @Test func sendCountRefusesBadInput() throws {
         try expectOneLineError(["send", "simul.noop", "--count", "0", "--broker", url],
                                "--count must be at least 1, got 0")

@@ -15,10 +15,12 @@ extension JSONValue {
     public static let maximumDepth = 512
 
     /// Parses one JSON value (RFC 8259) from UTF-8 bytes: the fast path for messages and results, several times
-    /// faster than `JSONDecoder` into ``JSONValue``. Integers that fit `Int64` (or `UInt64`) stay integers; numbers
-    /// with a fraction or an exponent are `Double`s.
+    /// faster than `JSONDecoder` into ``JSONValue``. Integers that fit `Int64` (or `UInt64`) stay integers, and
+    /// longer ones are kept exactly as ``JSONValue/bigInteger(_:)``; numbers with a fraction or an exponent are
+    /// `Double`s.
     /// - Throws: ``ParseError`` for anything that is not exactly one JSON value: bad syntax, invalid UTF-8, a lone
-    ///   surrogate, nesting deeper than ``maximumDepth``, or bytes after the value.
+    ///   surrogate, nesting deeper than ``maximumDepth``, a number past `Double`'s range (such as `1e400`, which
+    ///   JSON could not carry back), or bytes after the value.
     public init(parsing bytes: some Collection<UInt8>) throws(ParseError) {
         let contiguous = bytes.withContiguousStorageIfAvailable { buffer in
             Result { () throws(ParseError) in try Self.parseDocument(buffer) }
@@ -279,6 +281,8 @@ private struct JSONParser {
             if magnitude <= UInt64(Int64.max) + 1 { return .integer(Int64(truncatingIfNeeded: 0 &- magnitude)) }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+        // An integer past 64 bits stays exact: as a `Double` it would silently change value (and type, for Python).
+        if integral { return .bigInteger(text) }
         guard let value = Double(text) else { throw error("invalid number") }
         guard value.isFinite else { throw JSONValue.ParseError(reason: "number out of range", offset: start) }
         return .number(value)

@@ -1,11 +1,25 @@
 import Foundation
 
 /// A JSON value: task arguments and results in the queue, demo results in `simul demo --json`.
+///
+/// Numbers keep what their JSON text said: an integer literal is ``integer(_:)``, ``unsigned(_:)`` or, past 64 bits,
+/// ``bigInteger(_:)``; a literal with a fraction or an exponent is ``number(_:)``. Python clients send integers of
+/// any size, and an integer read as a `Double` would silently change value above 2^53.
 public enum JSONValue: Codable, Sendable, Equatable {
     case string(String)
     case number(Double)
     case integer(Int64)
     case unsigned(UInt64)
+    /// An integer outside `Int64` and `UInt64` (such as Python's `2**70`), kept exactly as its decimal digits, with
+    /// a leading `-` when negative and no leading zeros: `.bigInteger("1180591620717411303424")`.
+    ///
+    /// ``init(parsing:)-(some Collection<UInt8>)`` makes these, and ``jsonText`` writes the digits back unchanged.
+    /// ``doubleValue`` is the nearest `Double`, as Python's `float(n)` is; ``intValue`` is `nil`. `Codable`
+    /// (`JSONEncoder`, `JSONDecoder`) has no integers past 64 bits: encoding writes the digits as a `Decimal` (exact up
+    /// to 38 digits, else the nearest `Double`), and decoding never makes this case, so prefer ``jsonBytes`` and
+    /// ``init(parsing:)-(some Collection<UInt8>)`` where exactness matters. Text that is not such an integer is a
+    /// programmer error, and writing it traps.
+    case bigInteger(String)
     case bool(Bool)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -18,6 +32,13 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .number(let value): try container.encode(value)
         case .integer(let value): try container.encode(value)
         case .unsigned(let value): try container.encode(value)
+        case .bigInteger(let digits):
+            // `JSONEncoder` writes a `Decimal`'s digits, exact up to 38 of them; past that, the nearest `Double`.
+            if let decimal = Decimal(string: digits), decimal.description == digits {
+                try container.encode(decimal)
+            } else {
+                try container.encode(Self.nearestDouble(digits))
+            }
         case .bool(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
@@ -70,6 +91,9 @@ extension JSONValue {
             }
         case .integer(let value): output.append(contentsOf: String(value).utf8)
         case .unsigned(let value): output.append(contentsOf: String(value).utf8)
+        case .bigInteger(let digits):
+            precondition(Self.isBigInteger(digits), "JSONValue.bigInteger(\"\(digits)\") is not an integer literal")
+            output.append(contentsOf: digits.utf8)
         case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
         case .null: output.append(contentsOf: "null".utf8)
         case .array(let values):
@@ -133,6 +157,9 @@ extension JSONValue {
     /// - Throws: `DecodingError` when the value does not have the shape of `type`.
     public func decode<T: Decodable>(as type: T.Type) throws -> T {
         if let value = self as? T { return value }
+        // Containers of JSON values skip the `Codable` round trip, which would turn big integers into doubles.
+        if case .array(let elements) = self, let value = elements as? T { return value }
+        if case .object(let members) = self, let value = members as? T { return value }
         return try JSONDecoder().decode(T.self, from: JSONValue.compactEncoder.encode(self))
     }
 
@@ -157,9 +184,23 @@ extension JSONValue {
         switch self {
         case .integer(let value): return Double(value)
         case .unsigned(let value): return Double(value)
+        case .bigInteger(let digits): return Self.nearestDouble(digits)
         case .number(let value): return value
         default: return nil
         }
+    }
+
+    /// The `Double` nearest an integer's digits: `±infinity` past `Double`'s range.
+    private static func nearestDouble(_ digits: String) -> Double {
+        Double(digits) ?? (digits.hasPrefix("-") ? -.infinity : .infinity)
+    }
+
+    /// Whether `digits` spells an integer as JSON does: an optional `-`, then `0` or digits without a leading zero.
+    private static func isBigInteger(_ digits: String) -> Bool {
+        let magnitude = digits.utf8.first == UInt8(ascii: "-") ? digits.utf8.dropFirst() : digits.utf8[...]
+        guard let first = magnitude.first else { return false }
+        return (first != UInt8(ascii: "0") || magnitude.count == 1)
+            && magnitude.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// The elements, if this is an array.

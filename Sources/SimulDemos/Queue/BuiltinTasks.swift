@@ -15,14 +15,12 @@ public enum BuiltinTasks {
     /// `simul.fail`, `simul.flaky`, and the fault suite's `simul.record` and `simul.crash`.
     public static func register(in catalog: inout TaskCatalog) {
         catalog.register("simul.add", parameters: ["x", "y"]) { (x: JSONValue, y: JSONValue) throws in
-            try arithmetic("simul.add", x, y, +, +)
+            try arithmetic("simul.add", .add, x, y)
         }
         catalog.register("simul.mul", parameters: ["x", "y"]) { (x: JSONValue, y: JSONValue) throws in
-            try arithmetic("simul.mul", x, y, *, *)
+            try arithmetic("simul.mul", .multiply, x, y)
         }
-        catalog.register("simul.xsum", parameters: ["numbers"]) { (numbers: [JSONValue]) throws in
-            try numbers.reduce(JSONValue.integer(0)) { try arithmetic("simul.xsum", $0, $1, +, +) }
-        }
+        catalog.register("simul.xsum", parameters: ["numbers"]) { (numbers: [JSONValue]) throws in try sum(numbers) }
         catalog.register("simul.sleep", parameters: ["seconds"]) { (seconds: Double) async throws -> Double in
             do {
                 try await Task.sleep(for: Seconds.duration(seconds, "seconds"))
@@ -55,18 +53,92 @@ public enum BuiltinTasks {
         registerFaultTasks(in: &catalog)
     }
 
-    /// Integer arithmetic when both are integers (and it does not overflow), else floating point.
-    private static func arithmetic(
-        _ task: String, _ x: JSONValue, _ y: JSONValue, _ integer: (Int64, Int64) -> Int64,
-        _ real: (Double, Double) -> Double
-    ) throws -> JSONValue {
-        if case .integer(let a) = x, case .integer(let b) = y {
-            let exact = real(Double(a), Double(b))
-            if abs(exact) < 9e15 { return .integer(integer(a, b)) }
+    private enum Operation {
+        case add, multiply
+
+        var symbol: String { self == .add ? "+" : "*" }
+    }
+
+    /// Python's `x + y` or `x * y` on two numbers, within what JSON and 64 bits carry.
+    ///
+    /// Two integers give the exact integer, or an `OverflowError` when an argument or the result is outside `Int64`
+    /// (Python's integers have no limit, so an honest error is the nearest answer). An integer and a float, or two
+    /// floats, give a float, as in Python; a float result past `Double`'s range is an `OverflowError`, where Python
+    /// gives `inf`, which JSON cannot carry. Anything else (strings, lists, booleans) is a `TypeError`.
+    private static func arithmetic(_ task: String, _ operation: Operation, _ x: JSONValue, _ y: JSONValue)
+        throws(TaskError) -> JSONValue
+    {
+        guard isNumber(x), isNumber(y) else {
+            throw .typeError("\(task)() needs numbers, got \(x.jsonText) and \(y.jsonText)")
         }
-        guard let a = x.doubleValue, let b = y.doubleValue else {
-            throw TaskError.typeError("\(task)() needs numbers, got \(x.jsonText) and \(y.jsonText)")
+        let expression = "\(text(x)) \(operation.symbol) \(text(y))"
+        if isInteger(x), isInteger(y) {
+            let a = try int64(x, task), b = try int64(y, task)
+            let (result, overflow) =
+                operation == .add ? a.addingReportingOverflow(b) : a.multipliedReportingOverflow(by: b)
+            guard !overflow else { throw .overflowError("\(task)(): \(expression) \(outsideInt64)") }
+            return .integer(result)
         }
-        return .number(real(a, b))
+        let (a, b) = (x.doubleValue!, y.doubleValue!)
+        return try float(operation == .add ? a + b : a * b, task, expression)
+    }
+
+    /// Python's `sum(numbers)`: exact while the numbers are integers (the running total is an `Int128`, so only the
+    /// sum itself must fit `Int64`), a float from the first float on.
+    private static func sum(_ numbers: [JSONValue]) throws(TaskError) -> JSONValue {
+        var total: Int128 = 0
+        var floatTotal: Double?
+        for number in numbers {
+            guard isNumber(number) else { throw .typeError("simul.xsum() needs numbers, got \(number.jsonText)") }
+            if floatTotal == nil, !isInteger(number) { floatTotal = Double(total) }
+            if let sum = floatTotal {
+                floatTotal = sum + number.doubleValue!
+            } else {
+                total += Int128(try int64(number, "simul.xsum"))
+            }
+        }
+        if let floatTotal { return try float(floatTotal, "simul.xsum", "the sum") }
+        guard let sum = Int64(exactly: total) else {
+            throw .overflowError("simul.xsum(): the sum \(total) \(outsideInt64)")
+        }
+        return .integer(sum)
+    }
+
+    /// The number as Python prints it: JSON text, but `inf` where JSON would write `null`.
+    private static func text(_ number: JSONValue) -> String {
+        if case .number(let value) = number, !value.isFinite { return "\(value)" }
+        return number.jsonText
+    }
+
+    private static let outsideInt64 =
+        "is outside the 64-bit integers (-9223372036854775808 to 9223372036854775807)"
+
+    /// The integer, if it is an `Int64`.
+    private static func int64(_ value: JSONValue, _ task: String) throws(TaskError) -> Int64 {
+        guard case .integer(let integer) = value else {
+            throw .overflowError("\(task)(): \(value.jsonText) \(outsideInt64)")
+        }
+        return integer
+    }
+
+    /// The float, if JSON can carry it.
+    private static func float(_ value: Double, _ task: String, _ expression: String) throws(TaskError) -> JSONValue {
+        guard value.isFinite else {
+            throw .overflowError(
+                "\(task)(): \(expression) is outside the range of a float (Python gives inf or nan; JSON has neither)")
+        }
+        return .number(value)
+    }
+
+    private static func isNumber(_ value: JSONValue) -> Bool {
+        if case .number = value { return true }
+        return isInteger(value)
+    }
+
+    private static func isInteger(_ value: JSONValue) -> Bool {
+        switch value {
+        case .integer, .unsigned, .bigInteger: true
+        default: false
+        }
     }
 }

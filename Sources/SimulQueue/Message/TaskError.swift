@@ -28,6 +28,11 @@ public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A `TypeError`: the arguments do not fit the task.
     public static func typeError(_ message: String) -> TaskError { TaskError(type: "TypeError", message: message) }
 
+    /// An `OverflowError`: a number does not fit, such as an integer past 64 bits.
+    public static func overflowError(_ message: String) -> TaskError {
+        TaskError(type: "OverflowError", message: message)
+    }
+
     /// Celery's `NotRegistered`: no task of that name here.
     public static func notRegistered(_ name: String) -> TaskError {
         TaskError(type: "NotRegistered", message: name, module: "celery.exceptions")

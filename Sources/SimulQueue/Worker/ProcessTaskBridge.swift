@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 public import Simul
 import Synchronization
 
@@ -8,6 +9,9 @@ import Synchronization
 /// Call ``install(_:into:)`` at the start of `main`, before `runWorkerIfRequested()`.
 public enum QueueProcessTask: ProcessTask {
     /// What crosses the pipe to the worker process.
+    ///
+    /// Arguments cross as JSON text, read back with ``JSONValue/init(parsing:)-(some Collection<UInt8>)``, so they
+    /// arrive as the message had them: `Codable` would turn a ``JSONValue/bigInteger(_:)`` into a `Double`.
     public struct Input: Codable, Sendable {
         var name: String
         var args: [JSONValue]
@@ -15,13 +19,100 @@ public enum QueueProcessTask: ProcessTask {
         var id: String
         var retries: Int
         var hostname: String
+
+        init(
+            name: String, args: [JSONValue], kwargs: [String: JSONValue], id: String, retries: Int, hostname: String
+        ) {
+            self.name = name
+            self.args = args
+            self.kwargs = kwargs
+            self.id = id
+            self.retries = retries
+            self.hostname = hostname
+        }
+
+        private enum CodingKeys: String, CodingKey { case name, args, kwargs, id, retries, hostname }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(JSONValue.array(args).jsonText, forKey: .args)
+            try container.encode(JSONValue.object(kwargs).jsonText, forKey: .kwargs)
+            try container.encode(id, forKey: .id)
+            try container.encode(retries, forKey: .retries)
+            try container.encode(hostname, forKey: .hostname)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            args = try QueueProcessTask.exactJSON(container, .args).decode(as: [JSONValue].self)
+            kwargs = try QueueProcessTask.exactJSON(container, .kwargs).decode(as: [String: JSONValue].self)
+            id = try container.decode(String.self, forKey: .id)
+            retries = try container.decode(Int.self, forKey: .retries)
+            hostname = try container.decode(String.self, forKey: .hostname)
+        }
     }
 
     /// What comes back: the result, or the error with its type, or a retry request.
+    ///
+    /// A result crosses as JSON text, as ``Input``'s arguments do, so a big integer a task returns stays exact.
     public enum Output: Codable, Sendable {
         case success(JSONValue)
         case failure(type: String, message: String, module: String, traceback: String?)
         case retry(countdown: Double?, maxRetries: Int?)
+
+        private enum CodingKeys: String, CodingKey { case success, failure, retry }
+        private enum FailureKeys: String, CodingKey { case type, message, module, traceback }
+        private enum RetryKeys: String, CodingKey { case countdown, maxRetries }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            switch self {
+            case .success(let value):
+                try container.encode(value.jsonText, forKey: .success)
+            case .failure(let type, let message, let module, let traceback):
+                var failure = container.nestedContainer(keyedBy: FailureKeys.self, forKey: .failure)
+                try failure.encode(type, forKey: .type)
+                try failure.encode(message, forKey: .message)
+                try failure.encode(module, forKey: .module)
+                try failure.encodeIfPresent(traceback, forKey: .traceback)
+            case .retry(let countdown, let maxRetries):
+                var retry = container.nestedContainer(keyedBy: RetryKeys.self, forKey: .retry)
+                try retry.encodeIfPresent(countdown, forKey: .countdown)
+                try retry.encodeIfPresent(maxRetries, forKey: .maxRetries)
+            }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if container.contains(.success) {
+                self = .success(try QueueProcessTask.exactJSON(container, .success))
+            } else if container.contains(.failure) {
+                let failure = try container.nestedContainer(keyedBy: FailureKeys.self, forKey: .failure)
+                self = .failure(
+                    type: try failure.decode(String.self, forKey: .type),
+                    message: try failure.decode(String.self, forKey: .message),
+                    module: try failure.decode(String.self, forKey: .module),
+                    traceback: try failure.decodeIfPresent(String.self, forKey: .traceback))
+            } else {
+                let retry = try container.nestedContainer(keyedBy: RetryKeys.self, forKey: .retry)
+                self = .retry(
+                    countdown: try retry.decodeIfPresent(Double.self, forKey: .countdown),
+                    maxRetries: try retry.decodeIfPresent(Int.self, forKey: .maxRetries))
+            }
+        }
+    }
+
+    /// Parses the JSON text under `key`.
+    private static func exactJSON<Key>(_ container: KeyedDecodingContainer<Key>, _ key: Key) throws -> JSONValue {
+        let text = try container.decode(String.self, forKey: key)
+        do {
+            return try JSONValue(parsing: Data(text.utf8))
+        } catch {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: container, debugDescription: "not JSON text: \(error)")
+        }
     }
 
     public static let name = "simul.queue.run"

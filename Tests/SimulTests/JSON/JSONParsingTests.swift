@@ -14,7 +14,10 @@ import Testing
         ("\"naïve ✓\"", .string("naïve ✓")),
         ("-9223372036854775808", .integer(Int64.min)),
         ("18446744073709551615", .unsigned(UInt64.max)),
-        ("18446744073709551616", .number(18446744073709551616.0)),
+        ("18446744073709551616", .bigInteger("18446744073709551616")),
+        ("-9223372036854775809", .bigInteger("-9223372036854775809")),
+        ("1180591620717411303424", .bigInteger("1180591620717411303424")),
+        ("1180591620717411303424.0", .number(1180591620717411303424.0)),
         ("0", .integer(0)),
         ("-0.5e-2", .number(-0.005)),
     ])
@@ -29,6 +32,27 @@ import Testing
         ]
         #expect(try JSONValue(parsing: value.jsonBytes) == value)
         #expect(try JSONValue(parsing: Data(value.jsonBytes)) == value)
+    }
+
+    /// Python clients send integers of any size: past 64 bits they stay exact, never a rounded `Double`.
+    @Test func keepsIntegersPastSixtyFourBitsExactly() throws {
+        let digits = "123456789012345678901234567890123456789012345678901234567890"
+        let text = #"[1180591620717411303425, -18446744073709551617, \#(digits)]"#
+        let value = try JSONValue(parsing: Array(text.utf8))
+        #expect(
+            value == [.bigInteger("1180591620717411303425"), .bigInteger("-18446744073709551617"), .bigInteger(digits)])
+        #expect(value.jsonText == "[1180591620717411303425,-18446744073709551617,\(digits)]")
+        #expect(value.arrayValue?.map(\.doubleValue) == [0x1p70, -0x1p64, 1.2345678901234568e59])
+        #expect(value.arrayValue?.map(\.intValue) == [nil, nil, nil])
+        #expect(JSONValue.bigInteger("1" + String(repeating: "0", count: 400)).doubleValue == .infinity)
+        // `Codable` writes up to 38 digits exactly (as a `Decimal`), longer ones as the nearest `Double`.
+        let encoded = try JSONEncoder().encode(value)
+        #expect(
+            String(decoding: encoded, as: UTF8.self)
+                == "[1180591620717411303425,-18446744073709551617,1.2345678901234567e+59]")
+        // Decoding a container of JSON values as itself keeps them exact.
+        #expect(try value.decode(as: [JSONValue].self) == value.arrayValue)
+        #expect(try JSONValue.object(["n": value]).decode(as: [String: JSONValue].self) == ["n": value])
     }
 
     @Test(arguments: [
