@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "Simul", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -165,9 +166,21 @@ let package = Package(
             name: "SimulBrokersTests",
             dependencies: ["Simul", "SimulBrokers", "SimulQueue", "SimulRedisTestSupport"]
         ),
+        .executableTarget(
+            name: "SimulServiceTestApp",
+            dependencies: [
+                "SimulBrokers", "SimulDemos", "SimulQueue",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/SimulServiceTestApp"
+        ),
         .testTarget(
             name: "SimulCLITests",
             dependencies: [
+                "SimulServiceTestApp",
                 "Simul", "SimulCLI", "SimulQueue", "SimulRedis", "SimulRedisBroker", "SimulRedisTestSupport",
                 "SimulSQLite",
             ]

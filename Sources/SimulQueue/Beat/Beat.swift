@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import ServiceLifecycle
 public import Simul
 
 /// Sends periodic tasks: `simul beat`.
@@ -12,7 +13,7 @@ public import Simul
 ///                 client: client)
 /// try await beat.run()
 /// ```
-public final class Beat: Sendable {
+public final class Beat: Service, Sendable {
     private let entries: [BeatEntry]
     private let client: QueueClient
     private let logger: Logger
@@ -31,8 +32,17 @@ public final class Beat: Sendable {
         self.start = start
     }
 
-    /// Sends every slot as it comes, until the task is cancelled.
+    /// Sends every slot as it comes, until the task is cancelled or, in a `ServiceGroup`, the group shuts down
+    /// gracefully; then it returns.
     public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await self.send() }
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func send() async throws {
         var last = start
         while !Task.isCancelled {
             let next = entries.map { $0.schedule.nextSlot(after: last) }.min() ?? .distantFuture

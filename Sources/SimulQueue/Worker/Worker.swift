@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import ServiceLifecycle
 import Simul
 import Synchronization
 
@@ -13,7 +14,10 @@ import Synchronization
 /// let worker = Worker(catalog: catalog, broker: broker, backend: broker, configuration: configuration)
 /// try await worker.run()          // until shutdown() is called, for example from a SIGTERM handler
 /// ```
-public final class Worker: Sendable {
+///
+/// It is a ServiceLifecycle `Service`: in a `ServiceGroup` beside an HTTP server, the group's graceful shutdown
+/// (SIGTERM) is the worker's warm shutdown, and cancelling its task the cold one.
+public final class Worker: Service, Sendable {
     let catalog: TaskCatalog
     let broker: any Broker
     let backend: any ResultBackend
@@ -109,9 +113,12 @@ public final class Worker: Sendable {
     /// While the broker refuses writes (a full disk), the worker retries storing results until the warm shutdown's
     /// timeout, or the cold shutdown, and then stops without them: their messages stay leased in the broker and go
     /// back to their queue when the leases end.
-    public func shutdown() {
+    public func shutdown() { stop(cold: false) }
+
+    /// Stops warm, or cold when `cold` is set or a warm shutdown is under way already.
+    private func stop(cold forced: Bool) {
         let (running, cold) = state.withLock { state -> ([Task<Void, Never>], Bool) in
-            if state.stopping { state.cold = true }
+            if state.stopping || forced { state.cold = true }
             state.stopping = true
             return (state.cold ? state.running.values.compactMap(\.work) : [], state.cold)
         }
@@ -121,10 +128,23 @@ public final class Worker: Sendable {
         released.signal()
     }
 
-    /// Runs until ``shutdown()`` finishes, then returns.
+    /// Runs until ``shutdown()`` finishes, then returns. In a `ServiceGroup`, the group's graceful shutdown starts
+    /// a warm shutdown, and cancelling the task a cold one.
     /// - Throws: ``QueueError`` if the broker fails at start, or if it can no longer be used
     ///   (``QueueError/isBrokerGone``): then the worker stops as after a warm shutdown, and throws that.
     public func run() async throws {
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await work()
+            } onGracefulShutdown: {
+                self.shutdown()
+            }
+        } onCancel: {
+            self.stop(cold: true)
+        }
+    }
+
+    private func work() async throws {
         var online = workerEvent("worker-online")
         online.fields["registered"] = .array(catalog.names.map(JSONValue.string))
         try await committer.write(BrokerCommit(events: [online]))

@@ -1,0 +1,51 @@
+import Foundation
+import Simul
+import SimulBrokers
+import SimulQueue
+import SimulRedisTestSupport
+import Testing
+
+/// A worker, a beat and a Hummingbird app in one `ServiceGroup`, in a process of their own, stopped by SIGTERM:
+/// the work in flight finishes, what was prefetched goes back to the queue, and the process exits 0.
+@Suite(.timeLimit(.minutes(2)))
+struct ServiceGroupTests {
+    @Test func sigtermFinishesWorkInFlightAndPutsThePrefetchedBack() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-group-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = "sqlite://\(directory.path)/queue.sqlite"
+        let queue = try QueueConnection(broker: url)
+        let client = QueueClient(broker: queue.broker, backend: queue.backend)
+        var ids: [String] = []
+        for _ in 0..<10 { ids.append(try await client.send("simul.sleep", args: [1.5]).id) }
+
+        let app = Process()
+        app.executableURL = URL(fileURLWithPath: simulExecutable).deletingLastPathComponent()
+            .appendingPathComponent("SimulServiceTestApp")
+        app.arguments = [url]
+        let output = Pipe()
+        app.standardOutput = output
+        app.standardError = FileHandle.nullDevice
+        try app.run()
+        defer { if app.isRunning { app.interrupt() } }
+        let listening = try output.fileHandleForReading.readLine()
+        #expect(listening?.hasPrefix("listening on ") == true, "\(listening ?? "nothing")")
+
+        // Two running (concurrency 2) and two more prefetched (prefetch 2 × 2 = 4 held).
+        try await waitUntil("two tasks started and four held", timeout: .seconds(60)) {
+            let started = try await queue.backend.results(for: ids).values.filter { $0.status == .started }.count
+            let waiting = try await queue.broker.queueLengths()["celery"]
+            return started == 2 && waiting == 6
+        }
+        app.terminate()
+        app.waitUntilExit()
+        #expect(app.terminationReason == .exit)
+        #expect(app.terminationStatus == 0)
+        #expect(try output.fileHandleForReading.readLine() == "stopped")
+
+        let results = try await queue.backend.results(for: ids)
+        #expect(results.values.filter { $0.status == .success }.count == 2)
+        #expect(results.values.filter { $0.status == .started }.isEmpty)
+        #expect(try await queue.broker.queueLengths()["celery"] == 8)
+        await queue.close()
+    }
+}
