@@ -21,12 +21,15 @@ final class LocalRedisServer: Sendable {
 
     /// Starts `redis-server` (from `PATH`, `/usr/bin` or `/usr/sbin`) and waits until it answers.
     static func start() async throws -> LocalRedisServer {
-        let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        let candidates =
+            (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
             + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
         guard
             let executable = candidates.map({ $0 + "/redis-server" }).first(where: FileManager.default.isExecutableFile)
         else {
-            throw Failure(description: "redis-server is not installed (Debian: apt-get install redis-server), or pass --redis URL")
+            throw Failure(
+                description: "redis-server is not installed (Debian: apt-get install redis-server), or pass --redis URL"
+            )
         }
         let port = try LoopbackPort.free()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-bench-redis-\(port)")

@@ -39,21 +39,24 @@ public struct QueueBenchmark: Sendable {
             enqueueRates.append(try await Measure.rate(count: count) { try await Self.sendNoops(count, with: client) })
             progress("queue-sqlite-drain")
             let worker = Self.drainingWorker(catalog: BuiltinTasks.catalog, queue: queue)
-            drainRates.append(try await Measure.rate(count: count) {
-                let running = Task { try await worker.run() }
-                while worker.stats.processed < count { try await Task.sleep(for: .milliseconds(1)) }
-                worker.shutdown()
-                try await running.value
-            })
+            drainRates.append(
+                try await Measure.rate(count: count) {
+                    let running = Task { try await worker.run() }
+                    while worker.stats.processed < count { try await Task.sleep(for: .milliseconds(1)) }
+                    worker.shutdown()
+                    try await running.value
+                })
             let left = try await broker.queueLengths().values.reduce(0, +)
             precondition(left == 0, "the drain left \(left) messages")
             await queue.close()
         }
         return [
-            BenchResult(suite: "queue", case: "queue-sqlite-enqueue", impl: "simul", metric: "throughput",
-                        value: enqueueRates.max() ?? 0, unit: "tasks/s"),
-            BenchResult(suite: "queue", case: "queue-sqlite-drain", impl: "simul", metric: "throughput",
-                        value: drainRates.max() ?? 0, unit: "tasks/s"),
+            BenchResult(
+                suite: "queue", case: "queue-sqlite-enqueue", impl: "simul", metric: "throughput",
+                value: enqueueRates.max() ?? 0, unit: "tasks/s"),
+            BenchResult(
+                suite: "queue", case: "queue-sqlite-drain", impl: "simul", metric: "throughput",
+                value: drainRates.max() ?? 0, unit: "tasks/s"),
         ]
     }
 
@@ -80,6 +83,7 @@ public struct QueueBenchmark: Sendable {
         var logger = Logger(label: "simul.bench")
         logger.logLevel = .warning
         return Worker(
-            catalog: catalog, broker: queue.broker, backend: queue.backend, configuration: configuration, logger: logger)
+            catalog: catalog, broker: queue.broker, backend: queue.backend, configuration: configuration, logger: logger
+        )
     }
 }

@@ -32,18 +32,22 @@ public struct RedisQueueBenchmark: Sendable {
     private var samples: Int { quick ? 100 : 1_000 }
 
     /// Runs the Simul cases and, with `comparePython`, the Celery ones on the same Redis.
-    public func run(comparePython: Bool, progress: @Sendable (String) -> Void = { _ in }) async throws -> [BenchResult] {
+    public func run(comparePython: Bool, progress: @Sendable (String) -> Void = { _ in }) async throws -> [BenchResult]
+    {
         let server = redisURL == nil ? try await LocalRedisServer.start() : nil
         defer { server?.stop() }
         let base = redisURL ?? server!.url
         var results = try await runSimul(url: Self.url(base, database: 2), progress: progress)
         if comparePython {
             progress("python-celery: Celery 5.7, prefork -c 2, on the same Redis")
-            let python = try PythonEnvironment().interpreter(with: ["celery[redis]==5.7.0"], imports: ["celery", "redis"])
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-bench-celery-\(UUID())")
+            let python = try PythonEnvironment().interpreter(
+                with: ["celery[redis]==5.7.0"], imports: ["celery", "redis"])
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "simul-bench-celery-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            try PythonCeleryScript.app.write(to: directory.appendingPathComponent("benchapp.py"), atomically: true, encoding: .utf8)
+            try PythonCeleryScript.app.write(
+                to: directory.appendingPathComponent("benchapp.py"), atomically: true, encoding: .utf8)
             results += try PythonPeer(implementation: "python-celery", python: python).run(
                 PythonCeleryScript.bench, suite: "queue",
                 arguments: [directory.path, Self.url(base, database: 3), String(count), String(samples)])
@@ -53,7 +57,9 @@ public struct RedisQueueBenchmark: Sendable {
 
     private static func url(_ base: String, database: Int) -> String {
         var base = base
-        if let slash = base.range(of: "/", options: .backwards), slash.lowerBound > base.index(base.startIndex, offsetBy: 8) {
+        if let slash = base.range(of: "/", options: .backwards),
+            slash.lowerBound > base.index(base.startIndex, offsetBy: 8)
+        {
             base = String(base[..<slash.lowerBound])
         }
         return base + "/\(database)"
@@ -66,7 +72,9 @@ public struct RedisQueueBenchmark: Sendable {
         _ = try await broker.purge(queue: "celery")
         let client = QueueClient(broker: broker, backend: queue.backend)
         progress("queue-redis-enqueue")
-        let enqueueRate = try await Measure.rate(count: count) { try await QueueBenchmark.sendNoops(count, with: client) }
+        let enqueueRate = try await Measure.rate(count: count) {
+            try await QueueBenchmark.sendNoops(count, with: client)
+        }
         progress("queue-redis-drain")
         var catalog = BuiltinTasks.catalog
         catalog.register("bench.stamp") { Date().timeIntervalSince1970 }
@@ -92,7 +100,9 @@ public struct RedisQueueBenchmark: Sendable {
             row("queue-redis-enqueue", "throughput", enqueueRate, "tasks/s"),
             row("queue-redis-drain", "throughput", drainRate, "tasks/s"),
             row("queue-redis-latency-p50", "latency", latencies[latencies.count / 2], "ms"),
-            row("queue-redis-latency-p99", "latency", latencies[min(latencies.count - 1, latencies.count * 99 / 100)], "ms"),
+            row(
+                "queue-redis-latency-p99", "latency", latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
+                "ms"),
         ]
     }
 }

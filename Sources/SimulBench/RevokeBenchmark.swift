@@ -91,8 +91,9 @@ public struct RevokeBenchmark: Sendable {
             }
         }
         let row = { (suffix: String, metric: String, value: Double, unit: String) in
-            BenchResult(suite: "revokes", case: "revokes-\(name)-\(suffix)", impl: "simul", metric: metric,
-                        value: value, unit: unit)
+            BenchResult(
+                suite: "revokes", case: "revokes-\(name)-\(suffix)", impl: "simul", metric: metric,
+                value: value, unit: unit)
         }
         let none = best[0] ?? 0
         let many = best[stored] ?? 0

@@ -73,7 +73,8 @@ public struct QueueConnection: Sendable {
             let memory = MemoryBroker()
             return (memory, memory, { await memory.close() })
         case .sqlite(let path):
-            let sqlite = try options.resultExpiry.map { try SQLiteBroker(path: path, resultExpiry: $0) }
+            let sqlite =
+                try options.resultExpiry.map { try SQLiteBroker(path: path, resultExpiry: $0) }
                 ?? SQLiteBroker(path: path)
             return (sqlite, sqlite, { await sqlite.close() })
         case .redis(let url):

@@ -50,8 +50,9 @@ struct InspectCommand: AsyncParsableCommand {
                 let concurrency = worker.fields["concurrency"]?.intValue ?? 0
                 let processed = worker.fields["processed"]?.intValue ?? 0
                 let age = Int(Date().timeIntervalSince(worker.lastSeen))
-                print("\(worker.hostname): \(worker.isOnline() ? "online" : "offline"), pool \(pool) ×\(concurrency), "
-                      + "\(processed) processed, last heard \(age) s ago")
+                print(
+                    "\(worker.hostname): \(worker.isOnline() ? "online" : "offline"), pool \(pool) ×\(concurrency), "
+                        + "\(processed) processed, last heard \(age) s ago")
             }
         case "active":
             let active = state.active
@@ -59,15 +60,25 @@ struct InspectCommand: AsyncParsableCommand {
             if active.isEmpty { print("no tasks running") }
             for task in active { print("\(task.worker ?? "?"): \(task.name ?? "?")[\(task.id)] \(task.args ?? "")") }
         case "registered":
-            if json { return try printJSON(Dictionary(uniqueKeysWithValues: workers.map { ($0.hostname, $0.registered) })) }
+            if json {
+                return try printJSON(Dictionary(uniqueKeysWithValues: workers.map { ($0.hostname, $0.registered) }))
+            }
             for worker in workers { print("\(worker.hostname): \(worker.registered.joined(separator: ", "))") }
         default:
             let stats = workers.map { worker in
-                (worker.hostname, worker.fields.filter { ["processed", "active", "pool", "concurrency", "loadavg", "queues"].contains($0.key) })
+                (
+                    worker.hostname,
+                    worker.fields.filter {
+                        ["processed", "active", "pool", "concurrency", "loadavg", "queues"].contains($0.key)
+                    }
+                )
             }
             if json { return try printJSON(Dictionary(uniqueKeysWithValues: stats)) }
             for (hostname, fields) in stats {
-                print("\(hostname): " + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }.joined(separator: " "))
+                print(
+                    "\(hostname): "
+                        + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }.joined(
+                            separator: " "))
             }
         }
     }
@@ -117,8 +128,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
     @Flag(help: "With replay: every dead letter.")
     var all = false
 
-    @Option(parsing: .unconditional, help: "With list: at most this many, newest first.",
-            transform: { try parseInt($0, "--limit") })
+    @Option(
+        parsing: .unconditional, help: "With list: at most this many, newest first.",
+        transform: { try parseInt($0, "--limit") })
     var limit = 50
 
     @Flag(help: "Print JSON.")
@@ -131,20 +143,26 @@ struct DeadLettersCommand: AsyncParsableCommand {
         if action == "list" {
             let letters = try await broker.deadLetters(limit: limit)
             if json {
-                return try printJSON(letters.map { letter in
-                    let (id, task) = (letter.taskId, letter.task)
-                    return ["id": "\(letter.id)", "queue": letter.queue, "reason": letter.reason,
+                return try printJSON(
+                    letters.map { letter in
+                        let (id, task) = (letter.taskId, letter.task)
+                        return [
+                            "id": "\(letter.id)", "queue": letter.queue, "reason": letter.reason,
                             "at": ISODate.format(letter.at), "task_id": id ?? "", "task": task ?? "",
-                            "size": "\(letter.size)", "sha256": letter.sha256, "truncated": "\(letter.isTruncated)"]
-                })
+                            "size": "\(letter.size)", "sha256": letter.sha256, "truncated": "\(letter.isTruncated)",
+                        ]
+                    })
             }
             if letters.isEmpty { print("no dead letters") }
             for letter in letters {
                 let (id, task) = (letter.taskId, letter.task)
-                let kept = !letter.isTruncated ? "" :
-                    "  [kept \(letter.body.count) of \(letter.size) bytes, sha256 \(letter.sha256); cannot be replayed]"
-                print("\(letter.id)  \(ISODate.format(letter.at))  \(letter.queue)  \(task ?? "?")[\(id ?? "?")]  "
-                      + "\(letter.reason)\(kept)")
+                let kept =
+                    !letter.isTruncated
+                    ? ""
+                    : "  [kept \(letter.body.count) of \(letter.size) bytes, sha256 \(letter.sha256); cannot be replayed]"
+                print(
+                    "\(letter.id)  \(ISODate.format(letter.at))  \(letter.queue)  \(task ?? "?")[\(id ?? "?")]  "
+                        + "\(letter.reason)\(kept)")
             }
             let dropped = try await broker.droppedDeadLetters()
             if dropped > 0 { print("(\(dropped) older dead letters were dropped to stay within the broker's limits)") }
@@ -152,7 +170,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
         }
         guard all != !ids.isEmpty else { throw CLIError("replay needs dead-letter ids or --all, not both") }
         let numbers = try ids.map { text in
-            guard let id = Int64(text) else { throw CLIError("'\(text)' is not a dead-letter id (see simul dead-letters list)") }
+            guard let id = Int64(text) else {
+                throw CLIError("'\(text)' is not a dead-letter id (see simul dead-letters list)")
+            }
             return id
         }
         let count: Int
@@ -212,8 +232,9 @@ struct BeatCommand: AsyncParsableCommand {
             case (nil, let text?): when = .crontab(try Crontab(text))
             default: throw CLIError("entry '\(entry.name)' needs either every (seconds > 0) or crontab")
             }
-            return BeatEntry(name: entry.name, task: entry.task, args: entry.args ?? [], kwargs: entry.kwargs ?? [:],
-                             schedule: when, options: SendOptions(queue: entry.queue))
+            return BeatEntry(
+                name: entry.name, task: entry.task, args: entry.args ?? [], kwargs: entry.kwargs ?? [:],
+                schedule: when, options: SendOptions(queue: entry.queue))
         }
         let connection = try queue.open(logLevel: .info, connections: 4)
         let (broker, backend) = (connection.broker, connection.backend)

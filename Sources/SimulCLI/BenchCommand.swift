@@ -131,7 +131,8 @@ struct BenchCommand: AsyncParsableCommand {
             let ours = report.results.first { $0.case == result.case && $0.impl == "simul" }
             var ratio = ""
             if result.impl != "simul", result.metric != "speedup", let ours, result.value > 0, ours.value > 0 {
-                let factor = ["wall", "latency"].contains(result.metric) ? result.value / ours.value : ours.value / result.value
+                let factor =
+                    ["wall", "latency"].contains(result.metric) ? result.value / ours.value : ours.value / result.value
                 ratio = String(format: "%.1fx", factor)
             }
             let value = String(

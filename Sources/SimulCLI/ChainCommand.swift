@@ -26,8 +26,9 @@ struct ChainCommand: AsyncParsableCommand {
     @Flag(help: "Wait for the last step's result and print it.")
     var wait = false
 
-    @Option(parsing: .unconditional, help: "With --wait, give up after this many seconds.",
-            transform: { try parseDouble($0, "--timeout") })
+    @Option(
+        parsing: .unconditional, help: "With --wait, give up after this many seconds.",
+        transform: { try parseDouble($0, "--timeout") })
     var timeout: Double?
 
     func run() async throws {

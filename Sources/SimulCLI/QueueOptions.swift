@@ -38,13 +38,16 @@ struct QueueOptions: ParsableArguments {
         for url in Set([brokerURL, backendURL]) {
             switch try BrokerURL(url) {
             case .memory:
-                throw CLIError("memory:// lives inside one process, so what this command sent or read there would "
-                    + "be lost when it exits; use sqlite://PATH or redis://")
+                throw CLIError(
+                    "memory:// lives inside one process, so what this command sent or read there would "
+                        + "be lost when it exits; use sqlite://PATH or redis://")
             case .sqlite(let path):
                 let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
                 guard path == BrokerURL.defaultSQLitePath || FileManager.default.fileExists(atPath: directory) else {
-                    throw CLIError("the directory '\(directory)' of the SQLite broker '\(url)' does not exist; "
-                        + "create it first (only the default \(BrokerURL.defaultSQLitePath)'s folder is made for you)")
+                    throw CLIError(
+                        "the directory '\(directory)' of the SQLite broker '\(url)' does not exist; "
+                            + "create it first (only the default \(BrokerURL.defaultSQLitePath)'s folder is made for you)"
+                    )
                 }
             case .redis: break
             }

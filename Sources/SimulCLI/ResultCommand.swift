@@ -29,8 +29,9 @@ struct ResultCommand: AsyncParsableCommand {
     @Flag(help: "Wait until each task is done.")
     var wait = false
 
-    @Option(parsing: .unconditional, help: "With --wait, give up after this many seconds.",
-            transform: { try parseDouble($0, "--timeout") })
+    @Option(
+        parsing: .unconditional, help: "With --wait, give up after this many seconds.",
+        transform: { try parseDouble($0, "--timeout") })
     var timeout: Double?
 
     @Flag(help: "Print each whole stored result as JSON, one per line.")

@@ -38,41 +38,49 @@ struct SendCommand: AsyncParsableCommand {
     @Option(name: [.customShort("Q"), .customLong("queue")], help: "The queue (default: celery).")
     var queueName: String?
 
-    @Option(parsing: .unconditional, help: "Run no sooner than this many seconds from now.",
-            transform: { try parseDouble($0, "--countdown") })
+    @Option(
+        parsing: .unconditional, help: "Run no sooner than this many seconds from now.",
+        transform: { try parseDouble($0, "--countdown") })
     var countdown: Double?
 
     @Option(help: "Run no sooner than this time (ISO-8601, such as 2026-11-22T10:00:00Z).")
     var eta: String?
 
-    @Option(parsing: .unconditional, help: "Revoke the task if it has not started within this many seconds.",
-            transform: { try parseDouble($0, "--expires") })
+    @Option(
+        parsing: .unconditional, help: "Revoke the task if it has not started within this many seconds.",
+        transform: { try parseDouble($0, "--expires") })
     var expires: Double?
 
     @Option(parsing: .unconditional, help: "0 to 9; lower runs first.", transform: { try parseInt($0, "--priority") })
     var priority: Int?
 
-    @Option(parsing: .unconditional, help: "Stop the task and fail it with TimeLimitExceeded after this many seconds.",
-            transform: { try parseDouble($0, "--time-limit") })
+    @Option(
+        parsing: .unconditional, help: "Stop the task and fail it with TimeLimitExceeded after this many seconds.",
+        transform: { try parseDouble($0, "--time-limit") })
     var timeLimit: Double?
 
-    @Option(parsing: .unconditional, help: "Ask the task to stop (SoftTimeLimitExceeded) after this many seconds.",
-            transform: { try parseDouble($0, "--soft-time-limit") })
+    @Option(
+        parsing: .unconditional, help: "Ask the task to stop (SoftTimeLimitExceeded) after this many seconds.",
+        transform: { try parseDouble($0, "--soft-time-limit") })
     var softTimeLimit: Double?
 
-    @Option(parsing: .unconditional, help: "Send this many copies, each with its own id.",
-            transform: { try parseInt($0, "--count") })
+    @Option(
+        parsing: .unconditional, help: "Send this many copies, each with its own id.",
+        transform: { try parseInt($0, "--count") })
     var count = 1
 
-    @Option(help: ArgumentHelp("Send this file's bytes as one message envelope, unchecked (repeatable).",
-                               valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Send this file's bytes as one message envelope, unchecked (repeatable).",
+            valueName: "file"))
     var raw: [String] = []
 
     @Flag(help: "Wait for the result and print it.")
     var wait = false
 
-    @Option(parsing: .unconditional, help: "With --wait, give up after this many seconds.",
-            transform: { try parseDouble($0, "--timeout") })
+    @Option(
+        parsing: .unconditional, help: "With --wait, give up after this many seconds.",
+        transform: { try parseDouble($0, "--timeout") })
     var timeout: Double?
 
     func run() async throws {
@@ -180,7 +188,7 @@ struct SendCommand: AsyncParsableCommand {
     /// `--raw`: each file's bytes as one envelope, all in one broker write, in order.
     private func sendRaw() async throws {
         guard task == nil, args == "[]", kwargs == "{}", countdown == nil, eta == nil, expires == nil, priority == nil,
-              timeLimit == nil, softTimeLimit == nil, count == 1, !wait
+            timeLimit == nil, softTimeLimit == nil, count == 1, !wait
         else { throw CLIError("--raw sends files as they are; it takes only -Q, --broker and --backend") }
         let bodies = try raw.map { path in
             guard let data = FileManager.default.contents(atPath: path) else {

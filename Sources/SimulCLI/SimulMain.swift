@@ -34,7 +34,8 @@ struct SimulCommand: AsyncParsableCommand {
             run a Celery-compatible task queue on an SQLite file (no server to start).
             """,
         subcommands: [
-            DemoCommand.self, BenchCommand.self, WorkerCommand.self, SendCommand.self, ChainCommand.self, ResultCommand.self,
+            DemoCommand.self, BenchCommand.self, WorkerCommand.self, SendCommand.self, ChainCommand.self,
+            ResultCommand.self,
             InspectCommand.self, PurgeCommand.self, BeatCommand.self, DeadLettersCommand.self, DashboardCommand.self,
         ]
     )

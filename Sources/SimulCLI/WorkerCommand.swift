@@ -27,9 +27,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: [.customShort("Q"), .customLong("queues")], help: "Queues to take tasks from, comma-separated.")
     var queues = "celery"
 
-    @Option(name: [.customShort("c"), .customLong("concurrency")], parsing: .unconditional,
-            help: "Tasks at once (default: the CPU count).",
-            transform: { try parseInt($0, "--concurrency") })
+    @Option(
+        name: [.customShort("c"), .customLong("concurrency")], parsing: .unconditional,
+        help: "Tasks at once (default: the CPU count).",
+        transform: { try parseInt($0, "--concurrency") })
     var concurrency: Int?
 
     @Option(help: "solo, threads, processes or async.")
@@ -38,16 +39,19 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: [.customShort("n"), .customLong("hostname")], help: "The node name (%h is the host name).")
     var name = "simul@%h"
 
-    @Option(parsing: .unconditional, help: "Messages held per unit of concurrency.",
-            transform: { try parseInt($0, "--prefetch-multiplier") })
+    @Option(
+        parsing: .unconditional, help: "Messages held per unit of concurrency.",
+        transform: { try parseInt($0, "--prefetch-multiplier") })
     var prefetchMultiplier = 4
 
-    @Option(parsing: .unconditional, help: "Seconds a received message stays leased before another worker may take it.",
-            transform: { try parseDouble($0, "--lease") })
+    @Option(
+        parsing: .unconditional, help: "Seconds a received message stays leased before another worker may take it.",
+        transform: { try parseDouble($0, "--lease") })
     var lease = 30.0
 
-    @Option(parsing: .unconditional, help: "Seconds running tasks get to finish on SIGTERM.",
-            transform: { try parseDouble($0, "--shutdown-timeout") })
+    @Option(
+        parsing: .unconditional, help: "Seconds running tasks get to finish on SIGTERM.",
+        transform: { try parseDouble($0, "--shutdown-timeout") })
     var shutdownTimeout = 30.0
 
     @Flag(help: "Also store RECEIVED and STARTED states.")
@@ -55,13 +59,15 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var route: RouteOptions
 
-    @Option(parsing: .unconditional,
-            help: "Largest message to take, in bytes; a larger one becomes a dead letter (default: 1 MiB).",
-            transform: { try parseInt($0, "--max-message-size") })
+    @Option(
+        parsing: .unconditional,
+        help: "Largest message to take, in bytes; a larger one becomes a dead letter (default: 1 MiB).",
+        transform: { try parseInt($0, "--max-message-size") })
     var maxMessageSize: Int?
 
-    @Option(parsing: .unconditional, help: "Seconds a stored result is kept (default: one day).",
-            transform: { try parseDouble($0, "--result-expires") })
+    @Option(
+        parsing: .unconditional, help: "Seconds a stored result is kept (default: one day).",
+        transform: { try parseDouble($0, "--result-expires") })
     var resultExpires: Double?
 
     func run() async throws {

@@ -102,7 +102,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
 
     public func commit(_ commit: BrokerCommit, storing results: [TaskResult]) async throws {
         guard !commit.isEmpty || !results.isEmpty else { return }
-        let onlySends = results.isEmpty && commit.ack.isEmpty && commit.requeue.isEmpty && commit.deadLetter.isEmpty
+        let onlySends =
+            results.isEmpty && commit.ack.isEmpty && commit.requeue.isEmpty && commit.deadLetter.isEmpty
             && commit.events.isEmpty
         if onlySends {
             try await sends.submit(commit.send) { batches in
@@ -181,7 +182,10 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     private func ackCommands(_ tags: [String]) -> [[RedisArgument]] {
         guard !tags.isEmpty else { return [] }
         let arguments = tags.map { RedisArgument($0) }
-        return [["ZREM", RedisArgument(Kombu.unackedIndex)] + arguments, ["HDEL", RedisArgument(Kombu.unacked)] + arguments]
+        return [
+            ["ZREM", RedisArgument(Kombu.unackedIndex)] + arguments,
+            ["HDEL", RedisArgument(Kombu.unacked)] + arguments,
+        ]
     }
 
     /// Adds a dead letter, bounded by ``deadLetterLimits``: `{queue, reason, at, body (base64), size, sha256}`, and
@@ -197,10 +201,14 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         if let task = bounded.task { letter["task"] = .string(task) }
         return RedisScripts.eval(
             RedisScripts.deadLetter,
-            keys: [Self.deadLetterSequence, Self.deadLetters, Self.deadLetterOrder, Self.deadLetterBytes,
-                   Self.deadLettersDropped],
-            [RedisArgument(JSONValue.object(letter).jsonText), RedisArgument(deadLetterLimits.maxCount),
-             RedisArgument(deadLetterLimits.maxTotalBytes)])
+            keys: [
+                Self.deadLetterSequence, Self.deadLetters, Self.deadLetterOrder, Self.deadLetterBytes,
+                Self.deadLettersDropped,
+            ],
+            [
+                RedisArgument(JSONValue.object(letter).jsonText), RedisArgument(deadLetterLimits.maxCount),
+                RedisArgument(deadLetterLimits.maxTotalBytes),
+            ])
     }
 
     /// A worker or task event, published as Celery's workers publish theirs.
@@ -232,7 +240,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     private func publishEvent(_ body: JSONValue, hostname: JSONValue, routingKey: String) -> [RedisArgument] {
         let envelope = Kombu.envelope(
             body: body, headers: ["hostname": hostname], exchange: "celeryev", routingKey: routingKey)
-        let channel = Kombu.fanoutChannel(database: configuration.database, exchange: "celeryev", routingKey: routingKey)
+        let channel = Kombu.fanoutChannel(
+            database: configuration.database, exchange: "celeryev", routingKey: routingKey)
         return ["PUBLISH", RedisArgument(channel), RedisArgument(bytes: envelope)]
     }
 
@@ -376,12 +385,14 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         let ceiling = Date().timeIntervalSince1970 - lease.seconds
         let expired = try await redis {
             try await self.pool.send(
-                "ZRANGE", RedisArgument(Kombu.unackedIndex), "-inf", RedisArgument(ceiling), "BYSCORE", "LIMIT", 0, 1000)
+                "ZRANGE", RedisArgument(Kombu.unackedIndex), "-inf", RedisArgument(ceiling), "BYSCORE", "LIMIT", 0, 1000
+            )
         }
         guard case .array(let values) = expired, !values.isEmpty else { return }
         let token = UUID().uuidString
         let locked = try await redis {
-            try await self.pool.send("SET", RedisArgument(Kombu.unackedMutex), RedisArgument(token), "NX", "PX", 300_000)
+            try await self.pool.send(
+                "SET", RedisArgument(Kombu.unackedMutex), RedisArgument(token), "NX", "PX", 300_000)
         }
         guard locked != .null else { return }
         let tags = values.compactMap(\.string)
@@ -467,10 +478,11 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
                 let body = letter["body"]?.stringValue.flatMap({ Data(base64Encoded: $0) })
             else { continue }
             let at = Date(timeIntervalSince1970: letter["at"]?.doubleValue ?? 0)
-            letters.append(DeadLetter(
-                id: id, queue: queue, reason: letter["reason"]?.stringValue ?? "", at: at, body: body,
-                size: letter["size"]?.intValue.map { Int($0) }, sha256: letter["sha256"]?.stringValue,
-                taskId: letter["task_id"]?.stringValue, task: letter["task"]?.stringValue))
+            letters.append(
+                DeadLetter(
+                    id: id, queue: queue, reason: letter["reason"]?.stringValue ?? "", at: at, body: body,
+                    size: letter["size"]?.intValue.map { Int($0) }, sha256: letter["sha256"]?.stringValue,
+                    taskId: letter["task_id"]?.stringValue, task: letter["task"]?.stringValue))
         }
         return Array(letters.sorted { $0.id > $1.id }.prefix(limit))
     }
@@ -487,9 +499,11 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         var commands: [[RedisArgument]] = [["MULTI"]]
         for letter in letters {
             commands.append(["LPUSH", RedisArgument(letter.queue), RedisArgument(bytes: letter.body)])
-            commands.append(RedisScripts.eval(
-                RedisScripts.removeDeadLetter, keys: [Self.deadLetters, Self.deadLetterOrder, Self.deadLetterBytes],
-                [RedisArgument(letter.id)]))
+            commands.append(
+                RedisScripts.eval(
+                    RedisScripts.removeDeadLetter,
+                    keys: [Self.deadLetters, Self.deadLetterOrder, Self.deadLetterBytes],
+                    [RedisArgument(letter.id)]))
         }
         commands.append(["EXEC"])
         _ = try await redis { try await self.pool.pipeline(commands) }
@@ -499,7 +513,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     public func purge(queue: String) async throws -> Int {
         let lists = Kombu.prioritySteps.map { Kombu.listKey(queue, priority: $0) }
         let commands: [[RedisArgument]] =
-            [["MULTI"]] + lists.map { ["LLEN", RedisArgument($0)] } + [["DEL"] + lists.map { RedisArgument($0) }, ["EXEC"]]
+            [["MULTI"]] + lists.map { ["LLEN", RedisArgument($0)] } + [
+                ["DEL"] + lists.map { RedisArgument($0) }, ["EXEC"],
+            ]
         let replies = try await redis { try await self.pool.pipeline(commands) }
         guard case .array(let counts)? = replies.last else { return 0 }
         return counts.prefix(lists.count).compactMap(\.int).reduce(0, +)
@@ -531,7 +547,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
         } while cursor != "0"
         let taskTables = tables.filter { !$0.hasSuffix(".pidbox") && !$0.hasSuffix("celeryev") }
         guard !taskTables.isEmpty else { return [] }
-        let replies = try await redis { try await self.pool.pipeline(taskTables.map { ["SMEMBERS", RedisArgument($0)] }) }
+        let replies = try await redis {
+            try await self.pool.pipeline(taskTables.map { ["SMEMBERS", RedisArgument($0)] })
+        }
         var queues: Set<String> = []
         for case .array(let members) in replies {
             for member in members.compactMap(\.string) {
@@ -601,8 +619,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
             guard let taskId, let milliseconds = Int64(id.prefix { $0 != "-" }), milliseconds >= cutoff else {
                 continue
             }
-            revocations.append(Revocation(
-                id: taskId, terminate: terminate, at: Date(timeIntervalSince1970: Double(milliseconds) / 1_000)))
+            revocations.append(
+                Revocation(
+                    id: taskId, terminate: terminate, at: Date(timeIntervalSince1970: Double(milliseconds) / 1_000)))
         }
         return (revocations, last ?? RevocationCursor("\(cutoff)-0"))
     }
@@ -617,7 +636,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker {
     }
 
     public func claim(_ slot: String) async throws -> Bool {
-        let reply = try await redis { try await self.pool.send("SET", RedisArgument("simul.claim.\(slot)"), "1", "NX", "EX", 86_400) }
+        let reply = try await redis {
+            try await self.pool.send("SET", RedisArgument("simul.claim.\(slot)"), "1", "NX", "EX", 86_400)
+        }
         return reply != .null
     }
 

@@ -37,8 +37,12 @@ final class RedisListener: Sendable {
         self.logger = logger
     }
 
-    private var eventPattern: String { Kombu.fanoutChannel(database: configuration.database, exchange: "celeryev") + "/*" }
-    private var controlChannel: String { Kombu.fanoutChannel(database: configuration.database, exchange: "celery.pidbox") }
+    private var eventPattern: String {
+        Kombu.fanoutChannel(database: configuration.database, exchange: "celeryev") + "/*"
+    }
+    private var controlChannel: String {
+        Kombu.fanoutChannel(database: configuration.database, exchange: "celery.pidbox")
+    }
 
     private func subscriber() async throws -> RedisSubscriber {
         let task = try state.withLock { state throws(QueueError) -> Task<RedisSubscriber, any Error> in
@@ -165,7 +169,9 @@ final class RedisListener: Sendable {
                 state.lastCursor += 1
                 state.events.append((state.lastCursor, event))
             }
-            if state.events.count > Self.eventCapacity { state.events.removeFirst(state.events.count - Self.eventCapacity) }
+            if state.events.count > Self.eventCapacity {
+                state.events.removeFirst(state.events.count - Self.eventCapacity)
+            }
         }
     }
 

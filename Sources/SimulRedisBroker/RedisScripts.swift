@@ -49,27 +49,29 @@ enum RedisScripts {
     /// and holds each (see `holdFunction`), all in one step, so a worker that dies at any moment leaves every
     /// message either in its list or in `unacked`. Untagged messages are held under `ARGV[3]` and a number.
     /// Returns `[list, tag, message, …]`.
-    static let receive = holdFunction + """
-        local limit = tonumber(ARGV[2])
-        local out = {}
-        for i = 3, #KEYS do
-          while #out < 3 * limit do
-            local m = redis.call('RPOP', KEYS[i])
-            if not m then break end
-            local tag = hold(m, ARGV[i + 1], ARGV[3] .. #out, ARGV[1])
-            out[#out + 1] = KEYS[i]
-            out[#out + 1] = tag
-            out[#out + 1] = m
-          end
-        end
-        return out
-        """
+    static let receive =
+        holdFunction + """
+            local limit = tonumber(ARGV[2])
+            local out = {}
+            for i = 3, #KEYS do
+              while #out < 3 * limit do
+                local m = redis.call('RPOP', KEYS[i])
+                if not m then break end
+                local tag = hold(m, ARGV[i + 1], ARGV[3] .. #out, ARGV[1])
+                out[#out + 1] = KEYS[i]
+                out[#out + 1] = tag
+                out[#out + 1] = m
+              end
+            end
+            return out
+            """
 
     /// Holds message `ARGV[2]`, popped from a list of queue `ARGV[3]` by a blocking pop, as ``receive`` does
     /// (untagged: as `ARGV[4]`). Returns its tag.
-    static let hold = holdFunction + """
-        return hold(ARGV[2], ARGV[3], ARGV[4], ARGV[1])
-        """
+    static let hold =
+        holdFunction + """
+            return hold(ARGV[2], ARGV[3], ARGV[4], ARGV[1])
+            """
 
     /// Moves the held message `ARGV[1]` back to the consuming end of list `KEYS[3]` as `ARGV[2]`, if it is still
     /// held: a worker that acknowledged it meanwhile wins. Returns 1 if moved.

@@ -98,60 +98,62 @@ public final class SQLiteBroker: ResultCommitting {
     }
 
     private static func migrate(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE IF NOT EXISTS messages (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                tag TEXT NOT NULL UNIQUE,
-                task_id TEXT NOT NULL,
-                queue TEXT NOT NULL,
-                priority INTEGER NOT NULL,
-                visible_at REAL NOT NULL,
-                leased INTEGER NOT NULL DEFAULT 0,
-                deliveries INTEGER NOT NULL DEFAULT 0,
-                body BLOB NOT NULL);
-            CREATE INDEX IF NOT EXISTS messages_order ON messages (queue, priority, id);
-            CREATE TABLE IF NOT EXISTS results (
-                task_id TEXT PRIMARY KEY,
-                status TEXT NOT NULL,
-                meta BLOB NOT NULL,
-                expires_at REAL NOT NULL);
-            CREATE INDEX IF NOT EXISTS results_expiry ON results (expires_at);
-            CREATE TABLE IF NOT EXISTS dead_letters (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                queue TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                at REAL NOT NULL,
-                body BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS revoked (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                task_id TEXT NOT NULL UNIQUE,
-                terminate INTEGER NOT NULL,
-                at REAL NOT NULL);
-            CREATE INDEX IF NOT EXISTS revoked_at ON revoked (at);
-            CREATE TABLE IF NOT EXISTS events (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                body BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS claims (
-                slot TEXT PRIMARY KEY,
-                at REAL NOT NULL);
-            CREATE TABLE IF NOT EXISTS chords (
-                group_id TEXT PRIMARY KEY,
-                size INTEGER NOT NULL,
-                fired INTEGER NOT NULL DEFAULT 0,
-                at REAL NOT NULL);
-            CREATE TABLE IF NOT EXISTS chord_parts (
-                group_id TEXT NOT NULL,
-                idx INTEGER NOT NULL,
-                result BLOB NOT NULL,
-                PRIMARY KEY (group_id, idx));
-            """)
+        try db.execute(
+            sql: """
+                CREATE TABLE IF NOT EXISTS messages (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    tag TEXT NOT NULL UNIQUE,
+                    task_id TEXT NOT NULL,
+                    queue TEXT NOT NULL,
+                    priority INTEGER NOT NULL,
+                    visible_at REAL NOT NULL,
+                    leased INTEGER NOT NULL DEFAULT 0,
+                    deliveries INTEGER NOT NULL DEFAULT 0,
+                    body BLOB NOT NULL);
+                CREATE INDEX IF NOT EXISTS messages_order ON messages (queue, priority, id);
+                CREATE TABLE IF NOT EXISTS results (
+                    task_id TEXT PRIMARY KEY,
+                    status TEXT NOT NULL,
+                    meta BLOB NOT NULL,
+                    expires_at REAL NOT NULL);
+                CREATE INDEX IF NOT EXISTS results_expiry ON results (expires_at);
+                CREATE TABLE IF NOT EXISTS dead_letters (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    queue TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    body BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS revoked (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    task_id TEXT NOT NULL UNIQUE,
+                    terminate INTEGER NOT NULL,
+                    at REAL NOT NULL);
+                CREATE INDEX IF NOT EXISTS revoked_at ON revoked (at);
+                CREATE TABLE IF NOT EXISTS events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    body BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS claims (
+                    slot TEXT PRIMARY KEY,
+                    at REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS chords (
+                    group_id TEXT PRIMARY KEY,
+                    size INTEGER NOT NULL,
+                    fired INTEGER NOT NULL DEFAULT 0,
+                    at REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS chord_parts (
+                    group_id TEXT NOT NULL,
+                    idx INTEGER NOT NULL,
+                    result BLOB NOT NULL,
+                    PRIMARY KEY (group_id, idx));
+                """)
         // Files from before revocations had a sequence: move them over, oldest first.
         if try db.tableExists("revocations") {
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO revoked (task_id, terminate, at)
-                    SELECT task_id, terminate, at FROM revocations ORDER BY at;
-                DROP TABLE revocations;
-                """)
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO revoked (task_id, terminate, at)
+                        SELECT task_id, terminate, at FROM revocations ORDER BY at;
+                    DROP TABLE revocations;
+                    """)
         }
         try migrateDeadLetters(db)
     }
@@ -194,13 +196,16 @@ public final class SQLiteBroker: ResultCommitting {
 
     private static func apply(_ commit: BrokerCommit, events: [Data], now: Double, in db: Database) throws {
         if !commit.send.isEmpty {
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (tag) DO NOTHING
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (tag) DO NOTHING
+                    """)
             for message in commit.send {
-                try insert.execute(arguments: [message.tag, message.taskId, message.queue, message.priority,
-                                               message.eta?.timeIntervalSince1970 ?? 0, message.body])
+                try insert.execute(arguments: [
+                    message.tag, message.taskId, message.queue, message.priority,
+                    message.eta?.timeIntervalSince1970 ?? 0, message.body,
+                ])
             }
         }
         if !commit.ack.isEmpty {
@@ -235,8 +240,10 @@ public final class SQLiteBroker: ResultCommitting {
                     INSERT INTO dead_letters (queue, reason, at, body, size, sha256, task_id, task)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [delivery.queue, letter.reason, now, letter.body, letter.size, letter.sha256,
-                            letter.taskId, letter.task])
+                arguments: [
+                    delivery.queue, letter.reason, now, letter.body, letter.size, letter.sha256,
+                    letter.taskId, letter.task,
+                ])
         }
         guard any else { return (0, 0) }
         // A scan of the letters, only when one arrives; `length` of a blob reads no content.
@@ -280,18 +287,23 @@ public final class SQLiteBroker: ResultCommitting {
             let now = Date().timeIntervalSince1970
             let until = now + lease.seconds
             let deliveries = try await write { db in
-                let take = try db.cachedStatement(sql: """
-                    UPDATE messages SET visible_at = ?, leased = 1, deliveries = deliveries + 1
-                    WHERE id IN (SELECT id FROM messages WHERE queue IN (\(marks)) AND visible_at <= ?
-                                 ORDER BY priority, id LIMIT ?)
-                    RETURNING id, tag, queue, priority, deliveries, body
-                    """)
+                let take = try db.cachedStatement(
+                    sql: """
+                        UPDATE messages SET visible_at = ?, leased = 1, deliveries = deliveries + 1
+                        WHERE id IN (SELECT id FROM messages WHERE queue IN (\(marks)) AND visible_at <= ?
+                                     ORDER BY priority, id LIMIT ?)
+                        RETURNING id, tag, queue, priority, deliveries, body
+                        """)
                 return try Row.fetchAll(
-                    take, arguments: StatementArguments([until] + queues.map { $0 as any DatabaseValueConvertible } + [now, limit]))
+                    take,
+                    arguments: StatementArguments(
+                        [until] + queues.map { $0 as any DatabaseValueConvertible } + [now, limit])
+                )
                 .sorted { ($0["priority"] as Int, $0["id"] as Int64) < ($1["priority"] as Int, $1["id"] as Int64) }
                 .map { row in
-                    Delivery(tag: row["tag"], queue: row["queue"], body: row["body"],
-                             redelivered: (row["deliveries"] as Int) > 1)
+                    Delivery(
+                        tag: row["tag"], queue: row["queue"], body: row["body"],
+                        redelivered: (row["deliveries"] as Int) > 1)
                 }
             }
             if !deliveries.isEmpty { return deliveries }
@@ -333,7 +345,9 @@ public final class SQLiteBroker: ResultCommitting {
         let replayed = try await write { db -> Int in
             let rows: [Row]
             if let ids {
-                rows = try ids.compactMap { try Row.fetchOne(db, sql: "SELECT * FROM dead_letters WHERE id = ?", arguments: [$0]) }
+                rows = try ids.compactMap {
+                    try Row.fetchOne(db, sql: "SELECT * FROM dead_letters WHERE id = ?", arguments: [$0])
+                }
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY id")
                     .filter { !Self.deadLetter($0).isTruncated }
@@ -342,7 +356,8 @@ public final class SQLiteBroker: ResultCommitting {
             for row in rows {
                 let message = OutgoingMessage(raw: row["body"], queue: row["queue"])
                 try db.execute(
-                    sql: "INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, ?, 0, 0, ?)",
+                    sql:
+                        "INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, ?, 0, 0, ?)",
                     arguments: [message.tag, message.taskId, message.queue, message.body])
                 try db.execute(sql: "DELETE FROM dead_letters WHERE id = ?", arguments: [row["id"] as Int64])
             }
@@ -358,8 +373,9 @@ public final class SQLiteBroker: ResultCommitting {
     public func purge(queue: String) async throws -> Int {
         let now = Date().timeIntervalSince1970
         return try await write { db in
-            try db.execute(sql: "DELETE FROM messages WHERE queue = ? AND (leased = 0 OR visible_at <= ?)",
-                           arguments: [queue, now])
+            try db.execute(
+                sql: "DELETE FROM messages WHERE queue = ? AND (leased = 0 OR visible_at <= ?)",
+                arguments: [queue, now])
             return db.changesCount
         }
     }
@@ -368,9 +384,12 @@ public final class SQLiteBroker: ResultCommitting {
         let now = Date().timeIntervalSince1970
         return try await read { db in
             var lengths: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 0 OR visible_at <= ? GROUP BY queue
-                """, arguments: [now]) {
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 0 OR visible_at <= ? GROUP BY queue
+                    """, arguments: [now])
+            {
                 lengths[row["queue"]] = row["n"]
             }
             return lengths
@@ -382,9 +401,12 @@ public final class SQLiteBroker: ResultCommitting {
         let now = Date().timeIntervalSince1970
         return try await read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 1 AND visible_at > ? GROUP BY queue
-                """, arguments: [now]) {
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT queue, COUNT(*) AS n FROM messages WHERE leased = 1 AND visible_at > ? GROUP BY queue
+                    """, arguments: [now])
+            {
                 counts[row["queue"]] = row["n"]
             }
             return counts
@@ -399,14 +421,16 @@ public final class SQLiteBroker: ResultCommitting {
         let now = Date().timeIntervalSince1970
         let limits = revocationLimits
         try await write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO revoked (task_id, terminate, at)
-                VALUES (?1, max(?2, coalesce((SELECT terminate FROM revoked WHERE task_id = ?1), 0)), ?3)
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO revoked (task_id, terminate, at)
+                    VALUES (?1, max(?2, coalesce((SELECT terminate FROM revoked WHERE task_id = ?1), 0)), ?3)
+                    """)
             for id in ids { try insert.execute(arguments: [id, terminate, now]) }
             try db.execute(sql: "DELETE FROM revoked WHERE at < ?", arguments: [now - limits.maxAge])
-            try db.execute(sql: "DELETE FROM revoked WHERE seq <= (SELECT max(seq) FROM revoked) - ?",
-                           arguments: [limits.maxCount])
+            try db.execute(
+                sql: "DELETE FROM revoked WHERE seq <= (SELECT max(seq) FROM revoked) - ?",
+                arguments: [limits.maxCount])
         }
     }
 
@@ -414,12 +438,13 @@ public final class SQLiteBroker: ResultCommitting {
     public func revocations(after cursor: RevocationCursor?) async throws
         -> (revocations: [Revocation], cursor: RevocationCursor)
     {
-        let after: Int64 = cursor.map { cursor in
-            guard let seq = Int64(cursor.position) else {
-                preconditionFailure("'\(cursor)' is not a revocation cursor of an SQLite broker")
-            }
-            return seq
-        } ?? 0
+        let after: Int64 =
+            cursor.map { cursor in
+                guard let seq = Int64(cursor.position) else {
+                    preconditionFailure("'\(cursor)' is not a revocation cursor of an SQLite broker")
+                }
+                return seq
+            } ?? 0
         let cutoff = Date().timeIntervalSince1970 - revocationLimits.maxAge
         return try await read { db in
             let rows = try Row.fetchAll(
@@ -435,8 +460,9 @@ public final class SQLiteBroker: ResultCommitting {
 
     public func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {
         try await read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
-                                        arguments: [cursor, limit])
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                arguments: [cursor, limit])
             let decoder = JSONDecoder()
             let events = rows.compactMap { try? decoder.decode(QueueEvent.self, from: $0["body"] as Data) }
             return (events, rows.last?["id"] ?? cursor)
@@ -446,8 +472,9 @@ public final class SQLiteBroker: ResultCommitting {
     public func claim(_ slot: String) async throws -> Bool {
         let now = Date().timeIntervalSince1970
         return try await write { db in
-            try db.execute(sql: "INSERT INTO claims (slot, at) VALUES (?, ?) ON CONFLICT (slot) DO NOTHING",
-                           arguments: [slot, now])
+            try db.execute(
+                sql: "INSERT INTO claims (slot, at) VALUES (?, ?) ON CONFLICT (slot) DO NOTHING",
+                arguments: [slot, now])
             return db.changesCount == 1
         }
     }
@@ -499,12 +526,13 @@ public final class SQLiteBroker: ResultCommitting {
 
     private static func store(_ rows: [(String, String, Data)], expires: Double, now: Double, in db: Database) throws {
         guard !rows.isEmpty else { return }
-        let upsert = try db.cachedStatement(sql: """
-            INSERT INTO results (task_id, status, meta, expires_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, meta = excluded.meta,
-                expires_at = excluded.expires_at
-            WHERE results.status != 'SUCCESS' OR results.expires_at < ?
-            """)
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO results (task_id, status, meta, expires_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, meta = excluded.meta,
+                    expires_at = excluded.expires_at
+                WHERE results.status != 'SUCCESS' OR results.expires_at < ?
+                """)
         for (id, status, meta) in rows { try upsert.execute(arguments: [id, status, meta, expires, now]) }
         if Int.random(in: 0..<100) == 0 {
             try db.execute(sql: "DELETE FROM results WHERE expires_at < ?", arguments: [now])
@@ -515,8 +543,9 @@ public final class SQLiteBroker: ResultCommitting {
         let now = Date().timeIntervalSince1970
         let rows = try await read { db in
             try ids.compactMap { id in
-                try Data.fetchOne(db, sql: "SELECT meta FROM results WHERE task_id = ? AND expires_at >= ?",
-                                  arguments: [id, now])
+                try Data.fetchOne(
+                    db, sql: "SELECT meta FROM results WHERE task_id = ? AND expires_at >= ?",
+                    arguments: [id, now])
             }
         }
         var results: [String: TaskResult] = [:]
@@ -561,23 +590,29 @@ public final class SQLiteBroker: ResultCommitting {
     public func setChordSize(_ groupId: String, size: Int) async throws {
         let now = Date().timeIntervalSince1970
         try await write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO chords (group_id, size, fired, at) VALUES (?, ?, 0, ?)",
-                           arguments: [groupId, size, now])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO chords (group_id, size, fired, at) VALUES (?, ?, 0, ?)",
+                arguments: [groupId, size, now])
         }
     }
 
     public func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]? {
         let encoded = try JSONEncoder().encode(result)
         let parts = try await write { db -> [Data]? in
-            try db.execute(sql: "INSERT OR REPLACE INTO chord_parts (group_id, idx, result) VALUES (?, ?, ?)",
-                           arguments: [groupId, index, encoded])
-            guard let size = try Int.fetchOne(db, sql: "SELECT size FROM chords WHERE group_id = ? AND fired = 0",
-                                              arguments: [groupId]),
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chord_parts WHERE group_id = ?", arguments: [groupId]) == size
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO chord_parts (group_id, idx, result) VALUES (?, ?, ?)",
+                arguments: [groupId, index, encoded])
+            guard
+                let size = try Int.fetchOne(
+                    db, sql: "SELECT size FROM chords WHERE group_id = ? AND fired = 0",
+                    arguments: [groupId]),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chord_parts WHERE group_id = ?", arguments: [groupId])
+                    == size
             else { return nil }
             try db.execute(sql: "UPDATE chords SET fired = 1 WHERE group_id = ?", arguments: [groupId])
-            let parts = try Data.fetchAll(db, sql: "SELECT result FROM chord_parts WHERE group_id = ? ORDER BY idx",
-                                          arguments: [groupId])
+            let parts = try Data.fetchAll(
+                db, sql: "SELECT result FROM chord_parts WHERE group_id = ? ORDER BY idx",
+                arguments: [groupId])
             try db.execute(sql: "DELETE FROM chord_parts WHERE group_id = ?", arguments: [groupId])
             return parts
         }

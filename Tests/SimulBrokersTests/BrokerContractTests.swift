@@ -324,7 +324,8 @@ struct BrokerContractTests {
             #expect(try await Self.revoked(in: store.broker) == [skipped: false, stopped: true])
 
             let other = try store.connect()
-            #expect(try await Self.revoked(in: other.broker) == (kind.persists ? [skipped: false, stopped: true] : [:]))
+            #expect(
+                try await Self.revoked(in: other.broker) == (kind.persists ? [skipped: false, stopped: true] : [:]))
         }
     }
 

@@ -7,7 +7,8 @@ import Testing
 /// The one factory from URLs to a broker and a backend.
 @Suite struct QueueConnectionTests {
     static func sqliteURL() -> String {
-        "sqlite://" + FileManager.default.temporaryDirectory.appendingPathComponent("simul-conn-\(UUID())/q.sqlite").path
+        "sqlite://"
+            + FileManager.default.temporaryDirectory.appendingPathComponent("simul-conn-\(UUID())/q.sqlite").path
     }
 
     @Test(arguments: ["memory://", sqliteURL()])
@@ -29,12 +30,19 @@ import Testing
         await queue.close()
     }
 
-    @Test(arguments: [
-        ("foo://x", nil, "bad broker URL 'foo://x': unknown scheme 'foo' (use sqlite, redis or memory)"),
-        ("sqlite://", nil, "bad broker URL 'sqlite://': sqlite:// needs a file path, such as sqlite://.simul/queue.sqlite"),
-        ("redis://127.0.0.1:99999", nil, "bad broker URL 'redis://127.0.0.1:99999': "),
-        (sqliteURL(), "memory://", "bad broker URL 'memory://': memory:// can be a backend only for a memory:// broker"),
-    ] as [(String, String?, String)])
+    @Test(
+        arguments: [
+            ("foo://x", nil, "bad broker URL 'foo://x': unknown scheme 'foo' (use sqlite, redis or memory)"),
+            (
+                "sqlite://", nil,
+                "bad broker URL 'sqlite://': sqlite:// needs a file path, such as sqlite://.simul/queue.sqlite"
+            ),
+            ("redis://127.0.0.1:99999", nil, "bad broker URL 'redis://127.0.0.1:99999': "),
+            (
+                sqliteURL(), "memory://",
+                "bad broker URL 'memory://': memory:// can be a backend only for a memory:// broker"
+            ),
+        ] as [(String, String?, String)])
     func badURLsAreRefusedWithTheReason(broker: String, backend: String?, message: String) {
         do {
             _ = try QueueConnection(broker: broker, backend: backend)

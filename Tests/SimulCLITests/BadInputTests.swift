@@ -14,7 +14,8 @@ struct BadInputTests {
     static let range = "must be a number of seconds from 0 up to 3155760000 (100 years)"
 
     static let deep = String(repeating: "[", count: 30_000) + String(repeating: "]", count: 30_000)
-    static let deepMessage = "--args is not valid JSON (nesting deeper than 512 at byte 512): '"
+    static let deepMessage =
+        "--args is not valid JSON (nesting deeper than 512 at byte 512): '"
         + String(repeating: "[", count: 57) + "...'"
 
     static let cases: [([String], String)] = [
@@ -28,13 +29,20 @@ struct BadInputTests {
         (["send", "simul.add", "--priority", "-1"], "--priority must be 0 to 9, got -1"),
         (["send", "simul.add", "--count", "-3"], "--count must be at least 1, got -3"),
         (["send", ""], "give a task name, such as simul.add (or --raw FILE)"),
-        (["send", "simul.add", "--args", "[NaN, Infinity]"],
-         "--args is not valid JSON (unexpected character 'N' at byte 1): '[NaN, Infinity]'"),
-        (["send", "simul.add", "--args", "[1e400, 1]"], "--args is not valid JSON (number out of range at byte 1): '[1e400, 1]'"),
+        (
+            ["send", "simul.add", "--args", "[NaN, Infinity]"],
+            "--args is not valid JSON (unexpected character 'N' at byte 1): '[NaN, Infinity]'"
+        ),
+        (
+            ["send", "simul.add", "--args", "[1e400, 1]"],
+            "--args is not valid JSON (number out of range at byte 1): '[1e400, 1]'"
+        ),
         (["send", "simul.add", "--args", deep], deepMessage),
         (["send", "simul.add", "--kwargs", "[1]"], "--kwargs must be a JSON object, such as '{\"x\": 2}', got '[1]'"),
-        (["result", "5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f", "--wait", "--timeout", "1e300"],
-         "--timeout \(range), got 1e+300"),
+        (
+            ["result", "5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f", "--wait", "--timeout", "1e300"],
+            "--timeout \(range), got 1e+300"
+        ),
         (["worker", "--lease", "1e300"], "--lease \(range), got 1e+300"),
         (["worker", "--shutdown-timeout", "-1"], "--shutdown-timeout \(range), got -1.0"),
         (["worker", "--result-expires", "1e300"], "--result-expires \(range), got 1e+300"),
@@ -49,7 +57,10 @@ struct BadInputTests {
         (["chain", ":[1]"], "a chain step needs a task name, got ':[1]'"),
         (["result", "not-a-uuid"], "'not-a-uuid' is not a task id (expected a UUID)"),
         (["worker", "--max-message-size", "0"], "--max-message-size must be at least 1, got 0"),
-        (["dashboard", "--host", "0.0.0.0", "--token", ""], "binding 0.0.0.0 exposes the dashboard beyond this machine"),
+        (
+            ["dashboard", "--host", "0.0.0.0", "--token", ""],
+            "binding 0.0.0.0 exposes the dashboard beyond this machine"
+        ),
     ]
 
     /// Commands whose broker option does not apply (demo, bench) get the same line without it.
@@ -79,14 +90,18 @@ struct BadInputTests {
     }
 
     @Test func goodDurationsAreAccepted() throws {
-        let run = try QueueCommandTests.simul(["send", "simul.add", "--args", "[1, 2]", "--countdown", "0", "--expires", "3600",
-                                "--time-limit", "30", "--broker", Self.broker])
+        let run = try QueueCommandTests.simul([
+            "send", "simul.add", "--args", "[1, 2]", "--countdown", "0", "--expires", "3600",
+            "--time-limit", "30", "--broker", Self.broker,
+        ])
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output.split(separator: "\n").count == 1)
     }
 
     @Test func memoryBrokerIsRefusedWhereItWouldLoseTheMessage() throws {
-        for command in [["send", "simul.add"], ["result", "5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f"], ["inspect", "queues"]] {
+        for command in [
+            ["send", "simul.add"], ["result", "5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f"], ["inspect", "queues"],
+        ] {
             let run = try QueueCommandTests.simul(command + ["--broker", "memory://"])
             #expect(run.status == 1)
             #expect(run.error.hasPrefix("Error: memory:// lives inside one process"))
@@ -98,7 +113,8 @@ struct BadInputTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simul-absent-\(UUID())").path
         let run = try QueueCommandTests.simul(["send", "simul.add", "--broker", "sqlite://\(folder)/q.sqlite"])
         #expect(run.status == 1)
-        #expect(run.error == "Error: the directory '\(folder)' of the SQLite broker 'sqlite://\(folder)/q.sqlite' does "
+        #expect(
+            run.error == "Error: the directory '\(folder)' of the SQLite broker 'sqlite://\(folder)/q.sqlite' does "
                 + "not exist; create it first (only the default .simul/queue.sqlite's folder is made for you)\n")
         #expect(!FileManager.default.fileExists(atPath: folder))
     }

@@ -90,8 +90,9 @@ struct PoisonMessageTests {
             let failure = results[poison.id]?.error.map { "\($0)" } ?? ""
             let letter = deadLetters.first { MessageCodec.identify($0.body).id == poison.id }?.reason ?? ""
             #expect(results[poison.id]?.status == .failure, "\(poison.reason)")
-            #expect(failure.contains(poison.reason) || letter.contains(poison.reason),
-                    "expected '\(poison.reason)' in the failure '\(failure)' or the dead letter '\(letter)'")
+            #expect(
+                failure.contains(poison.reason) || letter.contains(poison.reason),
+                "expected '\(poison.reason)' in the failure '\(failure)' or the dead letter '\(letter)'")
         }
         #expect(worker.isRunning)
         #expect(worker.processIdentifier == pid)

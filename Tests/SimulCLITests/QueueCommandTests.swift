@@ -26,8 +26,9 @@ import Testing
         let out = output.fileHandleForReading.readDataToEndOfFile()
         let err = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
-                   error: String(decoding: err, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+            error: String(decoding: err, as: UTF8.self))
     }
 
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("simul-queue-\(UUID())/queue.sqlite").path
@@ -61,20 +62,25 @@ import Testing
     }
 
     @Test func sendRawRefusesWhatItCannotSendAsItIs() throws {
-        try expectOneLineError(["send", "--raw", "/no/such/file", "--broker", url],
-                               "cannot read the envelope file '/no/such/file'")
+        try expectOneLineError(
+            ["send", "--raw", "/no/such/file", "--broker", url],
+            "cannot read the envelope file '/no/such/file'")
         let file = try scratch("envelope.json", Data("{}".utf8))
-        try expectOneLineError(["send", "simul.add", "--raw", file, "--broker", url],
-                               "--raw sends files as they are; it takes only -Q, --broker and --backend")
-        try expectOneLineError(["send", "--raw", file, "--countdown", "5", "--broker", url],
-                               "--raw sends files as they are; it takes only -Q, --broker and --backend")
+        try expectOneLineError(
+            ["send", "simul.add", "--raw", file, "--broker", url],
+            "--raw sends files as they are; it takes only -Q, --broker and --backend")
+        try expectOneLineError(
+            ["send", "--raw", file, "--countdown", "5", "--broker", url],
+            "--raw sends files as they are; it takes only -Q, --broker and --backend")
         try expectOneLineError(["send", "--broker", url], "give a task name, such as simul.add (or --raw FILE)")
     }
 
     @Test func sendCountSendsCopiesEachWithItsOwnId() async throws {
         let broker = try SQLiteBroker(path: path)
-        let run = try Self.simul(["send", "simul.add", "--args", "[1, 2]", "--count", "150", "--time-limit", "5",
-                                  "--broker", url])
+        let run = try Self.simul([
+            "send", "simul.add", "--args", "[1, 2]", "--count", "150", "--time-limit", "5",
+            "--broker", url,
+        ])
         #expect(run.status == 0, "\(run.error)")
         let ids = run.output.split(separator: "\n").map(String.init)
         #expect(ids.count == 150)
@@ -89,8 +95,10 @@ import Testing
     /// `--args` is read by the parser a worker uses: an integer past 64 bits is sent as typed, not as a float.
     @Test func sendArgsKeepsBigIntegersExact() async throws {
         let broker = try SQLiteBroker(path: path)
-        let run = try Self.simul(["send", "simul.add", "--args", "[1180591620717411303424, 9007199254740993]",
-                                  "--kwargs", #"{"n": -18446744073709551617}"#, "--broker", url])
+        let run = try Self.simul([
+            "send", "simul.add", "--args", "[1180591620717411303424, 9007199254740993]",
+            "--kwargs", #"{"n": -18446744073709551617}"#, "--broker", url,
+        ])
         #expect(run.status == 0, "\(run.error)")
         let received = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(30), timeout: .seconds(5))
         let message = try MessageCodec.decode(try #require(received.first).body)
@@ -100,12 +108,15 @@ import Testing
     }
 
     @Test func sendCountRefusesBadInput() throws {
-        try expectOneLineError(["send", "simul.noop", "--count", "0", "--broker", url],
-                               "--count must be at least 1, got 0")
-        try expectOneLineError(["send", "simul.noop", "--count", "2", "--wait", "--broker", url],
-                               "--wait takes one task; with --count, use simul result")
-        try expectOneLineError(["send", "simul.noop", "--time-limit=-1", "--broker", url],
-                               "--time-limit must be a number of seconds from 0 up to 3155760000 (100 years), got -1.0")
+        try expectOneLineError(
+            ["send", "simul.noop", "--count", "0", "--broker", url],
+            "--count must be at least 1, got 0")
+        try expectOneLineError(
+            ["send", "simul.noop", "--count", "2", "--wait", "--broker", url],
+            "--wait takes one task; with --count, use simul result")
+        try expectOneLineError(
+            ["send", "simul.noop", "--time-limit=-1", "--broker", url],
+            "--time-limit must be a number of seconds from 0 up to 3155760000 (100 years), got -1.0")
     }
 
     @Test func resultReadsIdsFromAFile() async throws {
@@ -126,8 +137,9 @@ import Testing
         }
         #expect(lines.map { $0?["status"] } == ["SUCCESS", "FAILURE", "PENDING"])
         #expect(lines.map { $0?["task_id"] } == [.string(done), .string(failed), .string(pending)])
-        try expectOneLineError(["result", "--ids-from", "/no/such/file", "--broker", url],
-                               "cannot read the id file '/no/such/file'")
+        try expectOneLineError(
+            ["result", "--ids-from", "/no/such/file", "--broker", url],
+            "cannot read the id file '/no/such/file'")
         try expectOneLineError(["result", done, "nope", "--broker", url], "'nope' is not a task id (expected a UUID)")
     }
 

@@ -16,7 +16,7 @@ struct ServiceGroupTests {
         let queue = try QueueConnection(broker: url)
         let client = QueueClient(broker: queue.broker, backend: queue.backend)
         var ids: [String] = []
-        for _ in 0..<10 { ids.append(try await client.send("simul.sleep", args: [1.5]).id) }
+        for _ in 0..<10 { ids.append(try await client.send("simul.sleep", args: [3]).id) }
 
         let app = Process()
         app.executableURL = URL(fileURLWithPath: simulExecutable).deletingLastPathComponent()
@@ -42,10 +42,13 @@ struct ServiceGroupTests {
         #expect(app.terminationStatus == 0)
         #expect(try output.fileHandleForReading.readLine() == "stopped")
 
+        // The two running when SIGTERM came finished (more, if the machine was slow enough for them to finish
+        // before the signal arrived); every other task is back in the queue, and none is left half-run.
         let results = try await queue.backend.results(for: ids)
-        #expect(results.values.filter { $0.status == .success }.count == 2)
+        let succeeded = results.values.filter { $0.status == .success }.count
+        #expect(succeeded >= 2)
         #expect(results.values.filter { $0.status == .started }.isEmpty)
-        #expect(try await queue.broker.queueLengths()["celery"] == 8)
+        #expect(try await queue.broker.queueLengths()["celery"] == 10 - succeeded)
         await queue.close()
     }
 }

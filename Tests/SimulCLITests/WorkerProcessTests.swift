@@ -24,15 +24,19 @@ struct WorkerProcessTests {
         let worker = try Self.startWorker(url)
         defer { if worker.isRunning { worker.interrupt() } }
 
-        let sum = try QueueCommandTests.simul(["send", "simul.add", "--args", "[2, 3]", "--broker", url, "--wait",
-                                               "--timeout", "60"])
+        let sum = try QueueCommandTests.simul([
+            "send", "simul.add", "--args", "[2, 3]", "--broker", url, "--wait",
+            "--timeout", "60",
+        ])
         #expect(sum.status == 0, "\(sum.error)")
         #expect(sum.output.split(separator: "\n").last == "5")
         let unknown = try QueueCommandTests.simul(["send", "nosuch.task", "--broker", url, "--wait", "--timeout", "60"])
         #expect(unknown.status == 1)
         #expect(unknown.error.hasPrefix("Error: NotRegistered: nosuch.task"), "\(unknown.error)")
-        let failing = try QueueCommandTests.simul(["send", "simul.fail", "--args", #"["boom"]"#, "--broker", url,
-                                                   "--wait", "--timeout", "60"])
+        let failing = try QueueCommandTests.simul([
+            "send", "simul.fail", "--args", #"["boom"]"#, "--broker", url,
+            "--wait", "--timeout", "60",
+        ])
         #expect(failing.status == 1)
         #expect(failing.error.hasPrefix("Error: ValueError: boom"), "\(failing.error)")
         let workers = try QueueCommandTests.simul(["inspect", "workers", "--broker", url])
@@ -53,8 +57,9 @@ struct WorkerProcessTests {
             for command in [["send", "simul.add", "--args", "[1,2]"], ["worker"]] {
                 let run = try QueueCommandTests.simul(command + ["--broker", url])
                 #expect(run.status == 1)
-                #expect(run.error.hasPrefix("Error: authentication to redis at \(endpoint) failed: \(answer)"),
-                        "\(run.error)")
+                #expect(
+                    run.error.hasPrefix("Error: authentication to redis at \(endpoint) failed: \(answer)"),
+                    "\(run.error)")
                 #expect(run.error.split(separator: "\n").count == 1)
             }
         }
@@ -87,8 +92,9 @@ struct WorkerProcessTests {
         let complaint = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         client.waitUntilExit()
         #expect(client.terminationStatus == 1)
-        #expect(complaint.hasPrefix("Error: lost redis at 127.0.0.1:\(server.port) while waiting for task \(id)"),
-                "\(complaint)")
+        #expect(
+            complaint.hasPrefix("Error: lost redis at 127.0.0.1:\(server.port) while waiting for task \(id)"),
+            "\(complaint)")
         #expect(complaint.split(separator: "\n").count == 1)
 
         try await server.start()

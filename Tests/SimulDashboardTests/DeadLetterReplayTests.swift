@@ -21,8 +21,9 @@ import Testing
                 uri: "/actions/replay", method: .post, headers: headers, body: SecurityTests.body("id=\(letter.id)")
             ) { response in
                 #expect(response.status == .badRequest)
-                #expect(response.text == #"{"error":"dead letter 1 cannot be replayed: only the first 65536 of its "#
-                    + #"100000 bytes were kept (sha256 \#(letter.sha256))"}"#)
+                #expect(
+                    response.text == #"{"error":"dead letter 1 cannot be replayed: only the first 65536 of its "#
+                        + #"100000 bytes were kept (sha256 \#(letter.sha256))"}"#)
             }
         }
         #expect(try await fixture.broker.deadLetters(limit: 10).count == 1)

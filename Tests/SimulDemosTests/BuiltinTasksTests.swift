@@ -138,14 +138,19 @@ import Testing
         await #expect(throws: missing) {
             try await record(["/no/such/dir/x"], as: "id")
         }
-        await #expect(throws: TaskError.valueError("seconds must be a number of seconds from 0 up to 3155760000 (100 years), got -1.0")) {
+        await #expect(
+            throws: TaskError.valueError(
+                "seconds must be a number of seconds from 0 up to 3155760000 (100 years), got -1.0")
+        ) {
             try await record([.string(Self.scratchFile()), -1], as: "id")
         }
         await #expect(throws: TaskError.typeError("simul.record() argument 'path' must be String, got 123")) {
             try await record([123], as: "id")
         }
-        await #expect(throws: TaskError(
-            type: "RuntimeError", message: "simul.record records its task id, so it runs only as a queued task")) {
+        await #expect(
+            throws: TaskError(
+                type: "RuntimeError", message: "simul.record records its task id, so it runs only as a queued task")
+        ) {
             try await catalog.call("simul.record", args: [.string(Self.scratchFile())])
         }
     }

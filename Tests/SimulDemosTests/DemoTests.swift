@@ -27,7 +27,10 @@ func quietContext(quick: Bool = true) -> DemoContext {
         let settled = SettledLog()
         let factors = try await model.factor(numbers, configuration: configuration) { settled.add($0, $1) }
         #expect(factors == numbers.map(Primes.leastPrimeFactor))
-        #expect(factors == [4_194_301, 2, 13_194_139_533_299, 17_592_186_044_399, 2_097_143, 6_597_069_766_631, 2, 4_194_301])
+        #expect(
+            factors == [
+                4_194_301, 2, 13_194_139_533_299, 17_592_186_044_399, 2_097_143, 6_597_069_766_631, 2, 4_194_301,
+            ])
         #expect(settled.all.sorted { $0.0 < $1.0 }.map(\.1) == factors)
     }
 
@@ -49,7 +52,8 @@ func quietContext(quick: Bool = true) -> DemoContext {
             #expect(search.record(piece, factor: factor) == nil)
         }
         let last = try #require(pieces.last)
-        #expect(search.record(last, factor: Primes.leastFactor(of: n, from: last.start, through: last.end)) == 1_000_003)
+        #expect(
+            search.record(last, factor: Primes.leastFactor(of: n, from: last.start, through: last.end)) == 1_000_003)
     }
 
     @Test func aFactorInAnEarlyPieceMakesTheLaterOnesUnneeded() throws {
@@ -109,7 +113,8 @@ func quietContext(quick: Bool = true) -> DemoContext {
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(report), as: UTF8.self)
         #expect(
-            json == #"{"demo":"primes","runs":[{"model":"threads","results":[{"lpf":3,"n":9,"prime":false}],"sys_s":0,"user_s":1,"wall_s":2}],"summary":{}}"#
+            json
+                == #"{"demo":"primes","runs":[{"model":"threads","results":[{"lpf":3,"n":9,"prime":false}],"sys_s":0,"user_s":1,"wall_s":2}],"summary":{}}"#
         )
     }
 }

@@ -2,10 +2,11 @@ import SimulDemos
 import Testing
 
 @Suite struct PrimesTests {
-    @Test(arguments: [
-        (2, 2), (3, 3), (4, 2), (9, 3), (25, 5), (35, 5), (49, 7), (77, 7), (121, 11), (143, 11), (97, 97),
-        (1_800_001_250_000_147, 20_000_003), (3_500_000_021_500_000_003, 500_000_003),
-    ] as [(UInt64, UInt64)])
+    @Test(
+        arguments: [
+            (2, 2), (3, 3), (4, 2), (9, 3), (25, 5), (35, 5), (49, 7), (77, 7), (121, 11), (143, 11), (97, 97),
+            (1_800_001_250_000_147, 20_000_003), (3_500_000_021_500_000_003, 500_000_003),
+        ] as [(UInt64, UInt64)])
     func leastPrimeFactor(n: UInt64, expected: UInt64) {
         #expect(Primes.leastPrimeFactor(n) == expected)
     }

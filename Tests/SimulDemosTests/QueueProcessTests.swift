@@ -38,7 +38,9 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for producer in 0..<16 {
                 group.addTask {
-                    for _ in stride(from: producer, to: count, by: 16) { try await client.send("simul.sleep", args: [0.001]) }
+                    for _ in stride(from: producer, to: count, by: 16) {
+                        try await client.send("simul.sleep", args: [0.001])
+                    }
                 }
             }
             try await group.waitForAll()
@@ -46,13 +48,17 @@ import Testing
         let concurrency = 4
         let prefetch = concurrency * 4
         let first = try Self.startWorker(path, name: "first@test", extra: ["-c", "\(concurrency)"])
-        try await Self.eventually("a quarter done") { try await broker.resultCounts()[.success, default: 0] >= count / 4 }
+        try await Self.eventually("a quarter done") {
+            try await broker.resultCounts()[.success, default: 0] >= count / 4
+        }
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         let doneWhenKilled = try await broker.resultCounts()[.success, default: 0]
         let second = try Self.startWorker(path, name: "second@test", extra: ["-c", "\(concurrency)"])
         defer { second.terminate() }
-        try await Self.eventually("every task succeeded") { try await broker.resultCounts()[.success, default: 0] == count }
+        try await Self.eventually("every task succeeded") {
+            try await broker.resultCounts()[.success, default: 0] == count
+        }
         #expect(try await broker.queueLengths().values.reduce(0, +) == 0)
         // The second worker receives again what the first held when it died: those are the only possible duplicates.
         let state = try await ClusterState.load(from: broker)
@@ -64,9 +70,10 @@ import Testing
             if events.isEmpty { break }
             cursor = next
         }
-        print("kill -9 test: \(count) sent, \(doneWhenKilled) done when the first worker was killed, "
-              + "\(count) SUCCESS in the end, \(redelivered) redelivered (bound \(prefetch + concurrency)), "
-              + "workers seen: \(state.workers.keys.sorted())")
+        print(
+            "kill -9 test: \(count) sent, \(doneWhenKilled) done when the first worker was killed, "
+                + "\(count) SUCCESS in the end, \(redelivered) redelivered (bound \(prefetch + concurrency)), "
+                + "workers seen: \(state.workers.keys.sorted())")
         #expect(redelivered >= 1)
         #expect(redelivered <= prefetch + concurrency)
         second.terminate()
@@ -80,7 +87,8 @@ import Testing
         configuration.concurrency = 2
         configuration.revocationInterval = .milliseconds(20)
         configuration.processPool.workerExecutable = simulExecutable
-        let worker = Worker(catalog: BuiltinTasks.catalog, broker: broker, backend: broker, configuration: configuration)
+        let worker = Worker(
+            catalog: BuiltinTasks.catalog, broker: broker, backend: broker, configuration: configuration)
         return (worker, Task { try await worker.run() })
     }
 

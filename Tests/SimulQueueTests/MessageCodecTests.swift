@@ -20,15 +20,26 @@ import Testing
 
     /// On Linux, `JSONDecoder` says only "not valid JSON"; the codec names the cause.
     @Test(arguments: [
-        (Data(#"{"body": "W10=", "headers": {"#.utf8),
-         "invalid JSON envelope: Unexpected end of file during JSON parse."),
-        (Self.envelope(body: Data([0x5B, 0x5B, 0x22, 0x63, 0xC3, 0x22, 0x5D, 0x2C, 0x7B, 0x7D, 0x5D])),
-         "the body is not [args, kwargs, embed]: Invalid UTF-8 sequence 2 bytes starting from character 3."),
-        (Self.envelope(body: Data(("[" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
-                                   + ", {}, {}]").utf8)),
-         "the body is not [args, kwargs, embed]: Too many nested arrays or dictionaries around character 513."),
-        (Self.envelope(body: Data(#"{"task": "t.add", "id": "x", "args": [1, 2], "kwargs": {}}"#.utf8), headers: false),
-         "protocol v1 messages are not supported; send protocol v2"),
+        (
+            Data(#"{"body": "W10=", "headers": {"#.utf8),
+            "invalid JSON envelope: Unexpected end of file during JSON parse."
+        ),
+        (
+            Self.envelope(body: Data([0x5B, 0x5B, 0x22, 0x63, 0xC3, 0x22, 0x5D, 0x2C, 0x7B, 0x7D, 0x5D])),
+            "the body is not [args, kwargs, embed]: Invalid UTF-8 sequence 2 bytes starting from character 3."
+        ),
+        (
+            Self.envelope(
+                body: Data(
+                    ("[" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+                        + ", {}, {}]").utf8)),
+            "the body is not [args, kwargs, embed]: Too many nested arrays or dictionaries around character 513."
+        ),
+        (
+            Self.envelope(
+                body: Data(#"{"task": "t.add", "id": "x", "args": [1, 2], "kwargs": {}}"#.utf8), headers: false),
+            "protocol v1 messages are not supported; send protocol v2"
+        ),
     ])
     func malformedInputIsRejectedWithItsCause(data: Data, reason: String) {
         do {
@@ -43,13 +54,14 @@ import Testing
     /// conversion to a `Duration`), or a negative one, refuses the message with the reason; a good one is kept.
     static let positive = "must be a number of seconds greater than 0 and up to 3155760000 (100 years)"
 
-    @Test(arguments: [
-        ([1e19, nil], "headers.timelimit[0] \(positive), got 1e+19"),
-        ([1e300, nil], "headers.timelimit[0] \(positive), got 1e+300"),
-        ([nil, 1e19], "headers.timelimit[1] \(positive), got 1e+19"),
-        ([-5, nil], "headers.timelimit[0] \(positive), got -5.0"),
-        ([0, nil], "headers.timelimit[0] \(positive), got 0.0"),
-    ] as [([Double?], String)])
+    @Test(
+        arguments: [
+            ([1e19, nil], "headers.timelimit[0] \(positive), got 1e+19"),
+            ([1e300, nil], "headers.timelimit[0] \(positive), got 1e+300"),
+            ([nil, 1e19], "headers.timelimit[1] \(positive), got 1e+19"),
+            ([-5, nil], "headers.timelimit[0] \(positive), got -5.0"),
+            ([0, nil], "headers.timelimit[0] \(positive), got 0.0"),
+        ] as [([Double?], String)])
     func outOfRangeTimeLimitIsRefused(limits: [Double?], reason: String) {
         var message = TaskMessage(task: "t.add", args: [1, 2])
         message.hardTimeLimit = limits[0]
@@ -74,17 +86,25 @@ import Testing
 
     /// A signature's send options are checked where it becomes a message: in a client's send, and in a worker
     /// that sends the next step of a chain.
-    @Test(arguments: [
-        (["countdown": 1e300], "countdown must be a number of seconds from 0 up to 3155760000 (100 years), got 1e+300"),
-        (["countdown": -1], "countdown must be a number of seconds from 0 up to 3155760000 (100 years), got -1.0"),
-        (["expires": 1e19], "expires must be a number of seconds from 0 up to 3155760000 (100 years), got 1e+19"),
-        (["time_limit": 1e300],
-         "time_limit must be a number of seconds greater than 0 and up to 3155760000 (100 years), got 1e+300"),
-        (["soft_time_limit": -2],
-         "soft_time_limit must be a number of seconds greater than 0 and up to 3155760000 (100 years), got -2.0"),
-        (["eta": "tomorrow"], "eta 'tomorrow' is not ISO-8601"),
-        (["priority": 256], "priority must be 0 to 255, got 256"),
-    ] as [([String: JSONValue], String)])
+    @Test(
+        arguments: [
+            (
+                ["countdown": 1e300],
+                "countdown must be a number of seconds from 0 up to 3155760000 (100 years), got 1e+300"
+            ),
+            (["countdown": -1], "countdown must be a number of seconds from 0 up to 3155760000 (100 years), got -1.0"),
+            (["expires": 1e19], "expires must be a number of seconds from 0 up to 3155760000 (100 years), got 1e+19"),
+            (
+                ["time_limit": 1e300],
+                "time_limit must be a number of seconds greater than 0 and up to 3155760000 (100 years), got 1e+300"
+            ),
+            (
+                ["soft_time_limit": -2],
+                "soft_time_limit must be a number of seconds greater than 0 and up to 3155760000 (100 years), got -2.0"
+            ),
+            (["eta": "tomorrow"], "eta 'tomorrow' is not ISO-8601"),
+            (["priority": 256], "priority must be 0 to 255, got 256"),
+        ] as [([String: JSONValue], String)])
     func outOfRangeSendOptionIsRefused(options: [String: JSONValue], reason: String) {
         do {
             _ = try TaskMessage(Signature("t.add", options: options), queue: "celery")

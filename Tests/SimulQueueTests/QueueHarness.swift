@@ -78,8 +78,8 @@ struct QueueHarness {
             usleep(UInt32(seconds * 1_000_000))
             return "finished"
         }
-        catalog.register("t.record", parameters: ["label"], options: TaskOptions(rateLimit: RateLimit("20/s")))
-        { (label: String) in
+        catalog.register("t.record", parameters: ["label"], options: TaskOptions(rateLimit: RateLimit("20/s"))) {
+            (label: String) in
             Date().timeIntervalSince1970
         }
         catalog.register("t.soft", parameters: [], options: TaskOptions(softTimeLimit: 0.2)) { () throws -> String in
@@ -88,7 +88,8 @@ struct QueueHarness {
                 usleep(1_000)
             }
         }
-        catalog.register("t.hard", parameters: [], options: TaskOptions(hardTimeLimit: 0.2)) { () async throws -> String in
+        catalog.register("t.hard", parameters: [], options: TaskOptions(hardTimeLimit: 0.2)) {
+            () async throws -> String in
             try await Task.sleep(for: .seconds(600))
             return "never"
         }

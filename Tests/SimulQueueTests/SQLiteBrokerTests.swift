@@ -274,10 +274,11 @@ import Testing
         let path = scratch.file("queue.sqlite")
         let now = Date().timeIntervalSince1970
         try await DatabaseQueue(path: path).write { db in
-            try db.execute(sql: """
-                CREATE TABLE revocations (task_id TEXT PRIMARY KEY, terminate INTEGER NOT NULL, at REAL NOT NULL);
-                INSERT INTO revocations VALUES ('second', 0, ?), ('first', 1, ?);
-                """, arguments: [now - 1, now - 2])
+            try db.execute(
+                sql: """
+                    CREATE TABLE revocations (task_id TEXT PRIMARY KEY, terminate INTEGER NOT NULL, at REAL NOT NULL);
+                    INSERT INTO revocations VALUES ('second', 0, ?), ('first', 1, ?);
+                    """, arguments: [now - 1, now - 2])
         }
         let broker = try SQLiteBroker(path: path)
         let revoked = try await broker.revocations(after: nil).revocations

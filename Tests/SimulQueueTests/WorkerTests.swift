@@ -8,7 +8,9 @@ import Testing
     @Test(arguments: WorkerConfiguration.Pool.allCases.filter { $0 != .processes })
     func runsTasksInEveryInProcessPool(pool: WorkerConfiguration.Pool) async throws {
         let queue = QueueHarness { $0.pool = pool }
-        let results = try await (0..<20).asyncMap { try await queue.client.send("t.add", args: [.integer(Int64($0)), 1]) }
+        let results = try await (0..<20).asyncMap {
+            try await queue.client.send("t.add", args: [.integer(Int64($0)), 1])
+        }
         for (index, result) in results.enumerated() {
             #expect(try await result.get(timeout: .seconds(30)) == .integer(Int64(index + 1)))
         }
@@ -89,10 +91,18 @@ import Testing
         let bad: [(Data, String)] = [
             (Data("{not json".utf8), "invalid JSON envelope"),
             (try variant { $0["body"] = "***" }, "the body is not valid base64"),
-            (try variant { var p = $0["properties"] as! [String: Any]; p["delivery_info"] = nil; $0["properties"] = p },
-             "properties.delivery_info is missing"),
-            (try variant { var h = $0["headers"] as! [String: Any]; h["task"] = nil; $0["headers"] = h },
-             "headers.task is missing: the message names no task"),
+            (
+                try variant {
+                    var p = $0["properties"] as! [String: Any]; p["delivery_info"] = nil; $0["properties"] = p
+                },
+                "properties.delivery_info is missing"
+            ),
+            (
+                try variant {
+                    var h = $0["headers"] as! [String: Any]; h["task"] = nil; $0["headers"] = h
+                },
+                "headers.task is missing: the message names no task"
+            ),
         ]
         try await queue.broker.commit(BrokerCommit(send: bad.map { OutgoingMessage(raw: $0.0, queue: "celery") }))
         try await QueueHarness.eventually("dead letters") { try await queue.broker.deadLetters(limit: 10).count == 4 }
@@ -179,7 +189,9 @@ import Testing
         #expect(try MessageCodec.decode(due[0].body).id == result.id)
         // Not acknowledged: once the lease passes on the manual clock, it comes back.
         clock.advance(6)
-        #expect(try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).first?.redelivered == true)
+        #expect(
+            try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).first?.redelivered
+                == true)
     }
 
     @Test func countdownRunsTheTaskLater() async throws {

@@ -23,7 +23,9 @@ struct RedisBrokerFaultTests {
     /// Waits until someone listens on the result channel of `id`.
     static func waitForSubscriber(of id: String, on redis: RedisConnection) async throws {
         try await waitUntil("the waiter subscribes") {
-            guard case .array(let counts) = try await redis.send("PUBSUB", "NUMSUB", RedisArgument("celery-task-meta-\(id)"))
+            guard
+                case .array(let counts) = try await redis.send(
+                    "PUBSUB", "NUMSUB", RedisArgument("celery-task-meta-\(id)"))
             else { return false }
             return counts.last?.int == 1
         }
@@ -36,7 +38,8 @@ struct RedisBrokerFaultTests {
 
         let wrong = try RedisBroker(url: "redis://:wrong@\(endpoint)/0")
         let refused = QueueError.unavailable(
-            "authentication to redis at \(endpoint) failed: WRONGPASS invalid username-password pair or user is disabled.")
+            "authentication to redis at \(endpoint) failed: WRONGPASS invalid username-password pair or user is disabled."
+        )
         await #expect(throws: refused) { try await wrong.send([Self.message()]) }
         await #expect(throws: refused) {
             _ = try await wrong.receive(from: ["celery"], limit: 1, lease: .seconds(30), timeout: .milliseconds(10))
@@ -44,7 +47,10 @@ struct RedisBrokerFaultTests {
         await wrong.close()
 
         let missing = try RedisBroker(url: "redis://\(endpoint)/0")
-        await #expect(throws: QueueError.unavailable("authentication to redis at \(endpoint) failed: NOAUTH Authentication required.")) {
+        await #expect(
+            throws: QueueError.unavailable(
+                "authentication to redis at \(endpoint) failed: NOAUTH Authentication required.")
+        ) {
             try await missing.send([Self.message()])
         }
         await missing.close()

@@ -19,7 +19,8 @@ struct RedisBrokerTests {
         static func start() async throws -> Fixture {
             let server = try await RedisServer.start()
             let broker = try RedisBroker(url: server.url + "/0")
-            return Fixture(server: server, broker: broker, redis: try await RedisConnection.connect(to: server.configuration))
+            return Fixture(
+                server: server, broker: broker, redis: try await RedisConnection.connect(to: server.configuration))
         }
 
         func stop() async {
@@ -42,16 +43,19 @@ struct RedisBrokerTests {
         let message = Self.message()
         try await fixture.broker.send([message])
         #expect(try await fixture.count("LLEN", "celery") == 1)
-        #expect(try await fixture.count("SISMEMBER", "_kombu.binding.celery", "celery\u{06}\u{16}\u{06}\u{16}celery") == 1)
+        #expect(
+            try await fixture.count("SISMEMBER", "_kombu.binding.celery", "celery\u{06}\u{16}\u{06}\u{16}celery") == 1)
 
-        let deliveries = try await fixture.broker.receive(from: ["celery"], limit: 10, lease: .seconds(30), timeout: .seconds(1))
+        let deliveries = try await fixture.broker.receive(
+            from: ["celery"], limit: 10, lease: .seconds(30), timeout: .seconds(1))
         #expect(deliveries.map(\.tag) == [message.deliveryTag])
         #expect(try MessageCodec.decode(deliveries[0].body).id == message.id)
         #expect(try await fixture.count("LLEN", "celery") == 0)
         #expect(try await fixture.count("ZCARD", "unacked_index") == 1)
         // kombu's entry: [envelope, exchange, routing key], the envelope embedded as JSON, which a Python worker
         // restores if this worker dies.
-        let entry = try #require(try await fixture.redis.send("HGET", "unacked", RedisArgument(message.deliveryTag)).string)
+        let entry = try #require(
+            try await fixture.redis.send("HGET", "unacked", RedisArgument(message.deliveryTag)).string)
         let parts = try JSONDecoder().decode(JSONValue.self, from: Data(entry.utf8)).arrayValue ?? []
         #expect(parts.count == 3 && parts[0]["headers"]?["id"] == .string(message.id) && parts[2] == "celery")
 
@@ -69,7 +73,8 @@ struct RedisBrokerTests {
         try await fixture.broker.send([low, middle, high])
         #expect(try await fixture.count("LLEN", "celery\u{06}\u{16}9") == 1)
         #expect(try await fixture.count("LLEN", "celery\u{06}\u{16}3") == 1)
-        let deliveries = try await fixture.broker.receive(from: ["celery"], limit: 3, lease: .seconds(30), timeout: .seconds(1))
+        let deliveries = try await fixture.broker.receive(
+            from: ["celery"], limit: 3, lease: .seconds(30), timeout: .seconds(1))
         #expect(deliveries.map(\.tag) == [high.deliveryTag, middle.deliveryTag, low.deliveryTag])
         await fixture.stop()
     }
@@ -83,7 +88,10 @@ struct RedisBrokerTests {
         try await fixture.redis.send("LPUSH", "celery", RedisArgument(bytes: MessageCodec.encode(message)))
         #expect(try await receiving.value.map(\.tag) == [message.deliveryTag])
         #expect(try await fixture.count("HEXISTS", "unacked", RedisArgument(message.deliveryTag)) == 1)
-        #expect(try await fixture.broker.receive(from: ["celery"], limit: 5, lease: .seconds(30), timeout: .milliseconds(50)).isEmpty)
+        #expect(
+            try await fixture.broker.receive(
+                from: ["celery"], limit: 5, lease: .seconds(30), timeout: .milliseconds(50)
+            ).isEmpty)
         await fixture.stop()
     }
 
@@ -95,14 +103,16 @@ struct RedisBrokerTests {
         // A long lease first, so a slow machine cannot see it expire before the requeue is checked.
         _ = try await fixture.broker.receive(from: ["celery"], limit: 2, lease: .seconds(60), timeout: .seconds(1))
         try await fixture.broker.commit(BrokerCommit(requeue: [first.deliveryTag]))
-        let requeued = try await fixture.broker.receive(from: ["celery"], limit: 1, lease: .seconds(60), timeout: .seconds(1))
+        let requeued = try await fixture.broker.receive(
+            from: ["celery"], limit: 1, lease: .seconds(60), timeout: .seconds(1))
         #expect(requeued.map(\.tag) == [first.deliveryTag])
         #expect(try MessageCodec.decode(requeued[0].body).redelivered)
         // Neither is acknowledged or renewed: past a 1 s lease, a receive puts both back and takes them.
         var back: [Delivery] = []
         let deadline = ContinuousClock.now + .seconds(20)
         while back.count < 2, ContinuousClock.now < deadline {
-            back += try await fixture.broker.receive(from: ["celery"], limit: 2, lease: .seconds(1), timeout: .milliseconds(200))
+            back += try await fixture.broker.receive(
+                from: ["celery"], limit: 2, lease: .seconds(1), timeout: .milliseconds(200))
         }
         #expect(Set(back.map(\.tag)) == [first.deliveryTag, second.deliveryTag])
         #expect(try back.allSatisfy { try MessageCodec.decode($0.body).redelivered })
@@ -113,14 +123,17 @@ struct RedisBrokerTests {
     /// its lease it still goes back to its list, as it came.
     @Test func aTruncatedEnvelopeIsHeldUnderItsTagAndRestoredAsItCame() async throws {
         let fixture = try await Fixture.start()
-        let broken = #"{"properties": {"delivery_tag": "t-1", "delivery_info": {"exchange": "", "routing_key": "celery"}}, "bo"#
+        let broken =
+            #"{"properties": {"delivery_tag": "t-1", "delivery_info": {"exchange": "", "routing_key": "celery"}}, "bo"#
         try await fixture.redis.send("LPUSH", "celery", RedisArgument(broken))
-        let held = try await fixture.broker.receive(from: ["celery"], limit: 5, lease: .seconds(60), timeout: .seconds(1))
+        let held = try await fixture.broker.receive(
+            from: ["celery"], limit: 5, lease: .seconds(60), timeout: .seconds(1))
         #expect(held.map(\.tag) == ["t-1"])
         var back: [Delivery] = []
         let deadline = ContinuousClock.now + .seconds(20)
         while back.isEmpty, ContinuousClock.now < deadline {
-            back = try await fixture.broker.receive(from: ["celery"], limit: 5, lease: .seconds(1), timeout: .milliseconds(200))
+            back = try await fixture.broker.receive(
+                from: ["celery"], limit: 5, lease: .seconds(1), timeout: .milliseconds(200))
         }
         #expect(back.map(\.tag) == ["t-1"])
         #expect(back.first?.body == Data(broken.utf8))
@@ -130,7 +143,8 @@ struct RedisBrokerTests {
     @Test func malformedMessagesAreHeldAndDeadLetteredWithTheirReason() async throws {
         let fixture = try await Fixture.start()
         try await fixture.redis.send("LPUSH", "celery", "{not json")
-        let deliveries = try await fixture.broker.receive(from: ["celery"], limit: 5, lease: .seconds(30), timeout: .seconds(1))
+        let deliveries = try await fixture.broker.receive(
+            from: ["celery"], limit: 5, lease: .seconds(30), timeout: .seconds(1))
         let delivery = try #require(deliveries.first)
         #expect(delivery.body == Data("{not json".utf8))
         #expect(try await fixture.count("HEXISTS", "unacked", RedisArgument(delivery.tag)) == 1)
@@ -151,7 +165,8 @@ struct RedisBrokerTests {
         // Store only once the waiter listens, so the result reaches it by the publish, not by its first read.
         let channel = RedisArgument("celery-task-meta-\(id)")
         let deadline = ContinuousClock.now + .seconds(20)
-        while case .array(let counts) = try await fixture.redis.send("PUBSUB", "NUMSUB", channel), counts.last?.int != 1 {
+        while case .array(let counts) = try await fixture.redis.send("PUBSUB", "NUMSUB", channel), counts.last?.int != 1
+        {
             guard ContinuousClock.now < deadline else { throw QueueError.timeout("the waiter never subscribed") }
             await Task.yield()
         }
@@ -254,19 +269,25 @@ struct RedisBrokerTests {
         var configuration = WorkerConfiguration()
         configuration.name = "redis@test"
         configuration.concurrency = 4
-        let worker = Worker(catalog: catalog, broker: fixture.broker, backend: fixture.broker, configuration: configuration)
+        let worker = Worker(
+            catalog: catalog, broker: fixture.broker, backend: fixture.broker, configuration: configuration)
         let running = Task { try await worker.run() }
         let client = QueueClient(broker: fixture.broker, backend: fixture.broker)
 
         #expect(try await client.send("t.add", args: [2, 3]).get(timeout: .seconds(20)) == 5)
-        let chain = try await client.chain([Signature("t.add", args: [1, 2]), Signature("t.mul", args: [10]), Signature("t.add", args: [5])])
+        let chain = try await client.chain([
+            Signature("t.add", args: [1, 2]), Signature("t.mul", args: [10]), Signature("t.add", args: [5]),
+        ])
         #expect(try await chain.get(timeout: .seconds(20)) == 35)
-        let chord = try await client.chord((1...5).map { Signature("t.add", args: [.integer(Int64($0)), .integer(Int64($0))]) }, body: Signature("t.xsum"))
+        let chord = try await client.chord(
+            (1...5).map { Signature("t.add", args: [.integer(Int64($0)), .integer(Int64($0))]) },
+            body: Signature("t.xsum"))
         #expect(try await chord.get(timeout: .seconds(20)) == 30)
         let failure = try await client.send("t.fail", args: ["boom"])
         let error = await #expect(throws: TaskError.self) { try await failure.get(timeout: .seconds(20)) }
         #expect(error?.type == "ValueError" && error?.message == "boom")
-        let stored = try #require(try await fixture.redis.send("GET", RedisArgument("celery-task-meta-\(failure.id)")).string)
+        let stored = try #require(
+            try await fixture.redis.send("GET", RedisArgument("celery-task-meta-\(failure.id)")).string)
         #expect(stored.contains("\"exc_type\":\"ValueError\"") && stored.contains("\"exc_module\":\"builtins\""))
 
         worker.shutdown()
@@ -279,26 +300,32 @@ struct RedisBrokerTests {
         let fixture = try await Fixture.start()
         var configuration = WorkerConfiguration()
         configuration.name = "redis@test"
-        let worker = Worker(catalog: TaskCatalog(), broker: fixture.broker, backend: fixture.broker, configuration: configuration)
+        let worker = Worker(
+            catalog: TaskCatalog(), broker: fixture.broker, backend: fixture.broker, configuration: configuration)
         let running = Task { try await worker.run() }
         // What `app.control.ping()` does: bind a reply queue, publish the request, pop the reply.
         try await fixture.redis.send(
-            "SADD", "_kombu.binding.reply.celery.pidbox", "client-1\u{06}\u{16}\u{06}\u{16}client-1.reply.celery.pidbox")
+            "SADD", "_kombu.binding.reply.celery.pidbox", "client-1\u{06}\u{16}\u{06}\u{16}client-1.reply.celery.pidbox"
+        )
         let request: JSONValue = [
             "method": "ping", "arguments": [:], "destination": ["redis@test"], "ticket": "ticket-1",
             "reply_to": ["exchange": "reply.celery.pidbox", "routing_key": "client-1"],
         ]
         let envelope: JSONValue = [
             "body": .string(Data(request.jsonBytes).base64EncodedString()), "content-type": "application/json",
-            "content-encoding": "utf-8", "headers": ["clock": 1, "expires": .number(Date().timeIntervalSince1970 + 30)],
-            "properties": ["body_encoding": "base64", "delivery_tag": "t-1",
-                           "delivery_info": ["exchange": "celery.pidbox", "routing_key": ""]],
+            "content-encoding": "utf-8",
+            "headers": ["clock": 1, "expires": .number(Date().timeIntervalSince1970 + 30)],
+            "properties": [
+                "body_encoding": "base64", "delivery_tag": "t-1",
+                "delivery_info": ["exchange": "celery.pidbox", "routing_key": ""],
+            ],
         ]
         var reply: RESPValue = .null
         let deadline = ContinuousClock.now + .seconds(20)
         while reply == .null, ContinuousClock.now < deadline {
             try await fixture.redis.send("PUBLISH", "/0.celery.pidbox", RedisArgument(envelope.jsonText))
-            reply = try await fixture.redis.send(["BRPOP", "client-1.reply.celery.pidbox", "0.5"], timeout: .seconds(5))
+            reply = try await fixture.redis.send(
+                ["BRPOP", "client-1.reply.celery.pidbox", "0.5"], timeout: .seconds(5))
         }
         guard case .array(let pair) = reply, let text = pair.last?.string else {
             Issue.record("no reply to ping")
@@ -320,7 +347,8 @@ struct RedisBrokerTests {
         var configuration = WorkerConfiguration()
         configuration.name = "redis@test"
         configuration.heartbeatInterval = .milliseconds(500)
-        let worker = Worker(catalog: TaskCatalog(), broker: fixture.broker, backend: fixture.broker, configuration: configuration)
+        let worker = Worker(
+            catalog: TaskCatalog(), broker: fixture.broker, backend: fixture.broker, configuration: configuration)
         let running = Task { try await worker.run() }
         let monitor = try RedisBroker(url: fixture.server.url + "/0")
         let state = try await ClusterState.load(from: monitor)

@@ -22,9 +22,10 @@ import Testing
         try await redis.send("LPUSH", "celery", RedisArgument(bytes: small))
         let taken = try await broker.receive(from: ["celery"], limit: 2, lease: .seconds(30), timeout: .seconds(5))
         try #require(taken.count == 2)
-        try await broker.commit(BrokerCommit(deadLetter: [
-            (taken[0], String(repeating: "r", count: 5_000)), (taken[1], "small"),
-        ]))
+        try await broker.commit(
+            BrokerCommit(deadLetter: [
+                (taken[0], String(repeating: "r", count: 5_000)), (taken[1], "small"),
+            ]))
         // The hash holds the head (base64) and the fields, not the megabyte.
         #expect(try await redis.send("HSTRLEN", "simul.dead_letters", "1").int ?? .max < 5_000)
 

@@ -40,7 +40,8 @@ struct RedisServerLifecycleTests {
         anonymous.password = nil
         let unauthenticated = RedisError.authenticationFailed(at: endpoint, "NOAUTH Authentication required.")
         await #expect(throws: unauthenticated) { _ = try await RedisConnection.connect(to: anonymous) }
-        #expect(unauthenticated.message == "authentication to redis at \(endpoint) failed: NOAUTH Authentication required.")
+        #expect(
+            unauthenticated.message == "authentication to redis at \(endpoint) failed: NOAUTH Authentication required.")
     }
 
     @Test func commandsInFlightFailClearlyWhenTheServerDies() async throws {

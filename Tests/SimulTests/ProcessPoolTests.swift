@@ -44,7 +44,9 @@ import Testing
         let after = (0..<20).map { pool.submit(Square.self, $0) }
         #expect(error?.signal == crash.signal)
         #expect(error?.exitCode == crash.exitCode)
-        #expect(error?.task == "SimulTestSupport.\(crash.name == "exit(3)" ? "Exit" : crash.name == "trap" ? "Trap" : "Segfault")")
+        #expect(
+            error?.task
+                == "SimulTestSupport.\(crash.name == "exit(3)" ? "Exit" : crash.name == "trap" ? "Trap" : "Segfault")")
         for (n, future) in (before + after).enumerated() { #expect(try await future.value == (n % 20) * (n % 20)) }
         await pool.shutdown()
     }
@@ -54,7 +56,9 @@ import Testing
         let error = await #expect(throws: ProcessPoolError.self) { try await pool.run(Segfault.self, 0) }
         let message = try #require(error?.description)
         #expect(message.hasPrefix("worker "))
-        #expect(message.hasSuffix("was killed by signal 11 (SIGSEGV, a segmentation fault) while running 'SimulTestSupport.Segfault'"))
+        #expect(
+            message.hasSuffix(
+                "was killed by signal 11 (SIGSEGV, a segmentation fault) while running 'SimulTestSupport.Segfault'"))
         await pool.shutdown()
     }
 
@@ -106,7 +110,9 @@ import Testing
         let pool = ProcessPool(TestTasks.configuration())
         let error = await #expect(throws: ProcessPoolError.self) { try await pool.run(Impostor.self, "two") }
         #expect(error?.hasSameKind(as: .decoding(task: "", message: "")) == true)
-        #expect(error?.description == "input for 'SimulTestSupport.Add' is not a Pair: expected Dictionary<String, Any> at the top level")
+        #expect(
+            error?.description
+                == "input for 'SimulTestSupport.Add' is not a Pair: expected Dictionary<String, Any> at the top level")
         await pool.shutdown()
     }
 

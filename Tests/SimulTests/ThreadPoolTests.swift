@@ -65,10 +65,13 @@ import Testing
         let pool = ThreadPool(maxWorkers: 2)
         let started = Counter()
         var results: [Int] = []
-        for try await value in pool.map(0..<1000, maxInFlight: 4, { n -> Int in
-            started.increment()
-            return n * 2
-        }) {
+        for try await value in pool.map(
+            0..<1000, maxInFlight: 4,
+            { n -> Int in
+                started.increment()
+                return n * 2
+            })
+        {
             results.append(value)
             if results.count == 3 { break }
         }
@@ -81,10 +84,13 @@ import Testing
         let pool = ThreadPool(maxWorkers: 2)
         var seen: [Int] = []
         await #expect(throws: Boom.self) {
-            for try await value in pool.map([1, 2, 3, 4], { n -> Int in
-                if n == 3 { throw Boom(code: n) }
-                return n
-            }) {
+            for try await value in pool.map(
+                [1, 2, 3, 4],
+                { n -> Int in
+                    if n == 3 { throw Boom(code: n) }
+                    return n
+                })
+            {
                 seen.append(value)
             }
         }

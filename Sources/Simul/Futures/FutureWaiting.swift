@@ -38,7 +38,8 @@ public func asCompleted<Value: Sendable, C: Clock>(
         Task {
             try await clock.sleep(for: timeout)
             let left = remaining.withLock { $0 }
-            continuation.finish(throwing: TimeoutError(timeout: timeout, detail: "\(left) (of \(unique.count)) futures unfinished"))
+            continuation.finish(
+                throwing: TimeoutError(timeout: timeout, detail: "\(left) (of \(unique.count)) futures unfinished"))
         }
     }
     continuation.onTermination = { _ in timer?.cancel() }

@@ -269,7 +269,9 @@ extension ProcessPool {
                 } else if let failure = WorkerLoop.decodeFailure(frame.payload) {
                     head.finish(.failure(Self.error(for: failure, task: head.name)))
                 } else {
-                    head.finish(.failure(ProcessPoolError.decoding(task: head.name, message: "a malformed reply from the worker")))
+                    head.finish(
+                        .failure(
+                            ProcessPoolError.decoding(task: head.name, message: "a malformed reply from the worker")))
                 }
             case .setup, .call:
                 if let worker, !terminated { kill(worker, for: .protocolError("unexpected \(frame.kind) frame")) }
@@ -322,11 +324,13 @@ extension ProcessPool {
             }
             switch reason {
             case .timeout:
-                head.finish(.failure(ProcessPoolError.timedOut(task: head.name, after: configuration.taskTimeout ?? .zero)))
+                head.finish(
+                    .failure(ProcessPoolError.timedOut(task: head.name, after: configuration.taskTimeout ?? .zero)))
             case .cancel:
                 head.finish(.failure(CancellationError()))
             case .protocolError(let detail):
-                head.finish(.failure(ProcessPoolError.poolBroken("worker \(worker.pid) broke the pipe protocol: \(detail)")))
+                head.finish(
+                    .failure(ProcessPoolError.poolBroken("worker \(worker.pid) broke the pipe protocol: \(detail)")))
             case .helloTimeout, nil:
                 let crash = ProcessPoolError.workerCrashed(task: head.name, pid: worker.pid, status: status)
                 core.logger.warning("\(crash.message); respawning")

@@ -24,8 +24,10 @@ public struct CPUTimes: Sendable, Hashable, CustomStringConvertible {
     public var wall: Duration
 
     /// Creates a measurement.
-    public init(user: Duration, system: Duration, childUser: Duration = .zero, childSystem: Duration = .zero,
-                wall: Duration) {
+    public init(
+        user: Duration, system: Duration, childUser: Duration = .zero, childSystem: Duration = .zero,
+        wall: Duration
+    ) {
         self.user = user
         self.system = system
         self.childUser = childUser

@@ -17,8 +17,12 @@ public struct CakesDemo: Demo {
             "Two cakes, \(oven) s each in the oven: waiting, not computing.",
             "Dois bolos, \(oven) s cada no forno: espera, não cálculo."
         )
-        @Sendable func start(_ cake: (String, String)) { context.say("Baking \(cake.0) cake...", "Fazendo bolo \(cake.1)...") }
-        @Sendable func done(_ cake: (String, String)) { context.say("\(cake.0.capitalized) cake done!", "Bolo \(cake.1) feito!") }
+        @Sendable func start(_ cake: (String, String)) {
+            context.say("Baking \(cake.0) cake...", "Fazendo bolo \(cake.1)...")
+        }
+        @Sendable func done(_ cake: (String, String)) {
+            context.say("\(cake.0.capitalized) cake done!", "Bolo \(cake.1) feito!")
+        }
 
         var report = DemoReport(demo: Self.name)
         context.say("\nsequential:", "\nsequencial:")

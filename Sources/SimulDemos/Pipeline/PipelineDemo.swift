@@ -36,7 +36,8 @@ public struct PipelineDemo: Demo {
             }.run
         )
 
-        context.say("\nthreads, the seed's ThreadPoolExecutor code (seed: 4 s):", "\nthreads, o código do seed (seed: 4 s):")
+        context.say(
+            "\nthreads, the seed's ThreadPoolExecutor code (seed: 4 s):", "\nthreads, o código do seed (seed: 4 s):")
         let pool = ThreadPool()
         report.runs.append(
             try await context.measure("threads") {

@@ -36,8 +36,9 @@ public enum Primes {
     /// ⌊√n⌋, exactly.
     public static func squareRoot(_ n: UInt64) -> UInt64 {
         var root = UInt64(Double(n).squareRoot())
-        while root > 0, root.multipliedReportingOverflow(by: root).partialValue > n
-            || root.multipliedReportingOverflow(by: root).overflow
+        while root > 0,
+            root.multipliedReportingOverflow(by: root).partialValue > n
+                || root.multipliedReportingOverflow(by: root).overflow
         {
             root -= 1
         }

@@ -69,7 +69,8 @@ public struct PrimesDemo: Demo {
         for (n, factor) in zip(numbers, factors) {
             let expected = quick ? Primes.leastPrimeFactor(n) : PrimeSample.leastPrimeFactors[n]
             guard factor == expected else {
-                throw WrongAnswer(description: "\(model) found \(factor) for \(n), expected \(expected.map(String.init) ?? "?")")
+                throw WrongAnswer(
+                    description: "\(model) found \(factor) for \(n), expected \(expected.map(String.init) ?? "?")")
             }
         }
     }

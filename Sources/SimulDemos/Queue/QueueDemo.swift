@@ -47,11 +47,13 @@ public struct QueueDemo: Demo {
             handedOver = (ContinuousClock.now - start).seconds
             context.say(
                 "  \(count) tasks sent in \(Self.milliseconds(handedOver)); the program carries on while the worker runs them",
-                "  \(count) tarefas enviadas em \(Self.milliseconds(handedOver)); o programa segue enquanto o worker as executa")
+                "  \(count) tarefas enviadas em \(Self.milliseconds(handedOver)); o programa segue enquanto o worker as executa"
+            )
             var values: [JSONValue] = []
             for (index, result) in results.enumerated() {
                 values.append(try await result.get(timeout: .seconds(60)))
-                context.say("  task \(index + 1) done (id \(result.id))", "  tarefa \(index + 1) concluída (id \(result.id))")
+                context.say(
+                    "  task \(index + 1) done (id \(result.id))", "  tarefa \(index + 1) concluída (id \(result.id))")
             }
             return values
         }
@@ -60,10 +62,12 @@ public struct QueueDemo: Demo {
         context.say("\nchain: add(1, 2) | mul(10) | add(5)", "\nchain (cadeia): add(1, 2) | mul(10) | add(5)")
         let chained = try await context.measure("chain", results: { (value: JSONValue) in value }) {
             try await client.chain([
-                Signature("simul.add", args: [1, 2]), Signature("simul.mul", args: [10]), Signature("simul.add", args: [5]),
+                Signature("simul.add", args: [1, 2]), Signature("simul.mul", args: [10]),
+                Signature("simul.add", args: [5]),
             ]).get(timeout: .seconds(60))
         }
-        context.say("  ((1 + 2) × 10) + 5 = \(chained.value.jsonText)", "  ((1 + 2) × 10) + 5 = \(chained.value.jsonText)")
+        context.say(
+            "  ((1 + 2) × 10) + 5 = \(chained.value.jsonText)", "  ((1 + 2) × 10) + 5 = \(chained.value.jsonText)")
         report.runs.append(chained.run)
 
         worker.terminate()
@@ -75,14 +79,17 @@ public struct QueueDemo: Demo {
         ]
         context.say(
             "\nThe program handed \(count) tasks over in \(Self.milliseconds(handedOver)) instead of waiting \(Double(count) * seconds) s.",
-            "\nO programa entregou \(count) tarefas em \(Self.milliseconds(handedOver)) em vez de esperar \(Double(count) * seconds) s.")
+            "\nO programa entregou \(count) tarefas em \(Self.milliseconds(handedOver)) em vez de esperar \(Double(count) * seconds) s."
+        )
         return report
     }
 
     private func startWorker(path: String, concurrency: Int, context: DemoContext) throws -> Process {
         let process = Process()
-        let executable = context.options.processPool.workerExecutable
-            ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            context.options.processPool.workerExecutable
+            ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["worker", "--broker", "sqlite://\(path)", "-c", "\(concurrency)", "-n", "demo@%h"]
         process.standardOutput = FileHandle.nullDevice

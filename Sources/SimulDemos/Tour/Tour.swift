@@ -29,7 +29,8 @@ public struct Tour: Demo {
         let waits = 4
         let wait = quick ? 0.1 : 0.5
         narrate("1. Waiting: \(waits) blocking calls of \(wait) s each (think: a slow database).")
-        record("sequential", "blocking waits", await timed { for _ in 0..<waits { _ = usleep(UInt32(wait * 1e6)) } }.times)
+        record(
+            "sequential", "blocking waits", await timed { for _ in 0..<waits { _ = usleep(UInt32(wait * 1e6)) } }.times)
         let threads = ThreadPool(maxWorkers: waits)
         record(
             "threads", "blocking waits",

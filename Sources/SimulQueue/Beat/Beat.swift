@@ -25,7 +25,9 @@ public final class Beat: Service, Sendable {
     ///   - client: where to send it.
     ///   - logger: where sends are reported.
     ///   - start: slots after this time are sent; now by default.
-    public init(entries: [BeatEntry], client: QueueClient, logger: Logger = Logger(label: "simul.beat"), start: Date = Date()) {
+    public init(
+        entries: [BeatEntry], client: QueueClient, logger: Logger = Logger(label: "simul.beat"), start: Date = Date()
+    ) {
         self.entries = entries
         self.client = client
         self.logger = logger

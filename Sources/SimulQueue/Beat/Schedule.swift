@@ -38,7 +38,8 @@ public struct Crontab: Sendable, Equatable, CustomStringConvertible {
     public init(_ text: String) throws(QueueError) {
         let fields = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         guard fields.count == 5 else {
-            throw .invalidArgument("crontab '\(text)' needs 5 fields (minute hour day month weekday), got \(fields.count)")
+            throw .invalidArgument(
+                "crontab '\(text)' needs 5 fields (minute hour day month weekday), got \(fields.count)")
         }
         minutes = try Self.parse(fields[0], 0...59, "minute")
         hours = try Self.parse(fields[1], 0...23, "hour")
@@ -67,7 +68,8 @@ public struct Crontab: Sendable, Equatable, CustomStringConvertible {
         return .distantFuture
     }
 
-    private static func parse(_ field: String, _ range: ClosedRange<Int>, _ name: String) throws(QueueError) -> Set<Int> {
+    private static func parse(_ field: String, _ range: ClosedRange<Int>, _ name: String) throws(QueueError) -> Set<Int>
+    {
         var values = Set<Int>()
         for part in field.split(separator: ",").map(String.init) {
             let pieces = part.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)

@@ -22,7 +22,9 @@ public enum BrokerURL: Sendable, Equatable {
         let rest = String(text[separator.upperBound...])
         switch scheme {
         case "sqlite":
-            guard !rest.isEmpty else { throw .badURL(text, "sqlite:// needs a file path, such as sqlite://.simul/queue.sqlite") }
+            guard !rest.isEmpty else {
+                throw .badURL(text, "sqlite:// needs a file path, such as sqlite://.simul/queue.sqlite")
+            }
             self = .sqlite(path: rest)
         case "redis":
             self = .redis(text)

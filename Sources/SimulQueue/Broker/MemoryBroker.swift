@@ -76,14 +76,16 @@ public final class MemoryBroker: ResultCommitting {
                 // Ids are never reused, even after a replay removed letters.
                 state.lastDeadLetterId += 1
                 state.deadLetters.append(
-                    DeadLetter(id: state.lastDeadLetterId, queue: delivery.queue, reason: letter.reason, at: time,
-                               body: letter.body, size: letter.size, sha256: letter.sha256, taskId: letter.taskId,
-                               task: letter.task))
+                    DeadLetter(
+                        id: state.lastDeadLetterId, queue: delivery.queue, reason: letter.reason, at: time,
+                        body: letter.body, size: letter.size, sha256: letter.sha256, taskId: letter.taskId,
+                        task: letter.task))
                 state.deadLetterBytes += Self.storedBytes(state.deadLetters.last!)
             }
             var dropped = 0
-            while !state.deadLetters.isEmpty, state.deadLetters.count > deadLetterLimits.maxCount
-                || state.deadLetterBytes > deadLetterLimits.maxTotalBytes
+            while !state.deadLetters.isEmpty,
+                state.deadLetters.count > deadLetterLimits.maxCount
+                    || state.deadLetterBytes > deadLetterLimits.maxTotalBytes
             {
                 state.deadLetterBytes -= Self.storedBytes(state.deadLetters.removeFirst())
                 dropped += 1
@@ -118,13 +120,16 @@ public final class MemoryBroker: ResultCommitting {
                     queues.contains(message.queue) && (message.eta ?? .distantPast) <= time
                         && (message.leaseUntil ?? .distantPast) <= time
                 }
-                let chosen = due.sorted { ($0.value.priority, $0.value.sequence) < ($1.value.priority, $1.value.sequence) }
-                    .prefix(limit)
+                let chosen = due.sorted {
+                    ($0.value.priority, $0.value.sequence) < ($1.value.priority, $1.value.sequence)
+                }
+                .prefix(limit)
                 return chosen.map { tag, message in
                     state.messages[tag]?.leaseUntil = time.addingTimeInterval(lease.seconds)
                     state.messages[tag]?.deliveries += 1
-                    return Delivery(tag: tag, queue: message.queue, body: message.body,
-                                    redelivered: message.deliveries > 0)
+                    return Delivery(
+                        tag: tag, queue: message.queue, body: message.body,
+                        redelivered: message.deliveries > 0)
                 }
             }
             if !taken.isEmpty || ContinuousClock.now >= deadline || Task.isCancelled { return taken }
@@ -153,9 +158,11 @@ public final class MemoryBroker: ResultCommitting {
             state.deadLetterBytes -= chosen.map(Self.storedBytes).reduce(0, +)
             return chosen
         }
-        try await commit(BrokerCommit(send: replayed.map { letter in
-            OutgoingMessage(raw: letter.body, queue: letter.queue)
-        }))
+        try await commit(
+            BrokerCommit(
+                send: replayed.map { letter in
+                    OutgoingMessage(raw: letter.body, queue: letter.queue)
+                }))
         return replayed.count
     }
 
@@ -198,12 +205,13 @@ public final class MemoryBroker: ResultCommitting {
     public func revocations(after cursor: RevocationCursor?) async throws
         -> (revocations: [Revocation], cursor: RevocationCursor)
     {
-        let after = cursor.map { cursor in
-            guard let sequence = Int(cursor.position) else {
-                preconditionFailure("'\(cursor)' is not a revocation cursor of a memory broker")
-            }
-            return sequence
-        } ?? 0
+        let after =
+            cursor.map { cursor in
+                guard let sequence = Int(cursor.position) else {
+                    preconditionFailure("'\(cursor)' is not a revocation cursor of a memory broker")
+                }
+                return sequence
+            } ?? 0
         let time = now()
         return state.withLock { state in
             (state.revoked.revocations(after: after, now: time), RevocationCursor(String(state.revoked.lastSequence)))

@@ -15,7 +15,9 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A broker or backend URL that cannot be used.
-    public static func badURL(_ url: String, _ why: String) -> QueueError { QueueError(.badURL, "bad broker URL '\(url)': \(why)") }
+    public static func badURL(_ url: String, _ why: String) -> QueueError {
+        QueueError(.badURL, "bad broker URL '\(url)': \(why)")
+    }
     /// The broker cannot be reached.
     public static func unavailable(_ message: String) -> QueueError { QueueError(.unavailable, message) }
     /// The broker's storage failed.

@@ -47,7 +47,9 @@ public struct ControlRequest: Sendable {
     }
 
     /// Creates a request.
-    public init(method: String, arguments: [String: JSONValue] = [:], replyTo: ReplyAddress? = nil, ticket: String? = nil) {
+    public init(
+        method: String, arguments: [String: JSONValue] = [:], replyTo: ReplyAddress? = nil, ticket: String? = nil
+    ) {
         self.method = method
         self.arguments = arguments
         self.replyTo = replyTo

@@ -5,8 +5,12 @@ public enum ISODate {
     /// Formats `date` in UTC with microseconds and a `+00:00` offset, as Python does. A date outside Python's
     /// years 1 to 9999 is written as the nearest end of that range, and never traps.
     public static func format(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970.isNaN ? 0 : min(max(date.timeIntervalSince1970, -62_135_596_800),
-                                                                 253_402_300_799)
+        let seconds =
+            date.timeIntervalSince1970.isNaN
+            ? 0
+            : min(
+                max(date.timeIntervalSince1970, -62_135_596_800),
+                253_402_300_799)
         var whole = seconds.rounded(.down)
         var micros = Int(((seconds - whole) * 1_000_000).rounded())
         if micros == 1_000_000 {

@@ -98,8 +98,9 @@ public struct TaskMessage: Sendable, Equatable {
     ///   `soft_time_limit` that is negative, not finite or over ``Seconds/limit``, an `eta` that is not ISO-8601,
     ///   or a `priority` outside 0 to 255; or when the task name is empty.
     public init(_ signature: Signature, queue: String, parent: TaskMessage? = nil) throws(MessageError) {
-        self.init(task: signature.task, id: signature.taskId ?? TaskID.make(), args: signature.args,
-                  kwargs: signature.kwargs, queue: signature.queue ?? queue)
+        self.init(
+            task: signature.task, id: signature.taskId ?? TaskID.make(), args: signature.args,
+            kwargs: signature.kwargs, queue: signature.queue ?? queue)
         let options = signature.options
         let id = self.id
         guard !signature.task.isEmpty else { throw MessageError("the task name is empty", taskId: id) }
@@ -113,8 +114,9 @@ public struct TaskMessage: Sendable, Equatable {
         }
         if let value = options["priority"], value != .null {
             guard let priority = value.intValue, (0...255).contains(priority) else {
-                throw MessageError("priority must be 0 to 255, got \(value.jsonText)", taskId: id,
-                                   taskName: signature.task)
+                throw MessageError(
+                    "priority must be 0 to 255, got \(value.jsonText)", taskId: id,
+                    taskName: signature.task)
             }
             self.priority = priority
         }
@@ -129,8 +131,9 @@ public struct TaskMessage: Sendable, Equatable {
             expires = Date(timeIntervalSinceNow: seconds)
         } else if let text = options["expires"]?.stringValue {
             guard let expires = ISODate.parse(text) else {
-                throw MessageError("expires '\(text.prefix(64))' is not ISO-8601", taskId: id,
-                                   taskName: signature.task)
+                throw MessageError(
+                    "expires '\(text.prefix(64))' is not ISO-8601", taskId: id,
+                    taskName: signature.task)
             }
             self.expires = expires
         }

@@ -76,12 +76,15 @@ public struct ClusterState: Sendable {
         let hostname = event.hostname ?? "?"
         let time = event.timestamp ?? Date()
         if event.type.hasPrefix("worker-") {
-            var worker = workers[hostname]
+            var worker =
+                workers[hostname]
                 ?? WorkerInfo(hostname: hostname, fields: [:], lastSeen: time, offline: false, registered: [])
             worker.fields.merge(event.fields) { _, new in new }
             worker.lastSeen = time
             worker.offline = event.type == "worker-offline"
-            if let names = event.fields["registered"]?.arrayValue { worker.registered = names.compactMap(\.stringValue) }
+            if let names = event.fields["registered"]?.arrayValue {
+                worker.registered = names.compactMap(\.stringValue)
+            }
             workers[hostname] = worker
             return
         }

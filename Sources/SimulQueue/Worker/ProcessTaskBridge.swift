@@ -141,8 +141,9 @@ public enum QueueProcessTask: ProcessTask {
             return .retry(countdown: retry.countdown, maxRetries: retry.maxRetries)
         } catch {
             let failure = TaskError.from(error)
-            return .failure(type: failure.type, message: failure.message, module: failure.module,
-                            traceback: failure.traceback)
+            return .failure(
+                type: failure.type, message: failure.message, module: failure.module,
+                traceback: failure.traceback)
         }
     }
 

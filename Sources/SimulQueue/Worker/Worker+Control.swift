@@ -29,22 +29,25 @@ extension Worker {
         switch request.method {
         case "ping": return ["ok": "pong"]
         case "stats": return statsAnswer()
-        case "active": return .array(state.withLock { $0.running.values.map { describe($0.message, acknowledged: true) } })
+        case "active":
+            return .array(state.withLock { $0.running.values.map { describe($0.message, acknowledged: true) } })
         case "reserved":
-            return .array(state.withLock { state in
-                state.held.filter { state.running[$0.key] == nil && state.etaTimers[$0.key] == nil }
-                    .map { describe($0.value.message, acknowledged: false) }
-            })
+            return .array(
+                state.withLock { state in
+                    state.held.filter { state.running[$0.key] == nil && state.etaTimers[$0.key] == nil }
+                        .map { describe($0.value.message, acknowledged: false) }
+                })
         case "scheduled":
-            return .array(state.withLock { state in
-                state.etaTimers.keys.compactMap { state.held[$0]?.message }.map { message in
-                    [
-                        "eta": message.eta.map { .string(ISODate.format($0)) } ?? nil,
-                        "priority": .integer(Int64(message.priority)),
-                        "request": describe(message, acknowledged: false),
-                    ]
-                }
-            })
+            return .array(
+                state.withLock { state in
+                    state.etaTimers.keys.compactMap { state.held[$0]?.message }.map { message in
+                        [
+                            "eta": message.eta.map { .string(ISODate.format($0)) } ?? nil,
+                            "priority": .integer(Int64(message.priority)),
+                            "request": describe(message, acknowledged: false),
+                        ]
+                    }
+                })
         case "revoked":
             let time = now()
             let ids = state.withLock { $0.revoked.revocations(after: 0, now: time) }.map(\.id)
@@ -91,8 +94,10 @@ extension Worker {
                 "processes": [.integer(Int64(getpid()))],
             ],
             "prefetch_count": .integer(Int64(configuration.prefetch)),
-            "rusage": ["utime": .number(seconds(usage.ru_utime)), "stime": .number(seconds(usage.ru_stime)),
-                       "maxrss": .integer(Int64(usage.ru_maxrss))],
+            "rusage": [
+                "utime": .number(seconds(usage.ru_utime)), "stime": .number(seconds(usage.ru_stime)),
+                "maxrss": .integer(Int64(usage.ru_maxrss)),
+            ],
             "total": ["processed": .integer(Int64(processed))],
             "uptime": .integer(Int64((ContinuousClock.now - started).seconds.rounded())),
         ]
@@ -103,14 +108,17 @@ extension Worker {
             "id": .string(message.id), "name": .string(message.task), "type": .string(message.task),
             "args": .array(message.args), "kwargs": .object(message.kwargs), "hostname": .string(configuration.name),
             "acknowledged": .bool(acknowledged), "time_start": nil, "worker_pid": .integer(Int64(getpid())),
-            "delivery_info": ["exchange": "", "routing_key": .string(message.queue), "priority": .integer(Int64(message.priority)),
-                              "redelivered": .bool(message.redelivered)],
+            "delivery_info": [
+                "exchange": "", "routing_key": .string(message.queue), "priority": .integer(Int64(message.priority)),
+                "redelivered": .bool(message.redelivered),
+            ],
         ]
     }
 
     private static func queueDescription(_ queue: String) -> JSONValue {
         [
-            "name": .string(queue), "exchange": ["name": .string(queue), "type": "direct"], "routing_key": .string(queue),
+            "name": .string(queue), "exchange": ["name": .string(queue), "type": "direct"],
+            "routing_key": .string(queue),
             "durable": true, "exclusive": false, "auto_delete": false, "no_ack": false, "alias": nil, "bindings": [],
             "no_declare": nil, "expires": nil, "message_ttl": nil, "max_length": nil, "max_length_bytes": nil,
             "max_priority": nil, "queue_arguments": nil, "binding_arguments": nil, "consumer_arguments": nil,

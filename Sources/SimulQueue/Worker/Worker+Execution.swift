@@ -22,8 +22,9 @@ extension Worker {
 
     private func process(_ job: Job) async {
         let message = job.message
-        let context = TaskContext(id: message.id, name: message.task, retries: message.retries,
-                                  hostname: configuration.name)
+        let context = TaskContext(
+            id: message.id, name: message.task, retries: message.retries,
+            hostname: configuration.name)
         let time = now()
         let (admitted, revoked) = state.withLock { state -> (Bool, Bool) in
             guard state.held[job.delivery.tag] != nil, !state.stopping || !state.cold else { return (false, false) }
@@ -88,20 +89,22 @@ extension Worker {
         state.withLock { $0.running[tag]?.work = work }
         var timers: [Task<Void, Never>] = []
         if let soft {
-            timers.append(Task {
-                guard (try? await Task.sleep(for: .seconds(soft))) != nil else { return }
-                context.stop(.softTimeLimitExceeded)
-                if task.isAsync || configuration.pool == .async { work.cancel() }
-            })
+            timers.append(
+                Task {
+                    guard (try? await Task.sleep(for: .seconds(soft))) != nil else { return }
+                    context.stop(.softTimeLimitExceeded)
+                    if task.isAsync || configuration.pool == .async { work.cancel() }
+                })
         }
         if let hard {
-            timers.append(Task {
-                guard (try? await Task.sleep(for: .seconds(hard))) != nil else { return }
-                context.stop(.timeLimitExceeded(hard))
-                // The processes pool kills the worker process; a thread cannot be killed, so its task is abandoned.
-                work.cancel()
-                race.finish(.failure(.timeLimitExceeded(hard)))
-            })
+            timers.append(
+                Task {
+                    guard (try? await Task.sleep(for: .seconds(hard))) != nil else { return }
+                    context.stop(.timeLimitExceeded(hard))
+                    // The processes pool kills the worker process; a thread cannot be killed, so its task is abandoned.
+                    work.cancel()
+                    race.finish(.failure(.timeLimitExceeded(hard)))
+                })
         }
         let outcome = await race.value
         for timer in timers { timer.cancel() }

@@ -17,10 +17,13 @@ extension Worker {
         if case .retry(let request) = outcome {
             let limit = request.maxRetries ?? task?.options.maxRetries ?? 3
             if message.retries >= limit {
-                outcome = .failure(request.cause ?? TaskError(
-                    type: "MaxRetriesExceededError",
-                    message: "Can't retry \(message.task)[\(message.id)] args:\(JSONValue.array(message.args).jsonText) kwargs:\(JSONValue.object(message.kwargs).jsonText)",
-                    module: "celery.exceptions"))
+                outcome = .failure(
+                    request.cause
+                        ?? TaskError(
+                            type: "MaxRetriesExceededError",
+                            message:
+                                "Can't retry \(message.task)[\(message.id)] args:\(JSONValue.array(message.args).jsonText) kwargs:\(JSONValue.object(message.kwargs).jsonText)",
+                            module: "celery.exceptions"))
             }
         }
         if case .retry(let request) = outcome, let countdown = request.countdown {
@@ -35,20 +38,25 @@ extension Worker {
         case .success(let value):
             result = TaskResult(taskId: message.id, status: .success, result: value)
             if let next = message.chain.last,
-                let id = send(followUp(next, result: value), parent: message, chain: Array(message.chain.dropLast()),
-                              commit: &commit, results: &results)
+                let id = send(
+                    followUp(next, result: value), parent: message, chain: Array(message.chain.dropLast()),
+                    commit: &commit, results: &results)
             {
                 result.children.append(Self.childTuple(id))
             }
             for callback in message.callbacks {
-                guard let id = send(followUp(callback, result: value), parent: message, commit: &commit,
-                                    results: &results)
+                guard
+                    let id = send(
+                        followUp(callback, result: value), parent: message, commit: &commit,
+                        results: &results)
                 else { continue }
                 result.children.append(Self.childTuple(id))
             }
-            commit.events += taskEvent("task-succeeded", message, [
-                "result": .string(value.jsonText), "runtime": .number(runtime),
-            ])
+            commit.events += taskEvent(
+                "task-succeeded", message,
+                [
+                    "result": .string(value.jsonText), "runtime": .number(runtime),
+                ])
         case .failure(let error):
             var error = error
             if error.traceback == nil { error.traceback = traceback(error, message) }
@@ -62,14 +70,19 @@ extension Worker {
                 call.args = [.string(message.id)] + errback.args
                 send(call, parent: message, commit: &commit, results: &results)
             }
-            commit.events += taskEvent("task-failed", message, [
-                "exception": .string("\(error.type)('\(error.message)')"), "traceback": .string(error.traceback ?? ""),
-            ])
+            commit.events += taskEvent(
+                "task-failed", message,
+                [
+                    "exception": .string("\(error.type)('\(error.message)')"),
+                    "traceback": .string(error.traceback ?? ""),
+                ])
             logger.info("task \(message.task)[\(message.id)] failed: \(error)")
         case .retry(let request):
-            let countdown = request.countdown
-                ?? (task?.options.backoff ?? RetryBackoff()).delay(afterRetries: message.retries,
-                                                                    random: Double.random(in: 0..<1))
+            let countdown =
+                request.countdown
+                ?? (task?.options.backoff ?? RetryBackoff()).delay(
+                    afterRetries: message.retries,
+                    random: Double.random(in: 0..<1))
             var again = message
             again.retries += 1
             again.eta = now().addingTimeInterval(countdown)
@@ -81,18 +94,22 @@ extension Worker {
             result = TaskResult(
                 taskId: message.id, status: .retry, result: cause?.resultValue ?? .null,
                 traceback: "Retry in \(countdown)s" + (cause.map { ": \($0)" } ?? ""))
-            commit.events += taskEvent("task-retried", message, [
-                "exception": .string("Retry in \(countdown)s"), "traceback": .string(result.traceback ?? ""),
-            ])
+            commit.events += taskEvent(
+                "task-retried", message,
+                [
+                    "exception": .string("Retry in \(countdown)s"), "traceback": .string(result.traceback ?? ""),
+                ])
         case .interrupted:
             preconditionFailure("an interrupted task is put back, not finished")
         case .revoked(let reason):
             result = .failure(taskId: message.id, .revoked(reason))
             result.status = .revoked
             result.traceback = nil
-            commit.events += taskEvent("task-revoked", message, [
-                "terminated": .bool(reason == "terminated"), "expired": .bool(reason == "expired"),
-            ])
+            commit.events += taskEvent(
+                "task-revoked", message,
+                [
+                    "terminated": .bool(reason == "terminated"), "expired": .bool(reason == "expired"),
+                ])
         }
         result.groupId = message.groupId
         result.parentId = message.parentId
@@ -101,8 +118,9 @@ extension Worker {
         result.retries = message.retries
         result.queue = job.delivery.queue
         if let groupId = message.groupId, let body = message.chord, result.status.isReady {
-            await joinChord(groupId, index: message.groupIndex ?? 0, part: result, body: body, parent: message,
-                            commit: &commit, results: &results)
+            await joinChord(
+                groupId, index: message.groupIndex ?? 0, part: result, body: body, parent: message,
+                commit: &commit, results: &results)
         }
         if !(message.ignoreResult || task?.options.ignoreResult == true) { results.insert(result, at: 0) }
         committer.enqueue(results: results, commit: commit)
@@ -155,8 +173,9 @@ extension Worker {
         guard let parts else { return }
         if let failed = parts.first(where: { $0.status != .success }) {
             let cause = failed.error.map { "\($0)" } ?? failed.status.rawValue
-            let error = TaskError(type: "ChordError", message: "Dependency \(failed.taskId) raised \(cause)",
-                                  module: "celery.exceptions")
+            let error = TaskError(
+                type: "ChordError", message: "Dependency \(failed.taskId) raised \(cause)",
+                module: "celery.exceptions")
             if let id = body.taskId { results.append(.failure(taskId: id, error)) }
             return
         }

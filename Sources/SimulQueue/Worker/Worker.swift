@@ -103,7 +103,9 @@ public final class Worker: Service, Sendable {
 
     /// The current counts.
     public var stats: Stats {
-        state.withLock { Stats(processed: $0.processed, failed: $0.failed, active: $0.running.count, held: $0.held.count) }
+        state.withLock {
+            Stats(processed: $0.processed, failed: $0.failed, active: $0.running.count, held: $0.held.count)
+        }
     }
 
     /// Asks the worker to stop. The first call is a warm shutdown: stop fetching, put back what is waiting, let
@@ -150,7 +152,9 @@ public final class Worker: Service, Sendable {
         try await committer.write(BrokerCommit(events: [online]))
         // Before the first fetch, so a task revoked before the worker started is never run.
         let revocationCursor = await readRevocations(after: nil)
-        logger.info("worker \(configuration.name) ready: pool \(configuration.pool.rawValue), concurrency \(configuration.concurrency), queues \(configuration.queues.joined(separator: ","))")
+        logger.info(
+            "worker \(configuration.name) ready: pool \(configuration.pool.rawValue), concurrency \(configuration.concurrency), queues \(configuration.queues.joined(separator: ","))"
+        )
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await self.committer.run { tags in
@@ -201,7 +205,8 @@ public final class Worker: Service, Sendable {
             // receive, so receiving, running and writing overlap. Holding at most prefetch + concurrency bounds what a
             // killed worker can leave to run twice: its running and finished-but-unwritten messages.
             let capacity = state.withLock { state in
-                min(configuration.prefetch - (state.held.count - state.finished.count),
+                min(
+                    configuration.prefetch - (state.held.count - state.finished.count),
                     configuration.prefetch + configuration.concurrency - state.held.count)
             }
             guard capacity > 0 else {
@@ -231,9 +236,11 @@ public final class Worker: Service, Sendable {
 
     private func accept(_ delivery: Delivery) async {
         guard delivery.body.count <= configuration.maxMessageSize else {
-            reject(delivery, MessageError(
-                "the message is \(delivery.body.count) bytes, more than this worker's limit of "
-                    + "\(configuration.maxMessageSize)", taskId: MessageCodec.identify(delivery.body).id))
+            reject(
+                delivery,
+                MessageError(
+                    "the message is \(delivery.body.count) bytes, more than this worker's limit of "
+                        + "\(configuration.maxMessageSize)", taskId: MessageCodec.identify(delivery.body).id))
             return
         }
         let message: TaskMessage
@@ -246,14 +253,19 @@ public final class Worker: Service, Sendable {
         let job = Job(delivery: delivery, message: message)
         state.withLock { $0.held[delivery.tag] = job }
         let received = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .received)] : []
-        committer.enqueue(results: received, events: taskEvent("task-received", message, [
-            "name": .string(message.task), "args": .string(JSONValue.array(message.args).jsonText),
-            "kwargs": .string(JSONValue.object(message.kwargs).jsonText), "retries": .integer(Int64(message.retries)),
-            "root_id": message.rootId.map(JSONValue.string) ?? .null,
-            "parent_id": message.parentId.map(JSONValue.string) ?? .null,
-            "eta": message.eta.map { .string(ISODate.format($0)) } ?? .null,
-            "queue": .string(delivery.queue), "redelivered": .bool(delivery.redelivered || message.redelivered),
-        ]))
+        committer.enqueue(
+            results: received,
+            events: taskEvent(
+                "task-received", message,
+                [
+                    "name": .string(message.task), "args": .string(JSONValue.array(message.args).jsonText),
+                    "kwargs": .string(JSONValue.object(message.kwargs).jsonText),
+                    "retries": .integer(Int64(message.retries)),
+                    "root_id": message.rootId.map(JSONValue.string) ?? .null,
+                    "parent_id": message.parentId.map(JSONValue.string) ?? .null,
+                    "eta": message.eta.map { .string(ISODate.format($0)) } ?? .null,
+                    "queue": .string(delivery.queue), "redelivered": .bool(delivery.redelivered || message.redelivered),
+                ]))
         if let eta = message.eta, eta > now() {
             let wait = min(eta.timeIntervalSince(now()), Seconds.limit)
             let timer = Task {
@@ -276,8 +288,12 @@ public final class Worker: Service, Sendable {
         logger.warning("dead letter from \(delivery.queue): \(reason)")
         var results: [TaskResult] = []
         if let id = error.taskId {
-            results.append(.failure(taskId: id, TaskError(type: "InvalidTaskMessage", message: reason,
-                                                          module: "simul")))
+            results.append(
+                .failure(
+                    taskId: id,
+                    TaskError(
+                        type: "InvalidTaskMessage", message: reason,
+                        module: "simul")))
         }
         committer.enqueue(results: results, commit: BrokerCommit(deadLetter: [(delivery, reason)]))
     }
@@ -388,13 +404,15 @@ public final class Worker: Service, Sendable {
         var load: [JSONValue] = []
         var averages = [Double](repeating: 0, count: 3)
         if getloadavg(&averages, 3) == 3 { load = averages.map { .number(($0 * 100).rounded() / 100) } }
-        return QueueEvent(type, hostname: configuration.name, [
-            "freq": .number(configuration.heartbeatInterval.seconds), "active": .integer(Int64(active)),
-            "processed": .integer(Int64(processed)), "loadavg": .array(load), "sw_ident": "simul",
-            "sw_ver": "0.1", "sw_sys": .string(SystemInfo.operatingSystem),
-            "pool": .string(configuration.pool.rawValue), "concurrency": .integer(Int64(configuration.concurrency)),
-            "queues": .array(configuration.queues.map(JSONValue.string)),
-        ])
+        return QueueEvent(
+            type, hostname: configuration.name,
+            [
+                "freq": .number(configuration.heartbeatInterval.seconds), "active": .integer(Int64(active)),
+                "processed": .integer(Int64(processed)), "loadavg": .array(load), "sw_ident": "simul",
+                "sw_ver": "0.1", "sw_sys": .string(SystemInfo.operatingSystem),
+                "pool": .string(configuration.pool.rawValue), "concurrency": .integer(Int64(configuration.concurrency)),
+                "queues": .array(configuration.queues.map(JSONValue.string)),
+            ])
     }
 
     /// The task event, or none when task events are off.

@@ -44,9 +44,12 @@ struct AsyncGatherTests {
         let started = Recorder<Int>()
         let finished = Recorder<Int>()
         let operations = Self.reverseCompletion(count: 50, finished: finished)
-        _ = try await gatherAll(operations.enumerated().map { index, operation in
-            { started.record(index); return try await operation() }
-        })
+        _ = try await gatherAll(
+            operations.enumerated().map { index, operation in
+                {
+                    started.record(index); return try await operation()
+                }
+            })
         #expect(started.all == Array(0..<50))
         let outcomes = await gatherAllSettled((0..<50).map { index in { started.record(100 + index) } })
         #expect(outcomes.count == 50)
