@@ -102,8 +102,9 @@ if env -u SIMUL_DASHBOARD_TOKEN "$simul" dashboard --host 0.0.0.0 --port 0 \
     >"$work/refuse.out" 2>"$work/refuse.err"; then
     fail "the dashboard started on 0.0.0.0 without a token"
 fi
-[ "$(wc -l <"$work/refuse.err")" -eq 1 ] && grep -q '^Error: binding 0.0.0.0 ' "$work/refuse.err" ||
+if [ "$(wc -l <"$work/refuse.err")" -ne 1 ] || ! grep -q '^Error: binding 0.0.0.0 ' "$work/refuse.err"; then
     fail "expected one 'Error: binding 0.0.0.0 ...' line, got: $(cat "$work/refuse.err")"
+fi
 echo "ok: $(cat "$work/refuse.err")"
 
 xss='<script>alert(1)</script>'
@@ -133,7 +134,7 @@ run_broker() {
     start dashboard "$simul" dashboard --broker "$broker" --port "$port" --token "$token"
     wait_for 30 "the dashboard on $dashboard" curl -fsS "$dashboard/healthz"
 
-    local routes=() wait_args=(--wait --timeout 60)
+    local routes=()
     [ "$kind" = redis ] && routes=(--route 'pytasks.*=celery' --route 'simul.*=simul')
     # The workers first, so that on Redis the dashboard is listening before the tasks' events are published.
     wait_for 30 "the Simul worker on /api/workers" api_has /api/workers \
@@ -204,8 +205,10 @@ run_broker() {
     # Headless Chromium dumps the DOM at the load event, before the page's EventSource has spoken, so the live feed
     # is checked on the wire: one update with the folded state.
     curl -fsS -N --max-time 10 "$dashboard/events?max=1" >"$work/events.txt"
-    grep -q '^event: update$' "$work/events.txt" && grep -q '^data: {.*"workers_online":[1-9]' "$work/events.txt" ||
+    if ! grep -q '^event: update$' "$work/events.txt" ||
+        ! grep -q '^data: {.*"workers_online":[1-9]' "$work/events.txt"; then
         fail "/events did not send an update with a worker online: $(cat "$work/events.txt")"
+    fi
     echo "ok: $kind: /events streams live updates: $(grep '^data:' "$work/events.txt" | head -c 160)"
 
     screenshot "$kind-overview" /
@@ -223,8 +226,9 @@ run_broker() {
     echo "ok: POST /actions/purge without the token -> $status"
     status=$(curl -s -o "$work/action.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $token" \
         -d 'queue=parked' "$dashboard/actions/purge")
-    [ "$status" = 200 ] && grep -qF '"purged":1' "$work/action.out" ||
+    if [ "$status" != 200 ] || ! grep -qF '"purged":1' "$work/action.out"; then
         fail "a purge with the token answered $status: $(cat "$work/action.out")"
+    fi
     echo "ok: POST /actions/purge with the token -> $status $(cat "$work/action.out")"
 
     status=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: rebound.example:$port" "$dashboard/api/workers")

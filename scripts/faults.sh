@@ -310,6 +310,7 @@ scenario_redis-restart() {
         >"$dir/ids" 2>"$dir/sender.log" &
     producer=$!
     echo "$producer" >>"$work/groups"
+    # shellcheck disable=SC2016 # expanded by eval at each check, not now
     wait_until 120 "a quarter of the tasks sent and 500 run" \
         eval '[ "$(lines "$dir/ids")" -ge $((count / 4)) ] && [ "$(lines "$dir/records")" -ge 500 ]'
     # Waiters across the restart: `simul result --wait` on the newest ids sent, and a `simul send --wait`.

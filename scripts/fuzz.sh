@@ -21,6 +21,7 @@ shift
 runs=${1:-10000000}
 shift || true
 scratch=.build-fuzz
+# shellcheck disable=SC2054 # the comma belongs to swiftc's -sanitize= value
 build=(swift build -c release --product "$product" --scratch-path "$scratch" --sanitize fuzzer
     -Xswiftc -sanitize=fuzzer,address)
 

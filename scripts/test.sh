@@ -21,8 +21,20 @@ need_redis() {
     fi
 }
 
+need_shellcheck() {
+    if ! command -v shellcheck >/dev/null 2>&1; then
+        step "installing shellcheck (Debian)"
+        apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null
+    fi
+}
+
 need_python
 need_redis
+need_shellcheck
+
+step "lint: swift format lint --strict, and shellcheck on the scripts"
+swift format lint --strict --recursive Sources Tests Fuzz Package.swift
+shellcheck scripts/*.sh scripts/lib/*.sh .ci/run
 
 step "build (warnings are errors)"
 swift build --build-tests -Xswiftc -warnings-as-errors
@@ -30,7 +42,7 @@ swift build --build-tests -Xswiftc -warnings-as-errors
 # A test that hangs must fail the run with evidence, not stall it: past the limit, name the tests that never
 # finished, print every thread's stack, and kill the test process.
 test_watchdog() {
-    sleep "$1" </dev/null >/dev/null 2>&1 &
+    sleep "$1" >/dev/null 2>&1 &
     local sleeper=$!
     trap 'kill "$sleeper"; exit 0' TERM
     wait "$sleeper"

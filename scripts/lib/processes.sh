@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # $work and $script are the caller's, as said below
 # Sourced by the scripts that start background processes (interop.sh, browser-test.sh). The caller sets $work, a
 # directory for the logs, and $script, the name its messages start with.
 
@@ -10,6 +12,7 @@ start() {
     shift
     setsid "$@" >"$work/$name.log" 2>&1 </dev/null &
     pids+=($!)
+    # shellcheck disable=SC2034 # read by the scripts that source this file
     started_pid=$!
 }
 
