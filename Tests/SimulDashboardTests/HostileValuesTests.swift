@@ -11,7 +11,7 @@ import Testing
 /// Every page and fragment, rendered with hostile text in every field that a task's sender, a worker or a visitor
 /// controls, keeps that text as text: no script but the dashboard's own, no attribute broken out of its quotes, no
 /// `javascript:` URL (see ``HTMLAudit``).
-@Suite("Hostile values", .timeLimit(.minutes(1)))
+@Suite("Hostile values", .timeLimit(.minutes(3)))
 struct HostileValuesTests {
     /// Ways out of the text or the attribute a value lands in. A quote or a `<` followed by a combining mark is one
     /// grapheme cluster to Swift but a quote or a `<` to a browser.
