@@ -68,4 +68,15 @@ final class LocalRedisServer: Sendable {
         }
         try? FileManager.default.removeItem(at: directory)
     }
+
+    /// `base` (a `redis://` URL, with or without a database) pointing at `database`.
+    static func url(_ base: String, database: Int) -> String {
+        var base = base
+        if let slash = base.range(of: "/", options: .backwards),
+            slash.lowerBound > base.index(base.startIndex, offsetBy: 8)
+        {
+            base = String(base[..<slash.lowerBound])
+        }
+        return base + "/\(database)"
+    }
 }

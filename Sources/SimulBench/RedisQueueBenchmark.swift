@@ -37,7 +37,7 @@ public struct RedisQueueBenchmark: Sendable {
         let server = redisURL == nil ? try await LocalRedisServer.start() : nil
         defer { server?.stop() }
         let base = redisURL ?? server!.url
-        var results = try await runSimul(url: Self.url(base, database: 2), progress: progress)
+        var results = try await runSimul(url: LocalRedisServer.url(base, database: 2), progress: progress)
         if comparePython {
             progress("python-celery: Celery 5.7, prefork -c 2, on the same Redis")
             let python = try PythonEnvironment().interpreter(
@@ -50,19 +50,9 @@ public struct RedisQueueBenchmark: Sendable {
                 to: directory.appendingPathComponent("benchapp.py"), atomically: true, encoding: .utf8)
             results += try PythonPeer(implementation: "python-celery", python: python).run(
                 PythonCeleryScript.bench, suite: "queue",
-                arguments: [directory.path, Self.url(base, database: 3), String(count), String(samples)])
+                arguments: [directory.path, LocalRedisServer.url(base, database: 3), String(count), String(samples)])
         }
         return results
-    }
-
-    private static func url(_ base: String, database: Int) -> String {
-        var base = base
-        if let slash = base.range(of: "/", options: .backwards),
-            slash.lowerBound > base.index(base.startIndex, offsetBy: 8)
-        {
-            base = String(base[..<slash.lowerBound])
-        }
-        return base + "/\(database)"
     }
 
     private func runSimul(url: String, progress: @Sendable (String) -> Void) async throws -> [BenchResult] {

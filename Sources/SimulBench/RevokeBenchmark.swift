@@ -48,7 +48,7 @@ public struct RevokeBenchmark: Sendable {
         }
         let server = redisURL == nil ? try await LocalRedisServer.start() : nil
         defer { server?.stop() }
-        let url = Self.url(redisURL ?? server!.url, database: 4)
+        let url = LocalRedisServer.url(redisURL ?? server!.url, database: 4)
         results += try await cases("redis", progress: progress) { run in
             let connection = try await RedisConnection.connect(to: try RedisConfiguration(url: url))
             _ = try await connection.send("DEL", "simul.revocations")
@@ -156,15 +156,5 @@ public struct RevokeBenchmark: Sendable {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
-
-    private static func url(_ base: String, database: Int) -> String {
-        var base = base
-        if let slash = base.range(of: "/", options: .backwards),
-            slash.lowerBound > base.index(base.startIndex, offsetBy: 8)
-        {
-            base = String(base[..<slash.lowerBound])
-        }
-        return base + "/\(database)"
     }
 }

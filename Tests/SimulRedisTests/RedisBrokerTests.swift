@@ -243,11 +243,9 @@ struct RedisBrokerTests {
         let running = Task { try await worker.run() }
         let client = QueueClient(broker: fixture.broker, backend: fixture.broker)
         let nap = try await client.send("t.nap", args: [60])
-        let deadline = ContinuousClock.now + .seconds(20)
-        // Running, and subscribed to the remote-control channel (a pattern subscription).
-        while ContinuousClock.now < deadline {
-            if worker.stats.active == 1, try await fixture.count("PUBSUB", "NUMPAT") >= 1 { break }
-            try await Task.sleep(for: .milliseconds(5))
+        try await waitUntil("running, and subscribed to the remote-control channel (a pattern subscription)") {
+            let subscribed = try await fixture.count("PUBSUB", "NUMPAT") >= 1
+            return worker.stats.active == 1 && subscribed
         }
         try await client.revoke([nap.id], terminate: true)
         let error = await #expect(throws: TaskError.self) { try await nap.get(timeout: .seconds(20)) }

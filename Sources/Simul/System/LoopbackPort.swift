@@ -16,9 +16,17 @@ package enum LoopbackPort {
     /// A port that was free a moment ago.
     /// - Throws: ``Failure`` naming the call that failed and its errno.
     package static func free() throws -> Int {
+        let (descriptor, port) = try bound()
+        close(descriptor)
+        return port
+    }
+
+    /// A TCP socket bound to a free loopback port and not listening, so a connection to it is refused until the
+    /// caller closes the descriptor.
+    /// - Throws: ``Failure`` naming the call that failed and its errno.
+    package static func bound() throws -> (descriptor: Int32, port: Int) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket() failed: errno \(errno)") }
-        defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -29,7 +37,11 @@ package enum LoopbackPort {
                 bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
             }
         }
-        guard bound else { throw Failure(description: "bind() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard bound else {
+            let failure = Failure(description: "bind() failed: errno \(errno)")
+            close(descriptor)
+            throw failure
+        }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
     }
 }
