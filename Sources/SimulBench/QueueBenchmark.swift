@@ -46,7 +46,7 @@ public struct QueueBenchmark: Sendable {
                     worker.shutdown()
                     try await running.value
                 })
-            let left = try await broker.queueLengths().values.reduce(0, +)
+            let left = try await broker.require(.queueAdministration).queueLengths().values.reduce(0, +)
             precondition(left == 0, "the drain left \(left) messages")
             await queue.close()
         }

@@ -59,7 +59,7 @@ public struct RedisQueueBenchmark: Sendable {
         let queue = try QueueConnection(broker: url)
         defer { Task { await queue.close() } }
         let broker = queue.broker
-        _ = try await broker.purge(queue: "celery")
+        _ = try await broker.require(.queueAdministration).purge(queue: "celery")
         let client = QueueClient(broker: broker, backend: queue.backend)
         progress("queue-redis-enqueue")
         let enqueueRate = try await Measure.rate(count: count) {

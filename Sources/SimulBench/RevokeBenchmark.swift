@@ -54,7 +54,7 @@ public struct RevokeBenchmark: Sendable {
             _ = try await connection.send("DEL", "simul.revocations")
             await connection.close()
             let queue = try QueueConnection(broker: url)
-            _ = try await queue.broker.purge(queue: "revokes")
+            _ = try await queue.broker.require(.queueAdministration).purge(queue: "revokes")
             return try await Self.using(queue, run)
         }
         return results
@@ -112,9 +112,10 @@ public struct RevokeBenchmark: Sendable {
         -> (drain: Double, idleCPU: Double)
     {
         let broker = queue.broker
+        let store = try broker.require(.revocations)
         for start in stride(from: 0, to: revocations, by: 1_000) {
             let ids = (start..<min(revocations, start + 1_000)).map { _ in TaskID.make() }
-            try await broker.revoke(ids, terminate: start % 2_000 == 0)
+            try await store.revoke(ids, terminate: start % 2_000 == 0)
         }
         for start in stride(from: 0, to: tasks, by: 500) {
             let batch = (start..<min(tasks, start + 500)).map { _ in

@@ -33,13 +33,13 @@ struct InspectCommand: AsyncParsableCommand {
         let broker = connection.broker
         defer { Task { await connection.close() } }
         if topic == "queues" {
-            let lengths = try await broker.queueLengths()
+            let lengths = try await broker.require(.queueAdministration).queueLengths()
             if json { return try printJSON(lengths) }
             if lengths.isEmpty { print("no waiting messages") }
             for (name, count) in lengths.sorted(by: { $0.key < $1.key }) { print("\(name): \(count) waiting") }
             return
         }
-        let state = try await ClusterState.load(from: broker)
+        let state = try await ClusterState.load(from: broker.require(.events))
         let workers = state.workers.values.sorted { $0.hostname < $1.hostname }
         switch topic {
         case "workers":
@@ -98,8 +98,7 @@ struct PurgeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let connection = try queue.open()
-        let broker = connection.broker
-        let count = try await broker.purge(queue: queueName)
+        let count = try await connection.broker.require(.queueAdministration).purge(queue: queueName)
         print("purged \(count) message\(count == 1 ? "" : "s") from \(queueName)")
         await connection.close()
     }
@@ -139,7 +138,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
     func run() async throws {
         try checkNames([action], kind: "action", available: ["list", "replay"])
         let connection = try queue.open()
-        let broker = connection.broker
+        let broker = try connection.broker.require(.deadLetters)
         if action == "list" {
             let letters = try await broker.deadLetters(limit: limit)
             if json {
@@ -238,8 +237,10 @@ struct BeatCommand: AsyncParsableCommand {
         }
         let connection = try queue.open(logLevel: .info, connections: 4)
         let (broker, backend) = (connection.broker, connection.backend)
+        let claims = try broker.require(.slotClaims)
         print("beat: \(beatEntries.count) entries from \(schedule)")
-        try await Beat(entries: beatEntries, client: QueueClient(broker: broker, backend: backend)).run()
+        try await Beat(entries: beatEntries, client: QueueClient(broker: broker, backend: backend), claims: claims)
+            .run()
     }
 }
 

@@ -8,7 +8,7 @@ import Synchronization
 /// Follows the broker's event feed and keeps what the dashboard shows: the folded ``ClusterState``, the throughput of
 /// the last minutes and the runtime of finished tasks by name.
 ///
-/// It reads ``Broker/events(after:limit:)`` from a cursor every `pollInterval`, so it works the same on SQLite (an
+/// It reads ``EventFeed/events(after:limit:)`` from a cursor every `pollInterval`, so it works the same on SQLite (an
 /// events table) and Redis (the `celeryev` fanout, where Python Celery workers started with `-E` publish too). Every
 /// poll wakes the subscribers of ``updates()``, which the Server-Sent Events endpoint turns into live updates.
 public final class ClusterMonitor: Service, Sendable {
@@ -28,22 +28,22 @@ public final class ClusterMonitor: Service, Sendable {
         var nextSubscriber = 0
     }
 
-    private let broker: any Broker
+    private let feed: any EventFeed
     private let pollInterval: Duration
     private let logger: Logger
     private let state: Mutex<State>
 
-    /// A monitor of `broker`'s events.
+    /// A monitor of `feed`'s events.
     /// - Parameters:
-    ///   - broker: where the events come from.
+    ///   - feed: where the events come from.
     ///   - pollInterval: how often to ask for new events.
     ///   - taskLimit: how many tasks to remember, the most recent first.
     ///   - logger: where read errors go.
     public init(
-        broker: any Broker, pollInterval: Duration = .milliseconds(500), taskLimit: Int = 10_000,
+        feed: any EventFeed, pollInterval: Duration = .milliseconds(500), taskLimit: Int = 10_000,
         logger: Logger = Logger(label: "simul.dashboard")
     ) {
-        self.broker = broker
+        self.feed = feed
         self.pollInterval = pollInterval
         self.logger = logger
         state = Mutex(
@@ -75,7 +75,7 @@ public final class ClusterMonitor: Service, Sendable {
         var total = 0
         while true {
             let cursor = state.withLock { $0.cursor }
-            let (events, next) = try await broker.events(after: cursor, limit: 5_000)
+            let (events, next) = try await feed.events(after: cursor, limit: 5_000)
             apply(events, cursor: next)
             total += events.count
             if events.count < 5_000 || next == cursor { break }

@@ -32,7 +32,12 @@ public struct Dashboard: Service, Sendable {
     let logger: Logger
 
     /// A dashboard over `broker` and `backend`.
-    /// - Throws: ``DashboardError/tokenRequired(host:)`` when `configuration` binds a non-loopback address without a
+    ///
+    /// It follows the broker's ``EventFeed``. Its queue, dead-letter and revoke pages and actions use the broker's
+    /// ``QueueAdministration``, ``DeadLetterStore`` and ``RevocationStore``, and answer 501 with the reason on a
+    /// broker that lacks one.
+    /// - Throws: ``QueueError/unsupported(transport:capability:)`` for a broker without an event feed,
+    ///   ``DashboardError/tokenRequired(host:)`` when `configuration` binds a non-loopback address without a
     ///   token, ``DashboardError/badPort(_:)`` for a port outside 0...65535.
     public init(
         broker: any Broker, backend: any ResultBackend,
@@ -57,7 +62,8 @@ public struct Dashboard: Service, Sendable {
         self.logger = logger
         access = Access(token: token, loopback: loopback, sessions: sessions)
         templates = Template.library
-        monitor = ClusterMonitor(broker: broker, pollInterval: configuration.pollInterval, logger: logger)
+        monitor = ClusterMonitor(
+            feed: try broker.require(.events), pollInterval: configuration.pollInterval, logger: logger)
     }
 
     /// Serves until the enclosing service group shuts down or the task is cancelled, polling the broker's events
@@ -133,7 +139,7 @@ public struct Dashboard: Service, Sendable {
             } catch {
                 return Self.html(self.pages(request).error(400, error.message), status: .badRequest)
             }
-            let letters = try await self.broker.deadLetters(limit: limit).map(DeadLetterView.init)
+            let letters = try await self.broker.require(.deadLetters).deadLetters(limit: limit).map(DeadLetterView.init)
             return Self.html(self.pages(request).deadLetters(letters))
         }
 
@@ -160,12 +166,14 @@ public struct Dashboard: Service, Sendable {
             } catch {
                 return Self.json(["error": error.message], status: .badRequest)
             }
-            return Self.json(try await self.broker.deadLetters(limit: limit).map(DeadLetterView.init))
+            return Self.json(
+                try await self.broker.require(.deadLetters).deadLetters(limit: limit).map(DeadLetterView.init))
         }
 
         router.get("/events") { request, _ in self.events(request) }
         router.get("/metrics") { _, _ in
-            let text = PrometheusText.render(self.monitor.snapshot, queues: try await self.broker.queueLengths())
+            let text = PrometheusText.render(
+                self.monitor.snapshot, queues: try await self.broker.require(.queueAdministration).queueLengths())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
@@ -189,7 +197,7 @@ public struct Dashboard: Service, Sendable {
             try await self.action(request, context: context) { form in
                 guard let id = form["task_id"], Self.isTaskId(id) else { throw BadRequest("task_id must be a task id") }
                 let terminate = form["terminate"] == "1" || form["terminate"] == "true"
-                try await self.broker.revoke([id], terminate: terminate)
+                try await self.broker.require(.revocations).revoke([id], terminate: terminate)
                 return ("/tasks/\(id)", ["revoked": .string(id), "terminate": .bool(terminate)])
             }
         }
@@ -198,7 +206,7 @@ public struct Dashboard: Service, Sendable {
                 guard let queue = form["queue"], !queue.isEmpty, queue.count <= 200 else {
                     throw BadRequest("queue must name a queue")
                 }
-                let count = try await self.broker.purge(queue: queue)
+                let count = try await self.broker.require(.queueAdministration).purge(queue: queue)
                 return ("/queues", ["queue": .string(queue), "purged": .integer(Int64(count))])
             }
         }
@@ -214,7 +222,7 @@ public struct Dashboard: Service, Sendable {
                 }
                 let count: Int
                 do {
-                    count = try await self.broker.replayDeadLetters(ids)
+                    count = try await self.broker.require(.deadLetters).replayDeadLetters(ids)
                 } catch let error as QueueError where error.isInvalidArgument {
                     throw BadRequest(error.message)  // A truncated dead letter cannot be replayed.
                 }
@@ -245,7 +253,9 @@ public struct Dashboard: Service, Sendable {
     }
 
     func queueViews() async throws -> [QueueView] {
-        try await broker.queueLengths().sorted { $0.key < $1.key }.map { QueueView(name: $0.key, waiting: $0.value) }
+        try await broker.require(.queueAdministration).queueLengths().sorted { $0.key < $1.key }.map {
+            QueueView(name: $0.key, waiting: $0.value)
+        }
     }
 
     func pages(_ request: Request) -> Pages {

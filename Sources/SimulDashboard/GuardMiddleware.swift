@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import SimulQueue
 import Mustache
 import NIOCore
 
@@ -37,6 +38,8 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
                 // The router's own refusals (no such route, a body too large): our page and headers, one line.
                 let message = error.status == .notFound ? "there is no page at \(path)" : error.status.reasonPhrase
                 response = refuse(error.status, message, json: wantsJSON)
+            } catch let error as QueueError where error.isUnsupported {
+                response = refuse(.notImplemented, error.message, json: wantsJSON)
             } catch {
                 response = refuse(.serviceUnavailable, "cannot reach the broker: \(error)", json: wantsJSON)
             }

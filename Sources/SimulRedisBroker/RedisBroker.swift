@@ -22,7 +22,9 @@ import Synchronization
 /// let client = QueueClient(broker: broker, backend: broker)
 /// let sum = try await client.send("simul.add", args: [2, 3]).get()
 /// ```
-public final class RedisBroker: ResultCommitting, RemoteControlBroker {
+public final class RedisBroker: ResultCommitting, RemoteControlBroker, RevocationStore, DeadLetterStore, EventFeed,
+    SlotClaiming, QueueAdministration
+{
     public var transport: String { "redis" }
 
     let configuration: RedisConfiguration

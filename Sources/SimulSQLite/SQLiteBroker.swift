@@ -14,7 +14,11 @@ import Synchronization
 ///
 /// SQLite cannot wake another process, so an idle ``receive(from:limit:lease:timeout:)`` checks again after 1 ms,
 /// doubling up to 50 ms; a busy worker never waits.
-public final class SQLiteBroker: ResultCommitting {
+public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterStore, EventFeed, SlotClaiming,
+    QueueAdministration
+{
+    public var transport: String { "sqlite" }
+
     private let pool: DatabasePool
     /// Concurrent writes (senders, a worker's receive and its acknowledgements) share one transaction. With
     /// `synchronous=FULL` every transaction costs a sync of the WAL, so this multiplies throughput without weakening

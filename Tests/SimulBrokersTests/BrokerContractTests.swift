@@ -74,11 +74,11 @@ struct BrokerContractTests {
             try await store.broker.send([leased])
             _ = try await Self.receive(1, from: store.broker)
             try await store.broker.send([Self.message(), Self.message(), Self.message(queue: "other")])
-            let lengths = try await store.broker.queueLengths()
+            let lengths = try await store.broker.require(.queueAdministration).queueLengths()
             #expect(lengths["celery"] == 2 && lengths["other"] == 1)
 
-            #expect(try await store.broker.purge(queue: "celery") == 2)
-            let after = try await store.broker.queueLengths()
+            #expect(try await store.broker.require(.queueAdministration).purge(queue: "celery") == 2)
+            let after = try await store.broker.require(.queueAdministration).queueLengths()
             #expect(after["celery", default: 0] == 0 && after["other"] == 1)
             try await store.broker.commit(BrokerCommit(ack: [leased.deliveryTag]))
             #expect(try await Self.receive(1, from: store.broker, queues: ["celery", "other"]).count == 1)
@@ -165,13 +165,13 @@ struct BrokerContractTests {
             let reason = "the task 't.missing' is not registered — “unknown task”"
             try await store.broker.commit(BrokerCommit(deadLetter: [(delivery: delivery, reason: reason)]))
 
-            let letters = try await store.broker.deadLetters(limit: 10)
+            let letters = try await store.broker.require(.deadLetters).deadLetters(limit: 10)
             #expect(letters.map(\.reason) == [reason])
             #expect(letters.map(\.queue) == ["celery"])
             #expect(try letters.map { try MessageCodec.decode($0.body).id } == [message.id])
 
-            #expect(try await store.broker.replayDeadLetters(nil) == 1)
-            #expect(try await store.broker.deadLetters(limit: 10).isEmpty)
+            #expect(try await store.broker.require(.deadLetters).replayDeadLetters(nil) == 1)
+            #expect(try await store.broker.require(.deadLetters).deadLetters(limit: 10).isEmpty)
             let replayed = try await Self.receive(1, from: store.broker)
             #expect(try replayed.map { try MessageCodec.decode($0.body).id } == [message.id])
         }
@@ -319,8 +319,8 @@ struct BrokerContractTests {
     func revocationsOutliveTheConnection(kind: BrokerKind) async throws {
         try await kind.withStore { store in
             let (skipped, stopped) = (TaskID.make(), TaskID.make())
-            try await store.broker.revoke([skipped], terminate: false)
-            try await store.broker.revoke([stopped], terminate: true)
+            try await store.broker.require(.revocations).revoke([skipped], terminate: false)
+            try await store.broker.require(.revocations).revoke([stopped], terminate: true)
             #expect(try await Self.revoked(in: store.broker) == [skipped: false, stopped: true])
 
             let other = try store.connect()
@@ -334,16 +334,16 @@ struct BrokerContractTests {
     @Test(arguments: BrokerKind.allCases)
     func oneClaimerWinsEachSlot(kind: BrokerKind) async throws {
         try await kind.withStore { store in
-            var claimers: [any Broker] = Array(repeating: store.broker, count: 6)
-            if kind.persists { claimers = try claimers.map { _ in try store.connect().broker } }
+            var claimers = Array(repeating: try store.broker.require(.slotClaims), count: 6)
+            if kind.persists { claimers = try claimers.map { _ in try store.connect().broker.require(.slotClaims) } }
             let slot = "contract.tick@2026-12-06T00:00:00"
             let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for claimer in claimers { group.addTask { try await claimer.claim(slot) } }
                 return try await group.reduce(0) { wins, won in wins + (won ? 1 : 0) }
             }
             #expect(wins == 1)
-            #expect(try await store.broker.claim(slot) == false)
-            #expect(try await store.broker.claim("contract.tick@2026-12-06T00:00:10") == true)
+            #expect(try await store.broker.require(.slotClaims).claim(slot) == false)
+            #expect(try await store.broker.require(.slotClaims).claim("contract.tick@2026-12-06T00:00:10") == true)
         }
     }
 
@@ -352,7 +352,7 @@ struct BrokerContractTests {
     @Test(arguments: BrokerKind.allCases)
     func eventsArriveInOrder(kind: BrokerKind) async throws {
         try await kind.withStore { store in
-            var cursor = try await store.broker.events(after: 0, limit: 100).cursor
+            var cursor = try await store.broker.require(.events).events(after: 0, limit: 100).cursor
             let host = "contract@test"
             let task: [String: JSONValue] = ["uuid": .string(TaskID.make())]
             try await store.broker.commit(BrokerCommit(events: [QueueEvent("worker-online", hostname: host)]))
@@ -364,7 +364,7 @@ struct BrokerContractTests {
 
             var seen: [QueueEvent] = []
             try await waitUntil("every event arrived") {
-                let page = try await store.broker.events(after: cursor, limit: 2)
+                let page = try await store.broker.require(.events).events(after: cursor, limit: 2)
                 seen += page.events
                 cursor = page.cursor
                 return seen.count >= 5
@@ -372,7 +372,7 @@ struct BrokerContractTests {
             let types = ["worker-online", "task-received", "task-started", "task-succeeded", "worker-heartbeat"]
             #expect(seen.map(\.type) == types)
             #expect(seen[1...3].map(\.taskId) == Array(repeating: task["uuid"]?.stringValue, count: 3))
-            #expect(try await store.broker.events(after: cursor, limit: 10).events.isEmpty)
+            #expect(try await store.broker.require(.events).events(after: cursor, limit: 10).events.isEmpty)
         }
     }
 
@@ -410,7 +410,7 @@ struct BrokerContractTests {
     /// each try, and returns what came back.
     /// Every stored revocation, task id to whether it asked for termination: a first read from no cursor.
     static func revoked(in broker: any Broker) async throws -> [String: Bool] {
-        let (revocations, _) = try await broker.revocations(after: nil)
+        let (revocations, _) = try await broker.require(.revocations).revocations(after: nil)
         return Dictionary(revocations.map { ($0.id, $0.terminate) }) { $0 || $1 }
     }
 

@@ -17,7 +17,7 @@ import Testing
         #expect(queue.broker === queue.backend)
         let client = QueueClient(broker: queue.broker, backend: queue.backend)
         let sent = try await client.send("t.add", args: [1, 2])
-        #expect(try await queue.broker.queueLengths()["celery"] == 1)
+        #expect(try await queue.broker.require(.queueAdministration).queueLengths()["celery"] == 1)
         #expect(try await sent.state() == .pending)
         await queue.close()
     }

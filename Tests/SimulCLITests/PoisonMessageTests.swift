@@ -85,7 +85,7 @@ struct PoisonMessageTests {
         #expect(results[chain.first]?.status == .success)
         #expect(results[chain.next]?.status == .failure)
         #expect(results[chain.next]?.error.map { "\($0)" }?.contains("countdown must be a number of seconds") == true)
-        let deadLetters = try await broker.deadLetters(limit: 100)
+        let deadLetters = try await broker.require(.deadLetters).deadLetters(limit: 100)
         for poison in poisons {
             let failure = results[poison.id]?.error.map { "\($0)" } ?? ""
             let letter = deadLetters.first { MessageCodec.identify($0.body).id == poison.id }?.reason ?? ""

@@ -33,7 +33,7 @@ struct ServiceGroupTests {
         // Two running (concurrency 2) and two more prefetched (prefetch 2 × 2 = 4 held).
         try await waitUntil("two tasks started and four held", timeout: .seconds(60)) {
             let started = try await queue.backend.results(for: ids).values.filter { $0.status == .started }.count
-            let waiting = try await queue.broker.queueLengths()["celery"]
+            let waiting = try await queue.broker.require(.queueAdministration).queueLengths()["celery"]
             return started == 2 && waiting == 6
         }
         app.terminate()
@@ -48,7 +48,7 @@ struct ServiceGroupTests {
         let succeeded = results.values.filter { $0.status == .success }.count
         #expect(succeeded >= 2)
         #expect(results.values.filter { $0.status == .started }.isEmpty)
-        #expect(try await queue.broker.queueLengths()["celery"] == 10 - succeeded)
+        #expect(try await queue.broker.require(.queueAdministration).queueLengths()["celery"] == 10 - succeeded)
         await queue.close()
     }
 }

@@ -204,6 +204,39 @@ struct APITests {
         }
     }
 
+    @Test func aCapabilityTheBrokerLacksIsA501NamingIt() async throws {
+        let broker = FeedOnlyBroker()
+        let dashboard = try Dashboard(broker: broker, backend: broker.core.inner)
+        try await Application(router: dashboard.router()).test(.router) { client in
+            try await client.execute(uri: "/api/dead-letters", method: .get) { response in
+                #expect(response.status == .notImplemented)
+                #expect(response.text == #"{"error":"the feed-only broker has no dead letters"}"#)
+            }
+            try await client.execute(uri: "/queues", method: .get) { response in
+                #expect(response.status == .notImplemented)
+                #expect(response.text.contains("the feed-only broker has no queue counts or purges"))
+            }
+            try await client.execute(uri: "/api/workers", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        let client = QueueClient(broker: broker, backend: broker.core.inner)
+        await #expect(throws: QueueError.unsupported(transport: "feed-only", capability: "stored revocations")) {
+            try await client.revoke([TaskID.make()])
+        }
+    }
+
+    @Test func aDashboardNeedsAnEventFeed() async throws {
+        let broker = CoreOnlyBroker()
+        #expect(throws: QueueError.unsupported(transport: "core-only", capability: "an event feed")) {
+            try Dashboard(broker: broker, backend: broker.inner)
+        }
+        #expect(broker.remoteControl == nil && broker.deadLetterStore == nil && broker.revocationStore == nil)
+        let memory: any Broker = broker.inner
+        #expect(memory.deadLetterStore != nil && memory.eventFeed != nil && memory.remoteControl == nil)
+        #expect(throws: QueueError.self) { try memory.require(.remoteControl) }
+    }
+
     @Test func assetsAreServedFromTheBinary() async throws {
         let fixture = try await Fixture()
         try await fixture.application.test(.router) { client in

@@ -3,10 +3,14 @@ import Simul
 import SimulQueue
 
 /// A broker and backend whose every call fails, as one behind a dead connection does.
-final class UnreachableBroker: Broker, ResultBackend {
+final class UnreachableBroker: ResultBackend, RevocationStore, DeadLetterStore, EventFeed, SlotClaiming,
+    QueueAdministration
+{
     struct Down: Error, CustomStringConvertible {
         var description: String { "connection refused" }
     }
+
+    var transport: String { "unreachable" }
 
     func commit(_ commit: BrokerCommit) async throws { throw Down() }
     func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws -> [Delivery] {

@@ -49,7 +49,7 @@ import Testing
     @Test func aTickOverAFractionalIntervalSendsEachSlotAndEnds() async throws {
         let broker = MemoryBroker()
         let entry = BeatEntry(name: "fast", task: "t.add", args: [1, 2], schedule: .every(seconds: 0.7))
-        let beat = Beat(entries: [entry], client: QueueClient(broker: broker, backend: broker))
+        let beat = Beat(entries: [entry], client: QueueClient(broker: broker, backend: broker), claims: broker)
         let start = at(1_700_000_000)
         #expect(try await beat.tick(from: start, to: start.addingTimeInterval(7)) == 10)
         #expect(try await queued(broker) == 10)
@@ -162,15 +162,15 @@ import Testing
         let shared = try kind.make(in: scratch)
         let other = kind == .sqlite ? try kind.make(in: scratch) : shared
         let entry = BeatEntry(name: "tick", task: "t.add", args: [1, 2], schedule: .every(seconds: 10))
-        func beat(_ broker: any Broker & ResultBackend) -> BeatOnBroker {
+        func beat(_ broker: any TestBroker) -> BeatOnBroker {
             let client = QueueClient(broker: broker, backend: broker)
-            return BeatOnBroker(beat: Beat(entries: [entry], client: client), client: client)
+            return BeatOnBroker(beat: Beat(entries: [entry], client: client, claims: broker), client: client)
         }
         return (beat(shared), beat(other))
     }
 
     private func queued(_ broker: any Broker) async throws -> Int {
-        try await broker.queueLengths()["celery", default: 0]
+        try await broker.require(.queueAdministration).queueLengths()["celery", default: 0]
     }
 
     private func at(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }

@@ -92,7 +92,7 @@ import Testing
 
     // MARK: Helpers
 
-    static func open(_ kind: Kind, _ limits: DeadLetterLimits) throws -> (any Broker, ScratchDirectory?) {
+    static func open(_ kind: Kind, _ limits: DeadLetterLimits) throws -> (any TestBroker, ScratchDirectory?) {
         switch kind {
         case .memory:
             return (MemoryBroker(deadLetterLimits: limits), nil)
@@ -103,7 +103,7 @@ import Testing
     }
 
     /// Sends `bodies` as they are, receives them, and dead-letters them with `reasons`, one commit each.
-    static func deadLetter(_ bodies: [Data], reasons: [String], in broker: any Broker) async throws {
+    static func deadLetter(_ bodies: [Data], reasons: [String], in broker: any TestBroker) async throws {
         for (body, reason) in zip(bodies, reasons) {
             try await broker.commit(BrokerCommit(send: [OutgoingMessage(raw: body, queue: "celery")]))
             let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(60), timeout: .seconds(10))

@@ -4,15 +4,19 @@ import SimulQueue
 import SimulSQLite
 import Synchronization
 
+/// What the brokers under test are: a result backend and every capability but remote control.
+typealias TestBroker = ResultCommitting & RevocationStore & DeadLetterStore & EventFeed & SlotClaiming
+    & QueueAdministration
+
 /// A broker (in memory unless told otherwise), a worker running on it, and a client: one queue in a test.
 struct QueueHarness {
-    let broker: any Broker & ResultBackend
+    let broker: any TestBroker
     let worker: Worker
     let client: QueueClient
     private let running: Task<Void, any Error>
 
     init(
-        catalog: TaskCatalog = QueueHarness.catalog, broker: any Broker & ResultBackend = MemoryBroker(),
+        catalog: TaskCatalog = QueueHarness.catalog, broker: any TestBroker = MemoryBroker(),
         configure: (inout WorkerConfiguration) -> Void = { _ in }
     ) {
         var configuration = WorkerConfiguration()
@@ -123,7 +127,7 @@ enum BrokerKind: String, CaseIterable, Sendable {
     case sqlite
 
     /// A new, empty broker; SQLite's file goes in `scratch`.
-    func make(in scratch: ScratchDirectory) throws -> any Broker & ResultBackend {
+    func make(in scratch: ScratchDirectory) throws -> any TestBroker {
         switch self {
         case .memory: MemoryBroker()
         case .sqlite: try SQLiteBroker(path: scratch.file("queue.sqlite"))

@@ -64,6 +64,8 @@ final class RefusingBroker: Broker {
 
     init(_ inner: MemoryBroker) { self.inner = inner }
 
+    var transport: String { inner.transport }
+
     /// How many commits were refused.
     var refusals: Int { refused.withLock { $0 } }
 

@@ -24,7 +24,8 @@ let worker = Worker(
     logger: logger)
 let beat = Beat(
     entries: [BeatEntry(name: "tick", task: "simul.noop", schedule: .every(seconds: 1), options: .init(queue: "beat"))],
-    client: QueueClient(broker: queue.broker, backend: queue.backend), logger: logger)
+    client: QueueClient(broker: queue.broker, backend: queue.backend), claims: try queue.broker.require(.slotClaims),
+    logger: logger)
 
 let router = Router()
 router.get("/healthz") { _, _ in "ok" }

@@ -6,16 +6,17 @@ public import Simul
 /// Sends periodic tasks: `simul beat`.
 ///
 /// Each entry's slots are absolute times (see ``Schedule``). Before sending a slot, the beat claims
-/// `"<entry>@<slot>"` in the broker, so with two beats running each slot is sent once.
+/// `"<entry>@<slot>"` in the broker (a ``SlotClaiming`` one), so with two beats running each slot is sent once.
 ///
 /// ```swift
 /// let beat = Beat(entries: [BeatEntry(name: "tick", task: "simul.noop", schedule: .every(seconds: 10))],
-///                 client: client)
+///                 client: client, claims: broker)
 /// try await beat.run()
 /// ```
 public final class Beat: Service, Sendable {
     private let entries: [BeatEntry]
     private let client: QueueClient
+    private let claims: any SlotClaiming
     private let logger: Logger
     private let start: Date
 
@@ -23,13 +24,16 @@ public final class Beat: Service, Sendable {
     /// - Parameters:
     ///   - entries: what to send, and when.
     ///   - client: where to send it.
+    ///   - claims: where slots are claimed: the client's broker, or any broker the other beats share.
     ///   - logger: where sends are reported.
     ///   - start: slots after this time are sent; now by default.
     public init(
-        entries: [BeatEntry], client: QueueClient, logger: Logger = Logger(label: "simul.beat"), start: Date = Date()
+        entries: [BeatEntry], client: QueueClient, claims: any SlotClaiming,
+        logger: Logger = Logger(label: "simul.beat"), start: Date = Date()
     ) {
         self.entries = entries
         self.client = client
+        self.claims = claims
         self.logger = logger
         self.start = start
     }
@@ -66,7 +70,7 @@ public final class Beat: Service, Sendable {
             var slot = entry.schedule.nextSlot(after: from)
             while slot <= to {
                 let key = "\(entry.name)@\(ISODate.format(slot))"
-                if try await client.broker.claim(key) {
+                if try await claims.claim(key) {
                     try await client.send(entry.task, args: entry.args, kwargs: entry.kwargs, options: entry.options)
                     logger.info("sent \(entry.task) for \(key)")
                     sent += 1

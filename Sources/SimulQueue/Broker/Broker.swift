@@ -1,13 +1,21 @@
 public import Foundation
 public import Simul
 
-/// Where task messages wait for workers: a durable queue with leases, acknowledgements and dead letters.
+/// Where task messages wait for workers: a durable queue with leases and acknowledgements.
 ///
 /// Delivery is at least once. ``receive(from:limit:lease:timeout:)`` hands out messages under a lease; a message
 /// that is neither acknowledged nor renewed before its lease ends goes to another worker. Writes go through
 /// ``commit(_:)``, which applies a whole ``BrokerCommit`` at once, so a worker acknowledges a task and sends its
 /// follow-ups (the next step of a chain, a retry) in one step.
+///
+/// This is the core every broker provides. The rest are capabilities, each a protocol a broker adopts:
+/// ``RevocationStore``, ``DeadLetterStore``, ``EventFeed``, ``SlotClaiming``, ``QueueAdministration`` and
+/// ``RemoteControlBroker``. Code that needs one takes it in its signature, or asks a broker for it with
+/// ``require(_:)``, which names the broker and the capability when the broker lacks it.
 public protocol Broker: AnyObject, Sendable {
+    /// The broker's kind, as Celery names transports: `redis`, `sqlite`, `memory`.
+    var transport: String { get }
+
     /// Applies `commit`: sends, acknowledgements, requeues, dead letters and events together.
     /// - Throws: ``QueueError`` when the broker cannot be reached or written.
     func commit(_ commit: BrokerCommit) async throws
@@ -18,10 +26,6 @@ public protocol Broker: AnyObject, Sendable {
     /// - Throws: ``QueueError`` when the broker or the backend cannot be written.
     func commit(_ commit: BrokerCommit, storing results: [TaskResult], in backend: any ResultBackend) async throws
 
-    /// The broker's remote control (Celery's pidbox), or `nil` when it carries none: ``RemoteControlBroker``
-    /// provides it.
-    var remoteControl: (any RemoteControlBroker)? { get }
-
     /// Takes up to `limit` due messages from `queues`, waiting up to `timeout` for the first.
     ///
     /// Lower priority numbers come first, then older messages. Each is leased for `lease`.
@@ -31,66 +35,29 @@ public protocol Broker: AnyObject, Sendable {
     /// Extends the leases of messages a worker still holds.
     func renew(_ tags: [String], lease: Duration) async throws
 
-    /// The dead letters, newest first.
-    func deadLetters(limit: Int) async throws -> [DeadLetter]
-
-    /// Sends dead letters back to their queues; all of them when `ids` is `nil`.
-    ///
-    /// A letter that keeps only the head of its envelope (``DeadLetter/isTruncated``) cannot go back: naming one
-    /// throws and replays nothing, and `nil` leaves such letters where they are.
-    /// - Returns: how many went back.
-    /// - Throws: ``QueueError`` when an id names a truncated letter, or the broker cannot be written.
-    func replayDeadLetters(_ ids: [Int64]?) async throws -> Int
-
-    /// How many dead letters the broker dropped, oldest first, to stay within its ``DeadLetterLimits``.
-    func droppedDeadLetters() async throws -> Int64
-
-    /// Deletes the waiting messages of `queue`.
-    /// - Returns: how many were deleted.
-    func purge(queue: String) async throws -> Int
-
-    /// Waiting (not leased) messages per queue.
-    func queueLengths() async throws -> [String: Int]
-
-    /// Marks tasks revoked; workers skip them, and stop them if running and `terminate` is set.
-    ///
-    /// The broker keeps the newest ``RevokedSet/Limits/maxCount`` revocations for ``RevokedSet/Limits/maxAge``
-    /// seconds each (Celery's 50,000 for three hours by default), and drops the oldest first when it revokes.
-    func revoke(_ ids: [String], terminate: Bool) async throws
-
-    /// The revocations stored after `cursor`, oldest first, and the cursor to read from next time.
-    ///
-    /// Without a cursor it returns every stored revocation that has not expired (at most the broker's
-    /// ``RevokedSet/Limits/maxCount``); with one, only those stored since, so a worker that polls reads each
-    /// revocation once. A task revoked again comes again, with `terminate` set if either revocation set it.
-    /// - Parameter cursor: the cursor a previous call returned, or `nil` for the first call.
-    /// - Returns: the revocations, and the cursor to pass next time.
-    func revocations(after cursor: RevocationCursor?) async throws
-        -> (revocations: [Revocation], cursor: RevocationCursor)
-
-    /// Events after `cursor`, oldest first, and the cursor to ask from next time.
-    func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64)
-
-    /// Claims `slot` for one sender: true for the first caller, false for every later one.
-    ///
-    /// `simul beat` claims `"<entry>@<slot time>"` before sending, so two beats send each slot once.
-    func claim(_ slot: String) async throws -> Bool
-
     /// Releases the broker's connections or files.
     func close() async
+
+    /// The broker as a ``RevocationStore``, or `nil` when it keeps no revocations.
+    var revocationStore: (any RevocationStore)? { get }
+    /// The broker as a ``DeadLetterStore``, or `nil` when it keeps no dead letters.
+    var deadLetterStore: (any DeadLetterStore)? { get }
+    /// The broker as an ``EventFeed``, or `nil` when its events cannot be read back.
+    var eventFeed: (any EventFeed)? { get }
+    /// The broker as a ``SlotClaiming``, or `nil` when it cannot claim periodic slots.
+    var slotClaims: (any SlotClaiming)? { get }
+    /// The broker as a ``QueueAdministration``, or `nil` when it cannot count or purge its queues.
+    var queueAdministration: (any QueueAdministration)? { get }
+    /// The broker's remote control (Celery's pidbox), or `nil` when it carries none.
+    var remoteControl: (any RemoteControlBroker)? { get }
 }
 
 extension Broker {
-    /// None: a broker without dead-letter limits drops none.
-    public func droppedDeadLetters() async throws -> Int64 { 0 }
-
     /// Sends `messages`; durable once this returns.
     public func send(_ messages: [TaskMessage]) async throws {
         try await commit(BrokerCommit(send: messages.map(OutgoingMessage.init)))
     }
-}
 
-extension Broker {
     public func commit(_ commit: BrokerCommit, storing results: [TaskResult], in backend: any ResultBackend)
         async throws
     {
@@ -98,6 +65,20 @@ extension Broker {
         try await self.commit(commit)
     }
 
+    /// The broker as `capability`.
+    /// - Throws: ``QueueError/unsupported(transport:capability:)`` when the broker does not adopt it.
+    public func require<Adopted>(_ capability: BrokerCapability<Adopted>) throws(QueueError) -> Adopted {
+        guard let adopted = capability.adopted(self) else {
+            throw QueueError.unsupported(transport: transport, capability: capability.name)
+        }
+        return adopted
+    }
+
+    public var revocationStore: (any RevocationStore)? { nil }
+    public var deadLetterStore: (any DeadLetterStore)? { nil }
+    public var eventFeed: (any EventFeed)? { nil }
+    public var slotClaims: (any SlotClaiming)? { nil }
+    public var queueAdministration: (any QueueAdministration)? { nil }
     public var remoteControl: (any RemoteControlBroker)? { nil }
 }
 

@@ -5,7 +5,7 @@ package import Foundation
 ///
 /// An envelope longer than ``maxBodyBytes`` keeps only its head, with its full size and SHA-256; such a dead letter
 /// can be read and identified but not replayed. Past ``maxCount`` letters or ``maxTotalBytes`` bytes, the broker drops
-/// the oldest letters, logs it and counts it (``Broker/droppedDeadLetters()``).
+/// the oldest letters, logs it and counts it (``DeadLetterStore/droppedDeadLetters()``).
 ///
 /// ```swift
 /// var limits = DeadLetterLimits()

@@ -7,7 +7,11 @@ import Synchronization
 ///
 /// It keeps every promise of the ``Broker`` protocol except durability. Time comes from `now`, so tests can move
 /// a manual clock past an ETA or a lease.
-public final class MemoryBroker: ResultCommitting {
+public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterStore, EventFeed, SlotClaiming,
+    QueueAdministration
+{
+    public var transport: String { "memory" }
+
     private struct Stored {
         var queue: String
         var priority: Int

@@ -2,7 +2,7 @@
 /// a timeout.
 public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     private enum Code: Sendable, Equatable {
-        case badURL, unavailable, storage, timeout, invalidArgument, gone
+        case badURL, unavailable, storage, timeout, invalidArgument, gone, unsupported
     }
 
     private let code: Code
@@ -31,12 +31,19 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A worker that meets it stops and throws it.
     public static func brokerGone(_ message: String) -> QueueError { QueueError(.gone, message) }
 
+    /// The broker does not adopt a capability that was asked of it, such as remote control of SQLite.
+    public static func unsupported(transport: String, capability: String) -> QueueError {
+        QueueError(.unsupported, "the \(transport) broker has no \(capability)")
+    }
+
     /// Whether this is a timeout.
     public var isTimeout: Bool { code == .timeout }
     /// Whether the broker could not be reached: the command may be tried again once it is back.
     public var isUnavailable: Bool { code == .unavailable }
     /// Whether an argument the caller passed cannot be used, such as a dead letter that cannot be replayed.
     public var isInvalidArgument: Bool { code == .invalidArgument }
+    /// Whether the broker lacks a capability that was asked of it (``unsupported(transport:capability:)``).
+    public var isUnsupported: Bool { code == .unsupported }
     /// Whether the broker can no longer be used (``brokerGone(_:)``): a worker stops rather than retry.
     public var isBrokerGone: Bool { code == .gone }
 

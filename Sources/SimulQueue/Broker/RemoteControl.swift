@@ -3,9 +3,6 @@ public import Simul
 /// A broker that carries remote-control commands to workers: Celery's pidbox, which `celery inspect`,
 /// `celery control` and Flower use to ping workers, read their state and revoke tasks.
 public protocol RemoteControlBroker: Broker {
-    /// The transport's name for `stats`, such as `redis`.
-    var transport: String { get }
-
     /// Starts listening for the commands addressed to `node` or to every worker.
     /// - Parameter node: the worker's node name, such as `simul@host`.
     /// - Returns: the commands, in the order they arrive, until the broker closes.

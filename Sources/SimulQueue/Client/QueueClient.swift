@@ -88,8 +88,10 @@ public final class QueueClient: Sendable {
     }
 
     /// Revokes tasks: workers skip them, and stop them if they are running and `terminate` is set.
+    /// - Throws: ``QueueError/unsupported(transport:capability:)`` when the broker keeps no revocations
+    ///   (``RevocationStore``), or ``QueueError`` when it cannot be written.
     public func revoke(_ ids: [String], terminate: Bool = false) async throws {
-        try await broker.revoke(ids, terminate: terminate)
+        try await broker.require(.revocations).revoke(ids, terminate: terminate)
     }
 
     /// The handle on the result of the task `id`.

@@ -126,12 +126,12 @@ public struct ClusterState: Sendable {
     /// The tasks running now, by worker.
     public var active: [TaskInfo] { tasks.values.filter { $0.state == .started }.sorted { $0.id < $1.id } }
 
-    /// Reads every stored event from `broker` into a state.
-    public static func load(from broker: any Broker) async throws -> ClusterState {
+    /// Reads every stored event from `feed` into a state.
+    public static func load(from feed: any EventFeed) async throws -> ClusterState {
         var state = ClusterState()
         var cursor: Int64 = 0
         while true {
-            let (events, next) = try await broker.events(after: cursor, limit: 5_000)
+            let (events, next) = try await feed.events(after: cursor, limit: 5_000)
             for event in events { state.apply(event) }
             if events.isEmpty || next == cursor { return state }
             cursor = next

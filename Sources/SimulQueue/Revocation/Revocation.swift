@@ -17,7 +17,7 @@ public struct Revocation: Sendable, Hashable {
     }
 }
 
-/// Where a reader of a broker's revocations got to: pass it to ``Broker/revocations(after:)`` to read only what
+/// Where a reader of a broker's revocations got to: pass it to ``RevocationStore/revocations(after:)`` to read only what
 /// came after.
 ///
 /// Its value means something to the broker that made it only: a sequence number in SQLite and in memory, a stream

@@ -85,7 +85,7 @@ extension Worker {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
         return [
-            "broker": ["transport": .string(broker.remoteControl?.transport ?? "")],
+            "broker": ["transport": .string(broker.transport)],
             "clock": "0",
             "pid": .integer(Int64(getpid())),
             "pool": [

@@ -151,7 +151,9 @@ public final class Worker: Service, Sendable {
         online.fields["registered"] = .array(catalog.names.map(JSONValue.string))
         try await committer.write(BrokerCommit(events: [online]))
         // Before the first fetch, so a task revoked before the worker started is never run.
-        let revocationCursor = await readRevocations(after: nil)
+        let revocations = broker.revocationStore
+        let revocationCursor: RevocationCursor? =
+            if let revocations { await readRevocations(from: revocations, after: nil) } else { nil }
         logger.info(
             "worker \(configuration.name) ready: pool \(configuration.pool.rawValue), concurrency \(configuration.concurrency), queues \(configuration.queues.joined(separator: ","))"
         )
@@ -174,7 +176,9 @@ public final class Worker: Service, Sendable {
                 }
             }
             group.addTask { await self.every(self.configuration.lease / 3) { await self.renewLeases() } }
-            group.addTask { await self.followRevocations(from: revocationCursor) }
+            if let revocations {
+                group.addTask { await self.followRevocations(in: revocations, from: revocationCursor) }
+            }
             if let control = broker.remoteControl {
                 group.addTask { await self.serveRemoteControl(control) }
             }
@@ -319,18 +323,20 @@ public final class Worker: Service, Sendable {
 
     /// Every `revocationInterval`, reads the revocations stored since the last read: the broker's cursor makes each
     /// poll cost what is new, not the size of the set.
-    private func followRevocations(from cursor: RevocationCursor?) async {
+    private func followRevocations(in store: any RevocationStore, from cursor: RevocationCursor?) async {
         var cursor = cursor
         while (try? await Task.sleep(for: configuration.revocationInterval)) != nil {
-            cursor = await readRevocations(after: cursor)
+            cursor = await readRevocations(from: store, after: cursor)
         }
     }
 
     /// Applies the revocations stored after `cursor` (all of them when `nil`).
     /// - Returns: the cursor to read from next; `cursor` itself when the broker cannot be read.
-    private func readRevocations(after cursor: RevocationCursor?) async -> RevocationCursor? {
+    private func readRevocations(from store: any RevocationStore, after cursor: RevocationCursor?) async
+        -> RevocationCursor?
+    {
         do {
-            let read = try await broker.revocations(after: cursor)
+            let read = try await store.revocations(after: cursor)
             applyRevocations(read.revocations)
             return read.cursor
         } catch {
