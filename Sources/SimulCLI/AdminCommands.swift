@@ -45,13 +45,14 @@ struct InspectCommand: AsyncParsableCommand {
         case "workers":
             if json { return try printJSON(workers) }
             if workers.isEmpty { print("no workers have reported") }
+            let now = SystemClock().now
             for worker in workers {
                 let pool = worker.fields["pool"]?.stringValue ?? "?"
                 let concurrency = worker.fields["concurrency"]?.intValue ?? 0
                 let processed = worker.fields["processed"]?.intValue ?? 0
                 let age = Int(Date().timeIntervalSince(worker.lastSeen))
                 print(
-                    "\(worker.hostname): \(worker.isOnline() ? "online" : "offline"), pool \(pool) ×\(concurrency), "
+                    "\(worker.hostname): \(worker.isOnline(at: now) ? "online" : "offline"), pool \(pool) ×\(concurrency), "
                         + "\(processed) processed, last heard \(age) s ago")
             }
         case "active":

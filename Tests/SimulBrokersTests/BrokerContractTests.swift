@@ -355,12 +355,13 @@ struct BrokerContractTests {
             var cursor = try await store.broker.require(.events).events(after: 0, limit: 100).cursor
             let host = "contract@test"
             let task: [String: JSONValue] = ["uuid": .string(TaskID.make())]
-            try await store.broker.commit(BrokerCommit(events: [QueueEvent("worker-online", hostname: host)]))
+            try await store.broker.commit(BrokerCommit(events: [QueueEvent("worker-online", hostname: host, at: .now)]))
             let lifetime = ["task-received", "task-started", "task-succeeded"].map {
-                QueueEvent($0, hostname: host, task)
+                QueueEvent($0, hostname: host, at: .now, task)
             }
             try await store.broker.commit(BrokerCommit(events: lifetime))
-            try await store.broker.commit(BrokerCommit(events: [QueueEvent("worker-heartbeat", hostname: host)]))
+            try await store.broker.commit(
+                BrokerCommit(events: [QueueEvent("worker-heartbeat", hostname: host, at: .now)]))
 
             var seen: [QueueEvent] = []
             try await waitUntil("every event arrived") {

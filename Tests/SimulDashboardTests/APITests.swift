@@ -178,7 +178,8 @@ struct APITests {
         var updates = fixture.dashboard.monitor.updates().makeAsyncIterator()
         let first = await updates.next()
         #expect(first == Fixture.events().count)
-        try await fixture.broker.commit(BrokerCommit(events: [QueueEvent("worker-heartbeat", hostname: "late@host")]))
+        try await fixture.broker.commit(
+            BrokerCommit(events: [QueueEvent("worker-heartbeat", hostname: "late@host", at: .now)]))
         #expect(try await fixture.dashboard.monitor.poll() == 1)
         #expect(await updates.next() == Fixture.events().count + 1)
         #expect(fixture.dashboard.monitor.snapshot.cluster.workers["late@host"] != nil)

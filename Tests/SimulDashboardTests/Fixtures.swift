@@ -41,47 +41,48 @@ struct Fixture {
         let python = "py@host"
         return [
             QueueEvent(
-                "worker-online", hostname: simul,
+                "worker-online", hostname: simul, at: .now,
                 [
                     "freq": 2, "active": 0, "processed": 0, "loadavg": [0.5, 0.25, 0.1], "sw_ident": "simul",
                     "sw_ver": "0.1", "pool": "threads", "concurrency": 4, "queues": ["celery"],
                 ]),
             // Python Celery's heartbeat: no pool, no concurrency, a loadavg list.
             QueueEvent(
-                "worker-heartbeat", hostname: python,
+                "worker-heartbeat", hostname: python, at: .now,
                 [
                     "freq": 2.0, "active": 1, "processed": 7, "loadavg": [1.5, 1.0, 0.5], "sw_ident": "py-celery",
                     "sw_ver": "5.7.0", "sw_sys": "Linux",
                 ]),
             QueueEvent(
-                "task-received", hostname: simul,
+                "task-received", hostname: simul, at: .now,
                 ["uuid": .string(added), "name": "simul.add", "args": "[2, 3]", "kwargs": "{}", "retries": 0]),
-            QueueEvent("task-started", hostname: simul, ["uuid": .string(added)]),
-            QueueEvent("task-succeeded", hostname: simul, ["uuid": .string(added), "result": "5", "runtime": 0.002]),
+            QueueEvent("task-started", hostname: simul, at: .now, ["uuid": .string(added)]),
             QueueEvent(
-                "task-received", hostname: python,
+                "task-succeeded", hostname: simul, at: .now, ["uuid": .string(added), "result": "5", "runtime": 0.002]),
+            QueueEvent(
+                "task-received", hostname: python, at: .now,
                 ["uuid": .string(failed), "name": "pytasks.fail", "args": "('boom',)", "kwargs": "{}"]),
-            QueueEvent("task-started", hostname: python, ["uuid": .string(failed)]),
+            QueueEvent("task-started", hostname: python, at: .now, ["uuid": .string(failed)]),
             QueueEvent(
-                "task-failed", hostname: python,
+                "task-failed", hostname: python, at: .now,
                 [
                     "uuid": .string(failed), "exception": "ValueError('boom')",
                     "traceback": "Traceback (most recent call last):\n  raise ValueError(message)\nValueError: boom",
                 ]),
             QueueEvent(
-                "task-received", hostname: simul,
+                "task-received", hostname: simul, at: .now,
                 [
                     "uuid": .string(hostile), "name": "simul.echo",
                     "args": .string(JSONValue.array([.string(xss)]).jsonText),
                     "kwargs": .string(JSONValue.object(["note": .string(xss)]).jsonText),
                 ]),
             QueueEvent(
-                "task-succeeded", hostname: simul,
+                "task-succeeded", hostname: simul, at: .now,
                 ["uuid": .string(hostile), "result": .string("\"\(xss)\""), "runtime": 0.5]),
             QueueEvent(
-                "task-received", hostname: python,
+                "task-received", hostname: python, at: .now,
                 ["uuid": .string(running), "name": "pytasks.slow", "args": "(10,)", "parent_id": .string(added)]),
-            QueueEvent("task-started", hostname: python, ["uuid": .string(running)]),
+            QueueEvent("task-started", hostname: python, at: .now, ["uuid": .string(running)]),
         ]
     }
 

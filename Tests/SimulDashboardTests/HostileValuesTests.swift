@@ -54,7 +54,7 @@ struct HostileValuesTests {
         try await broker.commit(
             BrokerCommit(events: [
                 QueueEvent(
-                    "worker-online", hostname: worker,
+                    "worker-online", hostname: worker, at: .now,
                     [
                         "freq": 2, "active": 1, "processed": 3, "loadavg": [0.5, 0.25, 0.1],
                         "sw_ident": .string(text("software")), "sw_ver": .string(text("version")),
@@ -62,27 +62,27 @@ struct HostileValuesTests {
                         "registered": [.string(text("registered"))],
                     ]),
                 QueueEvent(
-                    "task-received", hostname: worker,
+                    "task-received", hostname: worker, at: .now,
                     [
                         "uuid": .string(failed), "name": .string(text("name")), "args": .string(text("args")),
                         "kwargs": .string(text("kwargs")), "queue": .string(text("queue")),
                         "parent_id": .string(text("parent")), "root_id": .string(text("root")),
                         "retries": 1,
                     ]),
-                QueueEvent("task-started", hostname: worker, ["uuid": .string(failed)]),
+                QueueEvent("task-started", hostname: worker, at: .now, ["uuid": .string(failed)]),
                 QueueEvent(
-                    "task-failed", hostname: worker,
+                    "task-failed", hostname: worker, at: .now,
                     [
                         "uuid": .string(failed), "exception": .string(text("exception")),
                         "traceback": .string(text("traceback")),
                     ]),
                 QueueEvent(
-                    "task-received", hostname: worker,
+                    "task-received", hostname: worker, at: .now,
                     ["uuid": .string(running), "name": .string(text("name")), "root_id": .string(failed)]),
-                QueueEvent("task-started", hostname: worker, ["uuid": .string(running)]),
+                QueueEvent("task-started", hostname: worker, at: .now, ["uuid": .string(running)]),
                 // An id no Simul client makes, sent by a foreign one: it shows in the list and in links.
                 QueueEvent(
-                    "task-succeeded", hostname: worker,
+                    "task-succeeded", hostname: worker, at: .now,
                     ["uuid": .string(text("id")), "result": .string(text("result")), "runtime": 0.5]),
             ]))
         var failure = TaskResult.failure(

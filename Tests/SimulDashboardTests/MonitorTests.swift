@@ -35,9 +35,10 @@ struct MonitorTests {
         var state = ClusterState()
         state.apply(
             QueueEvent(
-                "task-received", hostname: "py@h",
+                "task-received", hostname: "py@h", at: .now,
                 ["uuid": "x", "name": "pytasks.add", "args": "(1, 2)", "retries": 1, "parent_id": "p", "root_id": "r"]))
-        state.apply(QueueEvent("task-failed", hostname: "py@h", ["uuid": "x", "exception": "E()", "traceback": "TB"]))
+        state.apply(
+            QueueEvent("task-failed", hostname: "py@h", at: .now, ["uuid": "x", "exception": "E()", "traceback": "TB"]))
         let task = state.tasks["x"]
         #expect(task?.args == "(1, 2)")
         #expect(task?.retries == 1)

@@ -291,7 +291,7 @@ struct SecurityTests {
     }
 
     @Test func sessionsEndAfterTheirLifetime() async throws {
-        let clock = ManualClock()
+        let clock = ManualSessionClock()
         let sessions = SessionTable(lifetime: .seconds(60), capacity: 10, clock: clock)
         let fixture = try await Fixture(token: Self.token, sessions: sessions)
         let csrf = fixture.dashboard.access.csrf
@@ -316,7 +316,7 @@ struct SecurityTests {
     }
 
     @Test func theSessionTableDropsTheOldestWhenFull() {
-        let clock = ManualClock()
+        let clock = ManualSessionClock()
         let sessions = SessionTable(lifetime: .seconds(60), capacity: 3, clock: clock)
         var ids: [String] = []
         for _ in 0..<5 {

@@ -26,13 +26,13 @@ import Testing
     }
 
     @Test func purgeDeletesAMessageWhoseLeaseRanOut() async throws {
-        let clock = ManualDate(Date(timeIntervalSince1970: 1_000_000))
-        let broker = MemoryBroker(now: { clock.now })
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_000_000))
+        let broker = MemoryBroker(clock: clock)
         try await broker.send([TaskMessage(task: "t.add", args: [1, 2])])
         let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero)
         #expect(taken.count == 1)
         #expect(try await broker.purge(queue: "celery") == 0)
-        clock.advance(6)
+        clock.advance(by: .seconds(6))
         #expect(try await broker.queueLengths() == ["celery": 1])
         #expect(try await broker.purge(queue: "celery") == 1)
         #expect(try await broker.queueLengths().isEmpty)
@@ -59,13 +59,13 @@ import Testing
     }
 
     @Test func revocationsAreTrimmedToTheBoundAndTheAge() async throws {
-        let clock = ManualDate(Date(timeIntervalSince1970: 1_000_000))
-        let broker = MemoryBroker(now: { clock.now }, revocationLimits: .init(maxCount: 3, maxAge: 100))
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_000_000))
+        let broker = MemoryBroker(clock: clock, revocationLimits: .init(maxCount: 3, maxAge: 100))
         try await broker.revoke(["a", "b", "c", "d"], terminate: false)
         #expect(try await broker.revocations(after: nil).revocations.map(\.id) == ["b", "c", "d"])
-        clock.advance(60)
+        clock.advance(by: .seconds(60))
         try await broker.revoke(["e"], terminate: false)
-        clock.advance(60)
+        clock.advance(by: .seconds(60))
         #expect(try await broker.revocations(after: nil).revocations.map(\.id) == ["e"])
     }
 }

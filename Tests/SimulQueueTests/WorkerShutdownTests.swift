@@ -5,41 +5,49 @@ import Synchronization
 import Testing
 
 /// A worker stops, warm or cold, even while its broker refuses every acknowledgement, as on a full disk; the
-/// messages it could not acknowledge stay leased and come back when their leases end.
+/// messages it could not acknowledge stay leased and come back when their leases end. The worker and its broker run
+/// on a manual clock: the test moves time past the shutdown timeout and the leases.
 @Suite(.timeLimit(.minutes(1))) struct WorkerShutdownTests {
     @Test func aWarmShutdownEndsAfterItsTimeoutWhileCommitsFail() async throws {
         let (broker, clock) = Self.brokerOnAManualClock()
-        let (worker, running) = Self.start(on: broker, shutdownTimeout: .milliseconds(200))
+        let (worker, running) = Self.start(on: broker, clock: clock, shutdownTimeout: .milliseconds(200))
         try await Self.waitForAFailedAcknowledgement(broker, inner: broker.inner)
         worker.shutdown()
+        // Past the shutdown timeout, and past the one-second receive the worker may be in.
+        clock.advance(by: .seconds(1))
         try await running.value
         try await Self.expectTheMessageComesBack(broker.inner, clock)
     }
 
     @Test func aColdShutdownEndsAtOnceWhileCommitsFail() async throws {
         let (broker, clock) = Self.brokerOnAManualClock()
-        let (worker, running) = Self.start(on: broker, shutdownTimeout: .seconds(3_600))
+        let (worker, running) = Self.start(on: broker, clock: clock, shutdownTimeout: .seconds(3_600))
         try await Self.waitForAFailedAcknowledgement(broker, inner: broker.inner)
         worker.shutdown()
         worker.shutdown()
+        // Past the one-second receive the worker may be in, not the hour of the shutdown timeout.
+        clock.advance(by: .seconds(1))
         try await running.value
         try await Self.expectTheMessageComesBack(broker.inner, clock)
     }
 
     // MARK: Helpers
 
-    static func brokerOnAManualClock() -> (RefusingBroker, ManualDate) {
-        let clock = ManualDate(Date(timeIntervalSince1970: 1_000_000))
-        return (RefusingBroker(MemoryBroker(now: { clock.now })), clock)
+    static func brokerOnAManualClock() -> (RefusingBroker, ManualClock) {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_000_000))
+        return (RefusingBroker(MemoryBroker(clock: clock)), clock)
     }
 
-    static func start(on broker: RefusingBroker, shutdownTimeout: Duration) -> (Worker, Task<Void, any Error>) {
+    static func start(on broker: RefusingBroker, clock: ManualClock, shutdownTimeout: Duration)
+        -> (Worker, Task<Void, any Error>)
+    {
         var configuration = WorkerConfiguration()
         configuration.name = "test@host"
         configuration.concurrency = 2
         configuration.shutdownTimeout = shutdownTimeout
         let worker = Worker(
-            catalog: QueueHarness.catalog, broker: broker, backend: broker.inner, configuration: configuration)
+            catalog: QueueHarness.catalog, broker: broker, backend: broker.inner, configuration: configuration,
+            clock: clock)
         return (worker, Task { try await worker.run() })
     }
 
@@ -50,9 +58,9 @@ import Testing
     }
 
     /// The message is not acknowledged: once its lease ends it waits in its queue again.
-    static func expectTheMessageComesBack(_ inner: MemoryBroker, _ clock: ManualDate) async throws {
+    static func expectTheMessageComesBack(_ inner: MemoryBroker, _ clock: ManualClock) async throws {
         #expect(try await inner.queueLengths().isEmpty)
-        clock.advance(3_600)
+        clock.advance(by: .seconds(3_600))
         #expect(try await inner.queueLengths() == ["celery": 1])
     }
 }

@@ -174,21 +174,21 @@ import Testing
     }
 
     @Test func etaHoldsTheTaskUntilTheManualClockPassesIt() async throws {
-        let clock = ManualDate(Date(timeIntervalSince1970: 1_000_000))
-        let broker = MemoryBroker(now: { clock.now })
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_000_000))
+        let broker = MemoryBroker(clock: clock)
         var options = SendOptions()
         options.eta = clock.now.addingTimeInterval(3600)
         let client = QueueClient(broker: broker, backend: broker)
         let result = try await client.send("t.add", args: [1, 2], options: options)
         #expect(try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).isEmpty)
-        clock.advance(3599)
+        clock.advance(by: .seconds(3599))
         #expect(try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).isEmpty)
-        clock.advance(1)
+        clock.advance(by: .seconds(1))
         let due = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero)
         #expect(due.count == 1)
         #expect(try MessageCodec.decode(due[0].body).id == result.id)
         // Not acknowledged: once the lease passes on the manual clock, it comes back.
-        clock.advance(6)
+        clock.advance(by: .seconds(6))
         #expect(
             try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(5), timeout: .zero).first?.redelivered
                 == true)
@@ -346,14 +346,6 @@ extension WorkerTests {
         #expect(try await result.state() == .pending)
         try await queue.stop()
     }
-}
-
-/// A date that moves only when told to.
-final class ManualDate: Sendable {
-    private let value: Mutex<Date>
-    init(_ start: Date) { value = Mutex(start) }
-    var now: Date { value.withLock { $0 } }
-    func advance(_ seconds: Double) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
 extension Sequence where Element: Sendable {

@@ -18,6 +18,7 @@ public final class Beat: Service, Sendable {
     private let client: QueueClient
     private let claims: any SlotClaiming
     private let logger: Logger
+    private let clock: any QueueClock
     private let start: Date
 
     /// Creates a beat.
@@ -26,16 +27,18 @@ public final class Beat: Service, Sendable {
     ///   - client: where to send it.
     ///   - claims: where slots are claimed: the client's broker, or any broker the other beats share.
     ///   - logger: where sends are reported.
-    ///   - start: slots after this time are sent; now by default.
+    ///   - clock: the time slots come due on.
+    ///   - start: slots after this time are sent; the clock's now by default.
     public init(
         entries: [BeatEntry], client: QueueClient, claims: any SlotClaiming,
-        logger: Logger = Logger(label: "simul.beat"), start: Date = Date()
+        logger: Logger = Logger(label: "simul.beat"), clock: any QueueClock = .system, start: Date? = nil
     ) {
         self.entries = entries
         self.client = client
         self.claims = claims
         self.logger = logger
-        self.start = start
+        self.clock = clock
+        self.start = start ?? clock.now
     }
 
     /// Sends every slot as it comes, until the task is cancelled or, in a `ServiceGroup`, the group shuts down
@@ -52,9 +55,9 @@ public final class Beat: Service, Sendable {
         var last = start
         while !Task.isCancelled {
             let next = entries.map { $0.schedule.nextSlot(after: last) }.min() ?? .distantFuture
-            let wait = next.timeIntervalSinceNow
-            if wait > 0 { try await Task.sleep(for: .seconds(min(wait, 3600))) }
-            let now = Date()
+            // At most an hour at a time, so a wall clock set forward is noticed within the hour.
+            try await clock.sleep(until: min(next, clock.now.addingTimeInterval(3_600)))
+            let now = clock.now
             guard now >= next else { continue }
             try await tick(from: last, to: now)
             last = now

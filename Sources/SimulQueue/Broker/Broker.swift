@@ -243,13 +243,13 @@ public struct QueueEvent: Sendable, Codable, Equatable {
     /// The fields, Celery's names: `uuid`, `hostname`, `timestamp`, `runtime`, …
     public var fields: [String: JSONValue]
 
-    /// Creates an event stamped now.
-    public init(_ type: String, hostname: String, _ fields: [String: JSONValue] = [:]) {
+    /// Creates an event stamped `time`.
+    public init(_ type: String, hostname: String, at time: Date, _ fields: [String: JSONValue] = [:]) {
         self.type = type
         var fields = fields
         fields["type"] = .string(type)
         fields["hostname"] = .string(hostname)
-        fields["timestamp"] = .number(Date().timeIntervalSince1970)
+        fields["timestamp"] = .number(time.timeIntervalSince1970)
         fields["utcoffset"] = .number(0)
         fields["pid"] = .integer(Int64(getpid()))
         self.fields = fields

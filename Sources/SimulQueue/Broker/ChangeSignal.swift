@@ -1,9 +1,11 @@
+package import Foundation
+import Simul
 import Synchronization
 
 /// Wakes everyone waiting for "something changed": new messages, a stored result.
 ///
 /// No wake-up is lost: a caller reads ``generation`` before checking its condition and passes it to
-/// ``wait(after:timeout:)``, which returns at once if a change came in between.
+/// ``wait(after:until:on:)``, which returns at once if a change came in between.
 package final class ChangeSignal: Sendable {
     private enum Slot {
         case pending
@@ -39,16 +41,30 @@ package final class ChangeSignal: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Waits until the generation passes `generation`, at most `timeout`, or until the calling task is cancelled.
-    package func wait(after generation: Int, timeout: Duration) async {
+    /// Waits until the generation passes `generation`, at most `timeout` on `clock`, or until the calling task is
+    /// cancelled.
+    package func wait(after generation: Int, timeout: Duration, on clock: any QueueClock = .system) async {
+        await wait(after: generation, until: clock.now.addingTimeInterval(timeout.seconds), on: clock)
+    }
+
+    /// Waits until the generation passes `generation`, or the calling task is cancelled.
+    package func wait(after generation: Int) async {
+        await wait(after: generation, until: nil, on: .system)
+    }
+
+    /// Waits until the generation passes `generation`, until `deadline` on `clock` (no longer than that when it is
+    /// not `nil`), or until the calling task is cancelled.
+    package func wait(after generation: Int, until deadline: Date?, on clock: any QueueClock) async {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             state.slots[state.nextID] = state.generation == generation ? .pending : .woken
             return state.nextID
         }
-        let timer = Task {
-            guard (try? await Task.sleep(for: timeout)) != nil else { return }
-            self.wake(id)
+        let timer = deadline.map { deadline in
+            Task {
+                guard (try? await clock.sleep(until: deadline)) != nil else { return }
+                self.wake(id)
+            }
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
@@ -62,7 +78,7 @@ package final class ChangeSignal: Sendable {
         } onCancel: {
             self.wake(id)
         }
-        timer.cancel()
+        timer?.cancel()
         state.withLock { _ = $0.slots.removeValue(forKey: id) }
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 import Simul
 import Synchronization
@@ -42,29 +42,29 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
     private let state: Mutex<State>
     private let messagesChanged = ChangeSignal()
     private let resultsChanged = ChangeSignal()
-    private let now: @Sendable () -> Date
+    private let clock: any QueueClock
     private let maxEvents = 10_000
     private let deadLetterLimits: DeadLetterLimits
     private let logger: Logger
 
     /// Creates an empty broker.
     /// - Parameters:
-    ///   - now: the clock for ETAs, leases and the age of revocations.
+    ///   - clock: the clock for ETAs, leases, waits and the age of revocations.
     ///   - deadLetterLimits: how much of its dead letters it keeps.
     ///   - revocationLimits: how many revocations it keeps, and for how long.
     ///   - logger: where it reports dropped dead letters.
     public init(
-        now: @escaping @Sendable () -> Date = Date.init, deadLetterLimits: DeadLetterLimits = .init(),
+        clock: any QueueClock = .system, deadLetterLimits: DeadLetterLimits = .init(),
         revocationLimits: RevokedSet.Limits = .celery, logger: Logger = Logger(label: "simul.memory")
     ) {
-        self.now = now
+        self.clock = clock
         self.deadLetterLimits = deadLetterLimits
         self.logger = logger
         state = Mutex(State(revoked: RevokedSet(limits: revocationLimits)))
     }
 
     public func commit(_ commit: BrokerCommit) async throws {
-        let time = now()
+        let time = clock.now
         let letters = commit.deadLetter.map { deadLetterLimits.bound($0.delivery.body, reason: $0.reason) }
         let dropped = state.withLock { state -> (count: Int, total: Int64) in
             for message in commit.send {
@@ -115,35 +115,42 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
     public func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws
         -> [Delivery]
     {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.now.addingTimeInterval(timeout.seconds)
         while true {
             let generation = messagesChanged.generation
-            let time = now()
-            let taken = state.withLock { state -> [Delivery] in
-                let due = state.messages.filter { _, message in
-                    queues.contains(message.queue) && (message.eta ?? .distantPast) <= time
-                        && (message.leaseUntil ?? .distantPast) <= time
+            let time = clock.now
+            let (taken, nextDue) = state.withLock { state -> ([Delivery], Date?) in
+                var due: [(key: String, value: Stored)] = []
+                var nextDue: Date?
+                for (tag, message) in state.messages where queues.contains(message.queue) {
+                    let visible = max(message.eta ?? .distantPast, message.leaseUntil ?? .distantPast)
+                    if visible <= time {
+                        due.append((tag, message))
+                    } else {
+                        nextDue = min(nextDue ?? visible, visible)
+                    }
                 }
                 let chosen = due.sorted {
                     ($0.value.priority, $0.value.sequence) < ($1.value.priority, $1.value.sequence)
                 }
                 .prefix(limit)
-                return chosen.map { tag, message in
+                let taken = chosen.map { tag, message in
                     state.messages[tag]?.leaseUntil = time.addingTimeInterval(lease.seconds)
                     state.messages[tag]?.deliveries += 1
                     return Delivery(
                         tag: tag, queue: message.queue, body: message.body,
                         redelivered: message.deliveries > 0)
                 }
+                return (taken, nextDue)
             }
-            if !taken.isEmpty || ContinuousClock.now >= deadline || Task.isCancelled { return taken }
-            // Wake on a send, and at least every 50 ms so ETAs and expired leases come due.
-            await messagesChanged.wait(after: generation, timeout: min(.milliseconds(50), deadline - .now))
+            if !taken.isEmpty || clock.now >= deadline || Task.isCancelled { return taken }
+            // Wake on a send or a requeue, or when the next ETA or lease comes due.
+            await messagesChanged.wait(after: generation, until: min(deadline, nextDue ?? deadline), on: clock)
         }
     }
 
     public func renew(_ tags: [String], lease: Duration) async throws {
-        let until = now().addingTimeInterval(lease.seconds)
+        let until = clock.now.addingTimeInterval(lease.seconds)
         state.withLock { state in
             for tag in tags where state.messages[tag]?.leaseUntil != nil { state.messages[tag]?.leaseUntil = until }
         }
@@ -176,7 +183,7 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
     private static func storedBytes(_ letter: DeadLetter) -> Int { letter.body.count + letter.reason.utf8.count }
 
     public func purge(queue: String) async throws -> Int {
-        let time = now()
+        let time = clock.now
         return state.withLock { state in
             // Waiting as `queueLengths` counts it: never leased, or its lease ran out.
             let doomed = state.messages.filter { _, message in
@@ -188,7 +195,7 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
     }
 
     public func queueLengths() async throws -> [String: Int] {
-        let time = now()
+        let time = clock.now
         return state.withLock { state in
             var lengths: [String: Int] = [:]
             for message in state.messages.values where (message.leaseUntil ?? .distantPast) <= time {
@@ -199,7 +206,7 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
     }
 
     public func revoke(_ ids: [String], terminate: Bool) async throws {
-        let time = now()
+        let time = clock.now
         state.withLock { state in
             for id in ids { state.revoked.insert(Revocation(id: id, terminate: terminate, at: time), now: time) }
         }
@@ -216,7 +223,7 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
                 }
                 return sequence
             } ?? 0
-        let time = now()
+        let time = clock.now
         return state.withLock { state in
             (state.revoked.revocations(after: after, now: time), RevocationCursor(String(state.revoked.lastSequence)))
         }
@@ -252,14 +259,14 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
     }
 
     public func waitForResult(_ id: String, timeout: Duration?) async throws -> TaskResult? {
-        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let deadline = timeout.map { clock.now.addingTimeInterval($0.seconds) }
         while true {
             let generation = resultsChanged.generation
             let result = state.withLock { $0.results[id] }
             if let result, result.status.isReady { return result }
-            if let deadline, ContinuousClock.now >= deadline { return result }
+            if let deadline, clock.now >= deadline { return result }
             try Task.checkCancellation()
-            await resultsChanged.wait(after: generation, timeout: deadline.map { $0 - .now } ?? .seconds(60))
+            await resultsChanged.wait(after: generation, until: deadline, on: clock)
         }
     }
 

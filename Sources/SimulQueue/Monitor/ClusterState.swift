@@ -18,7 +18,7 @@ public struct ClusterState: Sendable {
         public var registered: [String]
 
         /// Whether it is online: no goodbye, and a heartbeat within two heartbeat intervals.
-        public func isOnline(at now: Date = Date()) -> Bool {
+        public func isOnline(at now: Date) -> Bool {
             let interval = fields["freq"]?.doubleValue ?? 2
             return !offline && now.timeIntervalSince(lastSeen) <= 2 * interval + 1
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 
@@ -22,15 +23,17 @@ final class Committer: Sendable {
     private let broker: any Broker
     private let backend: any ResultBackend
     private let logger: Logger
+    private let clock: any QueueClock
     private let pending = Mutex(Pending())
     private let changed = ChangeSignal()
     private let written = ChangeSignal()
     private let abandoned = ChangeSignal()
 
-    init(broker: any Broker, backend: any ResultBackend, logger: Logger) {
+    init(broker: any Broker, backend: any ResultBackend, logger: Logger, clock: any QueueClock) {
         self.broker = broker
         self.backend = backend
         self.logger = logger
+        self.clock = clock
     }
 
     /// Adds writes to the next batch.
@@ -63,7 +66,7 @@ final class Committer: Sendable {
                 pending.withLock { $0.written = upTo }
                 written.signal()
                 if finished { return }
-                await changed.wait(after: generation, timeout: .seconds(1))
+                await changed.wait(after: generation)
                 continue
             }
             await writeWithRetry(results: results, commit: commit)
@@ -75,15 +78,18 @@ final class Committer: Sendable {
 
     /// Waits until everything enqueued so far is written, or, past `deadline`, abandons what is not (see
     /// ``abandon()``) and waits for that.
-    func flush(abandoningAt deadline: ContinuousClock.Instant? = nil) async {
+    func flush(abandoningAt deadline: Date? = nil) async {
         let target = pending.withLock { $0.enqueued }
         changed.signal()
         while true {
             let generation = written.generation
             if pending.withLock({ $0.written >= target }) { return }
-            if let deadline, ContinuousClock.now >= deadline { abandon() }
-            let wait = deadline.map { max(.milliseconds(1), min(.seconds(1), $0 - .now)) } ?? .seconds(1)
-            await written.wait(after: generation, timeout: wait)
+            if let deadline, clock.now >= deadline {
+                abandon()
+                await written.wait(after: generation)
+            } else {
+                await written.wait(after: generation, until: deadline, on: clock)
+            }
         }
     }
 
@@ -126,7 +132,7 @@ final class Committer: Sendable {
                 attempt += 1
                 let pause = Duration.milliseconds(min(5_000, 50 << min(attempt, 7)))
                 logger.warning("cannot write results (\(error)); retrying in \(pause)")
-                await abandoned.wait(after: generation, timeout: pause)
+                await abandoned.wait(after: generation, timeout: pause, on: clock)
             }
         }
     }

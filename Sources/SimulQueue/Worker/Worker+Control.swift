@@ -33,24 +33,19 @@ extension Worker {
             return .array(state.withLock { $0.running.values.map { describe($0.message, acknowledged: true) } })
         case "reserved":
             return .array(
-                state.withLock { state in
-                    state.held.filter { state.running[$0.key] == nil && state.etaTimers[$0.key] == nil }
-                        .map { describe($0.value.message, acknowledged: false) }
-                })
+                state.withLock { $0.machine.readyJobs }.map { describe($0.message, acknowledged: false) })
         case "scheduled":
             return .array(
-                state.withLock { state in
-                    state.etaTimers.keys.compactMap { state.held[$0]?.message }.map { message in
-                        [
-                            "eta": message.eta.map { .string(ISODate.format($0)) } ?? nil,
-                            "priority": .integer(Int64(message.priority)),
-                            "request": describe(message, acknowledged: false),
-                        ]
-                    }
+                state.withLock { $0.machine.scheduledJobs }.map { job in
+                    [
+                        "eta": job.message.eta.map { .string(ISODate.format($0)) } ?? nil,
+                        "priority": .integer(Int64(job.message.priority)),
+                        "request": describe(job.message, acknowledged: false),
+                    ]
                 })
         case "revoked":
-            let time = now()
-            let ids = state.withLock { $0.revoked.revocations(after: 0, now: time) }.map(\.id)
+            let now = clock.now
+            let ids = state.withLock { $0.machine.revoked.revocations(after: 0, now: now) }.map(\.id)
             return .array(ids.sorted().map(JSONValue.string))
         case "registered": return .array(catalog.names.map(JSONValue.string))
         case "active_queues": return .array(configuration.queues.map(Self.queueDescription))
@@ -74,13 +69,13 @@ extension Worker {
             }
         guard !ids.isEmpty else { return ["error": "revoke needs task_id"] }
         let terminate = arguments["terminate"] == .bool(true)
-        let time = now()
-        applyRevocations(ids.map { Revocation(id: $0, terminate: terminate, at: time) })
+        let now = clock.now
+        applyRevocations(ids.map { Revocation(id: $0, terminate: terminate, at: now) })
         return ["ok": .string("tasks \(ids.joined(separator: ", ")) flagged as revoked")]
     }
 
     private func statsAnswer() -> JSONValue {
-        let processed = state.withLock { $0.processed }
+        let processed = state.withLock { $0.machine.processed }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
@@ -99,7 +94,7 @@ extension Worker {
                 "maxrss": .integer(Int64(usage.ru_maxrss)),
             ],
             "total": ["processed": .integer(Int64(processed))],
-            "uptime": .integer(Int64((ContinuousClock.now - started).seconds.rounded())),
+            "uptime": .integer(Int64(clock.now.timeIntervalSince(started).rounded())),
         ]
     }
 

@@ -14,54 +14,68 @@ extension Worker {
         case interrupted
     }
 
+    /// Runs ready jobs, one at a time, until the worker stops.
     func slotLoop() async {
-        while let job = try? await ready.get() {
-            await process(job)
+        while true {
+            let generation = changed.generation
+            let now = clock.now
+            let next = state.withLock { state -> WorkerStateMachine.Next in
+                let next = state.machine.next(at: now)
+                if case .run(let job, _) = next {
+                    state.running[job.tag] = Running(
+                        context: TaskContext(
+                            id: job.message.id, name: job.message.task, retries: job.message.retries,
+                            hostname: configuration.name),
+                        message: job.message)
+                }
+                return next
+            }
+            switch next {
+            case .run(let job, let revoked): await process(job, revoked: revoked)
+            case .wait: await changed.wait(after: generation)
+            case .stop: return
+            }
         }
     }
 
-    private func process(_ job: Job) async {
+    private func process(_ job: Job, revoked: Bool) async {
         let message = job.message
-        let context = TaskContext(
-            id: message.id, name: message.task, retries: message.retries,
-            hostname: configuration.name)
-        let time = now()
-        let (admitted, revoked) = state.withLock { state -> (Bool, Bool) in
-            guard state.held[job.delivery.tag] != nil, !state.stopping || !state.cold else { return (false, false) }
-            state.running[job.delivery.tag] = Running(context: context, message: message)
-            return (true, state.revoked.contains(message.id, now: time))
-        }
-        guard admitted else { return }
-        let started = ContinuousClock.now
+        guard let context = state.withLock({ $0.running[job.tag]?.context }) else { return }
+        let started = clock.now
         let outcome: Outcome
         let task = catalog[message.task]
         if revoked {
             outcome = .revoked("revoked")
-        } else if let expires = message.expires, expires <= now() {
+        } else if let expires = message.expires, expires <= started {
             outcome = .revoked("expired")
         } else if let task {
             if let rate = task.options.rateLimit { try? await limiter.acquire(task.name, rate: rate) }
             let startedState = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .started)] : []
             committer.enqueue(results: startedState, events: taskEvent("task-started", message))
-            outcome = await execute(task, message, context, tag: job.delivery.tag)
+            outcome = await execute(task, message, context, tag: job.tag)
         } else {
             logger.warning("received unregistered task '\(message.task)' [\(message.id)]")
             outcome = .failure(.notRegistered(message.task))
         }
         if case .interrupted = outcome {
             // Left held and unacknowledged: the shutdown puts it back in the queue.
-            state.withLock { _ = $0.running.removeValue(forKey: job.delivery.tag) }
-            released.signal()
+            state.withLock { state in
+                state.running[job.tag] = nil
+                state.machine.interrupt(job.tag)
+            }
+            changed.signal()
             return
         }
-        await finish(job, outcome, task: task, runtime: (ContinuousClock.now - started).seconds)
+        await finish(job, outcome, task: task, runtime: clock.now.timeIntervalSince(started))
         state.withLock { state in
-            state.running[job.delivery.tag] = nil
-            if state.held[job.delivery.tag] != nil { state.finished.insert(job.delivery.tag) }
-            state.processed += 1
-            if case .failure = outcome { state.failed += 1 }
+            state.running[job.tag] = nil
+            if case .failure = outcome {
+                state.machine.finish(job.tag, failed: true)
+            } else {
+                state.machine.finish(job.tag, failed: false)
+            }
         }
-        released.signal()
+        changed.signal()
     }
 
     /// Runs the task in the pool, enforcing its soft and hard time limits, and stopping it if it is revoked.
@@ -91,7 +105,7 @@ extension Worker {
         if let soft {
             timers.append(
                 Task {
-                    guard (try? await Task.sleep(for: .seconds(soft))) != nil else { return }
+                    guard (try? await self.clock.sleep(for: .seconds(soft))) != nil else { return }
                     context.stop(.softTimeLimitExceeded)
                     if task.isAsync || configuration.pool == .async { work.cancel() }
                 })
@@ -99,7 +113,7 @@ extension Worker {
         if let hard {
             timers.append(
                 Task {
-                    guard (try? await Task.sleep(for: .seconds(hard))) != nil else { return }
+                    guard (try? await self.clock.sleep(for: .seconds(hard))) != nil else { return }
                     context.stop(.timeLimitExceeded(hard))
                     // The processes pool kills the worker process; a thread cannot be killed, so its task is abandoned.
                     work.cancel()

@@ -85,7 +85,7 @@ extension Worker {
                     random: Double.random(in: 0..<1))
             var again = message
             again.retries += 1
-            again.eta = now().addingTimeInterval(countdown)
+            again.eta = clock.now.addingTimeInterval(countdown)
             again.parentId = message.id
             again.deliveryTag = TaskID.make()
             again.redelivered = false

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 public import ServiceLifecycle
 import Simul
@@ -18,27 +18,25 @@ import Synchronization
 /// It is a ServiceLifecycle `Service`: in a `ServiceGroup` beside an HTTP server, the group's graceful shutdown
 /// (SIGTERM) is the worker's warm shutdown, and cancelling its task the cold one.
 public final class Worker: Service, Sendable {
+    typealias Job = WorkerStateMachine.Job
+
     let catalog: TaskCatalog
     let broker: any Broker
     let backend: any ResultBackend
     let configuration: WorkerConfiguration
     let logger: Logger
-    let now: @Sendable () -> Date
+    let clock: any QueueClock
     let state: Mutex<State>
-    let ready = AsyncQueue<Job>()
-    let released = ChangeSignal()
+    /// Signalled when a job becomes ready, a slot frees, or the worker stops.
+    let changed = ChangeSignal()
+    /// Signalled when an earlier ETA arrives, or the worker stops.
+    private let scheduleChanged = ChangeSignal()
     let committer: Committer
-    let limiter = RateLimiter()
+    let limiter: RateLimiter
     let executor: TaskExecutorPool
-    let started = ContinuousClock.now
-    private let stopRequested = ChangeSignal()
+    let started: Date
 
-    /// A message the worker holds: waiting for its ETA, waiting for a slot, or running.
-    struct Job: Sendable {
-        let delivery: Delivery
-        let message: TaskMessage
-    }
-
+    /// A running task's handles: what stops it.
     struct Running {
         let context: TaskContext
         let message: TaskMessage
@@ -46,18 +44,10 @@ public final class Worker: Service, Sendable {
     }
 
     struct State {
-        /// Every message received and not yet acknowledged or requeued, by delivery tag.
-        var held: [String: Job] = [:]
+        /// The decisions: what is held, ready, running and finished, and the shutdown's phase.
+        var machine: WorkerStateMachine
+        /// The running tasks' handles, by delivery tag.
         var running: [String: Running] = [:]
-        /// Held messages that have run and wait for their batch to be written.
-        var finished: Set<String> = []
-        var etaTimers: [String: Task<Void, Never>] = [:]
-        /// Every revocation, read from the broker or received by remote control, bounded as the broker bounds its.
-        var revoked: RevokedSet
-        var processed = 0
-        var failed = 0
-        var stopping = false
-        var cold = false
         /// Why the worker stopped by itself: a broker it can no longer use.
         var failure: QueueError?
     }
@@ -77,15 +67,16 @@ public final class Worker: Service, Sendable {
     /// Creates a worker.
     /// - Parameters:
     ///   - catalog: the tasks it can run.
-    ///   - broker: where messages come from.
+    ///   - broker: where messages come from. The worker follows its stored revocations when it is a
+    ///     ``RevocationStore``, and serves remote control when it has ``Broker/remoteControl``.
     ///   - backend: where results go.
     ///   - configuration: its queues, pool and limits.
     ///   - logger: where it reports.
-    ///   - now: the clock for ETAs and expiry.
+    ///   - clock: its time: ETAs, expiry, leases, time limits, rate limits, retries and the shutdown timeout.
     public init(
         catalog: TaskCatalog, broker: any Broker, backend: any ResultBackend,
         configuration: WorkerConfiguration = .init(), logger: Logger = Logger(label: "simul.worker"),
-        now: @escaping @Sendable () -> Date = Date.init
+        clock: any QueueClock = .system
     ) {
         precondition(configuration.concurrency >= 1, "a worker needs a concurrency of at least 1")
         self.catalog = catalog
@@ -95,16 +86,24 @@ public final class Worker: Service, Sendable {
         if configuration.pool == .solo { configuration.concurrency = 1 }
         self.configuration = configuration
         self.logger = logger
-        self.now = now
-        state = Mutex(State(revoked: RevokedSet(limits: configuration.revocationLimits)))
-        committer = Committer(broker: broker, backend: backend, logger: logger)
+        self.clock = clock
+        started = clock.now
+        state = Mutex(
+            State(
+                machine: WorkerStateMachine(
+                    prefetch: configuration.prefetch, concurrency: configuration.concurrency,
+                    shutdownTimeout: configuration.shutdownTimeout, revocationLimits: configuration.revocationLimits)))
+        committer = Committer(broker: broker, backend: backend, logger: logger, clock: clock)
+        limiter = RateLimiter(clock: clock)
         executor = TaskExecutorPool(configuration: configuration)
     }
 
     /// The current counts.
     public var stats: Stats {
         state.withLock {
-            Stats(processed: $0.processed, failed: $0.failed, active: $0.running.count, held: $0.held.count)
+            Stats(
+                processed: $0.machine.processed, failed: $0.machine.failed, active: $0.machine.running.count,
+                held: $0.machine.held.count)
         }
     }
 
@@ -119,15 +118,15 @@ public final class Worker: Service, Sendable {
 
     /// Stops warm, or cold when `cold` is set or a warm shutdown is under way already.
     private func stop(cold forced: Bool) {
+        let now = clock.now
         let (running, cold) = state.withLock { state -> ([Task<Void, Never>], Bool) in
-            if state.stopping || forced { state.cold = true }
-            state.stopping = true
-            return (state.cold ? state.running.values.compactMap(\.work) : [], state.cold)
+            let cold = state.machine.stop(cold: forced, at: now)
+            return (cold ? state.running.values.compactMap(\.work) : [], cold)
         }
         for work in running { work.cancel() }
         if cold { committer.abandon() }
-        stopRequested.signal()
-        released.signal()
+        changed.signal()
+        scheduleChanged.signal()
     }
 
     /// Runs until ``shutdown()`` finishes, then returns. In a `ServiceGroup`, the group's graceful shutdown starts
@@ -160,13 +159,8 @@ public final class Worker: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await self.committer.run { tags in
-                    self.state.withLock { state in
-                        for tag in tags {
-                            state.held[tag] = nil
-                            state.finished.remove(tag)
-                        }
-                    }
-                    self.released.signal()
+                    self.state.withLock { $0.machine.release(tags) }
+                    self.changed.signal()
                 }
             }
             let slots = configuration.concurrency
@@ -175,6 +169,7 @@ public final class Worker: Service, Sendable {
                     for _ in 0..<slots { slotGroup.addTask { await self.slotLoop() } }
                 }
             }
+            group.addTask { await self.releaseScheduled() }
             group.addTask { await self.every(self.configuration.lease / 3) { await self.renewLeases() } }
             if let revocations {
                 group.addTask { await self.followRevocations(in: revocations, from: revocationCursor) }
@@ -197,24 +192,17 @@ public final class Worker: Service, Sendable {
         if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 
-    private var isStopping: Bool { state.withLock { $0.stopping } }
+    private var isStopping: Bool { state.withLock { $0.machine.phase != .running } }
 
     // MARK: Fetching
 
     private func fetchLoop() async {
         var failures = 0
         while !isStopping {
-            let generation = released.generation
-            // Prefetch counts messages still to run; finished ones waiting for their write do not hold back the next
-            // receive, so receiving, running and writing overlap. Holding at most prefetch + concurrency bounds what a
-            // killed worker can leave to run twice: its running and finished-but-unwritten messages.
-            let capacity = state.withLock { state in
-                min(
-                    configuration.prefetch - (state.held.count - state.finished.count),
-                    configuration.prefetch + configuration.concurrency - state.held.count)
-            }
+            let generation = changed.generation
+            let capacity = state.withLock { $0.machine.fetchCapacity }
             guard capacity > 0 else {
-                await released.wait(after: generation, timeout: .seconds(1))
+                await changed.wait(after: generation)
                 continue
             }
             let deliveries: [Delivery]
@@ -231,7 +219,7 @@ public final class Worker: Service, Sendable {
                 failures += 1
                 let pause = Duration.milliseconds(min(5_000, 100 << min(failures, 6)))
                 logger.warning("cannot receive from the broker (\(error)); retrying in \(pause)")
-                await stopRequested.wait(after: stopRequested.generation, timeout: pause)
+                try? await clock.sleep(for: pause)
                 continue
             }
             for delivery in deliveries { await accept(delivery) }
@@ -255,7 +243,12 @@ public final class Worker: Service, Sendable {
             return
         }
         let job = Job(delivery: delivery, message: message)
-        state.withLock { $0.held[delivery.tag] = job }
+        let now = clock.now
+        let nextDue = state.withLock { state in
+            let before = state.machine.nextDue
+            state.machine.receive(job, at: now)
+            return state.machine.nextDue.flatMap { $0 != before ? $0 : nil }
+        }
         let received = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .received)] : []
         committer.enqueue(
             results: received,
@@ -270,16 +263,18 @@ public final class Worker: Service, Sendable {
                     "eta": message.eta.map { .string(ISODate.format($0)) } ?? .null,
                     "queue": .string(delivery.queue), "redelivered": .bool(delivery.redelivered || message.redelivered),
                 ]))
-        if let eta = message.eta, eta > now() {
-            let wait = min(eta.timeIntervalSince(now()), Seconds.limit)
-            let timer = Task {
-                guard (try? await Task.sleep(for: .seconds(wait))) != nil else { return }
-                self.state.withLock { _ = $0.etaTimers.removeValue(forKey: delivery.tag) }
-                try? self.ready.tryPut(job)
-            }
-            state.withLock { $0.etaTimers[delivery.tag] = timer }
-        } else {
-            try? ready.tryPut(job)
+        if nextDue != nil { scheduleChanged.signal() } else { changed.signal() }
+    }
+
+    /// Makes messages ready as their ETAs come, sleeping on the clock until the earliest.
+    private func releaseScheduled() async {
+        while !Task.isCancelled {
+            let generation = scheduleChanged.generation
+            let (due, stopping) = state.withLock { ($0.machine.nextDue, $0.machine.phase != .running) }
+            if stopping { return }
+            await scheduleChanged.wait(after: generation, until: due, on: clock)
+            let released = state.withLock { $0.machine.releaseDue(at: clock.now) }
+            if released > 0 { changed.signal() }
         }
     }
 
@@ -306,13 +301,13 @@ public final class Worker: Service, Sendable {
 
     private func every(_ interval: Duration, _ body: @Sendable () async -> Void) async {
         while !Task.isCancelled {
-            guard (try? await Task.sleep(for: interval)) != nil else { return }
+            guard (try? await clock.sleep(for: interval)) != nil else { return }
             await body()
         }
     }
 
     private func renewLeases() async {
-        let tags = state.withLock { Array($0.held.keys) }
+        let tags = state.withLock { $0.machine.leases }
         guard !tags.isEmpty else { return }
         do {
             try await broker.renew(tags, lease: configuration.lease)
@@ -325,7 +320,7 @@ public final class Worker: Service, Sendable {
     /// poll cost what is new, not the size of the set.
     private func followRevocations(in store: any RevocationStore, from cursor: RevocationCursor?) async {
         var cursor = cursor
-        while (try? await Task.sleep(for: configuration.revocationInterval)) != nil {
+        while (try? await clock.sleep(for: configuration.revocationInterval)) != nil {
             cursor = await readRevocations(from: store, after: cursor)
         }
     }
@@ -349,13 +344,10 @@ public final class Worker: Service, Sendable {
     /// they revoke with termination. The lock is held for O(new revocations + running tasks).
     func applyRevocations(_ revocations: [Revocation]) {
         guard !revocations.isEmpty else { return }
-        let time = now()
-        let terminating = Set(revocations.lazy.filter(\.terminate).map(\.id))
+        let now = clock.now
         let toStop = state.withLock { state -> [(TaskContext, Task<Void, Never>?)] in
-            for revocation in revocations { state.revoked.insert(revocation, now: time) }
-            guard !terminating.isEmpty else { return [] }
-            return state.running.values.compactMap { running in
-                guard terminating.contains(running.message.id), !running.context.isCancelled else { return nil }
+            state.machine.revoke(revocations, at: now).compactMap { tag in
+                guard let running = state.running[tag], !running.context.isCancelled else { return nil }
                 return (running.context, running.work)
             }
         }
@@ -368,33 +360,23 @@ public final class Worker: Service, Sendable {
 
     /// After fetching stops: put back what is waiting, let running tasks finish, put back what is left.
     private func drain() async {
-        ready.shutdown(immediate: true)
-        let waiting = state.withLock { state -> [String] in
-            for timer in state.etaTimers.values { timer.cancel() }
-            state.etaTimers.removeAll()
-            // Finished messages are not waiting: their batch acknowledges them (or, abandoned, leaves them leased).
-            let waiting = state.held.keys.filter { state.running[$0] == nil && !state.finished.contains($0) }
-            for tag in waiting { state.held[tag] = nil }
-            return waiting
-        }
+        changed.signal()
+        let waiting = state.withLock { $0.machine.returnWaiting() }
         if !waiting.isEmpty {
             logger.info("returning \(waiting.count) waiting messages to the queue")
             try? await committer.write(BrokerCommit(requeue: waiting))
         }
-        let deadline = ContinuousClock.now + configuration.shutdownTimeout
-        while ContinuousClock.now < deadline {
-            let generation = released.generation
-            let (busy, cold) = state.withLock { ($0.running.count, $0.cold) }
-            if busy == 0 || cold { break }
-            await released.wait(after: generation, timeout: deadline - .now)
+        let deadline = state.withLock { $0.machine.shutdownDeadline } ?? clock.now
+        while clock.now < deadline {
+            let generation = changed.generation
+            if state.withLock({ $0.machine.runningHaveEnded }) { break }
+            await changed.wait(after: generation, until: deadline, on: clock)
         }
         // A cold shutdown abandoned the writes already; a warm one gives them until its deadline.
         await committer.flush(abandoningAt: deadline)
         let unfinished = state.withLock { state -> [String] in
-            let tags = Array(state.held.keys)
-            state.held.removeAll()
             for running in state.running.values { running.work?.cancel() }
-            return tags
+            return state.machine.returnUnfinished()
         }
         if !unfinished.isEmpty {
             logger.warning("returning \(unfinished.count) unfinished messages to the queue")
@@ -406,12 +388,12 @@ public final class Worker: Service, Sendable {
     // MARK: Events
 
     func workerEvent(_ type: String) -> QueueEvent {
-        let (active, processed) = state.withLock { ($0.running.count, $0.processed) }
+        let (active, processed) = state.withLock { ($0.machine.running.count, $0.machine.processed) }
         var load: [JSONValue] = []
         var averages = [Double](repeating: 0, count: 3)
         if getloadavg(&averages, 3) == 3 { load = averages.map { .number(($0 * 100).rounded() / 100) } }
         return QueueEvent(
-            type, hostname: configuration.name,
+            type, hostname: configuration.name, at: clock.now,
             [
                 "freq": .number(configuration.heartbeatInterval.seconds), "active": .integer(Int64(active)),
                 "processed": .integer(Int64(processed)), "loadavg": .array(load), "sw_ident": "simul",
@@ -428,6 +410,6 @@ public final class Worker: Service, Sendable {
         guard configuration.taskEvents else { return [] }
         var fields = fields()
         fields["uuid"] = .string(message.id)
-        return [QueueEvent(type, hostname: configuration.name, fields)]
+        return [QueueEvent(type, hostname: configuration.name, at: clock.now, fields)]
     }
 }

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A clock that moves only when a test advances it, so session expiry is tested without waiting.
-final class ManualClock: Clock, Sendable {
+final class ManualSessionClock: Clock, Sendable {
     struct Instant: InstantProtocol {
         var offset: Duration
 
@@ -22,6 +22,6 @@ final class ManualClock: Clock, Sendable {
 
     /// Sessions never sleep; a test that gets here is wrong.
     func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        preconditionFailure("ManualClock.sleep is not used by the dashboard tests")
+        preconditionFailure("ManualSessionClock.sleep is not used by the dashboard tests")
     }
 }
