@@ -34,7 +34,8 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     /// The device and inode of the file opened, and when ``receive(from:limit:lease:timeout:)`` last compared them
     /// with the path's.
     private let identity: FileIdentity?
-    private let lastIdentityCheck = Mutex(ContinuousClock.now)
+    private let lastIdentityCheck: Mutex<Date>
+    private let clock: any QueueClock
 
     /// Opens (and creates, if needed) the broker file at `path`.
     /// - Parameters:
@@ -43,10 +44,12 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     ///   - deadLetterLimits: how much of its dead letters it keeps.
     ///   - revocationLimits: how many revocations are kept, and for how long; Celery's by default.
     ///   - logger: where it reports dropped dead letters.
+    ///   - clock: the time of ETAs, leases, expiries and waits.
     /// - Throws: ``QueueError`` when the directory or the file cannot be created or opened.
     public init(
         path: String, resultExpiry: Double = 86_400, deadLetterLimits: DeadLetterLimits = .init(),
-        revocationLimits: RevokedSet.Limits = .celery, logger: Logger = Logger(label: "simul.sqlite")
+        revocationLimits: RevokedSet.Limits = .celery, logger: Logger = Logger(label: "simul.sqlite"),
+        clock: any QueueClock = .system
     ) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if let failure = Self.makeDirectories(directory) {
@@ -69,6 +72,8 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
         self.path = path
         identity = FileIdentity(path)
         self.revocationLimits = revocationLimits
+        self.clock = clock
+        lastIdentityCheck = Mutex(clock.now)
     }
 
     /// Opens the pool and creates the tables.
@@ -182,7 +187,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
 
     public func commit(_ commit: BrokerCommit, storing results: [TaskResult]) async throws {
         guard !commit.isEmpty || !results.isEmpty else { return }
-        let now = Date().timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         let rows = Self.encode(results)
         let expires = now + resultExpiry
         let events = commit.events.map { Data($0.jsonBytes) }
@@ -282,13 +287,13 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     public func receive(from queues: [String], limit: Int, lease: Duration, timeout: Duration) async throws
         -> [Delivery]
     {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.now.addingTimeInterval(timeout.seconds)
         var pause = Duration.milliseconds(1)
         let marks = Array(repeating: "?", count: queues.count).joined(separator: ",")
         while true {
             try checkFile()
             let generation = messagesChanged.generation
-            let now = Date().timeIntervalSince1970
+            let now = clock.now.timeIntervalSince1970
             let until = now + lease.seconds
             let deliveries = try await write { db in
                 let take = try db.cachedStatement(
@@ -311,14 +316,16 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
                 }
             }
             if !deliveries.isEmpty { return deliveries }
-            if ContinuousClock.now >= deadline || Task.isCancelled { return [] }
-            await messagesChanged.wait(after: generation, timeout: min(pause, deadline - .now))
+            if clock.now >= deadline || Task.isCancelled { return [] }
+            // Another process cannot wake this one: look again after `pause`, doubling to 50 ms.
+            let next = min(deadline, clock.now.addingTimeInterval(pause.seconds))
+            await messagesChanged.wait(after: generation, until: next, on: clock)
             pause = min(pause * 2, .milliseconds(50))
         }
     }
 
     public func renew(_ tags: [String], lease: Duration) async throws {
-        let until = Date().timeIntervalSince1970 + lease.seconds
+        let until = clock.now.timeIntervalSince1970 + lease.seconds
         try await write { db in
             let renew = try db.cachedStatement(sql: "UPDATE messages SET visible_at = ? WHERE tag = ? AND leased = 1")
             for tag in tags { try renew.execute(arguments: [until, tag]) }
@@ -375,7 +382,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     // as waiting, and no longer as leased.
 
     public func purge(queue: String) async throws -> Int {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         return try await write { db in
             try db.execute(
                 sql: "DELETE FROM messages WHERE queue = ? AND (leased = 0 OR visible_at <= ?)",
@@ -385,7 +392,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     }
 
     public func queueLengths() async throws -> [String: Int] {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         return try await read { db in
             var lengths: [String: Int] = [:]
             for row in try Row.fetchAll(
@@ -402,7 +409,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
 
     /// Messages leased to workers now, per queue.
     public func leasedCounts() async throws -> [String: Int] {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         return try await read { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(
@@ -422,7 +429,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     /// Both deletions walk an index from the oldest end: O(deleted), whatever the table holds.
     public func revoke(_ ids: [String], terminate: Bool) async throws {
         guard !ids.isEmpty else { return }
-        let now = Date().timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         let limits = revocationLimits
         try await write { db in
             let insert = try db.cachedStatement(
@@ -449,7 +456,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
                 }
                 return seq
             } ?? 0
-        let cutoff = Date().timeIntervalSince1970 - revocationLimits.maxAge
+        let cutoff = clock.now.timeIntervalSince1970 - revocationLimits.maxAge
         return try await read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT seq, task_id, terminate, at FROM revoked WHERE seq > ? AND at >= ? ORDER BY seq",
@@ -474,7 +481,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     }
 
     public func claim(_ slot: String) async throws -> Bool {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         return try await write { db in
             try db.execute(
                 sql: "INSERT INTO claims (slot, at) VALUES (?, ?) ON CONFLICT (slot) DO NOTHING",
@@ -509,8 +516,8 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     private func checkFile() throws {
         guard let identity else { return }
         let due = lastIdentityCheck.withLock { last in
-            let now = ContinuousClock.now
-            guard now - last >= .seconds(1) else { return false }
+            let now = clock.now
+            guard now.timeIntervalSince(last) >= 1 else { return false }
             last = now
             return true
         }
@@ -544,7 +551,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     }
 
     public func results(for ids: [String]) async throws -> [String: TaskResult] {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         let rows = try await read { db in
             try ids.compactMap { id in
                 try Data.fetchOne(
@@ -572,15 +579,16 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     }
 
     public func waitForResult(_ id: String, timeout: Duration?) async throws -> TaskResult? {
-        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let deadline = timeout.map { clock.now.addingTimeInterval($0.seconds) }
         var pause = Duration.milliseconds(1)
         while true {
             let generation = resultsChanged.generation
             let result = try await results(for: [id])[id]
             if let result, result.status.isReady { return result }
-            if let deadline, ContinuousClock.now >= deadline { return result }
+            if let deadline, clock.now >= deadline { return result }
             try Task.checkCancellation()
-            await resultsChanged.wait(after: generation, timeout: deadline.map { min(pause, $0 - .now) } ?? pause)
+            let next = clock.now.addingTimeInterval(pause.seconds)
+            await resultsChanged.wait(after: generation, until: deadline.map { min($0, next) } ?? next, on: clock)
             pause = min(pause * 2, .milliseconds(50))
         }
     }
@@ -592,7 +600,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     }
 
     public func setChordSize(_ groupId: String, size: Int) async throws {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now.timeIntervalSince1970
         try await write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO chords (group_id, size, fired, at) VALUES (?, ?, 0, ?)",
