@@ -33,12 +33,18 @@ public struct QueueConnection: Sendable {
         public var connections: Int
         /// Where the brokers report.
         public var logger: Logger
+        /// The brokers' time: the system's, or a ``ManualClock`` in tests.
+        public var clock: any QueueClock
 
-        /// Options with the defaults: each backend's result expiry, 4 connections.
-        public init(resultExpiry: Double? = nil, connections: Int = 4, logger: Logger = Logger(label: "simul.broker")) {
+        /// Options with the defaults: each backend's result expiry, 4 connections, the system's clock.
+        public init(
+            resultExpiry: Double? = nil, connections: Int = 4, logger: Logger = Logger(label: "simul.broker"),
+            clock: any QueueClock = .system
+        ) {
             self.resultExpiry = resultExpiry
             self.connections = connections
             self.logger = logger
+            self.clock = clock
         }
     }
 
@@ -70,17 +76,16 @@ public struct QueueConnection: Sendable {
     {
         switch url {
         case .memory:
-            let memory = MemoryBroker()
+            let memory = MemoryBroker(clock: options.clock)
             return (memory, memory, { await memory.close() })
         case .sqlite(let path):
-            let sqlite =
-                try options.resultExpiry.map { try SQLiteBroker(path: path, resultExpiry: $0) }
-                ?? SQLiteBroker(path: path)
+            let sqlite = try SQLiteBroker(
+                path: path, resultExpiry: options.resultExpiry ?? 86_400, logger: options.logger, clock: options.clock)
             return (sqlite, sqlite, { await sqlite.close() })
         case .redis(let url):
             let redis = try RedisBroker(
                 url: url, resultExpiry: options.resultExpiry.map { Int($0.rounded()) } ?? 86_400,
-                connections: options.connections, logger: options.logger)
+                connections: options.connections, logger: options.logger, clock: options.clock)
             return (redis, redis, { await redis.close() })
         }
     }

@@ -35,7 +35,7 @@ extension RedisBroker {
             "method": .string(method), "arguments": .object(arguments), "destination": nil, "pattern": nil,
             "matcher": nil,
         ]
-        let headers: JSONValue = ["clock": 0, "expires": .number(Date().timeIntervalSince1970 + 10)]
+        let headers: JSONValue = ["clock": 0, "expires": .number(clock.now.timeIntervalSince1970 + 10)]
         let channel = Kombu.fanoutChannel(database: configuration.database, exchange: "celery.pidbox")
         let envelope = Kombu.envelope(body: body, headers: headers, exchange: "celery.pidbox", routingKey: "")
         return ["PUBLISH", RedisArgument(channel), RedisArgument(bytes: envelope)]

@@ -38,8 +38,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     private let idleBlocking = Mutex<[RedisConnection]>([])
     /// Queues whose bindings this process declared.
     private let declaredQueues = Mutex<Set<String>>([])
-    private let lastRestore = Mutex<ContinuousClock.Instant?>(nil)
-    private let clock = Atomic<Int>(0)
+    private let lastRestore = Mutex<Date?>(nil)
+    let clock: any QueueClock
+    private let logicalClock = Atomic<Int>(0)
     /// Concurrent sends share one pipeline: one round trip and one `LPUSH` per list. When a write fails, every sender
     /// in it gets the error, and none of its messages were pushed in part (each list's `LPUSH` is one command inside
     /// `MULTI`).
@@ -54,18 +55,20 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     ///   - deadLetterLimits: how much of its dead letters it keeps.
     ///   - revocationLimits: how many revocations are kept, and for how long; Celery's by default.
     ///   - logger: where the broker reports.
+    ///   - clock: the time of leases, dead letters, revocation ages and remote-control expiries.
     public init(
         configuration: RedisConfiguration, resultExpiry: Int = 86_400, connections: Int = 4,
         deadLetterLimits: DeadLetterLimits = .init(), revocationLimits: RevokedSet.Limits = .celery,
-        logger: Logger = Logger(label: "simul.redis")
+        logger: Logger = Logger(label: "simul.redis"), clock: any QueueClock = .system
     ) {
         self.configuration = configuration
+        self.clock = clock
         self.resultExpiry = resultExpiry
         self.deadLetterLimits = deadLetterLimits
         self.revocationLimits = revocationLimits
         self.logger = logger
         pool = RedisConnectionPool(configuration: configuration, size: connections, logger: logger)
-        listener = RedisListener(configuration: configuration, pool: pool, logger: logger)
+        listener = RedisListener(configuration: configuration, pool: pool, logger: logger, clock: clock)
     }
 
     /// Connects to the Redis at `url`, `redis://[[user]:password@]host[:port][/db]`.
@@ -73,7 +76,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     public convenience init(
         url: String, resultExpiry: Int = 86_400, connections: Int = 4, deadLetterLimits: DeadLetterLimits = .init(),
         revocationLimits: RevokedSet.Limits = .celery,
-        logger: Logger = Logger(label: "simul.redis")
+        logger: Logger = Logger(label: "simul.redis"), clock: any QueueClock = .system
     ) throws {
         let configuration: RedisConfiguration
         do {
@@ -83,7 +86,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         }
         self.init(
             configuration: configuration, resultExpiry: resultExpiry, connections: connections,
-            deadLetterLimits: deadLetterLimits, revocationLimits: revocationLimits, logger: logger)
+            deadLetterLimits: deadLetterLimits, revocationLimits: revocationLimits, logger: logger, clock: clock)
     }
 
     public func close() async {
@@ -196,7 +199,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         let bounded = deadLetterLimits.bound(delivery.body, reason: reason)
         var letter: [String: JSONValue] = [
             "queue": .string(delivery.queue), "reason": .string(bounded.reason),
-            "at": .number(Date().timeIntervalSince1970), "body": .string(bounded.body.base64EncodedString()),
+            "at": .number(clock.now.timeIntervalSince1970), "body": .string(bounded.body.base64EncodedString()),
             "size": .integer(Int64(bounded.size)), "sha256": .string(bounded.sha256),
         ]
         if let taskId = bounded.taskId { letter["task_id"] = .string(taskId) }
@@ -222,7 +225,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         var commands: [[RedisArgument]] = []
         for event in events {
             var fields = event.fields
-            fields["clock"] = .integer(Int64(clock.add(1, ordering: .relaxed).newValue))
+            fields["clock"] = .integer(Int64(logicalClock.add(1, ordering: .relaxed).newValue))
             if event.type.hasPrefix("task-") {
                 taskEvents.append(.object(fields))
             } else {
@@ -282,7 +285,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// Pops and holds up to `limit` messages without waiting.
     private func take(from keys: [String], limit: Int) async throws -> [Delivery] {
         let arguments: [RedisArgument] =
-            [RedisArgument(Self.now), RedisArgument(limit), RedisArgument("simul-untagged-\(UUID().uuidString)-")]
+            [RedisArgument(now), RedisArgument(limit), RedisArgument("simul-untagged-\(UUID().uuidString)-")]
             + keys.map { RedisArgument(Kombu.queue(ofList: $0)) }
         let reply = try await redis {
             try await self.pool.send(
@@ -355,7 +358,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// message, as with kombu. Busy workers take messages with ``take(from:limit:)``, which has no such moment.
     private func hold(_ message: Data, from list: String) async throws -> String {
         let arguments = [
-            RedisArgument(Self.now), RedisArgument(bytes: message), RedisArgument(Kombu.queue(ofList: list)),
+            RedisArgument(now), RedisArgument(bytes: message), RedisArgument(Kombu.queue(ofList: list)),
             RedisArgument("simul-untagged-\(UUID().uuidString)"),
         ]
         let reply = try await redis {
@@ -368,7 +371,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
 
     public func renew(_ tags: [String], lease: Duration) async throws {
         guard !tags.isEmpty else { return }
-        let now = RedisArgument(Self.now)
+        let now = RedisArgument(now)
         var command: [RedisArgument] = ["ZADD", RedisArgument(Kombu.unackedIndex), "XX"]
         for tag in tags { command += [now, RedisArgument(tag)] }
         _ = try await redis { try await self.pool.send(command) }
@@ -378,13 +381,13 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// does, under the same lock; at most once per half lease per process.
     private func restoreExpired(lease: Duration) async throws {
         let due = lastRestore.withLock { last -> Bool in
-            let now = ContinuousClock.now
-            if let last, now - last < max(.seconds(1), lease / 2) { return false }
+            let now = clock.now
+            if let last, now.timeIntervalSince(last) < max(1, lease.seconds / 2) { return false }
             last = now
             return true
         }
         guard due else { return }
-        let ceiling = Date().timeIntervalSince1970 - lease.seconds
+        let ceiling = clock.now.timeIntervalSince1970 - lease.seconds
         let expired = try await redis {
             try await self.pool.send(
                 "ZRANGE", RedisArgument(Kombu.unackedIndex), "-inf", RedisArgument(ceiling), "BYSCORE", "LIMIT", 0, 1000
@@ -630,7 +633,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
 
     /// The stream id (in ms) before which revocations have expired.
     private var revocationCutoff: Int64 {
-        Int64(((Date().timeIntervalSince1970 - revocationLimits.maxAge) * 1_000).rounded(.down))
+        Int64(((clock.now.timeIntervalSince1970 - revocationLimits.maxAge) * 1_000).rounded(.down))
     }
 
     public func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {
@@ -646,7 +649,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
 
     // MARK: Helpers
 
-    static var now: String { String(Date().timeIntervalSince1970) }
+    /// The clock's time as kombu writes it: seconds since 1970.
+    var now: String { String(clock.now.timeIntervalSince1970) }
 
     /// Runs `body`, turning Redis's errors into ``QueueError``s that say where Redis is.
     func redis<T>(_ body: () async throws -> T) async throws -> T {

@@ -29,12 +29,14 @@ final class RedisListener: Sendable {
     private let configuration: RedisConfiguration
     private let pool: RedisConnectionPool
     private let logger: Logger
+    private let clock: any QueueClock
     private let state = Mutex(State())
 
-    init(configuration: RedisConfiguration, pool: RedisConnectionPool, logger: Logger) {
+    init(configuration: RedisConfiguration, pool: RedisConnectionPool, logger: Logger, clock: any QueueClock) {
         self.configuration = configuration
         self.pool = pool
         self.logger = logger
+        self.clock = clock
     }
 
     private var eventPattern: String {
@@ -192,7 +194,7 @@ final class RedisListener: Sendable {
             let (headers, body) = Kombu.open(payload.readableBytesView), case .object(let fields) = body,
             let method = fields["method"]?.stringValue
         else { return }
-        if let expires = headers["expires"]?.doubleValue, expires < Date().timeIntervalSince1970 { return }
+        if let expires = headers["expires"]?.doubleValue, expires < clock.now.timeIntervalSince1970 { return }
         if case .array(let destinations)? = fields["destination"],
             !destinations.contains(.string(control.node))
         {
