@@ -129,12 +129,14 @@ struct Tally {
             passed: lost == 0 && checks.allSatisfy(\.passed), executions: records.count)
     }
 
-    /// Whether `result` is a FAILURE of the expected type whose message contains the expected text.
+    /// Whether `result` is a FAILURE of the expected type whose message contains the expected text. An empty text
+    /// matches any message, as Python's `"" in text` does (Foundation's `contains("")` is false).
     private static func failure(_ result: JSONValue?, matches expected: (type: String, text: String)) -> Bool {
         guard let result = result?.objectValue, result["status"]?.stringValue == "FAILURE",
             let failure = result["result"]?.objectValue
         else { return false }
-        return failure["exc_type"]?.stringValue == expected.type && message(of: failure).contains(expected.text)
+        return failure["exc_type"]?.stringValue == expected.type
+            && (expected.text.isEmpty || message(of: failure).contains(expected.text))
     }
 
     /// A failure's `exc_message` as Python's `str()` shows it, a list's items joined by spaces for ``summary(_:)``.
