@@ -10,7 +10,7 @@ if [ -z "${SIMUL_BIN:-}" ]; then
     SIMUL_BIN=$(swift build --show-bin-path)/simul
 fi
 if [ -z "${SIMUL_FAULTS_BIN:-}" ]; then
-    swift build --product simul-faults >&2
+    swift build --product simul-faults --quiet >&2
     SIMUL_FAULTS_BIN=$(swift build --show-bin-path)/simul-faults
 fi
 SIMUL_BIN=$SIMUL_BIN exec "$SIMUL_FAULTS_BIN" "$@"
