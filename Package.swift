@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "SimulBrokers", targets: ["SimulBrokers"]),
         .library(name: "SimulDashboard", targets: ["SimulDashboard"]),
         .executable(name: "simul", targets: ["SimulCLI"]),
+        // The fault suite's driver (docs/faults.md), run by scripts/faults.sh.
+        .executable(name: "simul-faults", targets: ["SimulFaultSuite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -177,6 +179,7 @@ let package = Package(
             ],
             path: "Tests/SimulServiceTestApp"
         ),
+        .executableTarget(name: "SimulFaultSuite", dependencies: ["Simul"], path: "Tests/SimulFaultSuite"),
         .testTarget(
             name: "SimulCLITests",
             dependencies: [
