@@ -28,13 +28,15 @@ public struct TaskResult: Codable, Sendable, Equatable {
     /// The queue it came from.
     public var queue: String?
 
-    /// Creates a result.
-    public init(taskId: String, status: TaskState, result: JSONValue = .null, traceback: String? = nil) {
+    /// Creates a result. A worker stamps `dateDone` on a ready result with its clock when it stores it.
+    public init(
+        taskId: String, status: TaskState, result: JSONValue = .null, traceback: String? = nil, dateDone: Date? = nil
+    ) {
         self.status = status
         self.result = result
         self.traceback = traceback
         children = []
-        dateDone = status.isReady ? Date() : nil
+        self.dateDone = dateDone
         self.taskId = taskId
     }
 

@@ -67,6 +67,9 @@ public struct ClusterState: Sendable {
     private let taskLimit: Int
 
     /// An empty state that remembers up to `taskLimit` tasks.
+    /// The latest event time folded in.
+    private var latest = Date.distantPast
+
     public init(taskLimit: Int = 10_000) {
         self.taskLimit = taskLimit
     }
@@ -74,7 +77,9 @@ public struct ClusterState: Sendable {
     /// Folds one event in.
     public mutating func apply(_ event: QueueEvent) {
         let hostname = event.hostname ?? "?"
-        let time = event.timestamp ?? Date()
+        // An event without a time (none of Celery's or Simul's) is taken to come right after the latest one.
+        let time = event.timestamp ?? latest
+        latest = max(latest, time)
         if event.type.hasPrefix("worker-") {
             var worker =
                 workers[hostname]

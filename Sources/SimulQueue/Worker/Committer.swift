@@ -36,8 +36,15 @@ final class Committer: Sendable {
         self.clock = clock
     }
 
-    /// Adds writes to the next batch.
+    /// Adds writes to the next batch, stamping each ready result's `dateDone` with the clock's time.
     func enqueue(results: [TaskResult] = [], commit: BrokerCommit = .init(), events: [QueueEvent] = []) {
+        var results = results
+        if results.contains(where: \.status.isReady) {
+            let now = clock.now
+            for index in results.indices where results[index].status.isReady && results[index].dateDone == nil {
+                results[index].dateDone = now
+            }
+        }
         pending.withLock { pending in
             pending.results += results
             pending.commit.append(commit)
