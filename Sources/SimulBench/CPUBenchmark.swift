@@ -1,6 +1,7 @@
 import Foundation
 import Simul
 import SimulDemos
+import SimulTasks
 
 /// The `cpu` suite: the seed's primes sample under every model, against the seed's Python code.
 public struct CPUBenchmark: Sendable {

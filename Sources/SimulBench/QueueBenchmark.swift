@@ -1,9 +1,9 @@
 import Foundation
 import Logging
 import Simul
-import SimulDemos
 import SimulBrokers
 import SimulQueue
+import SimulTasks
 
 /// The `queue` suite: the task queue on its embedded SQLite broker.
 ///

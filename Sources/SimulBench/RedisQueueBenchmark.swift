@@ -1,9 +1,10 @@
 import Foundation
 import Simul
-import SimulDemos
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 import SimulRedis
+import SimulTasks
 
 /// The `queue` suite's Redis cases, Simul and Python Celery on the same Redis in the same run.
 ///

@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import Simul
 import SimulBrokers
-import SimulDemos
 import SimulQueue
 import SimulRedis
+import SimulTasks
 
 /// The `revokes` suite: a revoke storm must not slow workers down.
 ///

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Simul
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 
 struct SendCommand: AsyncParsableCommand {

@@ -1,7 +1,9 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
 import SimulSQLite
+import SimulTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct BeatTests {
