@@ -12,11 +12,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Simul", targets: ["Simul"]),
+        .library(name: "SimulJSON", targets: ["SimulJSON"]),
         .library(name: "SimulQueue", targets: ["SimulQueue"]),
         .library(name: "SimulSQLite", targets: ["SimulSQLite"]),
         .library(name: "SimulRedis", targets: ["SimulRedis"]),
         .library(name: "SimulRedisBroker", targets: ["SimulRedisBroker"]),
         .library(name: "SimulBrokers", targets: ["SimulBrokers"]),
+        .library(name: "SimulTasks", targets: ["SimulTasks"]),
         .library(name: "SimulDashboard", targets: ["SimulDashboard"]),
         .executable(name: "simul", targets: ["SimulCLI"]),
         // The fault suite's driver (docs/faults.md), run by scripts/faults.sh.
@@ -39,6 +41,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSimulShims"),
+        .target(name: "SimulJSON"),
         .target(
             name: "Simul",
             dependencies: [
@@ -51,7 +54,7 @@ let package = Package(
         .target(
             name: "SimulQueue",
             dependencies: [
-                "Simul", .product(name: "Crypto", package: "swift-crypto"),
+                "Simul", "SimulJSON", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -66,7 +69,7 @@ let package = Package(
         .target(
             name: "SimulRedisBroker",
             dependencies: [
-                "Simul", "SimulQueue", "SimulRedis",
+                "Simul", "SimulJSON", "SimulQueue", "SimulRedis",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -79,10 +82,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "SimulTasks", dependencies: ["Simul", "SimulJSON", "SimulQueue"]),
         .target(
             name: "SimulDashboard",
             dependencies: [
                 "Simul",
+                "SimulJSON",
                 "SimulQueue",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -94,7 +99,9 @@ let package = Package(
         ),
         .target(
             name: "SimulBench",
-            dependencies: ["Simul", "SimulBrokers", "SimulDemos", "SimulQueue", "SimulRedis"]
+            dependencies: [
+                "Simul", "SimulBrokers", "SimulDemos", "SimulJSON", "SimulQueue", "SimulRedis", "SimulTasks",
+            ]
         ),
         .target(
             name: "SimulRedis",
@@ -109,8 +116,10 @@ let package = Package(
             name: "SimulDemos",
             dependencies: [
                 "Simul",
+                "SimulJSON",
                 "SimulQueue",
                 "SimulSQLite",
+                "SimulTasks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,51 +136,36 @@ let package = Package(
                 "SimulBrokers",
                 "SimulDashboard",
                 "SimulDemos",
+                "SimulJSON",
                 "SimulQueue",
                 "SimulRedisBroker",
                 "SimulSQLite",
+                "SimulTasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test helpers: waiting for a condition, a manual clock, scratch directories, the built executables and the
+        // process-pool test tasks (no queue, no Redis); a queue with a worker on it; a Redis server for a test.
         .target(name: "SimulTestSupport", dependencies: ["Simul"], path: "Tests/SimulTestSupport"),
-        .executableTarget(
-            name: "SimulTestWorker",
-            dependencies: ["Simul", "SimulTestSupport"],
-            path: "Tests/SimulTestWorker"
+        .target(
+            name: "SimulQueueTestSupport",
+            dependencies: ["SimulJSON", "SimulQueue", "SimulTestSupport"],
+            path: "Tests/SimulQueueTestSupport"
         ),
-        .testTarget(
-            name: "SimulTests",
-            dependencies: ["CSimulShims", "Simul", "SimulTestSupport", "SimulTestWorker"]
-        ),
-        .testTarget(
-            name: "SimulQueueTests",
-            dependencies: ["Simul", "SimulQueue", "SimulSQLite", .product(name: "GRDB", package: "GRDB.swift")]
-        ),
-        .testTarget(
-            name: "SimulDashboardTests",
-            dependencies: [
-                "Simul",
-                "SimulDashboard",
-                "SimulQueue",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
-        ),
-        .testTarget(name: "SimulDemosTests", dependencies: ["Simul", "SimulDemos", "SimulCLI"]),
         .target(
             name: "SimulRedisTestSupport",
             dependencies: ["Simul", "SimulRedis"],
             path: "Tests/SimulRedisTestSupport"
         ),
-        .testTarget(
-            name: "SimulBrokersTests",
-            dependencies: ["Simul", "SimulBrokers", "SimulQueue", "SimulRedisTestSupport"]
+        .executableTarget(
+            name: "SimulTestWorker",
+            dependencies: ["Simul", "SimulTestSupport"],
+            path: "Tests/SimulTestWorker"
         ),
         .executableTarget(
             name: "SimulServiceTestApp",
             dependencies: [
-                "SimulBrokers", "SimulDemos", "SimulQueue",
+                "SimulBrokers", "SimulQueue", "SimulTasks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -179,27 +173,83 @@ let package = Package(
             ],
             path: "Tests/SimulServiceTestApp"
         ),
-        .executableTarget(name: "SimulFaultSuite", dependencies: ["Simul"], path: "Tests/SimulFaultSuite"),
+        .executableTarget(
+            name: "SimulFaultSuite", dependencies: ["Simul", "SimulJSON"], path: "Tests/SimulFaultSuite"),
+        // One test target per library module.
         .testTarget(
-            name: "SimulCLITests",
+            name: "SimulTests",
+            dependencies: ["CSimulShims", "Simul", "SimulTestSupport", "SimulTestWorker"]
+        ),
+        .testTarget(name: "SimulJSONTests", dependencies: ["SimulJSON"]),
+        .testTarget(
+            name: "SimulQueueTests",
             dependencies: [
-                "SimulServiceTestApp",
-                "Simul", "SimulCLI", "SimulQueue", "SimulRedis", "SimulRedisBroker", "SimulRedisTestSupport",
-                "SimulSQLite",
+                "Simul", "SimulJSON", "SimulQueue", "SimulQueueTestSupport", "SimulSQLite", "SimulTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "SimulSQLiteTests",
+            dependencies: [
+                "Simul", "SimulJSON", "SimulQueue", "SimulQueueTestSupport", "SimulSQLite", "SimulTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "SimulRedisTests",
             dependencies: [
                 "Simul",
-                "SimulQueue",
                 "SimulRedis",
-                "SimulRedisBroker",
                 "SimulRedisTestSupport",
+                "SimulTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SimulRedisBrokerTests",
+            dependencies: [
+                "Simul", "SimulJSON", "SimulQueue", "SimulQueueTestSupport", "SimulRedis", "SimulRedisBroker",
+                "SimulRedisTestSupport", "SimulTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "SimulBrokersTests",
+            dependencies: [
+                "Simul", "SimulBrokers", "SimulJSON", "SimulQueue", "SimulRedisTestSupport", "SimulTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "SimulTasksTests",
+            dependencies: [
+                "Simul", "SimulCLI", "SimulJSON", "SimulQueue", "SimulQueueTestSupport", "SimulSQLite", "SimulTasks",
+                "SimulTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "SimulDashboardTests",
+            dependencies: [
+                "Simul",
+                "SimulDashboard",
+                "SimulJSON",
+                "SimulQueue",
+                "SimulTestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "SimulDemosTests",
+            dependencies: ["Simul", "SimulCLI", "SimulDemos", "SimulJSON", "SimulTasks", "SimulTestSupport"]
+        ),
+        .testTarget(
+            name: "SimulCLITests",
+            dependencies: [
+                "SimulServiceTestApp",
+                "Simul", "SimulCLI", "SimulJSON", "SimulQueue", "SimulRedis", "SimulRedisBroker",
+                "SimulRedisTestSupport",
+                "SimulSQLite", "SimulTestSupport",
             ]
         ),
     ]
@@ -218,7 +268,7 @@ if Context.environment["SIMUL_FUZZ"] == "1" {
         ),
         .executableTarget(
             name: "JSONFuzz",
-            dependencies: ["Simul", "SimulQueue"],
+            dependencies: ["SimulJSON", "SimulQueue"],
             path: "Fuzz/JSONFuzz",
             exclude: ["corpus", "json.dict"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]

@@ -1,5 +1,5 @@
 import Foundation
-import Simul
+import SimulJSON
 import SimulQueue
 
 // libFuzzer's entry point for Simul's JSON parser and the Celery message codec; scripts/fuzz-json.sh builds and

@@ -1,21 +1,19 @@
 import Foundation
 import Simul
 import SimulDemos
+import SimulTasks
 
 /// The `cpu` suite: the seed's primes sample under every model, against the seed's Python code.
-public struct CPUBenchmark: Sendable {
+public struct CPUBenchmark: BenchSuite {
     /// The stable case names, in the order they run.
     public static let cases = PrimeModel.allCases.map { "primes-\($0.rawValue)" }
 
-    /// The smaller sample, for a fast look rather than a measurement.
-    public var quick: Bool
-    /// How many times each case runs; the best run counts.
-    public var repetitions: Int
+    /// How much the suite measures, and which Redis it uses.
+    public let settings: BenchSettings
 
     /// Creates the suite.
-    public init(quick: Bool = false, repetitions: Int = 3) {
-        self.quick = quick
-        self.repetitions = repetitions
+    public init(_ settings: BenchSettings = BenchSettings()) {
+        self.settings = settings
     }
 
     /// Runs the Simul side of every case.

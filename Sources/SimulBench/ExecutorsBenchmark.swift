@@ -2,21 +2,18 @@ import Foundation
 import Simul
 
 /// The `executors` suite: the core primitives against Python's `concurrent.futures` and `asyncio`.
-public struct ExecutorsBenchmark: Sendable {
+public struct ExecutorsBenchmark: BenchSuite {
     /// The stable case names, in the order they run.
     public static let cases = [
         "threadpool-submit", "processpool-submit", "processpool-map", "async-gather", "async-sleep-100k",
     ]
 
-    /// Smaller counts, for a fast look rather than a measurement.
-    public var quick: Bool
-    /// How many times each case runs; the best run counts.
-    public var repetitions: Int
+    /// How much the suite measures, and which Redis it uses.
+    public let settings: BenchSettings
 
     /// Creates the suite.
-    public init(quick: Bool = false, repetitions: Int = 3) {
-        self.quick = quick
-        self.repetitions = repetitions
+    public init(_ settings: BenchSettings = BenchSettings()) {
+        self.settings = settings
     }
 
     /// Runs the Simul side of every case.

@@ -10,22 +10,20 @@ import Synchronization
 /// sequential wall ÷ the longest single download, which is what downloading everything at once would give.
 ///
 /// ```swift
-/// let suite = IOBenchmark(quick: false, repetitions: 3)
+/// let suite = IOBenchmark(BenchSettings(quick: false, repetitions: 3))
 /// var results = try await suite.run { print("… \($0)") }
 /// results += try suite.runPython()
 /// IOBenchmark.summary(results).forEach { print($0) }
 /// await suite.shutdown()
 /// ```
-public struct IOBenchmark: Sendable {
+public struct IOBenchmark: BenchSuite {
     /// The stable case names, in the order they run.
     public static let cases = ["wikipics-sequential", "wikipics-threads", "wikipics-async"]
     /// The case of the ideal-speedup row (metric `speedup`, unit `x`).
     public static let idealSpeedupCase = "wikipics-ideal-speedup"
 
-    /// Smaller workloads, for a fast look rather than a measurement.
-    public var quick: Bool
-    /// How many times each case runs; the best run counts.
-    public var repetitions: Int
+    /// How much the suite measures, and which Redis it uses.
+    public let settings: BenchSettings
     /// How many pictures: 10, or 4 when quick (the demo's defaults).
     public var images: Int { quick ? 4 : 10 }
     /// Bytes per picture: 500 KB, or 200 KB when quick.
@@ -36,12 +34,10 @@ public struct IOBenchmark: Sendable {
     private let shared = SharedServer()
 
     /// Creates the suite; the image server starts with the first run and serves both ours and Python's.
-    /// - Parameters:
-    ///   - quick: 4 pictures of 200 KB instead of 10 of 500 KB.
-    ///   - repetitions: runs per case; the best counts.
-    public init(quick: Bool = false, repetitions: Int = 3) {
-        self.quick = quick
-        self.repetitions = repetitions
+    /// - Parameter settings: quick is 4 pictures of 200 KB instead of 10 of 500 KB; each case runs `repetitions`
+    ///   times and the best run counts.
+    public init(_ settings: BenchSettings = BenchSettings()) {
+        self.settings = settings
     }
 
     /// Runs the Simul side of every case.

@@ -1,26 +1,23 @@
 import Foundation
 import Logging
 import Simul
-import SimulDemos
 import SimulBrokers
 import SimulQueue
+import SimulTasks
 
 /// The `queue` suite: the task queue on its embedded SQLite broker.
 ///
 /// The file is in WAL mode with `synchronous=FULL`: every send is on disk, and survives a power cut, when it returns.
-public struct QueueBenchmark: Sendable {
+public struct QueueBenchmark: BenchSuite {
     /// The stable case names.
     public static let cases = ["queue-sqlite-enqueue", "queue-sqlite-drain"]
 
-    /// Smaller counts, for a fast look rather than a measurement.
-    public var quick: Bool
-    /// How many times each case runs; the best run counts.
-    public var repetitions: Int
+    /// How much the suite measures, and which Redis it uses.
+    public let settings: BenchSettings
 
     /// Creates the suite.
-    public init(quick: Bool = false, repetitions: Int = 3) {
-        self.quick = quick
-        self.repetitions = repetitions
+    public init(_ settings: BenchSettings = BenchSettings()) {
+        self.settings = settings
     }
 
     /// Runs both cases: 32 producers send `simul.noop` messages, then a worker drains them, storing every result

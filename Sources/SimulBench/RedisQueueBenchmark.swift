@@ -1,9 +1,10 @@
 import Foundation
 import Simul
-import SimulDemos
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 import SimulRedis
+import SimulTasks
 
 /// The `queue` suite's Redis cases, Simul and Python Celery on the same Redis in the same run.
 ///
@@ -11,21 +12,18 @@ import SimulRedis
 /// - `queue-redis-drain`: one worker runs the queued tasks and stores every result: `simul worker --pool async
 ///   -c 64 --prefetch-multiplier 8` against `celery worker -P prefork -c 2`.
 /// - `queue-redis-latency-p50`, `-p99`: from the send to the task's start, one task at a time on an idle worker.
-public struct RedisQueueBenchmark: Sendable {
+public struct RedisQueueBenchmark: BenchSuite {
     /// The stable case names.
     public static let cases = [
         "queue-redis-enqueue", "queue-redis-drain", "queue-redis-latency-p50", "queue-redis-latency-p99",
     ]
 
-    /// Smaller counts, for a fast look rather than a measurement.
-    public var quick: Bool
-    /// The Redis to use; `nil` starts a `redis-server` of its own on a free loopback port.
-    public var redisURL: String?
+    /// How much the suite measures, and which Redis it uses.
+    public let settings: BenchSettings
 
     /// Creates the suite.
-    public init(quick: Bool = false, redisURL: String? = nil) {
-        self.quick = quick
-        self.redisURL = redisURL
+    public init(_ settings: BenchSettings = BenchSettings()) {
+        self.settings = settings
     }
 
     private var count: Int { quick ? 2_000 : 20_000 }

@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import Simul
 import SimulBrokers
-import SimulDemos
 import SimulQueue
 import SimulRedis
+import SimulTasks
 
 /// The `revokes` suite: a revoke storm must not slow workers down.
 ///
@@ -16,26 +16,24 @@ import SimulRedis
 /// - `revokes-<broker>-drain-0`, `-drain-30000`: wall seconds, the best of three.
 /// - `revokes-<broker>-ratio`: the second over the first; 1 means the stored revocations cost nothing.
 /// - `revokes-<broker>-idle-cpu-30000`: percent of one core while idle with 30,000 revocations stored.
-public struct RevokeBenchmark: Sendable {
+public struct RevokeBenchmark: BenchSuite {
     /// The stable case names.
     public static let cases = ["sqlite", "redis"].flatMap { broker in
         ["drain-0", "drain-30000", "ratio", "idle-cpu-30000"].map { "revokes-\(broker)-\($0)" }
     }
 
-    /// Smaller counts, for a fast look rather than a measurement.
-    public var quick: Bool
-    /// The Redis to use (its database 4); `nil` starts a `redis-server` of its own on a free loopback port.
-    public var redisURL: String?
+    /// How much the suite measures, and which Redis it uses.
+    public let settings: BenchSettings
 
-    /// Creates the suite.
-    public init(quick: Bool = false, redisURL: String? = nil) {
-        self.quick = quick
-        self.redisURL = redisURL
+    /// Creates the suite; it uses database 4 of the settings' Redis, and runs each drain three times (once when
+    /// quick), whatever the settings' `repetitions`.
+    public init(_ settings: BenchSettings = BenchSettings()) {
+        self.settings = settings
     }
 
     private var tasks: Int { quick ? 500 : 2_000 }
     private var stored: Int { quick ? 5_000 : 30_000 }
-    private var repetitions: Int { quick ? 1 : 3 }
+    private var runs: Int { quick ? 1 : 3 }
 
     /// Runs the SQLite cases, then the Redis ones.
     public func run(progress: @Sendable (String) -> Void = { _ in }) async throws -> [BenchResult] {
@@ -82,7 +80,7 @@ public struct RevokeBenchmark: Sendable {
     ) async throws -> [BenchResult] {
         var best: [Int: Double] = [:]
         var idleCPU = 0.0
-        for _ in 0..<repetitions {
+        for _ in 0..<runs {
             for revocations in [0, stored] {
                 progress("revokes-\(name): drain \(tasks) with \(revocations) revocations stored")
                 let measured = try await fresh { queue in try await measure(queue, revocations: revocations) }

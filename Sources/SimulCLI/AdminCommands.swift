@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Simul
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 
 struct InspectCommand: AsyncParsableCommand {

@@ -44,25 +44,26 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         try checkNames(names, kind: "suite", available: Self.suites)
         let selected = names.isEmpty ? Self.suites : Self.suites.filter(names.contains)
+        let settings = BenchSettings(quick: quick, redisURL: redis)
         var results = BenchReport()
         for suite in selected {
             switch suite {
             case "executors":
-                let benchmark = ExecutorsBenchmark(quick: quick)
+                let benchmark = ExecutorsBenchmark(settings)
                 results.results += try await benchmark.run { Self.progress("simul: \($0)") }
                 if comparePython {
                     Self.progress("python: executors")
                     results.results += try peer { try benchmark.runPython() }
                 }
             case "cpu":
-                let benchmark = CPUBenchmark(quick: quick)
+                let benchmark = CPUBenchmark(settings)
                 results.results += try await benchmark.run { Self.progress("simul: \($0)") }
                 if comparePython {
                     Self.progress("python: primes (sequential, threads, processes; about a minute)")
                     results.results += try peer { try benchmark.runPython() }
                 }
             case "io":
-                let benchmark = IOBenchmark(quick: quick)
+                let benchmark = IOBenchmark(settings)
                 results.results += try await benchmark.run { Self.progress("simul: \($0)") }
                 if comparePython {
                     Self.progress("python: wikipics (urllib, ThreadPoolExecutor, aiohttp in a virtual environment)")
@@ -75,19 +76,19 @@ struct BenchCommand: AsyncParsableCommand {
                 }
                 await benchmark.shutdown()
             case "queue":
-                results.results += try await QueueBenchmark(quick: quick).run { Self.progress("simul: \($0)") }
+                results.results += try await QueueBenchmark(settings).run { Self.progress("simul: \($0)") }
                 if comparePython {
                     Self.progress("python: the SQLite queue has no Python peer (Celery has no SQLite broker)")
                 }
                 results.results += try await peer {
-                    try await RedisQueueBenchmark(quick: quick, redisURL: redis).run(comparePython: comparePython) {
+                    try await RedisQueueBenchmark(settings).run(comparePython: comparePython) {
                         Self.progress("simul: \($0)")
                     }
                 }
             case "revokes":
                 if comparePython { Self.progress("python: the revokes suite has no Python peer") }
                 results.results += try await peer {
-                    try await RevokeBenchmark(quick: quick, redisURL: redis).run { Self.progress("simul: \($0)") }
+                    try await RevokeBenchmark(settings).run { Self.progress("simul: \($0)") }
                 }
             default:
                 preconditionFailure("unhandled suite \(suite)")

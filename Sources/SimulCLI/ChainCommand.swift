@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Simul
 import SimulBrokers
 import SimulQueue
 
@@ -23,27 +22,17 @@ struct ChainCommand: AsyncParsableCommand {
     @Argument(help: "The steps, in order, as TASK or TASK:ARGS.")
     var steps: [String]
 
-    @Flag(help: "Wait for the last step's result and print it.")
-    var wait = false
-
-    @Option(
-        parsing: .unconditional, help: "With --wait, give up after this many seconds.",
-        transform: { try parseDouble($0, "--timeout") })
-    var timeout: Double?
+    @OptionGroup var waiting: WaitOptions
 
     func run() async throws {
         guard !steps.isEmpty else { throw CLIError("a chain needs at least one step, such as 'simul.add:[1, 2]'") }
         let signatures = try steps.map(Self.signature)
-        let timeout = try checkedSeconds(timeout, option: "--timeout")
+        let timeout = try waiting.checkedTimeout()
         let routes = try route.routes()
         let connection = try queue.open()
         let (broker, backend) = (connection.broker, connection.backend)
         let client = QueueClient(broker: broker, backend: backend, routes: routes)
-        let result = try await client.chain(signatures)
-        print(result.id)
-        fflush(nil)  // the id now, not when the wait ends: a pipe would hold it back until exit
-        guard wait else { return }
-        print(try await result.get(timeout: timeout.map { .seconds($0) }).jsonText)
+        try await waiting.report(client.chain(signatures), timeout: timeout)
     }
 
     /// A step: `TASK` or `TASK:ARGS`.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Simul
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 
 /// `--broker` and `--backend`, shared by the queue commands.

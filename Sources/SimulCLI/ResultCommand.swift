@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Simul
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 
 struct ResultCommand: AsyncParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Simul
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 
 struct SendCommand: AsyncParsableCommand {
@@ -75,13 +75,7 @@ struct SendCommand: AsyncParsableCommand {
             valueName: "file"))
     var raw: [String] = []
 
-    @Flag(help: "Wait for the result and print it.")
-    var wait = false
-
-    @Option(
-        parsing: .unconditional, help: "With --wait, give up after this many seconds.",
-        transform: { try parseDouble($0, "--timeout") })
-    var timeout: Double?
+    @OptionGroup var waiting: WaitOptions
 
     func run() async throws {
         if !raw.isEmpty { return try await sendRaw() }
@@ -106,8 +100,10 @@ struct SendCommand: AsyncParsableCommand {
         options.hardTimeLimit = try checkedSeconds(timeLimit, option: "--time-limit")
         options.softTimeLimit = try checkedSeconds(softTimeLimit, option: "--soft-time-limit")
         guard count >= 1 else { throw CLIError("--count must be at least 1, got \(count)") }
-        guard count == 1 || !wait else { throw CLIError("--wait takes one task; with --count, use simul result") }
-        let timeout = try checkedSeconds(timeout, option: "--timeout")
+        guard count == 1 || !waiting.wait else {
+            throw CLIError("--wait takes one task; with --count, use simul result")
+        }
+        let timeout = try waiting.checkedTimeout()
         let routes = try route.routes()
         let connection = try queue.open()
         let (broker, backend) = (connection.broker, connection.backend)
@@ -117,11 +113,7 @@ struct SendCommand: AsyncParsableCommand {
             await connection.close()
             return
         }
-        let result = try await client.send(task, args: args, kwargs: kwargs, options: options)
-        print(result.id)
-        fflush(nil)  // the id now, not when the wait ends: a pipe would hold it back until exit
-        guard wait else { return }
-        print(try await result.get(timeout: timeout.map { .seconds($0) }).jsonText)
+        try await waiting.report(client.send(task, args: args, kwargs: kwargs, options: options), timeout: timeout)
     }
 
     /// Sends `count` copies, 64 at a time so the broker writes them in groups, printing the ids in order as they go.
@@ -188,7 +180,7 @@ struct SendCommand: AsyncParsableCommand {
     /// `--raw`: each file's bytes as one envelope, all in one broker write, in order.
     private func sendRaw() async throws {
         guard task == nil, args == "[]", kwargs == "{}", countdown == nil, eta == nil, expires == nil, priority == nil,
-            timeLimit == nil, softTimeLimit == nil, count == 1, !wait
+            timeLimit == nil, softTimeLimit == nil, count == 1, !waiting.wait
         else { throw CLIError("--raw sends files as they are; it takes only -Q, --broker and --backend") }
         let bodies = try raw.map { path in
             guard let data = FileManager.default.contents(atPath: path) else {

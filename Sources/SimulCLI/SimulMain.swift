@@ -3,6 +3,7 @@ import Simul
 import SimulBench
 import SimulDemos
 import SimulQueue
+import SimulTasks
 
 /// The `simul` entry point. Its first act decides whether this process is a process-pool worker.
 @main

@@ -3,7 +3,6 @@ import Dispatch
 import Foundation
 import Logging
 import Simul
-import SimulDemos
 import SimulBrokers
 import SimulQueue
 

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 import Simul
+import SimulJSON
 public import SimulQueue
 import Synchronization
 

@@ -4,7 +4,7 @@ public import Logging
 import Mustache
 import NIOCore
 public import ServiceLifecycle
-import Simul
+import SimulJSON
 public import SimulQueue
 
 /// A web dashboard for a Simul or Celery cluster, in the spirit of Flower: workers, queues, tasks, task detail,

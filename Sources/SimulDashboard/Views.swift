@@ -1,5 +1,6 @@
 package import Foundation
 import Simul
+import SimulJSON
 package import SimulQueue
 
 /// A worker as the pages and `/api/workers` show it.

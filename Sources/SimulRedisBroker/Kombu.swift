@@ -1,5 +1,5 @@
 import Foundation
-import Simul
+import SimulJSON
 import SimulQueue
 
 /// kombu's Redis layout: the key names, priority lists and envelopes that Celery's Redis transport uses, so that

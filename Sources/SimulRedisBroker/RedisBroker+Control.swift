@@ -1,5 +1,5 @@
 import Foundation
-public import Simul
+public import SimulJSON
 public import SimulQueue
 import SimulRedis
 

@@ -1,7 +1,7 @@
 import Foundation
-import Simul
-public import SimulQueue
 import NIOCore
+import SimulJSON
+public import SimulQueue
 import SimulRedis
 
 extension RedisBroker {

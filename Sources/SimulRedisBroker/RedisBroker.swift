@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import Simul
+import SimulJSON
 public import SimulQueue
 public import SimulRedis
 import NIOCore

@@ -2,7 +2,7 @@ import DequeModule
 import Foundation
 import Logging
 import NIOCore
-import Simul
+import SimulJSON
 import SimulQueue
 import SimulRedis
 import Synchronization

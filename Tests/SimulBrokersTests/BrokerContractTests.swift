@@ -1,8 +1,9 @@
 import Foundation
-import Simul
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 import SimulRedisTestSupport
+import SimulTestSupport
 import Synchronization
 import Testing
 
@@ -71,8 +72,7 @@ struct BrokerContractTests {
     func purgeDeletesTheWaitingMessagesOfOneQueue(kind: BrokerKind) async throws {
         try await kind.withStore { store in
             let leased = Self.message()
-            try await store.broker.send([leased])
-            _ = try await Self.receive(1, from: store.broker)
+            try await Self.sendAndLease([leased], from: store.broker)
             try await store.broker.send([Self.message(), Self.message(), Self.message(queue: "other")])
             let lengths = try await store.broker.require(.queueAdministration).queueLengths()
             #expect(lengths["celery"] == 2 && lengths["other"] == 1)
@@ -110,10 +110,8 @@ struct BrokerContractTests {
     @Test(arguments: BrokerKind.allCases)
     func renewingALeaseKeepsTheMessage(kind: BrokerKind) async throws {
         try await kind.withStore { store in
-            let kept = Self.message(args: [1, 1])
-            let witness = Self.message(args: [2, 2])
-            try await store.broker.send([kept, witness])
-            _ = try await Self.receive(2, from: store.broker, lease: Self.shortLease)
+            let (kept, witness) = (Self.message(args: [1, 1]), Self.message(args: [2, 2]))
+            try await Self.sendAndLease([kept, witness], from: store.broker, for: Self.shortLease)
 
             let back = try await Self.receiveAfterLeasesRunOut(store.broker, renewing: [kept.deliveryTag])
             #expect(back.map(\.tag) == [witness.deliveryTag])
@@ -126,10 +124,8 @@ struct BrokerContractTests {
     @Test(arguments: BrokerKind.allCases)
     func acknowledgingTwiceIsHarmless(kind: BrokerKind) async throws {
         try await kind.withStore { store in
-            let acked = Self.message(args: [1, 1])
-            let witness = Self.message(args: [2, 2])
-            try await store.broker.send([acked, witness])
-            _ = try await Self.receive(2, from: store.broker, lease: Self.shortLease)
+            let (acked, witness) = (Self.message(args: [1, 1]), Self.message(args: [2, 2]))
+            try await Self.sendAndLease([acked, witness], from: store.broker, for: Self.shortLease)
 
             try await store.broker.commit(BrokerCommit(ack: [acked.deliveryTag]))
             try await store.broker.commit(BrokerCommit(ack: [acked.deliveryTag, acked.deliveryTag, "no-such-tag"]))
@@ -144,8 +140,7 @@ struct BrokerContractTests {
     func aRequeuedMessageIsReceivedAgain(kind: BrokerKind) async throws {
         try await kind.withStore { store in
             let message = Self.message()
-            try await store.broker.send([message])
-            _ = try await Self.receive(1, from: store.broker)
+            try await Self.sendAndLease([message], from: store.broker)
             try await store.broker.commit(BrokerCommit(requeue: [message.deliveryTag]))
 
             let again = try await Self.receive(1, from: store.broker)
@@ -407,14 +402,22 @@ struct BrokerContractTests {
         return deliveries
     }
 
-    /// Receives with the short lease until a message whose lease ran out comes back, renewing `renewing` before
-    /// each try, and returns what came back.
+    /// Sends `messages` to the queue `celery` and receives them all, leased for `lease`.
+    static func sendAndLease(
+        _ messages: [TaskMessage], from broker: any Broker, for lease: Duration = BrokerContractTests.longLease
+    ) async throws {
+        try await broker.send(messages)
+        _ = try await receive(messages.count, from: broker, lease: lease)
+    }
+
     /// Every stored revocation, task id to whether it asked for termination: a first read from no cursor.
     static func revoked(in broker: any Broker) async throws -> [String: Bool] {
         let (revocations, _) = try await broker.require(.revocations).revocations(after: nil)
         return Dictionary(revocations.map { ($0.id, $0.terminate) }) { $0 || $1 }
     }
 
+    /// Receives with the short lease until a message whose lease ran out comes back, renewing `renewing` before
+    /// each try, and returns what came back.
     static func receiveAfterLeasesRunOut(_ broker: any Broker, renewing tags: [String] = []) async throws
         -> [Delivery]
     {

@@ -1,6 +1,7 @@
 import Foundation
 import Simul
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 import Testing
 

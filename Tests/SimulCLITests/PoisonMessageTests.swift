@@ -1,9 +1,11 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
 import SimulRedisBroker
 import SimulRedisTestSupport
 import SimulSQLite
+import SimulTestSupport
 import Testing
 
 /// Poison messages against a real `simul worker` process, on SQLite and on Redis: each one fails or becomes a dead
@@ -102,18 +104,6 @@ struct PoisonMessageTests {
     }
 
     private static func startWorker(_ url: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: simulExecutable)
-        process.arguments = ["worker", "--broker", url, "-c", "2", "--lease", "5", "-n", "poison@test"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        try startSimul(["worker", "--broker", url, "-c", "2", "--lease", "5", "-n", "poison@test"])
     }
 }
-
-/// The `simul` binary next to the test bundle.
-let simulExecutable: String = {
-    let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-    return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("simul").path
-}()

@@ -1,7 +1,8 @@
 import Foundation
-import Simul
+import SimulJSON
 import SimulQueue
 import SimulSQLite
+import SimulTestSupport
 import Testing
 
 /// `simul send` and `simul result` as a user runs them: the bulk and raw sends and the id file the fault suite uses.

@@ -1,8 +1,10 @@
 import Foundation
 import Simul
 import SimulBrokers
+import SimulJSON
 import SimulQueue
 import SimulRedisTestSupport
+import SimulTestSupport
 import Testing
 
 /// A worker, a beat and a Hummingbird app in one `ServiceGroup`, in a process of their own, stopped by SIGTERM:
@@ -19,8 +21,7 @@ struct ServiceGroupTests {
         for _ in 0..<10 { ids.append(try await client.send("simul.sleep", args: [3]).id) }
 
         let app = Process()
-        app.executableURL = URL(fileURLWithPath: simulExecutable).deletingLastPathComponent()
-            .appendingPathComponent("SimulServiceTestApp")
+        app.executableURL = URL(fileURLWithPath: builtExecutable("SimulServiceTestApp"))
         app.arguments = [url]
         let output = Pipe()
         app.standardOutput = output

@@ -1,6 +1,7 @@
 import Foundation
 import SimulRedis
 import SimulRedisTestSupport
+import SimulTestSupport
 import Testing
 
 /// `simul worker`, `send`, `result` and `inspect` as separate processes, as a user runs them: on the embedded SQLite
@@ -8,13 +9,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct WorkerProcessTests {
     static func startWorker(_ url: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: simulExecutable)
-        process.arguments = ["worker", "--broker", url, "-c", "2"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        try startSimul(["worker", "--broker", url, "-c", "2"])
     }
 
     @Test func sqliteWorkerRunsTasksReportsFailuresAndStopsOnSIGTERM() throws {

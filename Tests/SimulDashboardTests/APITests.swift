@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Simul
+import SimulJSON
 import SimulQueue
 import Testing
 

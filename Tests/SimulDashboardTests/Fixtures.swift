@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Simul
+import SimulJSON
 import SimulQueue
 
 @testable import SimulDashboard

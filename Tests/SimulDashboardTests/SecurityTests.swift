@@ -3,7 +3,9 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Simul
+import SimulJSON
 import SimulQueue
+import SimulTestSupport
 import Testing
 
 @testable import SimulDashboard
@@ -140,6 +142,16 @@ struct SecurityTests {
         }
     }
 
+    /// The message of a request whose session is unknown or has ended.
+    static let sessionEnded = "the session is unknown or has ended: log in again"
+
+    /// Purges the queue `celery` as the page of session `id` does: the session's cookie and the form's CSRF token.
+    static func purge(_ client: some TestClientProtocol, session id: String, csrf: String) async throws -> TestResponse
+    {
+        try await client.execute(
+            uri: "/actions/purge", method: .post, headers: session(id), body: body("queue=celery&csrf=\(csrf)"))
+    }
+
     /// Headers that carry the session `id` in its cookie, posted from the dashboard's own origin.
     static func session(_ id: String) -> HTTPFields {
         Self.form.with(.cookie, "\(Access.cookieName)=\(id)").with(.origin, "http://localhost")
@@ -167,13 +179,8 @@ struct SecurityTests {
                 #expect(response.status == .forbidden)
                 #expect(response.text.contains("the request did not come from the dashboard&#39;s pages"))
             }
-            try await client.execute(
-                uri: "/actions/purge", method: .post, headers: Self.session(id),
-                body: Self.body("queue=celery&csrf=\(csrf)")
-            ) { response in
-                #expect(response.status == .seeOther)
-                #expect(response.headers[.location] == "/queues")
-            }
+            let purged = try await Self.purge(client, session: id, csrf: csrf)
+            #expect(purged.status == .seeOther && purged.headers[.location] == "/queues")
         }
     }
 
@@ -222,17 +229,12 @@ struct SecurityTests {
         let csrf = fixture.dashboard.access.csrf
         try await fixture.application.test(.router) { client in
             _ = try await Self.logIn(client, csrf: csrf)
-            try await client.execute(
-                uri: "/actions/purge", method: .post, headers: Self.session(id),
-                body: Self.body("queue=celery&csrf=\(csrf)")
-            ) { response in
-                #expect(response.status == .unauthorized)
-                #expect(response.text.contains("the session is unknown or has ended: log in again"))
-            }
+            let refused = try await Self.purge(client, session: id, csrf: csrf)
+            #expect(refused.status == .unauthorized && refused.text.contains(Self.sessionEnded))
             // Off loopback an unknown session cannot read either.
             try await client.execute(uri: "/api/workers", method: .get, headers: Self.session(id)) { response in
                 #expect(response.status == .unauthorized)
-                #expect(response.text == #"{"error":"the session is unknown or has ended: log in again"}"#)
+                #expect(response.text == #"{"error":"\#(Self.sessionEnded)"}"#)
             }
         }
     }
@@ -254,13 +256,8 @@ struct SecurityTests {
                 let cleared = "\(Access.cookieName)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
                 #expect(response.headers[.setCookie] == cleared)
             }
-            try await client.execute(
-                uri: "/actions/purge", method: .post, headers: Self.session(id),
-                body: Self.body("queue=celery&csrf=\(csrf)")
-            ) { response in
-                #expect(response.status == .unauthorized)
-                #expect(response.text.contains("the session is unknown or has ended: log in again"))
-            }
+            let refused = try await Self.purge(client, session: id, csrf: csrf)
+            #expect(refused.status == .unauthorized && refused.text.contains(Self.sessionEnded))
             try await client.execute(uri: "/api/workers", method: .get, headers: Self.session(id)) { response in
                 #expect(response.status == .unauthorized)
             }
@@ -291,32 +288,22 @@ struct SecurityTests {
     }
 
     @Test func sessionsEndAfterTheirLifetime() async throws {
-        let clock = ManualSessionClock()
+        let clock = TestClock()
         let sessions = SessionTable(lifetime: .seconds(60), capacity: 10, clock: clock)
         let fixture = try await Fixture(token: Self.token, sessions: sessions)
         let csrf = fixture.dashboard.access.csrf
         try await fixture.application.test(.router) { client in
             let id = try await Self.logIn(client, csrf: csrf)
             clock.advance(by: .seconds(59))
-            try await client.execute(
-                uri: "/actions/purge", method: .post, headers: Self.session(id),
-                body: Self.body("queue=celery&csrf=\(csrf)")
-            ) { response in
-                #expect(response.status == .seeOther)
-            }
+            #expect(try await Self.purge(client, session: id, csrf: csrf).status == .seeOther)
             clock.advance(by: .seconds(1))
-            try await client.execute(
-                uri: "/actions/purge", method: .post, headers: Self.session(id),
-                body: Self.body("queue=celery&csrf=\(csrf)")
-            ) { response in
-                #expect(response.status == .unauthorized)
-                #expect(response.text.contains("the session is unknown or has ended: log in again"))
-            }
+            let refused = try await Self.purge(client, session: id, csrf: csrf)
+            #expect(refused.status == .unauthorized && refused.text.contains(Self.sessionEnded))
         }
     }
 
     @Test func theSessionTableDropsTheOldestWhenFull() {
-        let clock = ManualSessionClock()
+        let clock = TestClock()
         let sessions = SessionTable(lifetime: .seconds(60), capacity: 3, clock: clock)
         var ids: [String] = []
         for _ in 0..<5 {

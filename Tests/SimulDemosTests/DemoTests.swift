@@ -1,15 +1,13 @@
 import Foundation
 import Simul
+import SimulJSON
+import SimulTasks
+import SimulTestSupport
 import Testing
 
 @testable import SimulDemos
 
-/// The `simul` binary next to the test bundle: it registers the demo tasks, so it can serve as a pool worker.
-let simulExecutable: String = {
-    let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-    return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("simul").path
-}()
-
+/// A demo context that prints nothing, with the `simul` binary (which registers the demo tasks) as its pool worker.
 func quietContext(quick: Bool = true) -> DemoContext {
     var options = DemoOptions()
     options.quick = quick

@@ -3,6 +3,7 @@ import Simul
 import Testing
 
 @testable import SimulDemos
+@testable import SimulTasks
 
 @Suite(.timeLimit(.minutes(2))) struct LocalHTTPServerTests {
     static let body = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }

@@ -1,6 +1,8 @@
 import Foundation
 import Simul
 import SimulDemos
+import SimulJSON
+import SimulTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(3)))

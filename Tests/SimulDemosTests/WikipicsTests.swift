@@ -1,5 +1,7 @@
 import Foundation
 import Simul
+import SimulJSON
+import SimulTasks
 import Synchronization
 import Testing
 
@@ -170,14 +172,6 @@ import Testing
         #expect(Wikipics.label(0, of: 4) == "( 1 )")
         #expect(Wikipics.label(0, of: 10) == "(  1 )")
         #expect(Wikipics.label(9, of: 10) == "( 10 )")
-    }
-
-    @Test func decodesChunkedBodies() throws {
-        let body = Array("4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\n".utf8)
-        #expect(try BlockingHTTP.dechunk(body) == Array("Wikipedia".utf8))
-        #expect(throws: DownloadError.badResponse("truncated chunk")) {
-            try BlockingHTTP.dechunk(Array("9\r\nWiki".utf8))
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 
 /// One named check of a scenario, printed in its notes, and `FAILED` after its name when it did not hold.
 struct Check {

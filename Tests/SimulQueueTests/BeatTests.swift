@@ -1,7 +1,10 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
+import SimulQueueTestSupport
 import SimulSQLite
+import SimulTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct BeatTests {

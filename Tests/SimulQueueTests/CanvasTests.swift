@@ -1,6 +1,8 @@
 import Foundation
-import Simul
+import SimulJSON
 import SimulQueue
+import SimulQueueTestSupport
+import SimulTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct CanvasTests {
@@ -95,7 +97,7 @@ import Testing
         var header = [Signature("t.gated", args: [.string(gate), 100])] + adds.dropFirst()
         let ids = header.indices.map { header[$0].freeze() }
         let list = try await queue.client.chord(header, body: Signature("t.echo"))
-        try await QueueHarness.eventually("the ungated header tasks finished") {
+        try await waitUntil("the ungated header tasks finished") {
             try await queue.broker.results(for: Array(ids.dropFirst())).values.filter { $0.status == .success }
                 .count == ids.count - 1
         }

@@ -1,7 +1,10 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
+import SimulQueueTestSupport
 import SimulSQLite
+import SimulTestSupport
 import Testing
 
 /// ``DeadLetterLimits`` on the memory and SQLite brokers (the Redis broker's are in `RedisBrokerTests`).
@@ -85,7 +88,7 @@ import Testing
         await #expect(throws: TaskError(type: "InvalidTaskMessage", message: cut, module: "simul")) {
             _ = try await queue.client.result(message.id).get(timeout: .seconds(30))
         }
-        try await QueueHarness.eventually("the dead letter") { try await !queue.broker.deadLetters(limit: 10).isEmpty }
+        try await waitUntil("the dead letter") { try await !queue.broker.deadLetters(limit: 10).isEmpty }
         #expect(try await queue.broker.deadLetters(limit: 10).map(\.reason) == [cut])
         try await queue.stop()
     }

@@ -1,6 +1,9 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
+import SimulQueueTestSupport
+import SimulTestSupport
 import Synchronization
 import Testing
 
@@ -54,7 +57,7 @@ import Testing
     /// Sends a task and waits until the worker has run it and failed to acknowledge it.
     static func waitForAFailedAcknowledgement(_ broker: RefusingBroker, inner: MemoryBroker) async throws {
         try await inner.send([TaskMessage(task: "t.add", args: [1, 2])])
-        try await QueueHarness.eventually("a refused acknowledgement") { broker.refusals > 0 }
+        try await waitUntil("a refused acknowledgement") { broker.refusals > 0 }
     }
 
     /// The message is not acknowledged: once its lease ends it waits in its queue again.

@@ -1,5 +1,7 @@
 import Foundation
 import Simul
+import SimulJSON
+import SimulQueueTestSupport
 import Testing
 
 @testable import SimulQueue

@@ -1,7 +1,9 @@
 import Foundation
-import Synchronization
-import Simul
+import SimulJSON
 import SimulQueue
+import SimulQueueTestSupport
+import SimulTestSupport
+import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct WorkerTests {
@@ -73,7 +75,7 @@ import Testing
         #expect(stored.status == .failure)
         #expect(stored.error?.type == "NotRegistered")
         #expect(stored.error?.message == "nosuch.task")
-        try await QueueHarness.eventually("acknowledged") { try await queue.broker.queueLengths().isEmpty }
+        try await waitUntil("acknowledged") { try await queue.broker.queueLengths().isEmpty }
         try await queue.stop()
         #expect(try await queue.broker.receive(from: ["celery"], limit: 10, lease: .seconds(1), timeout: .zero).isEmpty)
     }
@@ -105,7 +107,7 @@ import Testing
             ),
         ]
         try await queue.broker.commit(BrokerCommit(send: bad.map { OutgoingMessage(raw: $0.0, queue: "celery") }))
-        try await QueueHarness.eventually("dead letters") { try await queue.broker.deadLetters(limit: 10).count == 4 }
+        try await waitUntil("dead letters") { try await queue.broker.deadLetters(limit: 10).count == 4 }
         let reasons = try await queue.broker.deadLetters(limit: 10).map(\.reason)
         for (_, expected) in bad { #expect(reasons.contains { $0.hasPrefix(expected) }, "\(expected) in \(reasons)") }
         // The worker keeps serving.
@@ -134,15 +136,15 @@ import Testing
         }
         #expect(try await queue.client.result(TaskID.make()).state() == .pending)
         let blocker = try await queue.client.send("t.spin", args: [30])
-        try await QueueHarness.eventually("started") { try await blocker.state() == .started }
+        try await waitUntil("started") { try await blocker.state() == .started }
         let waiting = try await queue.client.send("t.add", args: [1, 1])
-        try await QueueHarness.eventually("received") { try await waiting.state() == .received }
+        try await waitUntil("received") { try await waiting.state() == .received }
         try await queue.client.revoke([blocker.id], terminate: true)
-        try await QueueHarness.eventually("revoked") { try await blocker.state() == .revoked }
+        try await waitUntil("revoked") { try await blocker.state() == .revoked }
         #expect(try await waiting.get(timeout: .seconds(30)) == 2)
         #expect(try await waiting.state() == .success)
         let later = try await queue.client.send("t.later")
-        try await QueueHarness.eventually("retry") { try await later.state() == .retry }
+        try await waitUntil("retry") { try await later.state() == .retry }
         let failing = try await queue.client.send("t.fail", args: ["x"])
         _ = try? await failing.get(timeout: .seconds(30))
         #expect(try await failing.state() == .failure)
@@ -252,7 +254,7 @@ import Testing
         let queue = QueueHarness { $0.pool = pool }
         let task = pool == .async ? "t.nap" : "t.spin"
         let running = try await queue.client.send(task, args: [60])
-        try await QueueHarness.eventually("running") { queue.worker.stats.active == 1 }
+        try await waitUntil("running") { queue.worker.stats.active == 1 }
         try await queue.client.revoke([running.id], terminate: true)
         do {
             _ = try await running.get(timeout: .seconds(30))
@@ -310,7 +312,7 @@ import Testing
         }
         let running = try await (0..<2).asyncMap { _ in try await queue.client.send("t.spin", args: [0.5]) }
         let waiting = try await (0..<6).asyncMap { _ in try await queue.client.send("t.add", args: [1, 1]) }
-        try await QueueHarness.eventually("both running") { queue.worker.stats.active == 2 }
+        try await waitUntil("both running") { queue.worker.stats.active == 2 }
         try await queue.stop()
         for result in running { #expect(try await result.state() == .success) }
         let unfinished = try await waiting.asyncMap { try await $0.state() }.filter { $0 != .success }.count
@@ -327,7 +329,7 @@ extension WorkerTests {
         }
         let running = try await (0..<2).asyncMap { _ in try await queue.client.send("t.nap", args: [60]) }
         _ = try await (0..<3).asyncMap { _ in try await queue.client.send("t.add", args: [1, 1]) }
-        try await QueueHarness.eventually("both running") { queue.worker.stats.active == 2 }
+        try await waitUntil("both running") { queue.worker.stats.active == 2 }
         queue.worker.shutdown()  // warm: waits up to a minute for the naps
         queue.worker.shutdown()  // cold: stops them now
         try await queue.stop()

@@ -193,14 +193,3 @@ public enum RedisTestEnvironment {
         "simul-test:\(name):\(UInt64.random(in: 0...UInt64.max))"
     }
 }
-
-/// Waits until `condition` holds, checking every 10 ms, for at most `timeout` (a safety net, not a schedule).
-public func waitUntil(
-    _ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw RedisServer.StartError(description: "timed out: \(what)") }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}

@@ -2,6 +2,7 @@ import NIOCore
 import Simul
 import SimulRedis
 import SimulRedisTestSupport
+import SimulTestSupport
 import Testing
 
 /// One connection against a real Redis: pipelining, errors, blocking commands, timeouts, closing, RESP3.

@@ -1,6 +1,7 @@
 import NIOCore
 import SimulRedis
 import SimulRedisTestSupport
+import SimulTestSupport
 import Testing
 
 /// Tests that need a Redis server of their own: one with a password, one that is killed and restarted.

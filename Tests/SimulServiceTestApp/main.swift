@@ -5,8 +5,8 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import SimulBrokers
-import SimulDemos
 import SimulQueue
+import SimulTasks
 import UnixSignals
 
 let url = CommandLine.arguments.dropFirst().first ?? "sqlite://.simul/queue.sqlite"

@@ -1,5 +1,5 @@
-public import Simul
 import Foundation
+public import Simul
 
 /// Process tasks for the process-pool tests, run by the `SimulTestWorker` executable.
 public enum TestTasks {
@@ -20,10 +20,7 @@ public enum TestTasks {
     }
 
     /// The worker executable next to the test bundle.
-    public static var workerExecutable: String {
-        let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("SimulTestWorker").path
-    }
+    public static var workerExecutable: String { builtExecutable("SimulTestWorker") }
 
     /// A configuration that starts the test worker.
     public static func configuration(workers: Int = 2) -> ProcessPoolConfiguration {

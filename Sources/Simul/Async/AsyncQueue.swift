@@ -101,13 +101,7 @@ extension AsyncQueue: AsyncSequence {
         /// Waits for and removes the next element.
         /// - Returns: the element, or `nil` once the queue is shut down and drained, or the task is cancelled.
         public mutating func next() async -> Element? {
-            guard !isFinished else { return nil }
-            do {
-                return try await storage.get()
-            } catch {
-                isFinished = true
-                return nil
-            }
+            await next(isolation: nil)
         }
 
         /// Waits for and removes the next element.

@@ -1,5 +1,6 @@
 import Foundation
 public import Simul
+public import SimulJSON
 
 /// The language of the narration; the seeds are Portuguese.
 public enum Language: String, Sendable, CaseIterable {

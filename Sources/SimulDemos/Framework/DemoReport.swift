@@ -1,4 +1,5 @@
 public import Simul
+public import SimulJSON
 
 /// One model's run in a demo: what `simul demo --json` prints per model.
 public struct ModelRun: Codable, Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 public import Simul
+import SimulTasks
 
 /// The process tasks the demos send to workers; the `simul` binary registers them.
 public enum DemoTasks {

@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 
 /// Seed 001's pipeline: query the data (2 s), process it (2 s), and write a log (2 s). Processing needs the data,
 /// so no model can beat query + process = 4 s: that dependency is the floor. Writing the log depends on nothing.

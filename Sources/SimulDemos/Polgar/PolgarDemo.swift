@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 
 /// Seed 003's simultaneous exhibition: Judit Polgár plays 20 opponents, 30 moves a game; she takes 5 s a move and
 /// each opponent 55 s. One game after another takes 10 h. Walking from board to board, she keeps every opponent

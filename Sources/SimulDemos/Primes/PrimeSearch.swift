@@ -1,3 +1,4 @@
+import SimulTasks
 import Synchronization
 
 /// Splits the search for least prime factors into pieces that several workers can share, and settles each number

@@ -1,5 +1,7 @@
 import Foundation
 public import Simul
+import SimulJSON
+import SimulTasks
 
 /// Seed 003's primes demo: the least prime factors of eight large numbers, CPU-bound work, computed sequentially,
 /// with threads, with the process pool and with async, and shown in a live table as they are found.

@@ -1,7 +1,9 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
 import SimulSQLite
+import SimulTasks
 
 /// Seed 004's Celery example on the embedded broker: a program hands slow tasks to a queue and carries on, a worker
 /// in another process runs them, and then a chain runs (`add(1, 2) | mul(10) | add(5)`).

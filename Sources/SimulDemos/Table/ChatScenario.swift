@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Simul
+import SimulJSON
 
 /// Row 8, "Chat server": many clients connect to a local chat server at once, and each sends a few messages and
 /// waits for each answer.

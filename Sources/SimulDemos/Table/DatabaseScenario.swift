@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Simul
+import SimulJSON
 import Synchronization
 
 /// Row 10, "Ler/escrever DB": a mix of durable write transactions (new orders) and reporting queries (price bands

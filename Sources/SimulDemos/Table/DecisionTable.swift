@@ -1,5 +1,6 @@
 import Foundation
-package import Simul
+import Simul
+package import SimulJSON
 
 /// Seed 002's closing "Tabela de Decisão Rápida" (which technique for which workload), measured on this machine:
 /// ten small real workloads, each run sequentially and under every model that applies, with the measured winner

@@ -1,5 +1,7 @@
 import Foundation
 import Simul
+import SimulJSON
+import SimulTasks
 
 /// Row 3, "Download de arquivos": download files from a throttled local server to disk, and verify them.
 struct DownloadScenario: Scenario {

@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 
 /// Row 2, "Processar arquivos grandes": read CSV files from disk, checksum, compress and parse each.
 struct FilesScenario: Scenario {

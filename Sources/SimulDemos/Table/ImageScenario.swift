@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 
 /// Row 5, "Processamento de imagens": an edge-preserving (bilateral) blur of a generated RGB photo, in bands of
 /// rows.

@@ -1,4 +1,6 @@
 import Simul
+import SimulJSON
+import SimulTasks
 
 /// Row 9, "Cálculos matemáticos": count the primes below a bound by trial division, in ranges.
 struct MathsScenario: Scenario {

@@ -13,14 +13,7 @@ enum Pools {
     /// Runs `body` with a thread pool of `count` threads, and shuts the pool down after.
     static func withThreads<Value>(_ count: Int, _ body: (ThreadPool) async throws -> Value) async throws -> Value {
         let pool = ThreadPool(maxWorkers: count, namePrefix: "simul-table")
-        do {
-            let value = try await body(pool)
-            await pool.shutdown()
-            return value
-        } catch {
-            await pool.shutdown(cancelPending: true)
-            throw error
-        }
+        return try await using(pool, shutdown: { await pool.shutdown(cancelPending: $0) }, body)
     }
 
     /// Runs `body` with a process pool, and shuts the pool down after.
@@ -30,12 +23,19 @@ enum Pools {
         var logger = Logger(label: "simul.table")
         logger.logLevel = .error
         let pool = ProcessPool(configuration, logger: logger)
+        return try await using(pool, shutdown: { await pool.shutdown(cancelPending: $0) }, body)
+    }
+
+    /// Runs `body` with `pool`, then shuts the pool down: after its pending work, or, when `body` throws, at once.
+    private static func using<Pool, Value>(
+        _ pool: Pool, shutdown: (_ cancelPending: Bool) async -> Void, _ body: (Pool) async throws -> Value
+    ) async throws -> Value {
         do {
             let value = try await body(pool)
-            await pool.shutdown()
+            await shutdown(false)
             return value
         } catch {
-            await pool.shutdown(cancelPending: true)
+            await shutdown(true)
             throw error
         }
     }

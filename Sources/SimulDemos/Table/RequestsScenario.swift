@@ -1,5 +1,7 @@
 import Foundation
 import Simul
+import SimulJSON
+import SimulTasks
 
 /// Row 1, "Requisições HTTP múltiplas": many small JSON GETs to a local API server that takes a while to answer.
 struct RequestsScenario: Scenario {

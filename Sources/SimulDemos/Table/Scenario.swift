@@ -1,4 +1,5 @@
 package import Simul
+package import SimulJSON
 
 /// A concurrency model of seed 002's decision table.
 package enum Model: String, CaseIterable, Sendable, Codable {

@@ -1,5 +1,7 @@
 import Foundation
 import Simul
+import SimulJSON
+import SimulTasks
 
 /// Row 6, "Web scraping": crawl a local site breadth-first from its home page, parsing every page's title and
 /// links.

@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 import Synchronization
 
 /// Row 7, "Machine Learning training": full-batch gradient descent of a logistic regression, data-parallel: each

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Simul
+import SimulTasks
 
 /// A short, real tour of the core primitives: threads for waiting, processes for computing, async for many
 /// waits, a crash that stays contained, and a timeout. Each step is timed the way `%%time` does it.

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Simul
+package import SimulTasks
 
 /// One picture to download.
 package struct PictureSource: Sendable, Hashable {

@@ -1,5 +1,7 @@
 import Foundation
 import Simul
+import SimulJSON
+import SimulTasks
 
 /// The seed's "Wikipedia pictures" demo: download pictures one after another, with threads, and with async tasks,
 /// and time each way like `%%time`.

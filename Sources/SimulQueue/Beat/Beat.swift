@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
-public import Simul
+public import SimulJSON
 
 /// Sends periodic tasks: `simul beat`.
 ///

@@ -1,5 +1,5 @@
 public import Foundation
-public import Simul
+public import SimulJSON
 
 /// Where task messages wait for workers: a durable queue with leases and acknowledgements.
 ///

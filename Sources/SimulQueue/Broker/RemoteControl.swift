@@ -1,4 +1,4 @@
-public import Simul
+public import SimulJSON
 
 /// A broker that carries remote-control commands to workers: Celery's pidbox, which `celery inspect`,
 /// `celery control` and Flower use to ping workers, read their state and revoke tasks.

@@ -1,4 +1,4 @@
-public import Simul
+public import SimulJSON
 
 /// A handle on a sent task's result: its state now, or its value when it is ready.
 public struct AsyncResult: Sendable {

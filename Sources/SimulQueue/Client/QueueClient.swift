@@ -1,4 +1,4 @@
-public import Simul
+public import SimulJSON
 
 /// Sends tasks and canvases to a broker and hands back their ``AsyncResult``s: Celery's `delay`, `apply_async`,
 /// `chain`, `group` and `chord`.

@@ -1,5 +1,5 @@
 public import Foundation
-import Simul
+import SimulJSON
 
 /// How to send one task: where, when, how urgent, and what follows it.
 public struct SendOptions: Sendable {

@@ -1,5 +1,6 @@
 public import Foundation
 import Simul
+import SimulJSON
 
 /// Turns ``TaskMessage``s into Celery protocol v2 envelopes and back.
 ///

@@ -1,4 +1,4 @@
-public import Simul
+public import SimulJSON
 
 /// A task call that has not been sent yet: Celery's signature (`add.s(2, 3)`), as it travels inside messages.
 ///

@@ -1,4 +1,4 @@
-public import Simul
+public import SimulJSON
 
 /// An error a task raised, as it travels in results: a type name, a message and a traceback.
 ///

@@ -1,5 +1,6 @@
 public import Foundation
-public import Simul
+import Simul
+public import SimulJSON
 
 /// One task message: Celery protocol v2's headers, body and delivery properties in one value.
 ///

@@ -1,5 +1,5 @@
 public import Foundation
-public import Simul
+public import SimulJSON
 
 /// A task's state and outcome as the result backend stores it: Celery's result meta, field for field.
 public struct TaskResult: Codable, Sendable, Equatable {

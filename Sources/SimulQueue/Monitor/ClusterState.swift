@@ -1,5 +1,6 @@
 public import Foundation
-public import Simul
+import Simul
+public import SimulJSON
 
 /// What the events say about the cluster: the workers and the tasks they hold. `simul inspect` and the dashboard
 /// build it by folding the broker's events in order.

@@ -1,4 +1,4 @@
-import Simul
+import SimulJSON
 
 /// Binds Celery's `args` and `kwargs` to a task's parameters the way Python binds a call, and decodes each.
 struct ArgumentBinder: Sendable {

@@ -1,4 +1,4 @@
-public import Simul
+public import SimulJSON
 
 /// The tasks this program can run, by name: one registration serves in-process calls, the process pool and queue
 /// workers.

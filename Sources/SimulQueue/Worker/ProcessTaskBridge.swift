@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 public import Simul
+public import SimulJSON
 import Synchronization
 
 /// Runs catalog tasks in a ``ProcessPool``: the worker sends the task's name and arguments, and the worker process

@@ -1,4 +1,5 @@
 import Simul
+import SimulJSON
 
 /// Where a worker's tasks run: one thread, a thread pool, a process pool, or the cooperative pool.
 final class TaskExecutorPool: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Simul
+import SimulJSON
 import Synchronization
 
 extension Worker {

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 import Simul
+import SimulJSON
 import Synchronization
 
 /// Takes task messages from a broker, runs them in a pool, and stores their results: `simul worker`.

@@ -1,11 +1,7 @@
+import SimulTestSupport
 import Testing
 
 @testable import Simul
-
-private typealias Gate = AsyncTesting.Gate
-private typealias Recorder = AsyncTesting.Recorder
-private typealias InFlight = AsyncTesting.InFlight
-private typealias ExampleError = AsyncTesting.ExampleError
 
 @Suite(.timeLimit(.minutes(1)))
 struct AsyncAsCompletedTests {
@@ -62,7 +58,7 @@ struct AsyncAsCompletedTests {
         for index in 0..<count {
             // Operations start in index order, so after `index` completions exactly these have started.
             let expected = min(index + limit, count)
-            try await AsyncTesting.waitUntil("\(expected) operations started") { started.all.count == expected }
+            try await waitUntil("\(expected) operations started") { started.all.count == expected }
             #expect(Set(started.all) == Set(0..<expected))
             #expect(inFlight.current == expected - index)
             gates[index].open()
@@ -77,12 +73,7 @@ struct AsyncAsCompletedTests {
         let operations: [@Sendable () async throws -> Int] = (0..<5).map { index in
             {
                 if index == 0 { return 0 }
-                do {
-                    try await Gate().wait()
-                } catch {
-                    cancelled.record(index)
-                    throw error
-                }
+                try await runUntilCancelled { _ in cancelled.record(index) }
                 return index
             }
         }
@@ -92,7 +83,7 @@ struct AsyncAsCompletedTests {
             break
         }
         #expect(received == [0])
-        try await AsyncTesting.waitUntil("the four waiting operations cancelled") { cancelled.all.count == 4 }
+        try await waitUntil("the four waiting operations cancelled") { cancelled.all.count == 4 }
         #expect(Set(cancelled.all) == [1, 2, 3, 4])
     }
 
@@ -115,9 +106,9 @@ struct AsyncAsCompletedTests {
             for await _ in asCompleted(operations) { count += 1 }
             return count
         }
-        try await AsyncTesting.waitUntil("three operations waiting") { waiting.waiterCount == 3 }
+        try await waitUntil("three operations waiting") { waiting.waiterCount == 3 }
         consumer.cancel()
         _ = await consumer.value
-        try await AsyncTesting.waitUntil("the operations cancelled") { cancelled.all.count == 3 }
+        try await waitUntil("the operations cancelled") { cancelled.all.count == 3 }
     }
 }

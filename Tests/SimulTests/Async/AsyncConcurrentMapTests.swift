@@ -1,11 +1,7 @@
+import SimulTestSupport
 import Testing
 
 @testable import Simul
-
-private typealias Gate = AsyncTesting.Gate
-private typealias Recorder = AsyncTesting.Recorder
-private typealias InFlight = AsyncTesting.InFlight
-private typealias ExampleError = AsyncTesting.ExampleError
 
 @Suite(.timeLimit(.minutes(1)))
 struct AsyncConcurrentMapTests {
@@ -41,7 +37,7 @@ struct AsyncConcurrentMapTests {
         }
         for index in 0..<count {
             let expected = min(index + limit, count)
-            try await AsyncTesting.waitUntil("\(expected) transforms started") { started.all.count == expected }
+            try await waitUntil("\(expected) transforms started") { started.all.count == expected }
             #expect(Set(started.all) == Set(0..<expected))
             #expect(inFlight.current <= limit)
             gates[index].open()
@@ -57,12 +53,7 @@ struct AsyncConcurrentMapTests {
             try await (0..<10).concurrentMap(maxConcurrency: 3) { index in
                 started.record(index)
                 if index == 1 { throw ExampleError(message: "element 1 failed") }
-                do {
-                    try await Gate().wait()
-                } catch {
-                    cancelled.record(index)
-                    throw error
-                }
+                try await runUntilCancelled { _ in cancelled.record(index) }
                 return index
             }
         }
@@ -79,7 +70,7 @@ struct AsyncConcurrentMapTests {
                 return index
             }
         }
-        try await AsyncTesting.waitUntil("two transforms waiting") { waiting.waiterCount == 2 }
+        try await waitUntil("two transforms waiting") { waiting.waiterCount == 2 }
         mapping.cancel()
         await #expect(throws: CancellationError.self) { try await mapping.value }
     }

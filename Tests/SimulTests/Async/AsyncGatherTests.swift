@@ -1,10 +1,7 @@
+import SimulTestSupport
 import Testing
 
 @testable import Simul
-
-private typealias Gate = AsyncTesting.Gate
-private typealias Recorder = AsyncTesting.Recorder
-private typealias ExampleError = AsyncTesting.ExampleError
 
 @Suite(.timeLimit(.minutes(1)))
 struct AsyncGatherTests {
@@ -95,12 +92,7 @@ struct AsyncGatherTests {
         await #expect(throws: ExampleError(message: "disk full")) {
             _ = try await gather(
                 {
-                    do {
-                        try await Gate().wait()
-                    } catch {
-                        cancelled.record("\(type(of: error))")
-                        throw error
-                    }
+                    try await runUntilCancelled { cancelled.record("\(type(of: $0))") }
                     return 1
                 },
                 { @Sendable () async throws -> String in throw ExampleError(message: "disk full") }
@@ -117,12 +109,7 @@ struct AsyncGatherTests {
             {
                 started.record(index)
                 if index == 25 { throw ExampleError(message: "item 25 is broken") }
-                do {
-                    try await Gate().wait()
-                } catch {
-                    cancelled.record(index)
-                    throw error
-                }
+                try await runUntilCancelled { _ in cancelled.record(index) }
                 return index
             }
         }
@@ -148,7 +135,7 @@ struct AsyncGatherTests {
                 }
             )
         }
-        try await AsyncTesting.waitUntil("all three operations waiting") { waiting.waiterCount == 3 }
+        try await waitUntil("all three operations waiting") { waiting.waiterCount == 3 }
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
     }

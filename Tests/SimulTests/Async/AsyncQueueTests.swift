@@ -1,8 +1,7 @@
+import SimulTestSupport
 import Testing
 
 @testable import Simul
-
-private typealias Recorder = AsyncTesting.Recorder
 
 /// The state machine alone: no tasks, no locks, no time. Consumers and producers are plain strings.
 @Suite struct AsyncQueueStateMachineTests {
@@ -208,7 +207,7 @@ struct AsyncQueueTests {
         var producers: [Task<Void, any Error>] = []
         for value in 1...3 {
             producers.append(Task { try await queue.put(value) })
-            try await AsyncTesting.waitUntil("producer \(value) waiting") { queue.waitingProducerCount == value }
+            try await waitUntil("producer \(value) waiting") { queue.waitingProducerCount == value }
         }
         #expect(queue.count == 1)  // backpressure: nothing got past the bound
         var received: [Int] = []
@@ -222,7 +221,7 @@ struct AsyncQueueTests {
         var consumers: [Task<String, any Error>] = []
         for index in 1...3 {
             consumers.append(Task { try await queue.get() })
-            try await AsyncTesting.waitUntil("consumer \(index) waiting") { queue.waitingConsumerCount == index }
+            try await waitUntil("consumer \(index) waiting") { queue.waitingConsumerCount == index }
         }
         for value in ["x", "y", "z"] { try queue.tryPut(value) }
         var received: [String] = []
@@ -235,7 +234,7 @@ struct AsyncQueueTests {
         try queue.tryPut(1)
         try queue.tryPut(2)
         let producer = Task { try await queue.put(3) }
-        try await AsyncTesting.waitUntil("producer waiting") { queue.waitingProducerCount == 1 }
+        try await waitUntil("producer waiting") { queue.waitingProducerCount == 1 }
         queue.shutdown()
         await #expect(throws: AsyncQueueError.shutDown) { try await producer.value }
         await #expect(throws: AsyncQueueError.shutDown) { try await queue.put(4) }
@@ -249,7 +248,7 @@ struct AsyncQueueTests {
     @Test func shutdownWakesWaitingConsumers() async throws {
         let queue = AsyncQueue<Int>()
         let consumer = Task { try await queue.get() }
-        try await AsyncTesting.waitUntil("consumer waiting") { queue.waitingConsumerCount == 1 }
+        try await waitUntil("consumer waiting") { queue.waitingConsumerCount == 1 }
         queue.shutdown()
         await #expect(throws: AsyncQueueError.shutDown) { try await consumer.value }
     }
@@ -278,7 +277,7 @@ struct AsyncQueueTests {
     @Test func cancelledConsumerThrowsAndLosesNothing() async throws {
         let queue = AsyncQueue<Int>()
         let consumer = Task { try await queue.get() }
-        try await AsyncTesting.waitUntil("consumer waiting") { queue.waitingConsumerCount == 1 }
+        try await waitUntil("consumer waiting") { queue.waitingConsumerCount == 1 }
         consumer.cancel()
         await #expect(throws: CancellationError.self) { try await consumer.value }
         #expect(queue.waitingConsumerCount == 0)
@@ -290,7 +289,7 @@ struct AsyncQueueTests {
         let queue = AsyncQueue<Int>(maxSize: 1)
         try queue.tryPut(1)
         let producer = Task { try await queue.put(2) }
-        try await AsyncTesting.waitUntil("producer waiting") { queue.waitingProducerCount == 1 }
+        try await waitUntil("producer waiting") { queue.waitingProducerCount == 1 }
         producer.cancel()
         await #expect(throws: CancellationError.self) { try await producer.value }
         #expect(queue.tryGet() == 1)
@@ -301,7 +300,7 @@ struct AsyncQueueTests {
         for round in 0..<200 {
             let queue = AsyncQueue<Int>()
             let consumer = Task { try await queue.get() }
-            try await AsyncTesting.waitUntil("consumer waiting") { queue.waitingConsumerCount == 1 }
+            try await waitUntil("consumer waiting") { queue.waitingConsumerCount == 1 }
             try queue.tryPut(round)
             consumer.cancel()
             switch await consumer.result {

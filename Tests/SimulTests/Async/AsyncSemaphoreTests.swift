@@ -1,11 +1,7 @@
+import SimulTestSupport
 import Testing
 
 @testable import Simul
-
-private typealias Gate = AsyncTesting.Gate
-private typealias Recorder = AsyncTesting.Recorder
-private typealias InFlight = AsyncTesting.InFlight
-private typealias ExampleError = AsyncTesting.ExampleError
 
 /// The state machine alone: no tasks, no locks, no time. Waiters are plain strings.
 @Suite struct AsyncSemaphoreStateMachineTests {
@@ -125,7 +121,7 @@ struct AsyncSemaphoreTests {
             // `round` holders have been let go; the permits they returned went to the next in line.
             let expected = min(round + 2, 6)
             let holding = expected - round
-            try await AsyncTesting.waitUntil("\(expected) started, \(holding) holding") {
+            try await waitUntil("\(expected) started, \(holding) holding") {
                 started.all.count == expected && inFlight.current == holding
             }
             #expect(inFlight.maximum <= 2)
@@ -148,11 +144,11 @@ struct AsyncSemaphoreTests {
                     try await semaphore.acquire()
                     order.record(name)
                 })
-            try await AsyncTesting.waitUntil("\(name) waiting") { semaphore.waiterCount == waitersBefore + 1 }
+            try await waitUntil("\(name) waiting") { semaphore.waiterCount == waitersBefore + 1 }
         }
         for served in 1...4 {
             semaphore.release()
-            try await AsyncTesting.waitUntil("\(served) served") { order.all.count == served }
+            try await waitUntil("\(served) served") { order.all.count == served }
         }
         for task in tasks { try await task.value }
         #expect(order.all == ["a", "b", "c", "d"])
@@ -162,7 +158,7 @@ struct AsyncSemaphoreTests {
     @Test func cancelledWaiterThrowsAndDoesNotTakeAPermit() async throws {
         let semaphore = AsyncSemaphore(value: 0)
         let waiter = Task { try await semaphore.acquire() }
-        try await AsyncTesting.waitUntil("the waiter waiting") { semaphore.waiterCount == 1 }
+        try await waitUntil("the waiter waiting") { semaphore.waiterCount == 1 }
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(semaphore.waiterCount == 0)
@@ -203,12 +199,12 @@ struct AsyncSemaphoreTests {
                 semaphore.release()
                 return true
             }
-            try await AsyncTesting.waitUntil("first waiting") { semaphore.waiterCount == 1 }
+            try await waitUntil("first waiting") { semaphore.waiterCount == 1 }
             let second = Task {
                 try await semaphore.acquire()
                 semaphore.release()
             }
-            try await AsyncTesting.waitUntil("second waiting") { semaphore.waiterCount == 2 }
+            try await waitUntil("second waiting") { semaphore.waiterCount == 2 }
             semaphore.release()
             first.cancel()
             try await second.value

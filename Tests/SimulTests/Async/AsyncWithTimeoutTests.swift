@@ -1,11 +1,7 @@
+import SimulTestSupport
 import Testing
 
 @testable import Simul
-
-private typealias Gate = AsyncTesting.Gate
-private typealias Recorder = AsyncTesting.Recorder
-private typealias ManualClock = AsyncTesting.ManualClock
-private typealias ExampleError = AsyncTesting.ExampleError
 
 @Suite(.timeLimit(.minutes(1)))
 struct AsyncWithTimeoutTests {
@@ -18,12 +14,7 @@ struct AsyncWithTimeoutTests {
         let cancelled = Recorder<String>()
         let error = await #expect(throws: TimeoutError.self) {
             try await withTimeout(.milliseconds(50)) {
-                do {
-                    try await Gate().wait()  // runs until cancelled
-                } catch {
-                    cancelled.record("\(type(of: error))")
-                    throw error
-                }
+                try await runUntilCancelled { cancelled.record("\(type(of: $0))") }
             }
         }
         #expect(error == TimeoutError(timeout: .milliseconds(50)))
@@ -39,20 +30,15 @@ struct AsyncWithTimeoutTests {
     }
 
     @Test func manualClockTimesOutOnlyWhenAdvanced() async throws {
-        let clock = ManualClock()
+        let clock = TestClock()
         let operationCancelled = Gate()
         let task = Task {
             try await withTimeout(.seconds(5), clock: clock) { () async throws -> Int in
-                do {
-                    try await Gate().wait()
-                } catch {
-                    operationCancelled.open()
-                    throw error
-                }
+                try await runUntilCancelled { _ in operationCancelled.open() }
                 return 1
             }
         }
-        try await AsyncTesting.waitUntil("the timer sleeping") { clock.sleeperCount == 1 }
+        try await waitUntil("the timer sleeping") { clock.sleeperCount == 1 }
         clock.advance(by: .seconds(4))
         #expect(clock.sleeperCount == 1)
         #expect(!operationCancelled.isOpen)
@@ -62,7 +48,7 @@ struct AsyncWithTimeoutTests {
     }
 
     @Test func manualClockSuccessCancelsTheTimer() async throws {
-        let clock = ManualClock()
+        let clock = TestClock()
         let value = try await withTimeout(.seconds(5), clock: clock) { "done" }
         #expect(value == "done")
         #expect(clock.sleeperCount == 0)

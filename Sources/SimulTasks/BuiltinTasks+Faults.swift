@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
 import Synchronization
 

@@ -1,11 +1,11 @@
 import Foundation
-import Simul
-import SimulDemos
+import SimulJSON
 import SimulQueue
-import SimulSQLite
+import SimulTasks
 import Testing
 
-/// The fault suite's built-in tasks: `simul.record` in process, `simul.crash` in a real processes pool.
+/// The built-in tasks, called in process: arithmetic as Python's, and the fault suite's `simul.record` and
+/// `simul.crash`.
 @Suite(.timeLimit(.minutes(2))) struct BuiltinTasksTests {
     let catalog = BuiltinTasks.catalog
 
@@ -100,25 +100,6 @@ import Testing
         }
     }
 
-    /// Through the processes pool, whose pipe carries arguments and results as JSON text, big integers stay exact.
-    @Test func processesPoolKeepsBigIntegersExact() async throws {
-        let broker = try SQLiteBroker(path: QueueProcessTests.brokerPath())
-        let (worker, running) = QueueProcessTests.processesWorker(broker)
-        let client = QueueClient(broker: broker, backend: broker)
-        let exact = try await client.send("simul.add", args: Self.args("[9007199254740993, 0]"))
-        #expect(try await exact.get(timeout: .seconds(60)) == .integer(9_007_199_254_740_993))
-        let big = try await client.send("simul.add", args: Self.args("[1180591620717411303424, 1]"))
-        do {
-            let value = try await big.get(timeout: .seconds(60))
-            Issue.record("expected an OverflowError, got \(value)")
-        } catch let error as TaskError {
-            #expect(error.type == "OverflowError")
-            #expect(error.message == "simul.add(): 1180591620717411303424 \(Self.outsideInt64)")
-        }
-        worker.shutdown()
-        try await running.value
-    }
-
     func record(_ args: [JSONValue], as id: String) async throws -> JSONValue {
         let context = TaskContext(id: id, name: "simul.record", retries: 0, hostname: "test@host")
         return try await TaskContext.$current.withValue(context) { try await catalog.call("simul.record", args: args) }
@@ -160,47 +141,5 @@ import Testing
         await #expect(throws: unknown) {
             try await catalog.call("simul.crash", args: ["gently"])
         }
-    }
-
-    /// Each crash fails only its own task, with the signal or exit code, and the worker keeps serving.
-    @Test(arguments: [
-        ("trap", "was killed by signal"), ("segfault", "was killed by signal 11 (SIGSEGV, a segmentation fault)"),
-        ("exit", "exited with code 3"), ("alloc", "was killed by signal"),
-    ])
-    func crashFailsOnlyItsTaskInTheProcessesPool(kind: String, expected: String) async throws {
-        let broker = try SQLiteBroker(path: QueueProcessTests.brokerPath())
-        let (worker, running) = QueueProcessTests.processesWorker(broker)
-        let client = QueueClient(broker: broker, backend: broker)
-        let crash = try await client.send("simul.crash", args: [.string(kind)])
-        do {
-            _ = try await crash.get(timeout: .seconds(60))
-            Issue.record("expected the crash to fail the task")
-        } catch let error as TaskError {
-            #expect(error.type == "WorkerLostError")
-            #expect(error.message.contains(expected), "\(error.message)")
-            #expect(error.message.hasSuffix("while running 'simul.crash'"), "\(error.message)")
-        }
-        #expect(try await client.send("simul.add", args: [2, 3]).get(timeout: .seconds(60)) == 5)
-        worker.shutdown()
-        try await running.value
-    }
-
-    @Test func crashLoopIsEndedByTheHardTimeLimit() async throws {
-        let broker = try SQLiteBroker(path: QueueProcessTests.brokerPath())
-        let (worker, running) = QueueProcessTests.processesWorker(broker)
-        let client = QueueClient(broker: broker, backend: broker)
-        var options = SendOptions()
-        options.hardTimeLimit = 0.5
-        let loop = try await client.send("simul.crash", args: ["loop"], options: options)
-        do {
-            _ = try await loop.get(timeout: .seconds(60))
-            Issue.record("expected TimeLimitExceeded")
-        } catch let error as TaskError {
-            #expect(error.type == "TimeLimitExceeded")
-            #expect(error.message == "0.5")
-        }
-        #expect(try await client.send("simul.add", args: [2, 3]).get(timeout: .seconds(60)) == 5)
-        worker.shutdown()
-        try await running.value
     }
 }

@@ -1,4 +1,4 @@
-import SimulDemos
+import SimulTasks
 import Testing
 
 @Suite struct PrimesTests {

@@ -1,6 +1,7 @@
 import Foundation
-public import SimulQueue
 import Simul
+import SimulJSON
+public import SimulQueue
 
 /// The tasks every `simul` binary can run, so `simul worker` and `simul send` work out of the box.
 public enum BuiltinTasks {

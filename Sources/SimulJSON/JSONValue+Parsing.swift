@@ -115,15 +115,7 @@ private struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
             members[key] = try value(depth: depth)
-            skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of the JSON text") }
-            switch bytes[position] {
-            case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "}"):
-                position += 1
-                return .object(members)
-            default: throw error("expected ',' or '}'")
-            }
+            if try closes(UInt8(ascii: "}")) { return .object(members) }
         }
     }
 
@@ -138,15 +130,23 @@ private struct JSONParser {
         }
         while true {
             elements.append(try value(depth: depth))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of the JSON text") }
-            switch bytes[position] {
-            case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "]"):
-                position += 1
-                return .array(elements)
-            default: throw error("expected ',' or ']'")
-            }
+            if try closes(UInt8(ascii: "]")) { return .array(elements) }
+        }
+    }
+
+    /// After a member or an element: skips a `,` and returns false, or skips `bracket` (`}` or `]`), which closes
+    /// the object or the array, and returns true.
+    private mutating func closes(_ bracket: UInt8) throws(JSONValue.ParseError) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count else { throw error("unexpected end of the JSON text") }
+        switch bytes[position] {
+        case UInt8(ascii: ","):
+            position += 1
+            return false
+        case bracket:
+            position += 1
+            return true
+        default: throw error("expected ',' or '\(Character(Unicode.Scalar(bracket)))'")
         }
     }
 

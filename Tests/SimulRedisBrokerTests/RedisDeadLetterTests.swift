@@ -1,5 +1,5 @@
 import Foundation
-import Simul
+import SimulJSON
 import SimulQueue
 import SimulRedis
 import SimulRedisBroker
@@ -10,6 +10,15 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct RedisDeadLetterTests {
     /// SHA-256 of a million `a`s, the FIPS 180-2 test vector.
     static let millionASHA256 = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+
+    /// Pushes `body` onto the queue `celery` as a raw message, receives it, and dead-letters it for `reason`.
+    static func deadLetter(
+        _ body: RedisArgument, _ reason: String, redis: RedisConnection, broker: RedisBroker
+    ) async throws {
+        try await redis.send("LPUSH", "celery", body)
+        let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(30), timeout: .seconds(5))
+        try await broker.commit(BrokerCommit(deadLetter: [(try #require(taken.first), reason)]))
+    }
 
     @Test func aBigMessageLeavesItsHeadSizeAndHashAndCannotBeReplayed() async throws {
         let server = try await RedisServer.start()
@@ -59,17 +68,14 @@ import Testing
             url: server.url + "/0", deadLetterLimits: DeadLetterLimits(maxCount: 3, maxTotalBytes: 10_000))
         for number in 1...5 {
             let body = Data(repeating: UInt8(ascii: "0") + UInt8(number), count: number == 5 ? 3_000 : 10)
-            try await redis.send("LPUSH", "celery", RedisArgument(bytes: body))
-            let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(30), timeout: .seconds(5))
-            try await broker.commit(BrokerCommit(deadLetter: [(try #require(taken.first), "no. \(number)")]))
+            try await Self.deadLetter(RedisArgument(bytes: body), "no. \(number)", redis: redis, broker: broker)
         }
         // Five small letters: the count cap keeps three.
         #expect(try await broker.deadLetters(limit: 10).map(\.reason) == ["no. 5", "no. 4", "no. 3"])
         #expect(try await broker.droppedDeadLetters() == 2)
         for number in 6...7 {
-            try await redis.send("LPUSH", "celery", RedisArgument(bytes: Data(repeating: 0x30, count: 3_000)))
-            let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(30), timeout: .seconds(5))
-            try await broker.commit(BrokerCommit(deadLetter: [(try #require(taken.first), "no. \(number)")]))
+            let body = Data(repeating: 0x30, count: 3_000)
+            try await Self.deadLetter(RedisArgument(bytes: body), "no. \(number)", redis: redis, broker: broker)
         }
         // Three big letters: the byte cap keeps two.
         #expect(try await broker.deadLetters(limit: 10).map(\.reason) == ["no. 7", "no. 6"])
@@ -93,9 +99,7 @@ import Testing
         }
         try await redis.send("SET", "simul.dead_letters.seq", 3)
         let broker = try RedisBroker(url: server.url + "/0", deadLetterLimits: DeadLetterLimits(maxCount: 2))
-        try await redis.send("LPUSH", "celery", "{y")
-        let taken = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(30), timeout: .seconds(5))
-        try await broker.commit(BrokerCommit(deadLetter: [(try #require(taken.first), "new")]))
+        try await Self.deadLetter("{y", "new", redis: redis, broker: broker)
         #expect(try await broker.deadLetters(limit: 10).map(\.reason) == ["new", "old 3"])
         #expect(try await broker.droppedDeadLetters() == 2)
         await broker.close()

@@ -1,8 +1,11 @@
 import Foundation
 import GRDB
 import Simul
+import SimulJSON
 import SimulQueue
+import SimulQueueTestSupport
 import SimulSQLite
+import SimulTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct SQLiteBrokerTests {
@@ -77,7 +80,7 @@ import Testing
         #expect(first.map(\.redelivered) == [false])
 
         var again: [Delivery] = []
-        try await QueueHarness.eventually("the lease ran out") {
+        try await waitUntil("the lease ran out") {
             again = try await broker.receive(
                 from: ["celery"], limit: 1, lease: .seconds(30), timeout: .milliseconds(50))
             return !again.isEmpty
@@ -100,7 +103,7 @@ import Testing
 
         // Both leases were taken together; once the witness's has run out, the kept one's would have too.
         var again: [Delivery] = []
-        try await QueueHarness.eventually("the witness's lease ran out") {
+        try await waitUntil("the witness's lease ran out") {
             again = try await broker.receive(
                 from: ["celery"], limit: 2, lease: .seconds(30), timeout: .milliseconds(50))
             return !again.isEmpty
@@ -152,7 +155,7 @@ import Testing
         _ = try await broker.receive(from: ["celery"], limit: 1, lease: .milliseconds(100), timeout: .seconds(10))
         try await broker.send([held])
         _ = try await broker.receive(from: ["celery"], limit: 1, lease: .seconds(60), timeout: .seconds(10))
-        try await QueueHarness.eventually("the short lease ran out") {
+        try await waitUntil("the short lease ran out") {
             try await broker.queueLengths() == ["celery": 1]
         }
         #expect(try await broker.leasedCounts() == ["celery": 1])
@@ -338,7 +341,7 @@ import Testing
         let longLived = try SQLiteBroker(path: path)
         try await shortLived.store([TaskResult(taskId: "brief", status: .success, result: 1)])
         try await longLived.store([TaskResult(taskId: "kept", status: .success, result: 2)])
-        try await QueueHarness.eventually("the result expired") {
+        try await waitUntil("the result expired") {
             try await shortLived.results(for: ["brief"]).isEmpty
         }
         #expect(try await longLived.results(for: ["brief", "kept"]).keys.sorted() == ["kept"])

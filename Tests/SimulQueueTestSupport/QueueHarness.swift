@@ -1,21 +1,21 @@
 import Foundation
-import Simul
-import SimulQueue
-import SimulSQLite
+import SimulJSON
+public import SimulQueue
+import SimulTestSupport
 import Synchronization
 
 /// What the brokers under test are: a result backend and every capability but remote control.
-typealias TestBroker = ResultCommitting & RevocationStore & DeadLetterStore & EventFeed & SlotClaiming
+public typealias TestBroker = ResultCommitting & RevocationStore & DeadLetterStore & EventFeed & SlotClaiming
     & QueueAdministration
 
 /// A broker (in memory unless told otherwise), a worker running on it, and a client: one queue in a test.
-struct QueueHarness {
-    let broker: any TestBroker
-    let worker: Worker
-    let client: QueueClient
+public struct QueueHarness {
+    public let broker: any TestBroker
+    public let worker: Worker
+    public let client: QueueClient
     private let running: Task<Void, any Error>
 
-    init(
+    public init(
         catalog: TaskCatalog = QueueHarness.catalog, broker: any TestBroker = MemoryBroker(),
         configure: (inout WorkerConfiguration) -> Void = { _ in }
     ) {
@@ -32,27 +32,18 @@ struct QueueHarness {
     }
 
     /// Stops the worker (warm) and waits for it.
-    func stop() async throws {
+    public func stop() async throws {
         worker.shutdown()
         try await running.value
     }
 
     /// Waits for the worker to stop by itself.
-    func finished() async throws {
+    public func finished() async throws {
         try await running.value
     }
 
-    /// Waits until `condition` holds, checking every few milliseconds, for at most 20 seconds.
-    static func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw QueueError.timeout("never happened: \(what)") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-    }
-
     /// Tasks for the tests.
-    static let catalog: TaskCatalog = {
+    public static let catalog: TaskCatalog = {
         var catalog = TaskCatalog()
         catalog.register("t.add", parameters: ["x", "y"]) { (x: Int, y: Int) in x + y }
         catalog.register("t.mul", parameters: ["x", "y"]) { (x: Int, y: Int) in x * y }
@@ -105,7 +96,7 @@ struct QueueHarness {
         }
         catalog.register("t.echo", parameters: ["value"]) { (value: JSONValue) in value }
         catalog.register("t.gated", parameters: ["gate", "value"]) { (gate: String, value: Int) async throws -> Int in
-            try await QueueHarness.eventually("gate \(gate) opened") { Gates.shared.isOpen(gate) }
+            try await waitUntil("gate \(gate) opened") { Gates.shared.isOpen(gate) }
             return value
         }
         return catalog
@@ -113,40 +104,10 @@ struct QueueHarness {
 }
 
 /// Named gates a task can wait on (`t.gated`) until a test opens them.
-final class Gates: Sendable {
-    static let shared = Gates()
+public final class Gates: Sendable {
+    public static let shared = Gates()
     private let open = Mutex<Set<String>>([])
 
-    func isOpen(_ gate: String) -> Bool { open.withLock { $0.contains(gate) } }
-    func open(_ gate: String) { _ = open.withLock { $0.insert(gate) } }
-}
-
-/// The brokers a test can run against.
-enum BrokerKind: String, CaseIterable, Sendable {
-    case memory
-    case sqlite
-
-    /// A new, empty broker; SQLite's file goes in `scratch`.
-    func make(in scratch: ScratchDirectory) throws -> any TestBroker {
-        switch self {
-        case .memory: MemoryBroker()
-        case .sqlite: try SQLiteBroker(path: scratch.file("queue.sqlite"))
-        }
-    }
-}
-
-/// A new directory under the temporary directory, for broker files; ``remove()`` deletes it.
-struct ScratchDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        let name = "simul-queue-tests-\(UUID().uuidString)"
-        path = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    /// The path of `name` in the directory.
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    public func isOpen(_ gate: String) -> Bool { open.withLock { $0.contains(gate) } }
+    public func open(_ gate: String) { _ = open.withLock { $0.insert(gate) } }
 }

@@ -1,9 +1,11 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
 import SimulRedis
 import SimulRedisBroker
 import SimulRedisTestSupport
+import SimulTestSupport
 import Testing
 
 /// The Redis broker when Redis misbehaves: a wrong or missing password, a restart under a client that holds, waits

@@ -1,16 +1,14 @@
 import Foundation
-import Simul
-import SimulQueue
+import SimulTestSupport
 import Testing
 
 /// `simul worker` as a user runs it.
 @Suite(.timeLimit(.minutes(2))) struct WorkerCommandTests {
     @Test func aWorkerWhoseSQLiteFileIsDeletedExitsWithOneLine() async throws {
-        let path = QueueProcessTests.brokerPath()
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let log = directory + "/worker.log"
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("queue.sqlite")
+        let log = scratch.file("worker.log")
         #expect(FileManager.default.createFile(atPath: log, contents: nil))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: simulExecutable)
@@ -22,7 +20,7 @@ import Testing
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         let text = { String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self) }
-        try await QueueProcessTests.eventually("the worker ready") { text().contains("ready: pool threads") }
+        try await waitUntil("the worker ready") { text().contains("ready: pool threads") }
 
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         var statuses = exited.stream.makeAsyncIterator()

@@ -1,7 +1,10 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
+import SimulQueueTestSupport
 import SimulSQLite
+import SimulTestSupport
 import Testing
 
 /// The SQLite broker notices that its file was deleted or replaced under it, and a worker on it stops.

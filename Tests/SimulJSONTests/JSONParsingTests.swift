@@ -1,5 +1,5 @@
 import Foundation
-import Simul
+import SimulJSON
 import Testing
 
 @Suite struct JSONParsingTests {

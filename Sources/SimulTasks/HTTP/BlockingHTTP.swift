@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+package import Foundation
 import Simul
 import Synchronization
 
@@ -10,7 +10,8 @@ import Synchronization
     import Glibc
 #endif
 
-/// Blocking HTTP GET, the way Python's `urllib.request.urlopen` does it: for the sequential and threads models.
+/// Blocking HTTP GET, the way Python's `urllib.request.urlopen` does it: for `simul.fetch`, and for the demos'
+/// sequential and threads models.
 ///
 /// Plain `http` URLs (the demo's own server) go through a small socket client here, not `URLSession`, for two
 /// reasons. First, it is what the demo is about: the calling thread itself blocks in `recv` while the bytes
@@ -58,7 +59,7 @@ package enum BlockingHTTP {
 
     /// The parts of `url`, if it is an `http` or `https` URL with a host.
     /// - Throws: ``DownloadError/invalidURL(_:)`` otherwise.
-    static func validated(_ url: String) throws -> URLComponents {
+    package static func validated(_ url: String) throws -> URLComponents {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
         else { throw DownloadError.invalidURL(url) }
@@ -190,7 +191,7 @@ package enum BlockingHTTP {
         setsockopt(socket, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    static func systemError(_ code: Int32, timeout: Duration) -> DownloadError {
+    package static func systemError(_ code: Int32, timeout: Duration) -> DownloadError {
         switch code {
         case ECONNREFUSED: .refused
         case EAGAIN, EWOULDBLOCK, EINPROGRESS, ETIMEDOUT: .timedOut(timeout)

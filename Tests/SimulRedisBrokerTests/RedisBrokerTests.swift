@@ -1,9 +1,11 @@
 import Foundation
-import Simul
+import SimulJSON
 import SimulQueue
+import SimulQueueTestSupport
 import SimulRedis
 import SimulRedisBroker
 import SimulRedisTestSupport
+import SimulTestSupport
 import Testing
 
 /// The Redis broker against a real `redis-server` of its own per test, since kombu's keys (`unacked`, the queue
@@ -228,49 +230,28 @@ struct RedisBrokerTests {
 
     @Test func aRevokeReachesARunningWorkerByBroadcast() async throws {
         let fixture = try await Fixture.start()
-        var catalog = TaskCatalog()
-        catalog.register("t.nap", parameters: ["seconds"]) { (seconds: Double) async throws -> String in
-            try await Task.sleep(for: .seconds(seconds))
-            return "finished"
+        let queue = QueueHarness(broker: fixture.broker) {
+            $0.name = "redis@test"
+            $0.pool = .async
+            // It reads the stream once at start, then not for an hour: only the broadcast can tell it in time.
+            $0.revocationInterval = .seconds(3_600)
         }
-        var configuration = WorkerConfiguration()
-        configuration.name = "redis@test"
-        configuration.pool = .async
-        // It reads the stream once at start, then not for an hour: only the broadcast can tell it in time.
-        configuration.revocationInterval = .seconds(3_600)
-        let worker = Worker(
-            catalog: catalog, broker: fixture.broker, backend: fixture.broker, configuration: configuration)
-        let running = Task { try await worker.run() }
-        let client = QueueClient(broker: fixture.broker, backend: fixture.broker)
-        let nap = try await client.send("t.nap", args: [60])
+        let nap = try await queue.client.send("t.nap", args: [60])
         try await waitUntil("running, and subscribed to the remote-control channel (a pattern subscription)") {
             let subscribed = try await fixture.count("PUBSUB", "NUMPAT") >= 1
-            return worker.stats.active == 1 && subscribed
+            return queue.worker.stats.active == 1 && subscribed
         }
-        try await client.revoke([nap.id], terminate: true)
+        try await queue.client.revoke([nap.id], terminate: true)
         let error = await #expect(throws: TaskError.self) { try await nap.get(timeout: .seconds(20)) }
         #expect(error?.type == "TaskRevokedError" && error?.message == "terminated")
-        worker.shutdown()
-        try await running.value
+        try await queue.stop()
         await fixture.stop()
     }
 
     @Test func aWorkerRunsChainsChordsAndFailuresOverRedis() async throws {
         let fixture = try await Fixture.start()
-        var catalog = TaskCatalog()
-        catalog.register("t.add", parameters: ["x", "y"]) { (x: Int, y: Int) in x + y }
-        catalog.register("t.mul", parameters: ["x", "y"]) { (x: Int, y: Int) in x * y }
-        catalog.register("t.xsum", parameters: ["numbers"]) { (numbers: [Int]) in numbers.reduce(0, +) }
-        catalog.register("t.fail", parameters: ["message"]) { (message: String) throws -> Int in
-            throw TaskError.valueError(message)
-        }
-        var configuration = WorkerConfiguration()
-        configuration.name = "redis@test"
-        configuration.concurrency = 4
-        let worker = Worker(
-            catalog: catalog, broker: fixture.broker, backend: fixture.broker, configuration: configuration)
-        let running = Task { try await worker.run() }
-        let client = QueueClient(broker: fixture.broker, backend: fixture.broker)
+        let queue = QueueHarness(broker: fixture.broker) { $0.name = "redis@test" }
+        let client = queue.client
 
         #expect(try await client.send("t.add", args: [2, 3]).get(timeout: .seconds(20)) == 5)
         let chain = try await client.chain([
@@ -288,19 +269,14 @@ struct RedisBrokerTests {
             try await fixture.redis.send("GET", RedisArgument("celery-task-meta-\(failure.id)")).string)
         #expect(stored.contains("\"exc_type\":\"ValueError\"") && stored.contains("\"exc_module\":\"builtins\""))
 
-        worker.shutdown()
-        try await running.value
+        try await queue.stop()
         #expect(try await fixture.count("HLEN", "unacked") == 0)
         await fixture.stop()
     }
 
     @Test func aWorkerAnswersRemoteControlAsCeleryDoes() async throws {
         let fixture = try await Fixture.start()
-        var configuration = WorkerConfiguration()
-        configuration.name = "redis@test"
-        let worker = Worker(
-            catalog: TaskCatalog(), broker: fixture.broker, backend: fixture.broker, configuration: configuration)
-        let running = Task { try await worker.run() }
+        let queue = QueueHarness(broker: fixture.broker) { $0.name = "redis@test" }
         // What `app.control.ping()` does: bind a reply queue, publish the request, pop the reply.
         try await fixture.redis.send(
             "SADD", "_kombu.binding.reply.celery.pidbox", "client-1\u{06}\u{16}\u{06}\u{16}client-1.reply.celery.pidbox"
@@ -335,25 +311,21 @@ struct RedisBrokerTests {
         #expect(body == ["redis@test": ["ok": "pong"]])
         #expect(answer["headers"]?["ticket"] == "ticket-1")
         #expect(answer["properties"]?["delivery_tag"]?.stringValue != nil)
-        worker.shutdown()
-        try await running.value
+        try await queue.stop()
         await fixture.stop()
     }
 
     @Test func workerEventsArePublishedOnCeleryevForMonitors() async throws {
         let fixture = try await Fixture.start()
-        var configuration = WorkerConfiguration()
-        configuration.name = "redis@test"
-        configuration.heartbeatInterval = .milliseconds(500)
-        let worker = Worker(
-            catalog: TaskCatalog(), broker: fixture.broker, backend: fixture.broker, configuration: configuration)
-        let running = Task { try await worker.run() }
+        let queue = QueueHarness(broker: fixture.broker) {
+            $0.name = "redis@test"
+            $0.heartbeatInterval = .milliseconds(500)
+        }
         let monitor = try RedisBroker(url: fixture.server.url + "/0")
         let state = try await ClusterState.load(from: monitor)
         let seen = try #require(state.workers["redis@test"])
         #expect(seen.fields["sw_ident"] == "simul" && seen.fields["freq"] == 0.5 && !seen.offline)
-        worker.shutdown()
-        try await running.value
+        try await queue.stop()
         await monitor.close()
         await fixture.stop()
     }

@@ -1,0 +1,88 @@
+import Simul
+import SimulJSON
+import SimulQueue
+import SimulQueueTestSupport
+import SimulSQLite
+import SimulTasks
+import SimulTestSupport
+import Testing
+
+/// The built-in tasks in a worker's processes pool: each task runs in a `simul` process, so a crash or a kill ends
+/// only that process.
+@Suite(.timeLimit(.minutes(5))) struct ProcessesPoolTests {
+    /// Runs `body` with a worker on a fresh SQLite file and a processes pool of two `simul` processes, then stops
+    /// the worker.
+    static func withProcessesQueue(_ body: (QueueHarness) async throws -> Void) async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let broker = try SQLiteBroker(path: scratch.file("queue.sqlite"))
+        let queue = QueueHarness(catalog: BuiltinTasks.catalog, broker: broker) {
+            $0.pool = .processes
+            $0.concurrency = 2
+            $0.processPool.workerExecutable = simulExecutable
+        }
+        do {
+            try await body(queue)
+        } catch {
+            try? await queue.stop()
+            throw error
+        }
+        try await queue.stop()
+    }
+
+    /// The pipe carries arguments and results as JSON text, and big integers stay exact.
+    @Test func bigIntegersStayExact() async throws {
+        try await Self.withProcessesQueue { queue in
+            let exact = try await queue.client.send("simul.add", args: BuiltinTasksTests.args("[9007199254740993, 0]"))
+            #expect(try await exact.get(timeout: .seconds(60)) == .integer(9_007_199_254_740_993))
+            let big = try await queue.client.send(
+                "simul.add", args: BuiltinTasksTests.args("[1180591620717411303424, 1]"))
+            let error = await #expect(throws: TaskError.self) { try await big.get(timeout: .seconds(60)) }
+            #expect(error?.type == "OverflowError")
+            #expect(error?.message == "simul.add(): 1180591620717411303424 \(BuiltinTasksTests.outsideInt64)")
+        }
+    }
+
+    /// Each crash fails only its own task, with the signal or exit code, and the worker keeps serving.
+    @Test(arguments: [
+        ("trap", "was killed by signal"), ("segfault", "was killed by signal 11 (SIGSEGV, a segmentation fault)"),
+        ("exit", "exited with code 3"), ("alloc", "was killed by signal"),
+    ])
+    func aCrashFailsOnlyItsTask(kind: String, expected: String) async throws {
+        try await Self.withProcessesQueue { queue in
+            let crash = try await queue.client.send("simul.crash", args: [.string(kind)])
+            let error = await #expect(throws: TaskError.self) { try await crash.get(timeout: .seconds(60)) }
+            #expect(error?.type == "WorkerLostError")
+            #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
+            #expect(error?.message.hasSuffix("while running 'simul.crash'") == true, "\(error?.message ?? "")")
+            #expect(try await queue.client.send("simul.add", args: [2, 3]).get(timeout: .seconds(60)) == 5)
+        }
+    }
+
+    /// A task past its hard time limit, asleep or spinning, is killed with its process, and the worker keeps serving.
+    @Test(arguments: [("simul.sleep", [60]), ("simul.crash", ["loop"])] as [(String, [JSONValue])])
+    func aTaskPastItsHardTimeLimitIsKilled(task: String, args: [JSONValue]) async throws {
+        try await Self.withProcessesQueue { queue in
+            var options = SendOptions()
+            options.hardTimeLimit = 0.5
+            let slow = try await queue.client.send(task, args: args, options: options)
+            let error = await #expect(throws: TaskError.self) { try await slow.get(timeout: .seconds(60)) }
+            #expect(error?.type == "TimeLimitExceeded")
+            #expect(error?.message == "0.5")
+            #expect(try await queue.client.send("simul.add", args: [2, 3]).get(timeout: .seconds(60)) == 5)
+        }
+    }
+
+    @Test func aRevokeTerminatesARunningTask() async throws {
+        try await Self.withProcessesQueue { queue in
+            let slow = try await queue.client.send("simul.sleep", args: [60])
+            try await waitUntil("running") { queue.worker.stats.active == 1 }
+            try await queue.client.revoke([slow.id], terminate: true)
+            let error = await #expect(throws: TaskError.self) { try await slow.get(timeout: .seconds(30)) }
+            #expect(error?.type == "TaskRevokedError")
+            #expect(error?.message == "terminated")
+            #expect(try await slow.state() == .revoked)
+            #expect(try await queue.client.send("simul.mul", args: [6, 7]).get(timeout: .seconds(30)) == 42)
+        }
+    }
+}
