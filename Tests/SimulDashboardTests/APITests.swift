@@ -207,7 +207,7 @@ struct APITests {
 
     @Test func aCapabilityTheBrokerLacksIsA501NamingIt() async throws {
         let broker = FeedOnlyBroker()
-        let dashboard = try Dashboard(broker: broker, backend: broker.core.inner)
+        let dashboard = try Dashboard(broker: broker, backend: broker.inner)
         try await Application(router: dashboard.router()).test(.router) { client in
             try await client.execute(uri: "/api/dead-letters", method: .get) { response in
                 #expect(response.status == .notImplemented)
@@ -221,7 +221,7 @@ struct APITests {
                 #expect(response.status == .ok)
             }
         }
-        let client = QueueClient(broker: broker, backend: broker.core.inner)
+        let client = QueueClient(broker: broker, backend: broker.inner)
         await #expect(throws: QueueError.unsupported(transport: "feed-only", capability: "stored revocations")) {
             try await client.revoke([TaskID.make()])
         }
