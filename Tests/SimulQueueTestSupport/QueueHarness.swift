@@ -57,6 +57,7 @@ public struct QueueHarness {
             return n
         }
         catalog.register("t.later") { () throws -> Int in throw TaskContext.current!.retry(countdown: 60) }
+        // The sleeps below are the tasks' own work: a busy, a napping and a blocked task, as the pools must run them.
         catalog.register("t.spin", parameters: ["seconds"]) { (seconds: Double) throws -> String in
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {

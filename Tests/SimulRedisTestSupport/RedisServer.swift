@@ -103,6 +103,7 @@ public final class RedisServer: Sendable {
             } catch {
                 lastError = error
             }
+            // A real redis-server process is starting: nothing to wait on but its port.
             try await Task.sleep(for: .milliseconds(20))
         }
         let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""

@@ -41,6 +41,7 @@ import Testing
     @Test func neverRunsMoreThanMaxWorkersAtOnce() async throws {
         let pool = ThreadPool(maxWorkers: 3)
         let meter = ConcurrencyMeter()
+        // Each task holds its thread for a millisecond, so the meter sees them overlap.
         let futures = (0..<30).map { _ in pool.submit { meter.measure { usleep(1000) } } }
         for future in futures { try await future.value }
         #expect(meter.maximum <= 3)
