@@ -15,8 +15,9 @@ public struct QueueHarness {
     public let client: QueueClient
     private let running: Task<Void, any Error>
 
+    /// A worker and a client on `broker`, all on `clock`; the broker is a memory one on `clock` when not given.
     public init(
-        catalog: TaskCatalog = QueueHarness.catalog, broker: any TestBroker = MemoryBroker(),
+        catalog: TaskCatalog = QueueHarness.catalog, broker: (any TestBroker)? = nil, clock: any QueueClock = .system,
         configure: (inout WorkerConfiguration) -> Void = { _ in }
     ) {
         var configuration = WorkerConfiguration()
@@ -24,10 +25,12 @@ public struct QueueHarness {
         configuration.concurrency = 4
         configuration.revocationInterval = .milliseconds(20)
         configure(&configuration)
+        let broker = broker ?? MemoryBroker(clock: clock)
         self.broker = broker
-        let worker = Worker(catalog: catalog, broker: broker, backend: broker, configuration: configuration)
+        let worker = Worker(
+            catalog: catalog, broker: broker, backend: broker, configuration: configuration, clock: clock)
         self.worker = worker
-        client = QueueClient(broker: broker, backend: broker)
+        client = QueueClient(broker: broker, backend: broker, clock: clock)
         running = Task { try await worker.run() }
     }
 

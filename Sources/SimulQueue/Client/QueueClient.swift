@@ -12,6 +12,7 @@ public import SimulJSON
 /// ```
 public final class QueueClient: Sendable {
     /// Where messages go.
+    private let clock: any QueueClock
     public let broker: any Broker
     /// Where results are read.
     public let backend: any ResultBackend
@@ -22,10 +23,15 @@ public final class QueueClient: Sendable {
     ///   - broker: where messages go.
     ///   - backend: where results are read.
     ///   - routes: the queue for each task name; tasks not listed go to `celery`.
-    public init(broker: any Broker, backend: any ResultBackend, routes: TaskRoutes = TaskRoutes()) {
+    ///   - clock: the time a countdown counts from.
+    public init(
+        broker: any Broker, backend: any ResultBackend, routes: TaskRoutes = TaskRoutes(),
+        clock: any QueueClock = .system
+    ) {
         self.broker = broker
         self.backend = backend
         self.routes = routes
+        self.clock = clock
     }
 
     /// Sends one task.
@@ -98,7 +104,7 @@ public final class QueueClient: Sendable {
     public func result(_ id: String) -> AsyncResult { AsyncResult(id: id, backend: backend) }
 
     private func message(for signature: Signature) throws(MessageError) -> TaskMessage {
-        try TaskMessage(signature, queue: routes.queue(for: signature.task) ?? "celery")
+        try TaskMessage(signature, queue: routes.queue(for: signature.task) ?? "celery", now: clock.now)
     }
 
     private func groupMessages(_ members: [Signature], chord: Signature?) throws(MessageError)

@@ -95,10 +95,11 @@ public struct TaskMessage: Sendable, Equatable {
     ///   - signature: the task call; its `task_id` option is used, or a new id.
     ///   - queue: the queue, when the signature names none.
     ///   - parent: the message whose task sends this one.
+    ///   - now: the time a `countdown` or a relative `expires` counts from.
     /// - Throws: ``MessageError`` when an option is out of range: a `countdown`, `expires`, `time_limit` or
     ///   `soft_time_limit` that is negative, not finite or over ``Seconds/limit``, an `eta` that is not ISO-8601,
     ///   or a `priority` outside 0 to 255; or when the task name is empty.
-    public init(_ signature: Signature, queue: String, parent: TaskMessage? = nil) throws(MessageError) {
+    public init(_ signature: Signature, queue: String, parent: TaskMessage? = nil, now: Date) throws(MessageError) {
         self.init(
             task: signature.task, id: signature.taskId ?? TaskID.make(), args: signature.args,
             kwargs: signature.kwargs, queue: signature.queue ?? queue)
@@ -121,7 +122,7 @@ public struct TaskMessage: Sendable, Equatable {
             }
             self.priority = priority
         }
-        if let countdown = try seconds("countdown") { eta = Date(timeIntervalSinceNow: countdown) }
+        if let countdown = try seconds("countdown") { eta = now.addingTimeInterval(countdown) }
         if let text = options["eta"]?.stringValue {
             guard let eta = ISODate.parse(text) else {
                 throw MessageError("eta '\(text.prefix(64))' is not ISO-8601", taskId: id, taskName: signature.task)
@@ -129,7 +130,7 @@ public struct TaskMessage: Sendable, Equatable {
             self.eta = eta
         }
         if let seconds = try seconds("expires") {
-            expires = Date(timeIntervalSinceNow: seconds)
+            expires = now.addingTimeInterval(seconds)
         } else if let text = options["expires"]?.stringValue {
             guard let expires = ISODate.parse(text) else {
                 throw MessageError(

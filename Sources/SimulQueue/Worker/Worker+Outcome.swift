@@ -142,7 +142,7 @@ extension Worker {
         results: inout [TaskResult]
     ) -> String? {
         do {
-            var message = try TaskMessage(call, queue: route(call.task), parent: parent)
+            var message = try TaskMessage(call, queue: route(call.task), parent: parent, now: clock.now)
             message.chain = chain
             commit.send.append(OutgoingMessage(message))
             return message.id
