@@ -7,6 +7,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// What the drivers of scripts/faults.sh and scripts/browser-test.sh depend on.
+let driverDependencies: [Target.Dependency] = ["Simul", "SimulProcessSupport"]
+
 let package = Package(
     name: "simul",
     platforms: [.macOS(.v15)],
@@ -179,7 +182,10 @@ let package = Package(
             ],
             path: "Tests/SimulServiceTestApp"
         ),
-        .executableTarget(name: "SimulFaultSuite", dependencies: ["Simul"], path: "Tests/SimulFaultSuite"),
+        // The drivers of scripts/faults.sh and scripts/browser-test.sh, and what they share: child processes in their
+        // own process groups, interruptible waits, a redis-server of their own.
+        .target(name: "SimulProcessSupport", dependencies: ["Simul"], path: "Tests/SimulProcessSupport"),
+        .executableTarget(name: "SimulFaultSuite", dependencies: driverDependencies, path: "Tests/SimulFaultSuite"),
         .testTarget(
             name: "SimulCLITests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulProcessSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulProcessSupport
 
 /// One named check of a scenario, printed in its notes, and `FAILED` after its name when it did not hold.
 struct Check {
