@@ -24,6 +24,8 @@ let package = Package(
         .executable(name: "simul", targets: ["SimulCLI"]),
         // The fault suite's driver (docs/faults.md), run by scripts/faults.sh.
         .executable(name: "simul-faults", targets: ["SimulFaultSuite"]),
+        // The dashboard's browser test (docs/dashboard.md), run by scripts/browser-test.sh.
+        .executable(name: "simul-browser-test", targets: ["SimulBrowserSuite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -186,6 +188,7 @@ let package = Package(
         // own process groups, interruptible waits, a redis-server of their own.
         .target(name: "SimulProcessSupport", dependencies: ["Simul"], path: "Tests/SimulProcessSupport"),
         .executableTarget(name: "SimulFaultSuite", dependencies: driverDependencies, path: "Tests/SimulFaultSuite"),
+        .executableTarget(name: "SimulBrowserSuite", dependencies: driverDependencies, path: "Tests/SimulBrowserSuite"),
         .testTarget(
             name: "SimulCLITests",
             dependencies: [
