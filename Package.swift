@@ -7,6 +7,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// What the drivers of scripts/faults.sh and scripts/browser-test.sh depend on.
+let driverDependencies: [Target.Dependency] = ["Simul", "SimulJSON", "SimulProcessSupport"]
+
 let package = Package(
     name: "simul",
     platforms: [.macOS(.v15)],
@@ -23,6 +26,8 @@ let package = Package(
         .executable(name: "simul", targets: ["SimulCLI"]),
         // The fault suite's driver (docs/faults.md), run by scripts/faults.sh.
         .executable(name: "simul-faults", targets: ["SimulFaultSuite"]),
+        // The dashboard's browser test (docs/dashboard.md), run by scripts/browser-test.sh.
+        .executable(name: "simul-browser-test", targets: ["SimulBrowserSuite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -173,8 +178,11 @@ let package = Package(
             ],
             path: "Tests/SimulServiceTestApp"
         ),
-        .executableTarget(
-            name: "SimulFaultSuite", dependencies: ["Simul", "SimulJSON"], path: "Tests/SimulFaultSuite"),
+        // The drivers of scripts/faults.sh and scripts/browser-test.sh, and what they share: child processes in their
+        // own process groups, interruptible waits, a redis-server of their own.
+        .target(name: "SimulProcessSupport", dependencies: ["Simul"], path: "Tests/SimulProcessSupport"),
+        .executableTarget(name: "SimulFaultSuite", dependencies: driverDependencies, path: "Tests/SimulFaultSuite"),
+        .executableTarget(name: "SimulBrowserSuite", dependencies: driverDependencies, path: "Tests/SimulBrowserSuite"),
         // One test target per library module.
         .testTarget(
             name: "SimulTests",

@@ -75,8 +75,9 @@ step "Celery interop: Python Celery 5.7 and Flower 2.2 with the Simul worker and
 SIMUL_BIN="$simul" scripts/interop.sh
 
 step "dashboard in headless Chromium: SQLite, then Redis with a Python Celery -E worker"
-# Installs chromium when missing; screenshots go to .build/screenshots/ (docs/dashboard.md). About a minute.
-SIMUL_BIN="$simul" timeout 300 scripts/browser-test.sh
+# Installs chromium when missing; screenshots go to .build/screenshots/ (docs/dashboard.md). About a minute. Its
+# driver, simul-browser-test, was built above with the rest.
+SIMUL_BIN="$simul" SIMUL_BROWSER_BIN="$(dirname "$simul")/simul-browser-test" timeout 300 scripts/browser-test.sh
 
 step "CLI smoke: simul bench executors cpu io queue --quick --json --compare-python --report"
 "$simul" bench executors cpu io queue --quick --json --compare-python --report .build/bench.html >.build/bench.json

@@ -1,4 +1,5 @@
 import Foundation
+import SimulJSON
 
 /// The ten bad kinds of the poison scenario: each built the way a Python client (kombu) builds a good envelope,
 /// then broken, and what the worker must do with it (docs/faults.md, the table under "The scenarios").

@@ -1,4 +1,5 @@
 import Foundation
+import SimulProcessSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -52,10 +53,7 @@ final class FaultSuiteRun {
     init(options: Options, simul: String) throws {
         self.options = options
         self.simul = simul
-        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array("\(base)/simul-faults.XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw FaultSuiteError("cannot make a directory in \(base)") }
-        work = String(cString: made)
+        work = try TemporaryDirectory.make("simul-faults")
     }
 
     /// Runs the scenarios, prints the table, cleans up; returns the exit code (130 after SIGINT or SIGTERM).
@@ -119,7 +117,10 @@ final class FaultSuiteRun {
 
     /// Starts the Redis column's server, installing it first if it is missing.
     private func startRedis() throws {
-        try RedisServer.installIfMissing()
+        if try !Debian.has("redis-server") {
+            printError("simul-faults: installing redis-server (Debian)")
+            try Debian.install("redis-server")
+        }
         let server = try RedisServer(directory: "\(work)/redis")
         redis = server
         try server.start()

@@ -1,4 +1,5 @@
 import Foundation
+import SimulProcessSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -71,7 +72,7 @@ extension ScenarioContext {
     /// Runs a command that must succeed.
     private func mustRun(_ arguments: [String]) throws {
         let code = try ChildProcess.run(arguments)
-        guard code == 0 else { throw FaultSuiteError("\(arguments.joined(separator: " ")): exit \(code)") }
+        guard code == 0 else { throw DriverError("\(arguments.joined(separator: " ")): exit \(code)") }
     }
 
     /// Unmounts `target`, lazily if it is still busy.

@@ -1,3 +1,5 @@
+import SimulProcessSupport
+
 extension ScenarioContext {
     /// 1. `kill -9` a worker a quarter of the way through 10,000 tasks; a second worker finishes the rest.
     func kill9(pool: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SimulProcessSupport
 
 extension ScenarioContext {
     /// 4. 1,000 good tasks interleaved with 100 bad messages of ten kinds, to one worker that must never restart.

@@ -1,4 +1,5 @@
 import Foundation
+import SimulProcessSupport
 
 #if canImport(Glibc)
     import Glibc

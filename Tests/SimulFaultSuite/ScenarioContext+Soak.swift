@@ -1,4 +1,5 @@
 import Foundation
+import SimulProcessSupport
 
 extension ScenarioContext {
     /// 7. Soak (`--full`): 1,000,000 tasks (`FAULTS_SOAK_TASKS`) from one client while one worker runs them,
@@ -40,7 +41,7 @@ extension ScenarioContext {
             try Waiting.sleep(5)
         }
         let clientCode = try exitCode(of: client, limit: 600)
-        guard clientCode == 0 else { throw FaultSuiteError("the soak's client exited with code \(clientCode)") }
+        guard clientCode == 0 else { throw DriverError("the soak's client exited with code \(clientCode)") }
         let sent = Self.lines(ids)
         let executions = Self.lines(records)
         let finished = Self.distinct(records)

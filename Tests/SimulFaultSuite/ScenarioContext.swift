@@ -1,6 +1,7 @@
 import Foundation
 import Simul
 import SimulJSON
+import SimulProcessSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -65,12 +66,12 @@ final class ScenarioContext {
     func say(_ text: String) { printError("   \(text)") }
 
     /// `simul ARGUMENTS --broker URL`, to its end, its output into `file`.
-    /// - Throws: ``FaultSuiteError`` if it exits non-zero.
+    /// - Throws: ``DriverError`` if it exits non-zero.
     func simul(_ arguments: [String], to file: String, append: Bool = false) throws {
         let code = try ChildProcess.run(
             [binary] + arguments + ["--broker", url], output: .file(file, append: append))
         guard code == 0 else {
-            throw FaultSuiteError("simul \(arguments.prefix(2).joined(separator: " ")): exit \(code)")
+            throw DriverError("simul \(arguments.prefix(2).joined(separator: " ")): exit \(code)")
         }
     }
 
@@ -93,13 +94,13 @@ final class ScenarioContext {
     }
 
     /// SIGTERM, then waits for it.
-    /// - Throws: ``FaultSuiteError`` if it does not exit 0 within `limit` seconds.
+    /// - Throws: ``DriverError`` if it does not exit 0 within `limit` seconds.
     func stopWorker(_ worker: ChildProcess, limit: Double = 30) throws {
         try worker.send(SIGTERM)
         guard let code = try worker.wait(limit: limit) else {
-            throw FaultSuiteError("worker \(worker.pid) did not stop within \(Waiting.format(limit)) s of SIGTERM")
+            throw DriverError("worker \(worker.pid) did not stop within \(Waiting.format(limit)) s of SIGTERM")
         }
-        guard code == 0 else { throw FaultSuiteError("worker \(worker.pid) exited with code \(code) on SIGTERM") }
+        guard code == 0 else { throw DriverError("worker \(worker.pid) exited with code \(code) on SIGTERM") }
     }
 
     /// How many of the ids in `file` have SUCCESS stored (the lines of `simul result --json` that say so).
@@ -120,7 +121,7 @@ final class ScenarioContext {
         let output = path("queues.json")
         try simul(["inspect", "queues", "--json"], to: output)
         guard let queues = try JSONValue(parsing: Data(contentsOf: URL(fileURLWithPath: output))).objectValue else {
-            throw FaultSuiteError("simul inspect queues --json printed no object")
+            throw DriverError("simul inspect queues --json printed no object")
         }
         return queues.values.reduce(0) { $0 + ($1.intValue ?? 0) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SimulProcessSupport
 
 /// One sample of the soak, taken every 5 s: when, how many tasks had run, and the worker's and the client's resident
 /// memory in KiB (the client's 0 once it has exited).

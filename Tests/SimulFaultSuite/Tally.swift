@@ -1,6 +1,7 @@
 import Foundation
 import Simul
 import SimulJSON
+import SimulProcessSupport
 
 /// One named check of a scenario, printed in its notes, and `FAILED` after its name when it did not hold.
 struct Check {

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154 # $work and $script are the caller's, as said below
-# Sourced by the scripts that start background processes (interop.sh, browser-test.sh). The caller sets $work, a
-# directory for the logs, and $script, the name its messages start with.
+# Sourced by the scripts that start background processes (interop.sh). The caller sets $work, a directory for the
+# logs, and $script, the name its messages start with.
 
 pids=() # process group leaders, in start order
 

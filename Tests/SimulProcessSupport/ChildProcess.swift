@@ -2,39 +2,42 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+    package import Glibc
 #endif
 
-/// A process the suite started with `posix_spawnp`, in a process group of its own, so that the suite can kill it
-/// and everything it started (a process pool's children) and nothing else. Its standard input is `/dev/null` or a
-/// file; its output goes to a file, to `/dev/null`, or to the suite's own standard error.
+/// A process a driver (the fault suite, the browser test) started with `posix_spawnp`, in a process group of its
+/// own, so that the driver can kill it and everything it started (a process pool's children, Chromium's helpers) and
+/// nothing else. Its standard input is `/dev/null` or a file; its output goes to a file, to `/dev/null`, or to the
+/// driver's own standard error.
 ///
-/// The suite reaps its children itself (`waitpid`), so a process that has exited is never mistaken for a running
+/// The driver reaps its children itself (`waitpid`), so a process that has exited is never mistaken for a running
 /// one: ``isRunning`` is what `kill -0` was in the shell, without the zombie.
-final class ChildProcess {
+package final class ChildProcess {
     /// Where a child's standard output or standard error goes.
-    enum Output {
-        /// The suite's own standard error: what a foreground command in the shell printed.
+    package enum Output {
+        /// The driver's own standard error: what a foreground command in the shell printed.
         case terminal
         /// `/dev/null`.
         case discard
         /// A file, created if missing, replaced (`>`) or appended to (`>>`).
         case file(String, append: Bool = false)
-        /// Standard error only: wherever standard output goes (`2>&1`).
+        /// Wherever standard output goes: for standard error `2>&1`, for standard output the driver's own.
         case standardOutput
     }
 
     /// The process id, which is also its process group's id.
-    let pid: pid_t
+    package let pid: pid_t
     /// What the shell's `$?` would say once it exited: the exit code, or 128 plus the signal that killed it.
-    private(set) var exitCode: Int32?
+    package private(set) var exitCode: Int32?
 
     private init(pid: pid_t) { self.pid = pid }
 
-    /// Starts `arguments` (the first found on `PATH`) in a new process group, registered in ``ProcessGroups``.
-    /// - Throws: ``FaultSuiteError`` if `posix_spawnp` fails.
-    static func start(
-        _ arguments: [String], input: String? = nil, output: Output = .terminal, error: Output = .terminal
+    /// Starts `arguments` (the first found on `PATH`) in a new process group, registered in ``ProcessGroups``, with
+    /// the driver's environment changed by `environment`: a value sets a variable, `nil` removes it (`env -u`).
+    /// - Throws: ``DriverError`` if `posix_spawnp` fails.
+    package static func start(
+        _ arguments: [String], input: String? = nil, output: Output = .terminal, error: Output = .terminal,
+        environment: [String: String?] = [:]
     ) throws -> ChildProcess {
         precondition(!arguments.isEmpty, "a command needs a program")
         var actions = posix_spawn_file_actions_t()
@@ -57,14 +60,15 @@ final class ChildProcess {
         posix_spawnattr_setflags(
             &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+        var variables = ProcessInfo.processInfo.environment
+        for (name, value) in environment { variables[name] = value }
         var argv = arguments.map { strdup($0) } + [nil]
-        var envp = environment.map { strdup($0) } + [nil]
+        var envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, &argv, &envp)
         guard result == 0 else {
-            throw FaultSuiteError("cannot start \(arguments[0]): \(String(cString: strerror(result)))")
+            throw DriverError("cannot start \(arguments[0]): \(String(cString: strerror(result)))")
         }
         ProcessGroups.add(pid)
         return ChildProcess(pid: pid)
@@ -72,13 +76,20 @@ final class ChildProcess {
 
     /// Runs `arguments` to its end and returns its exit code (``exitCode``). Its group is forgotten once it has
     /// been reaped, so that a later ``ProcessGroups/killAll()`` cannot hit a process that reused the number.
-    static func run(
-        _ arguments: [String], input: String? = nil, output: Output = .terminal, error: Output = .terminal
+    ///
+    /// With a `limit`, a process still running after `limit` seconds is killed with its whole group, and the code is
+    /// 124, as `timeout` says.
+    package static func run(
+        _ arguments: [String], input: String? = nil, output: Output = .terminal, error: Output = .terminal,
+        environment: [String: String?] = [:], limit: Double? = nil
     ) throws -> Int32 {
-        let process = try start(arguments, input: input, output: output, error: error)
-        let code = try process.wait() ?? 0
-        ProcessGroups.remove(process.pid)
-        return code
+        let process = try start(arguments, input: input, output: output, error: error, environment: environment)
+        defer { ProcessGroups.remove(process.pid) }
+        guard let limit else { return try process.wait() ?? 0 }
+        if let code = try process.wait(limit: limit) { return code }
+        kill(-process.pid, SIGKILL)
+        _ = try process.wait()
+        return 124
     }
 
     private static func redirect(_ descriptor: Int32, to output: Output, in actions: inout posix_spawn_file_actions_t) {
@@ -94,7 +105,7 @@ final class ChildProcess {
 
     /// Reaps the process if it has exited, without waiting; returns ``exitCode``.
     @discardableResult
-    func poll() -> Int32? {
+    package func poll() -> Int32? {
         if exitCode != nil { return exitCode }
         var status: Int32 = 0
         let reaped = waitpid(pid, &status, WNOHANG)
@@ -109,19 +120,19 @@ final class ChildProcess {
     }
 
     /// Whether it still runs (the shell's `kill -0`).
-    var isRunning: Bool { poll() == nil }
+    package var isRunning: Bool { poll() == nil }
 
     /// Sends `signal` to the process (not its group).
-    /// - Throws: ``FaultSuiteError`` if it has already exited.
-    func send(_ signal: Int32) throws {
+    /// - Throws: ``DriverError`` if it has already exited.
+    package func send(_ signal: Int32) throws {
         guard isRunning, kill(pid, signal) == 0 else {
-            throw FaultSuiteError("process \(pid) is gone (exit \(exitCode.map(String.init) ?? "?")), cannot signal it")
+            throw DriverError("process \(pid) is gone (exit \(exitCode.map(String.init) ?? "?")), cannot signal it")
         }
     }
 
     /// Waits until it exits, for at most `limit` seconds if given; returns ``exitCode``, `nil` if it still runs.
     /// - Throws: ``Interrupted``.
-    func wait(limit: Double? = nil) throws -> Int32? {
+    package func wait(limit: Double? = nil) throws -> Int32? {
         let stopwatch = Stopwatch()
         var pause = 0.001
         while poll() == nil {
@@ -133,22 +144,22 @@ final class ChildProcess {
     }
 }
 
-/// The process groups the suite started and has not yet killed: the shell script's `$work/groups`.
-enum ProcessGroups {
+/// The process groups the driver started and has not yet killed: the shell scripts' `$work/groups`.
+package enum ProcessGroups {
     private static let groups = Mutex<[pid_t]>([])
 
     /// Registers a group, by its leader's pid.
-    static func add(_ group: pid_t) {
+    package static func add(_ group: pid_t) {
         groups.withLock { $0.append(group) }
     }
 
     /// Forgets a group whose leader has been reaped and that started nothing that could outlive it.
-    static func remove(_ group: pid_t) {
+    package static func remove(_ group: pid_t) {
         groups.withLock { $0.removeAll { $0 == group } }
     }
 
     /// SIGKILLs every registered group, process-pool children included, and reaps the leaders.
-    static func killAll() {
+    package static func killAll() {
         let started = groups.withLock { groups in
             defer { groups = [] }
             return groups

@@ -5,25 +5,27 @@ import Synchronization
     import Glibc
 #endif
 
-/// The signal (SIGINT or SIGTERM) that asked the suite to stop, or 0. The handler only stores it; every wait and
-/// sleep reads it and throws ``Interrupted``, so the suite unwinds and cleans up on its own thread.
+/// The signal (SIGINT or SIGTERM) that asked the driver to stop, or 0. The handler only stores it; every wait and
+/// sleep reads it and throws ``Interrupted``, so the driver unwinds and cleans up on its own thread.
 let receivedSignal = Atomic<Int32>(0)
 
 /// A signal arrived: the run stops, kills what it started, and exits 130.
-struct Interrupted: Error {}
+package struct Interrupted: Error {
+    package init() {}
+}
 
-/// Why a scenario stopped before its tally: a wait past its limit, a worker that did not stop, a command that
-/// failed. The runner prints it and gives the scenario a FAILED row.
-struct FaultSuiteError: Error, CustomStringConvertible {
-    var description: String
+/// Why a step of a driver (the fault suite's, the browser test's) stopped: a wait past its limit, a worker that did
+/// not stop, a command that failed. The fault suite gives the scenario a FAILED row; the browser test fails.
+package struct DriverError: Error, CustomStringConvertible {
+    package var description: String
 
-    init(_ description: String) { self.description = description }
+    package init(_ description: String) { self.description = description }
 }
 
 /// Signal handling, sleeping and waiting, all of them interruptible by SIGINT and SIGTERM.
-enum Waiting {
+package enum Waiting {
     /// Records SIGINT and SIGTERM in ``receivedSignal`` instead of dying of them, and ignores SIGPIPE.
-    static func installSignalHandlers() {
+    package static func installSignalHandlers() {
         let record: @convention(c) (Int32) -> Void = { signal in receivedSignal.store(signal, ordering: .relaxed) }
         signal(SIGINT, record)
         signal(SIGTERM, record)
@@ -31,17 +33,17 @@ enum Waiting {
     }
 
     /// Throws ``Interrupted`` once a signal has arrived.
-    static func checkInterrupted() throws {
+    package static func checkInterrupted() throws {
         if receivedSignal.load(ordering: .relaxed) != 0 { throw Interrupted() }
     }
 
     /// Forgets a signal that arrived, so that the cleanup after it can wait for what it stops.
-    static func forgetSignal() {
+    package static func forgetSignal() {
         receivedSignal.store(0, ordering: .relaxed)
     }
 
     /// Sleeps `seconds`, in slices of at most 50 ms so that a signal ends it at once.
-    static func sleep(_ seconds: Double) throws {
+    package static func sleep(_ seconds: Double) throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while true {
             try checkInterrupted()
@@ -56,8 +58,8 @@ enum Waiting {
 
     /// Polls `condition` every 0.2 s until it holds. A condition that throws counts as not holding, as a failed
     /// command does in a shell's `until`.
-    /// - Throws: ``FaultSuiteError`` "timed out after `limit` s waiting for: `what`", or ``Interrupted``.
-    static func until(_ limit: Double, _ what: String, _ condition: () throws -> Bool) throws {
+    /// - Throws: ``DriverError`` "timed out after `limit` s waiting for: `what`", or ``Interrupted``.
+    package static func until(_ limit: Double, _ what: String, _ condition: () throws -> Bool) throws {
         let stopwatch = Stopwatch()
         while true {
             do {
@@ -66,14 +68,14 @@ enum Waiting {
                 throw error
             } catch {}
             if stopwatch.seconds > limit {
-                throw FaultSuiteError("timed out after \(format(limit)) s waiting for: \(what)")
+                throw DriverError("timed out after \(format(limit)) s waiting for: \(what)")
             }
             try sleep(0.2)
         }
     }
 
     /// Runs `body`; an error other than ``Interrupted`` is printed and the run goes on, as `|| true` does in a shell.
-    static func tolerating(_ body: () throws -> Void) throws {
+    package static func tolerating(_ body: () throws -> Void) throws {
         do {
             try body()
         } catch let error as Interrupted {
@@ -84,31 +86,34 @@ enum Waiting {
     }
 
     /// `2` for 2.0 and `0.5` for 0.5: a limit as a person would write it.
-    static func format(_ seconds: Double) -> String {
+    package static func format(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
     }
 }
 
 /// Elapsed time since it was made, read as the suite prints it: seconds with one decimal.
-struct Stopwatch {
-    let start = ContinuousClock.now
+package struct Stopwatch {
+    package let start = ContinuousClock.now
+
+    /// Starts counting now.
+    package init() {}
 
     /// The seconds elapsed.
-    var seconds: Double {
+    package var seconds: Double {
         let (whole, fraction) = start.duration(to: .now).components
         return Double(whole) + Double(fraction) / 1e18
     }
 
     /// The seconds elapsed, with one decimal: `12.7`.
-    var text: String { String(format: "%.1f", seconds) }
+    package var text: String { String(format: "%.1f", seconds) }
 }
 
 /// Writes `text` and a newline to standard error, unbuffered, as the shell's `echo >&2` did.
-func printError(_ text: String) {
+package func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 /// Writes `text` and a newline to standard output, unbuffered, so it interleaves with standard error in order.
-func printOutput(_ text: String) {
+package func printOutput(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
