@@ -18,7 +18,6 @@ extension Worker {
     /// Runs ready jobs, one at a time, until the worker stops.
     func slotLoop() async {
         while true {
-            let generation = changed.generation
             let now = clock.now
             let next = state.withLock { state -> WorkerStateMachine.Next in
                 let next = state.machine.next(at: now)
@@ -33,7 +32,7 @@ extension Worker {
             }
             switch next {
             case .run(let job, let revoked): await process(job, revoked: revoked)
-            case .wait: await changed.wait(after: generation)
+            case .wait: guard (try? await readyPermits.acquire()) != nil else { return }
             case .stop: return
             }
         }

@@ -28,7 +28,10 @@ public final class Worker: Service, Sendable {
     let logger: Logger
     let clock: any QueueClock
     let state: Mutex<State>
-    /// Signalled when a job becomes ready, a slot frees, or the worker stops.
+    /// One permit per job made ready, and one per slot when the worker stops: a slot waits on it, and each wakes
+    /// one slot, not all of them.
+    let readyPermits = AsyncSemaphore(value: 0)
+    /// Signalled when a slot frees, a batch is written, or the worker stops: what fetching and draining wait for.
     let changed = ChangeSignal()
     /// Signalled when an earlier ETA arrives, or the worker stops.
     private let scheduleChanged = ChangeSignal()
@@ -126,6 +129,7 @@ public final class Worker: Service, Sendable {
         }
         for work in running { work.cancel() }
         if cold { committer.abandon() }
+        for _ in 0..<configuration.concurrency { readyPermits.release() }
         changed.signal()
         scheduleChanged.signal()
     }
@@ -245,10 +249,10 @@ public final class Worker: Service, Sendable {
         }
         let job = Job(delivery: delivery, message: message)
         let now = clock.now
-        let nextDue = state.withLock { state in
+        let (ready, earliest) = state.withLock { state in
             let before = state.machine.nextDue
-            state.machine.receive(job, at: now)
-            return state.machine.nextDue.flatMap { $0 != before ? $0 : nil }
+            let ready = state.machine.receive(job, at: now)
+            return (ready, state.machine.nextDue != before)
         }
         let received = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .received)] : []
         committer.enqueue(
@@ -264,7 +268,11 @@ public final class Worker: Service, Sendable {
                     "eta": message.eta.map { .string(ISODate.format($0)) } ?? .null,
                     "queue": .string(delivery.queue), "redelivered": .bool(delivery.redelivered || message.redelivered),
                 ]))
-        if nextDue != nil { scheduleChanged.signal() } else { changed.signal() }
+        if ready {
+            readyPermits.release()
+        } else if earliest {
+            scheduleChanged.signal()
+        }
     }
 
     /// Makes messages ready as their ETAs come, sleeping on the clock until the earliest.
@@ -275,7 +283,7 @@ public final class Worker: Service, Sendable {
             if stopping { return }
             await scheduleChanged.wait(after: generation, until: due, on: clock)
             let released = state.withLock { $0.machine.releaseDue(at: clock.now) }
-            if released > 0 { changed.signal() }
+            for _ in 0..<released { readyPermits.release() }
         }
     }
 

@@ -78,13 +78,16 @@ struct WorkerStateMachine {
     }
 
     /// Holds a received message: due now, it is ready to run; with a later ETA, it waits for ``releaseDue(at:)``.
-    mutating func receive(_ job: Job, at now: Date) {
+    /// - Returns: whether it is ready to run now.
+    @discardableResult
+    mutating func receive(_ job: Job, at now: Date) -> Bool {
         held[job.tag] = job
         if let eta = job.message.eta, eta > now {
             scheduled[job.tag] = eta
-        } else {
-            ready.append(job.tag)
+            return false
         }
+        ready.append(job.tag)
+        return true
     }
 
     /// The earliest ETA still to come, if any.
