@@ -159,7 +159,7 @@ let package = Package(
         ),
         .target(
             name: "SimulRedisTestSupport",
-            dependencies: ["Simul", "SimulRedis"],
+            dependencies: ["SimulProcessSupport", "SimulRedis"],
             path: "Tests/SimulRedisTestSupport"
         ),
         .executableTarget(
@@ -207,7 +207,7 @@ let package = Package(
             dependencies: [
                 "Simul",
                 "SimulRedis",
-                "SimulRedisTestSupport",
+                "SimulProcessSupport", "SimulRedisTestSupport",
                 "SimulTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -218,13 +218,14 @@ let package = Package(
             name: "SimulRedisBrokerTests",
             dependencies: [
                 "Simul", "SimulJSON", "SimulQueue", "SimulQueueTestSupport", "SimulRedis", "SimulRedisBroker",
-                "SimulRedisTestSupport", "SimulTestSupport",
+                "SimulProcessSupport", "SimulRedisTestSupport", "SimulTestSupport",
             ]
         ),
         .testTarget(
             name: "SimulBrokersTests",
             dependencies: [
-                "Simul", "SimulBrokers", "SimulJSON", "SimulQueue", "SimulRedisTestSupport", "SimulTestSupport",
+                "Simul", "SimulBrokers", "SimulJSON", "SimulProcessSupport", "SimulQueue", "SimulRedisTestSupport",
+                "SimulTestSupport",
             ]
         ),
         .testTarget(
@@ -256,7 +257,7 @@ let package = Package(
             dependencies: [
                 "SimulServiceTestApp",
                 "Simul", "SimulCLI", "SimulJSON", "SimulQueue", "SimulRedis", "SimulRedisBroker",
-                "SimulRedisTestSupport",
+                "SimulProcessSupport", "SimulRedisTestSupport",
                 "SimulSQLite", "SimulTestSupport",
             ]
         ),

@@ -31,6 +31,7 @@ public final class ClusterMonitor: Service, Sendable {
 
     private let feed: any EventFeed
     private let pollInterval: Duration
+    private let clock: any QueueClock
     private let logger: Logger
     private let state: Mutex<State>
 
@@ -39,13 +40,15 @@ public final class ClusterMonitor: Service, Sendable {
     ///   - feed: where the events come from.
     ///   - pollInterval: how often to ask for new events.
     ///   - taskLimit: how many tasks to remember, the most recent first.
+    ///   - clock: the time of events that carry none, and of the pauses between polls.
     ///   - logger: where read errors go.
     public init(
         feed: any EventFeed, pollInterval: Duration = .milliseconds(500), taskLimit: Int = 10_000,
-        logger: Logger = Logger(label: "simul.dashboard")
+        clock: any QueueClock = .system, logger: Logger = Logger(label: "simul.dashboard")
     ) {
         self.feed = feed
         self.pollInterval = pollInterval
+        self.clock = clock
         self.logger = logger
         state = Mutex(
             State(
@@ -64,7 +67,7 @@ public final class ClusterMonitor: Service, Sendable {
             } catch {
                 logger.warning("cannot read the broker's events: \(error)")
             }
-            try? await Task.sleep(for: pollInterval)
+            try? await clock.sleep(for: pollInterval)
         }
         finishSubscribers()
     }
@@ -94,7 +97,7 @@ public final class ClusterMonitor: Service, Sendable {
                 state.snapshot.cluster.apply(event)
                 state.snapshot.version += 1
                 guard event.type == "task-succeeded" || event.type == "task-failed" else { continue }
-                let time = event.timestamp ?? Date()
+                let time = event.timestamp ?? clock.now
                 state.snapshot.throughput.record(succeeded: event.type == "task-succeeded", at: time)
                 if let runtime = event.fields["runtime"]?.doubleValue, runtime >= 0, let id = event.taskId {
                     let name = state.snapshot.cluster.tasks[id]?.name ?? "unknown"

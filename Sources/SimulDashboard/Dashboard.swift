@@ -30,8 +30,10 @@ public struct Dashboard: Service, Sendable {
     /// The pages' templates, parsed once when the first dashboard is made.
     let templates: MustacheLibrary
     let logger: Logger
+    /// The time the pages measure ages from.
+    let clock: any QueueClock
 
-    /// A dashboard over `broker` and `backend`.
+    /// A dashboard over `broker` and `backend`, on `clock`.
     ///
     /// It follows the broker's ``EventFeed``. Its queue, dead-letter and revoke pages and actions use the broker's
     /// ``QueueAdministration``, ``DeadLetterStore`` and ``RevocationStore``, and answer 501 with the reason on a
@@ -41,17 +43,18 @@ public struct Dashboard: Service, Sendable {
     ///   token, ``DashboardError/badPort(_:)`` for a port outside 0...65535.
     public init(
         broker: any Broker, backend: any ResultBackend,
-        configuration: DashboardConfiguration = DashboardConfiguration(),
+        configuration: DashboardConfiguration = DashboardConfiguration(), clock: any QueueClock = .system,
         logger: Logger = Logger(label: "simul.dashboard")
     ) throws {
         try self.init(
-            broker: broker, backend: backend, configuration: configuration, sessions: SessionTable(), logger: logger)
+            broker: broker, backend: backend, configuration: configuration, sessions: SessionTable(), clock: clock,
+            logger: logger)
     }
 
     /// A dashboard whose signed-in browsers live in `sessions`, so tests can give it a small table and a manual clock.
     package init(
         broker: any Broker, backend: any ResultBackend, configuration: DashboardConfiguration,
-        sessions: SessionTable, logger: Logger = Logger(label: "simul.dashboard")
+        sessions: SessionTable, clock: any QueueClock = .system, logger: Logger = Logger(label: "simul.dashboard")
     ) throws {
         try configuration.validate()
         let token = configuration.token.flatMap { $0.isEmpty ? nil : $0 }
@@ -60,10 +63,11 @@ public struct Dashboard: Service, Sendable {
         self.broker = broker
         self.backend = backend
         self.logger = logger
+        self.clock = clock
         access = Access(token: token, loopback: loopback, sessions: sessions)
         templates = Template.library
         monitor = ClusterMonitor(
-            feed: try broker.require(.events), pollInterval: configuration.pollInterval, logger: logger)
+            feed: try broker.require(.events), pollInterval: configuration.pollInterval, clock: clock, logger: logger)
     }
 
     /// Serves until the enclosing service group shuts down or the task is cancelled, polling the broker's events
@@ -102,10 +106,10 @@ public struct Dashboard: Service, Sendable {
         router.add(middleware: GuardMiddleware(access: access, templates: templates))
         router.get("/") { request, _ in
             let queues = try await self.queueViews()
-            return Self.html(self.pages(request).overview(self.monitor.snapshot, queues: queues, now: Date()))
+            return Self.html(self.pages(request).overview(self.monitor.snapshot, queues: queues, now: self.clock.now))
         }
         router.get("/workers") { request, _ in
-            Self.html(self.pages(request).workers(WorkerView.all(self.monitor.snapshot.cluster, now: Date())))
+            Self.html(self.pages(request).workers(WorkerView.all(self.monitor.snapshot.cluster, now: self.clock.now)))
         }
         router.get("/tasks") { request, _ in
             let query: TaskQuery
@@ -143,7 +147,9 @@ public struct Dashboard: Service, Sendable {
             return Self.html(self.pages(request).deadLetters(letters))
         }
 
-        router.get("/api/workers") { _, _ in Self.json(WorkerView.all(self.monitor.snapshot.cluster, now: Date())) }
+        router.get("/api/workers") { _, _ in
+            Self.json(WorkerView.all(self.monitor.snapshot.cluster, now: self.clock.now))
+        }
         router.get("/api/tasks") { request, _ in
             do throws(BadRequest) {
                 let query = try TaskQuery(Self.query(request), path: request.uri.path)
@@ -173,7 +179,8 @@ public struct Dashboard: Service, Sendable {
         router.get("/events") { request, _ in self.events(request) }
         router.get("/metrics") { _, _ in
             let text = PrometheusText.render(
-                self.monitor.snapshot, queues: try await self.broker.require(.queueAdministration).queueLengths())
+                self.monitor.snapshot, queues: try await self.broker.require(.queueAdministration).queueLengths(),
+                now: self.clock.now)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
@@ -282,7 +289,7 @@ public struct Dashboard: Service, Sendable {
         } catch {
             return Self.json(["error": error.message], status: .badRequest)
         }
-        let monitor = monitor
+        let (monitor, clock) = (monitor, clock)
         let body = ResponseBody { writer in
             var sent = 0
             var shown = -1
@@ -291,7 +298,8 @@ public struct Dashboard: Service, Sendable {
                 if version != shown {
                     shown = version
                     try await writer.write(
-                        ByteBuffer(string: "event: update\ndata: \(Self.summary(monitor.snapshot))\n\n"))
+                        ByteBuffer(string: "event: update\ndata: \(Self.summary(monitor.snapshot, now: clock.now))\n\n")
+                    )
                     sent += 1
                     lastWrite = .now
                     if let limit, sent >= limit { break }
@@ -307,7 +315,7 @@ public struct Dashboard: Service, Sendable {
     }
 
     /// The short JSON an update carries: the version and the headline numbers.
-    static func summary(_ snapshot: ClusterMonitor.Snapshot, now: Date = Date()) -> String {
+    static func summary(_ snapshot: ClusterMonitor.Snapshot, now: Date) -> String {
         var states: [String: JSONValue] = [:]
         for task in snapshot.cluster.tasks.values {
             states[task.state.rawValue] = .integer((states[task.state.rawValue]?.intValue.map(Int64.init) ?? 0) + 1)

@@ -10,8 +10,7 @@ package struct PrometheusText {
     private var lines: [String] = []
 
     /// The exposition of `snapshot`, with the queues' lengths and the time `now`.
-    package static func render(_ snapshot: ClusterMonitor.Snapshot, queues: [String: Int], now: Date = Date()) -> String
-    {
+    package static func render(_ snapshot: ClusterMonitor.Snapshot, queues: [String: Int], now: Date) -> String {
         var text = PrometheusText()
         var byStateAndName: [TaskState: [String: Int]] = [:]
         for task in snapshot.cluster.tasks.values {

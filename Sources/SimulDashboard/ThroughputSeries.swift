@@ -34,7 +34,7 @@ package struct ThroughputSeries: Sendable, Equatable {
     }
 
     /// The `slotCount` slots that end with the one holding `now`, oldest first.
-    package func slots(endingAt now: Date = Date()) -> [Slot] {
+    package func slots(endingAt now: Date) -> [Slot] {
         let last = Int(now.timeIntervalSince1970.rounded(.down)) / slotSeconds
         return (last - slotCount + 1...last).map { slot in
             let count = counts[slot] ?? (0, 0)

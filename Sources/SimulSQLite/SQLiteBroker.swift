@@ -23,7 +23,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     /// Concurrent writes (senders, a worker's receive and its acknowledgements) share one transaction. With
     /// `synchronous=FULL` every transaction costs a sync of the WAL, so this multiplies throughput without weakening
     /// durability: no caller returns before its write is on disk.
-    private let commits = GroupCommit<@Sendable (Database) throws -> any Sendable, any Sendable>()
+    private let commits = GroupCommit<@Sendable (Database) throws -> Void, Void>()
     private let resultExpiry: Double
     private let revocationLimits: RevokedSet.Limits
     private let messagesChanged = ChangeSignal()
@@ -634,8 +634,13 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     // MARK: Access
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let written = Written<T>()
         do {
-            return try await commits.submit(body) { [pool] bodies in try await Self.commit(bodies, in: pool) } as! T
+            try await commits.submit({ db in written.value.withLock { [value = try body(db)] in $0 = value } }) {
+                [pool] bodies in try await Self.commit(bodies, in: pool)
+            }
+            // A write that did not throw stored its value before its batch committed.
+            return written.value.withLock { $0! }
         } catch let error as QueueError {
             throw error
         } catch {
@@ -645,22 +650,19 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
 
     /// Runs `bodies` in one immediate transaction, each in its own savepoint, so one failing write fails alone.
     private static func commit(
-        _ bodies: [@Sendable (Database) throws -> any Sendable], in pool: DatabasePool
-    ) async throws -> [Result<any Sendable, any Error>] {
+        _ bodies: [@Sendable (Database) throws -> Void], in pool: DatabasePool
+    ) async throws -> [Result<Void, any Error>] {
         try await pool.writeWithoutTransaction { db in
-            var outcomes: [Result<any Sendable, any Error>] = []
+            var outcomes: [Result<Void, any Error>] = []
             try db.inTransaction(.immediate) {
                 for body in bodies {
-                    do {
-                        var value: (any Sendable)?
-                        try db.inSavepoint {
-                            value = try body(db)
-                            return .commit
-                        }
-                        outcomes.append(.success(value!))
-                    } catch {
-                        outcomes.append(.failure(error))
-                    }
+                    outcomes.append(
+                        Result {
+                            try db.inSavepoint {
+                                try body(db)
+                                return .commit
+                            }
+                        })
                 }
                 return .commit
             }
@@ -698,4 +700,9 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
         }
         return (error as NSError).localizedDescription
     }
+}
+
+/// What one write in a group commit returned, kept for its caller.
+private final class Written<T: Sendable>: Sendable {
+    let value = Mutex<T?>(nil)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SimulBrokers
 import SimulJSON
+import SimulProcessSupport
 import SimulQueue
 import SimulRedisTestSupport
 import SimulTestSupport
@@ -14,12 +15,13 @@ import Testing
 /// ``QueueConnection``'s URL factory. A broker that lands later joins by adding its case to ``BrokerKind``; the
 /// compiler then asks how to open it and which promises do not apply to it.
 ///
-/// Leases here are short (1 s) so that tests can watch one run out, and every such wait is for a condition, with a
-/// generous safety timeout; no test sleeps, and none asserts how long anything took.
+/// Tests of leases and ETAs open their store on a ``ManualClock`` and move it: a lease runs out, or an ETA comes,
+/// when the test says so. Other waits are for a condition, with a generous safety timeout; no test sleeps, and none
+/// asserts how long anything took.
 @Suite(.timeLimit(.minutes(1)))
 struct BrokerContractTests {
-    /// A lease that tests watch run out.
-    static let shortLease = Duration.seconds(1)
+    /// A lease that tests run out by moving the clock.
+    static let shortLease = Duration.seconds(10)
     /// A lease that no test outlives.
     static let longLease = Duration.seconds(60)
 
@@ -92,30 +94,44 @@ struct BrokerContractTests {
     /// here asks for the same short lease.
     @Test(arguments: BrokerKind.allCases)
     func aMessageWhoseLeaseRunsOutIsDeliveredAgain(kind: BrokerKind) async throws {
-        try await kind.withStore { store in
+        let clock = ManualClock()
+        try await kind.withStore(on: clock) { store in
             let message = Self.message()
             try await store.broker.send([message])
             let first = try await Self.receive(1, from: store.broker, lease: Self.shortLease)
             #expect(try first.map(Self.isRedelivered) == [false])
 
-            let again = try await Self.receiveAfterLeasesRunOut(store.broker)
+            clock.advance(by: Self.shortLease - .seconds(1))
+            #expect(try await Self.receiveNow(from: store.broker).isEmpty)
+            // Past the lease by more than Redis's pause between two looks for lapsed leases (half a lease).
+            clock.advance(by: Self.shortLease)
+            let again = try await Self.receiveNow(from: store.broker)
             #expect(again.map(\.tag) == [message.deliveryTag])
             #expect(try again.map { try MessageCodec.decode($0.body).id } == [message.id])
             #expect(try again.map(Self.isRedelivered) == [true])
         }
     }
 
-    /// Renewing a lease keeps the message with its worker: of two messages leased together, the one renewed stays
-    /// away after the other has come back.
+    /// Renewing a lease keeps the message with its worker for another lease from the renewal: of two messages
+    /// leased together, the one renewed halfway stays away when the other comes back, and comes back itself a lease
+    /// after its renewal.
     @Test(arguments: BrokerKind.allCases)
     func renewingALeaseKeepsTheMessage(kind: BrokerKind) async throws {
-        try await kind.withStore { store in
+        let clock = ManualClock()
+        try await kind.withStore(on: clock) { store in
             let (kept, witness) = (Self.message(args: [1, 1]), Self.message(args: [2, 2]))
             try await Self.sendAndLease([kept, witness], from: store.broker, for: Self.shortLease)
 
-            let back = try await Self.receiveAfterLeasesRunOut(store.broker, renewing: [kept.deliveryTag])
+            clock.advance(by: Self.shortLease / 2)
+            try await store.broker.renew([kept.deliveryTag], lease: Self.shortLease)
+            clock.advance(by: Self.shortLease / 2)
+            let back = try await Self.receiveNow(from: store.broker)
             #expect(back.map(\.tag) == [witness.deliveryTag])
             #expect(try back.map(Self.isRedelivered) == [true])
+
+            clock.advance(by: Self.shortLease / 2)
+            let renewedBack = try await Self.receiveNow(from: store.broker)
+            #expect(renewedBack.map(\.tag) == [kept.deliveryTag])
         }
     }
 
@@ -123,13 +139,15 @@ struct BrokerContractTests {
     /// an acknowledged message never comes back (it was leased together with a witness that did come back).
     @Test(arguments: BrokerKind.allCases)
     func acknowledgingTwiceIsHarmless(kind: BrokerKind) async throws {
-        try await kind.withStore { store in
+        let clock = ManualClock()
+        try await kind.withStore(on: clock) { store in
             let (acked, witness) = (Self.message(args: [1, 1]), Self.message(args: [2, 2]))
             try await Self.sendAndLease([acked, witness], from: store.broker, for: Self.shortLease)
 
             try await store.broker.commit(BrokerCommit(ack: [acked.deliveryTag]))
             try await store.broker.commit(BrokerCommit(ack: [acked.deliveryTag, acked.deliveryTag, "no-such-tag"]))
-            let back = try await Self.receiveAfterLeasesRunOut(store.broker)
+            clock.advance(by: Self.shortLease)
+            let back = try await Self.receiveNow(from: store.broker)
             #expect(back.map(\.tag) == [witness.deliveryTag])
         }
     }
@@ -194,29 +212,26 @@ struct BrokerContractTests {
     /// holds it, renewing its lease, until it is due.
     @Test(arguments: BrokerKind.allCases)
     func aMessageWithAnETAIsNotDeliveredBeforeIt(kind: BrokerKind) async throws {
-        try await kind.withStore { store in
+        let clock = ManualClock()
+        try await kind.withStore(on: clock) { store in
             let due = Self.message(args: [0])
             var soon = Self.message(args: [1])
-            soon.eta = Date().addingTimeInterval(1)
+            soon.eta = clock.now.addingTimeInterval(1)
             var later = Self.message(args: [2])
-            later.eta = Date().addingTimeInterval(3_600)
+            later.eta = clock.now.addingTimeInterval(3_600)
             try await store.broker.send([later, soon, due])
 
-            var arrived: [String: (delivery: Delivery, at: Date)] = [:]
-            try await waitUntil("the message due in a second arrived") {
-                let deliveries = try await store.broker.receive(
-                    from: ["celery"], limit: 3, lease: Self.longLease, timeout: .milliseconds(200))
-                let now = Date()
-                for delivery in deliveries { arrived[delivery.tag] = (delivery, now) }
-                return arrived[soon.deliveryTag] != nil
-            }
+            let first = try await Self.receive(kind.holdsETA ? 1 : 3, from: store.broker)
             if kind.holdsETA {
-                #expect(Set(arrived.keys) == [due.deliveryTag, soon.deliveryTag])
-                let soonArrived = try #require(arrived[soon.deliveryTag]?.at)
-                #expect(soonArrived >= (try #require(soon.eta)))
+                #expect(first.map(\.tag) == [due.deliveryTag])
+                clock.advance(by: .milliseconds(999))
+                #expect(try await Self.receiveNow(from: store.broker).isEmpty)
+                clock.advance(to: try #require(soon.eta))
+                #expect(try await Self.receiveNow(from: store.broker).map(\.tag) == [soon.deliveryTag])
             } else {
-                #expect(Set(arrived.keys) == [due.deliveryTag, soon.deliveryTag, later.deliveryTag])
-                let held = try MessageCodec.decode(try #require(arrived[later.deliveryTag]?.delivery.body))
+                #expect(Set(first.map(\.tag)) == [due.deliveryTag, soon.deliveryTag, later.deliveryTag])
+                let delivered = try #require(first.first { $0.tag == later.deliveryTag })
+                let held = try MessageCodec.decode(delivered.body)
                 let (eta, sent) = (try #require(held.eta), try #require(later.eta))
                 #expect(abs(eta.timeIntervalSince(sent)) < 0.001)
             }
@@ -416,21 +431,9 @@ struct BrokerContractTests {
         return Dictionary(revocations.map { ($0.id, $0.terminate) }) { $0 || $1 }
     }
 
-    /// Receives with the short lease until a message whose lease ran out comes back, renewing `renewing` before
-    /// each try, and returns what came back.
-    static func receiveAfterLeasesRunOut(_ broker: any Broker, renewing tags: [String] = []) async throws
-        -> [Delivery]
-    {
-        var back: [Delivery] = []
-        try await waitUntil("a lease ran out") {
-            // A long renewal, so only a stall of the whole test process longer than a minute could let it lapse;
-            // renewed on every pass too, since Redis judges a lease by the receiving worker's length.
-            if !tags.isEmpty { try await broker.renew(tags, lease: .seconds(60)) }
-            back += try await broker.receive(
-                from: ["celery"], limit: 10, lease: shortLease, timeout: .milliseconds(100))
-            return !back.isEmpty
-        }
-        return back
+    /// What is waiting in the queue `celery` now, leased for the short lease, without waiting for more.
+    static func receiveNow(from broker: any Broker) async throws -> [Delivery] {
+        try await broker.receive(from: ["celery"], limit: 10, lease: shortLease, timeout: .zero)
     }
 }
 
@@ -464,23 +467,24 @@ enum BrokerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     /// Opens a store that no other test sees: a new memory broker, a new SQLite file in a folder of its own, or a
     /// `redis-server` of its own (kombu's keys, such as `unacked`, are shared by everything on a database).
-    func open() async throws -> BrokerStore {
+    func open(on clock: any QueueClock) async throws -> BrokerStore {
         switch self {
         case .memory:
-            return try BrokerStore(url: "memory://")
+            return try BrokerStore(url: "memory://", clock: clock)
         case .sqlite:
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simul-contract-\(UUID())")
             let file = folder.appendingPathComponent("queue.sqlite")
-            return try BrokerStore(url: "sqlite://" + file.path, folder: folder)
+            return try BrokerStore(url: "sqlite://" + file.path, clock: clock, folder: folder)
         case .redis:
             let server = try await RedisServer.start()
-            return try BrokerStore(url: server.url + "/0", server: server)
+            return try BrokerStore(url: server.url + "/0", clock: clock, server: server)
         }
     }
 
-    /// Runs `body` on a fresh store, and closes the store afterwards, also when `body` throws.
-    func withStore(_ body: (BrokerStore) async throws -> Void) async throws {
-        let store = try await open()
+    /// Runs `body` on a fresh store whose connections take the time from `clock`, and closes the store afterwards,
+    /// also when `body` throws.
+    func withStore(on clock: any QueueClock = .system, _ body: (BrokerStore) async throws -> Void) async throws {
+        let store = try await open(on: clock)
         do {
             try await body(store)
         } catch {
@@ -501,11 +505,14 @@ final class BrokerStore: Sendable {
     private let folder: URL?
     private let server: RedisServer?
 
-    init(url: String, folder: URL? = nil, server: RedisServer? = nil) throws {
+    private let clock: any QueueClock
+
+    init(url: String, clock: any QueueClock, folder: URL? = nil, server: RedisServer? = nil) throws {
         self.url = url
+        self.clock = clock
         self.folder = folder
         self.server = server
-        connection = try QueueConnection(broker: url)
+        connection = try QueueConnection(broker: url, options: .init(clock: clock))
     }
 
     var broker: any Broker { connection.broker }
@@ -513,7 +520,7 @@ final class BrokerStore: Sendable {
 
     /// Another connection to the store's URL (for `memory://`, a new store: see ``BrokerKind/persists``).
     func connect() throws -> QueueConnection {
-        let other = try QueueConnection(broker: url, options: .init(connections: 1))
+        let other = try QueueConnection(broker: url, options: .init(connections: 1, clock: clock))
         others.withLock { $0.append(other) }
         return other
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Simul
 import SimulJSON
+import SimulProcessSupport
 import SimulQueue
 import SimulRedisBroker
 import SimulRedisTestSupport

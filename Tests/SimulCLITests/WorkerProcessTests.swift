@@ -1,4 +1,5 @@
 import Foundation
+import SimulProcessSupport
 import SimulRedis
 import SimulRedisTestSupport
 import SimulTestSupport
@@ -63,7 +64,7 @@ struct WorkerProcessTests {
     /// A client waiting for a result whose Redis goes away for good prints one line once Redis has been gone for its
     /// patience (20 s), and the task it sent is still queued when Redis comes back: nothing was acknowledged.
     @Test func aWaitingClientWhoseRedisGoesAwayPrintsOneLineAndLosesNothing() async throws {
-        let server = try await RedisServer.start(password: "secret", appendOnly: true)
+        let server = try await RedisServer.start(password: "secret", durable: true)
         defer { server.stop() }
         let url = server.url + "/0"
         let client = Process()
@@ -92,7 +93,7 @@ struct WorkerProcessTests {
             "\(complaint)")
         #expect(complaint.split(separator: "\n").count == 1)
 
-        try await server.start()
+        try server.start()
         let queued = try QueueCommandTests.simul(["inspect", "queues", "--broker", url])
         #expect(queued.output == "celery: 1 waiting\n")
         let result = try QueueCommandTests.simul(["result", id, "--broker", url])

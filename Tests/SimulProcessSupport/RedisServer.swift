@@ -1,31 +1,60 @@
 import Foundation
 import Simul
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A `redis-server` a driver starts on a free 127.0.0.1 port, in its own directory, and stops by its pid. The fault
-/// suite's Redis column is durable (append-only, every write synced before its reply), and `redis-restart` kills it
-/// under its clients and starts it again on the same port and append-only file; the browser test's keeps nothing.
+/// A `redis-server` on a free 127.0.0.1 port, in its own directory, stopped by its pid: the one way the drivers and
+/// the Swift tests start Redis. It keeps its port across ``stop(_:)`` and ``start()``, so a test or a fault scenario
+/// can restart Redis under its clients.
 ///
-/// It runs in the foreground as the driver's child, in its own process group but not in ``ProcessGroups``, so the
-/// end of a scenario leaves it running and the driver always knows its pid, across restarts too.
-package final class RedisServer {
+/// A durable server (the fault suite's Redis column, the tests that restart Redis) writes an append-only file and
+/// syncs every write before its reply; otherwise it keeps nothing. It runs in the foreground as a child of the
+/// process that started it, in its own process group but not in ``ProcessGroups``, so the end of a fault scenario
+/// leaves it running.
+package final class RedisServer: Sendable {
     /// Its port on 127.0.0.1, the same across restarts.
     package let port: Int
     /// Its working directory: the append-only file and `redis.log`.
     package let directory: String
-    /// Whether it writes an append-only file and syncs every write before its reply.
+    /// The password it requires (`requirepass`), if any.
+    package let password: String?
     private let durable: Bool
-    private var process: ChildProcess?
+    /// Whether the directory is the server's own, removed when the server is released.
+    private let ownsDirectory: Bool
+    private let process = Mutex<ChildProcess?>(nil)
 
-    /// Picks a free port; ``start()`` starts the server, `durable` or keeping nothing (no snapshot, no
-    /// append-only file).
-    package init(directory: String, durable: Bool = true) throws {
+    /// Picks a free port; ``start()`` starts the server in `directory`.
+    package convenience init(directory: String, durable: Bool = true, password: String? = nil) throws {
+        try self.init(directory: directory, durable: durable, password: password, ownsDirectory: false)
+    }
+
+    private init(directory: String, durable: Bool, password: String?, ownsDirectory: Bool) throws {
         port = try LoopbackPort.free()
         self.directory = directory
         self.durable = durable
+        self.password = password
+        self.ownsDirectory = ownsDirectory
+    }
+
+    /// Starts a server in a new temporary directory, removed with the server: what a test asks for.
+    package static func start(password: String? = nil, durable: Bool = false) async throws -> RedisServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-redis-\(UUID())").path
+        let server = try RedisServer(directory: directory, durable: durable, password: password, ownsDirectory: true)
+        try server.start()
+        return server
+    }
+
+    deinit {
+        stop()
+        if ownsDirectory { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// `redis://[:password@]127.0.0.1:port`.
+    package var url: String {
+        "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)"
     }
 
     /// The server's version, as `redis-server --version` says it: `7.0.15`.
@@ -36,20 +65,29 @@ package final class RedisServer {
         return String(text[range].dropFirst(2))
     }
 
-    /// Starts the server and waits (at most 20 s) until it answers `PING`.
+    /// Starts the server, installing `redis-server` with apt-get first if it is missing, and waits (at most 20 s)
+    /// until it answers `PING`.
     package func start() throws {
+        if try !Debian.has("redis-server") { try Debian.install("redis-server") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let arguments = [
+        var arguments = [
             "redis-server", "--bind", "127.0.0.1", "--port", "\(port)", "--protected-mode", "yes", "--dir", directory,
             "--save", "", "--daemonize", "no", "--logfile", "\(directory)/redis.log", "--databases", "16",
         ]
-        let persistence = durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
-        let server = try ChildProcess.start(arguments + persistence, output: .discard, error: .discard)
-        // Stopped by stop(), not by the end of a scenario.
-        ProcessGroups.remove(server.pid)
-        process = server
-        try Waiting.until(20, "redis-server on 127.0.0.1:\(port)") {
-            guard server.isRunning else { throw DriverError("redis-server exited") }
+        arguments += durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+        if let password { arguments += ["--requirepass", password] }
+        try process.withLock { process in
+            let server = try ChildProcess.start(arguments, output: .discard, error: .discard)
+            // Stopped by stop(), not by the end of a scenario.
+            ProcessGroups.remove(server.pid)
+            process = server
+        }
+        // A redis-server process is starting: nothing to wait on but its answer.
+        try Waiting.until(20, "redis-server on 127.0.0.1:\(port)", pause: 0.02) {
+            guard process.withLock({ $0?.isRunning ?? false }) else {
+                let log = (try? String(contentsOfFile: "\(directory)/redis.log", encoding: .utf8)) ?? ""
+                throw DriverError("redis-server exited:\n\(log)")
+            }
             return try cli(["ping"]) == "PONG"
         }
     }
@@ -57,11 +95,10 @@ package final class RedisServer {
     /// Stops the server with `signal` (SIGKILL, as a crash would, unless told otherwise) and waits at most 10 s
     /// until it is gone, its port with it; one still running then (or whose wait a signal cut short) is SIGKILLed.
     package func stop(_ signal: Int32 = SIGKILL) {
-        guard let server = process else { return }
-        process = nil
+        guard let server = process.withLock({ $0.take() }) else { return }
         kill(server.pid, signal)
         guard (try? server.wait(limit: 10)) == nil else { return }
-        // Still running, or the wait was interrupted: it must not outlive the driver.
+        // Still running, or the wait was interrupted: it must not outlive its starter.
         kill(server.pid, SIGKILL)
         var status: Int32 = 0
         _ = waitpid(server.pid, &status, 0)
@@ -73,6 +110,7 @@ package final class RedisServer {
     @discardableResult
     package func cli(_ arguments: [String], database: Int? = nil, input: String? = nil) throws -> String {
         var command = ["redis-cli", "-h", "127.0.0.1", "-p", "\(port)"]
+        if let password { command += ["-a", password, "--no-auth-warning"] }
         if let database { command += ["-n", "\(database)"] }
         let scratch = "\(directory)/cli.out"
         let code = try ChildProcess.run(command + arguments, input: input, output: .file(scratch), error: .discard)

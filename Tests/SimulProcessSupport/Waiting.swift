@@ -56,10 +56,12 @@ package enum Waiting {
         }
     }
 
-    /// Polls `condition` every 0.2 s until it holds. A condition that throws counts as not holding, as a failed
+    /// Polls `condition` every `pause` seconds until it holds. A condition that throws counts as not holding, as a failed
     /// command does in a shell's `until`.
     /// - Throws: ``DriverError`` "timed out after `limit` s waiting for: `what`", or ``Interrupted``.
-    package static func until(_ limit: Double, _ what: String, _ condition: () throws -> Bool) throws {
+    package static func until(
+        _ limit: Double, _ what: String, pause: Double = 0.2, _ condition: () throws -> Bool
+    ) throws {
         let stopwatch = Stopwatch()
         while true {
             do {
@@ -70,7 +72,7 @@ package enum Waiting {
             if stopwatch.seconds > limit {
                 throw DriverError("timed out after \(format(limit)) s waiting for: \(what)")
             }
-            try sleep(0.2)
+            try sleep(pause)
         }
     }
 

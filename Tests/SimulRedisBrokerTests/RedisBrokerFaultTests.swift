@@ -1,6 +1,7 @@
 import Foundation
 import Simul
 import SimulJSON
+import SimulProcessSupport
 import SimulQueue
 import SimulRedis
 import SimulRedisBroker
@@ -59,7 +60,7 @@ struct RedisBrokerFaultTests {
     }
 
     @Test func aRestartOfRedisLosesNothingQueuedHeldOrAwaited() async throws {
-        let server = try await RedisServer.start(appendOnly: true)
+        let server = try await RedisServer.start(durable: true)
         defer { server.stop() }
         let broker = RedisBroker(configuration: Self.quick(server))
         let messages = [Self.message(), Self.message(), Self.message()]
@@ -73,7 +74,7 @@ struct RedisBrokerFaultTests {
         await observer.close()
 
         server.stop()
-        try await server.start()
+        try server.start()
 
         // The broker reconnects by itself: receiving again, while it does, finds the two messages still queued.
         var received: [Delivery] = []

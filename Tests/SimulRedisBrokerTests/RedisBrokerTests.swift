@@ -1,5 +1,6 @@
 import Foundation
 import SimulJSON
+import SimulProcessSupport
 import SimulQueue
 import SimulQueueTestSupport
 import SimulRedis

@@ -1,128 +1,13 @@
 import Foundation
-import Simul
+package import SimulProcessSupport
 public import SimulRedis
-import Synchronization
 public import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// A `redis-server` process on a free loopback port, for the integration tests. It keeps its port across
-/// `stop()` and `start()`, so tests can restart Redis under a client.
-public final class RedisServer: Sendable {
-    public struct StartError: Error, CustomStringConvertible {
-        public var description: String
-    }
-
-    public let port: Int
-    public let password: String?
-    /// Whether the server keeps its data across a restart: append-only, every write synced before its reply.
-    public let appendOnly: Bool
-    private let process = Mutex<Int32?>(nil)
-    private let directory: URL
-
-    private init(port: Int, password: String?, appendOnly: Bool) {
-        self.port = port
-        self.password = password
-        self.appendOnly = appendOnly
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-redis-\(port)-\(getpid())")
-    }
-
-    /// Starts a server on a free port, installing `redis-server` with apt-get if it is missing.
-    /// - Parameters:
-    ///   - password: the password it requires, if any.
-    ///   - appendOnly: keep the data across ``stop()`` and ``start()`` (`appendonly yes`, `appendfsync always`).
-    public static func start(password: String? = nil, appendOnly: Bool = false) async throws -> RedisServer {
-        let server = RedisServer(port: try LoopbackPort.free(), password: password, appendOnly: appendOnly)
-        try await server.start()
-        return server
-    }
-
-    public var url: String {
-        "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)"
-    }
-
-    public var configuration: RedisConfiguration {
+extension RedisServer {
+    /// The server's URL, parsed: what a test connects with.
+    package var configuration: RedisConfiguration {
         // swift-format-ignore: NeverUseForceTry
         try! RedisConfiguration(url: url)
-    }
-
-    /// Starts `redis-server` on the server's port and waits until it answers `PING`.
-    public func start() async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", appendOnly ? "yes" : "no",
-            "--appendfsync", "always",
-            "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
-        ]
-        if let password { arguments += ["--requirepass", password] }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.executable())
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process.withLock { $0 = process.processIdentifier }
-        try await waitUntilReady()
-    }
-
-    deinit {
-        stop()
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// Kills the server (SIGKILL, as a crash would) and waits until it is gone.
-    public func stop() {
-        guard
-            let pid = process.withLock({ pid in
-                defer { pid = nil }; return pid
-            })
-        else { return }
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
-    }
-
-    private func waitUntilReady() async throws {
-        var configuration = configuration
-        configuration.connectTimeout = .seconds(1)
-        let deadline = ContinuousClock.now + .seconds(20)
-        var lastError: (any Error)?
-        while ContinuousClock.now < deadline {
-            do {
-                let connection = try await RedisConnection.connect(to: configuration)
-                do {
-                    let pong = try await connection.send("PING")
-                    await connection.close()
-                    if pong.string == "PONG" { return }
-                } catch {
-                    await connection.close()
-                    throw error
-                }
-            } catch {
-                lastError = error
-            }
-            // A real redis-server process is starting: nothing to wait on but its port.
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
-        throw StartError(
-            description: "redis-server on port \(port) did not answer PING: \(lastError.map { "\($0)" } ?? "-")\n\(log)"
-        )
-    }
-
-    /// The path of `redis-server`, after installing it with apt-get (Debian, as root) if it is missing.
-    private static func executable() throws -> String {
-        let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
-        if let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) { return found }
-        let install = Process()
-        install.executableURL = URL(fileURLWithPath: "/bin/sh")
-        install.arguments = ["-c", "apt-get update -qq && apt-get install -y -qq redis-server >/dev/null"]
-        try install.run()
-        install.waitUntilExit()
-        if let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) { return found }
-        throw StartError(description: "redis-server is not installed and apt-get could not install it")
     }
 }
 
