@@ -445,15 +445,16 @@ enum BrokerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
     case sqlite
     case redis
+    case redisTLS
 
-    var testDescription: String { rawValue }
+    var testDescription: String { self == .redisTLS ? "redis over TLS" : rawValue }
 
     /// Whether the store outlives a connection, so that another connection to its URL sees what this one wrote.
     /// `memory://` opens a new, empty store each time.
     var persists: Bool {
         switch self {
         case .memory: false
-        case .sqlite, .redis: true
+        case .sqlite, .redis, .redisTLS: true
         }
     }
 
@@ -461,12 +462,13 @@ enum BrokerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var holdsETA: Bool {
         switch self {
         case .memory, .sqlite: true
-        case .redis: false
+        case .redis, .redisTLS: false
         }
     }
 
     /// Opens a store that no other test sees: a new memory broker, a new SQLite file in a folder of its own, or a
-    /// `redis-server` of its own (kombu's keys, such as `unacked`, are shared by everything on a database).
+    /// `redis-server` of its own (kombu's keys, such as `unacked`, are shared by everything on a database), plain or
+    /// speaking only TLS with a throwaway authority's certificates and asking for the client's.
     func open(on clock: any QueueClock) async throws -> BrokerStore {
         switch self {
         case .memory:
@@ -475,9 +477,9 @@ enum BrokerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simul-contract-\(UUID())")
             let file = folder.appendingPathComponent("queue.sqlite")
             return try BrokerStore(url: "sqlite://" + file.path, clock: clock, folder: folder)
-        case .redis:
-            let server = try await RedisServer.start()
-            return try BrokerStore(url: server.url + "/0", clock: clock, server: server)
+        case .redis, .redisTLS:
+            let server = try await RedisServer.start(tls: self == .redisTLS)
+            return try BrokerStore(url: server.url(), clock: clock, server: server)
         }
     }
 

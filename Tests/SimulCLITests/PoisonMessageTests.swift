@@ -61,8 +61,8 @@ struct PoisonMessageTests {
     @Test func redisWorkerSurvivesEveryPoison() async throws {
         let server = try await RedisServer.start()
         defer { server.stop() }
-        let broker = try RedisBroker(url: server.url)
-        try await Self.check(broker: broker, backend: broker, url: server.url)
+        let broker = try RedisBroker(url: server.url())
+        try await Self.check(broker: broker, backend: broker, url: server.url())
         await broker.close()
     }
 

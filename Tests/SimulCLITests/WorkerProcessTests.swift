@@ -66,7 +66,7 @@ struct WorkerProcessTests {
     @Test func aWaitingClientWhoseRedisGoesAwayPrintsOneLineAndLosesNothing() async throws {
         let server = try await RedisServer.start(password: "secret", durable: true)
         defer { server.stop() }
-        let url = server.url + "/0"
+        let url = server.url()
         let client = Process()
         client.executableURL = URL(fileURLWithPath: simulExecutable)
         client.arguments = ["send", "simul.add", "--args", "[1,2]", "--wait", "--broker", url]

@@ -21,6 +21,8 @@ package final class RedisServer: Sendable {
     package let directory: String
     /// The password it requires (`requirepass`), if any.
     package let password: String?
+    /// The certificates it serves TLS with, on its only port, and checks client certificates against, if any.
+    package let tls: TestCertificates?
     private let durable: Bool
     /// Whether the directory is the server's own, removed when the server is released.
     private let ownsDirectory: Bool
@@ -28,21 +30,31 @@ package final class RedisServer: Sendable {
 
     /// Picks a free port; ``start()`` starts the server in `directory`.
     package convenience init(directory: String, durable: Bool = true, password: String? = nil) throws {
-        try self.init(directory: directory, durable: durable, password: password, ownsDirectory: false)
+        try self.init(directory: directory, durable: durable, password: password, tls: nil, ownsDirectory: false)
     }
 
-    private init(directory: String, durable: Bool, password: String?, ownsDirectory: Bool) throws {
+    private init(
+        directory: String, durable: Bool, password: String?, tls: TestCertificates?, ownsDirectory: Bool
+    ) throws {
         port = try LoopbackPort.free()
         self.directory = directory
         self.durable = durable
         self.password = password
+        self.tls = tls
         self.ownsDirectory = ownsDirectory
     }
 
-    /// Starts a server in a new temporary directory, removed with the server: what a test asks for.
-    package static func start(password: String? = nil, durable: Bool = false) async throws -> RedisServer {
+    /// Starts a server in a new temporary directory, removed with the server: what a test asks for. With `tls`, it
+    /// speaks only TLS, with a throwaway authority's certificates (``TestCertificates``), and requires a client
+    /// certificate signed by it; its own certificate is for `serverNames`.
+    package static func start(
+        password: String? = nil, durable: Bool = false, tls: Bool = false,
+        serverNames: [String] = ["DNS:localhost", "IP:127.0.0.1"]
+    ) async throws -> RedisServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-redis-\(UUID())").path
-        let server = try RedisServer(directory: directory, durable: durable, password: password, ownsDirectory: true)
+        let certificates = tls ? try TestCertificates.make(in: "\(directory)/tls", serverNames: serverNames) : nil
+        let server = try RedisServer(
+            directory: directory, durable: durable, password: password, tls: certificates, ownsDirectory: true)
         try server.start()
         return server
     }
@@ -52,9 +64,16 @@ package final class RedisServer: Sendable {
         if ownsDirectory { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    /// `redis://[:password@]127.0.0.1:port`.
-    package var url: String {
-        "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)"
+    /// `redis://[:password@]127.0.0.1:port/database`; for a TLS server, `rediss://…` with the authority to trust
+    /// and the client certificate.
+    package func url(database: Int = 0) -> String {
+        let credentials = password.map { ":\($0)@" } ?? ""
+        guard let tls else { return "redis://\(credentials)127.0.0.1:\(port)/\(database)" }
+        let options = [
+            "ssl_cert_reqs=required", "ssl_ca_certs=\(tls.authority)", "ssl_certfile=\(tls.clientCertificate)",
+            "ssl_keyfile=\(tls.clientKey)",
+        ]
+        return "rediss://\(credentials)127.0.0.1:\(port)/\(database)?\(options.joined(separator: "&"))"
     }
 
     /// The server's version, as `redis-server --version` says it: `7.0.15`.
@@ -70,10 +89,19 @@ package final class RedisServer: Sendable {
     package func start() throws {
         if try !Debian.has("redis-server") { try Debian.install("redis-server") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var arguments = [
-            "redis-server", "--bind", "127.0.0.1", "--port", "\(port)", "--protected-mode", "yes", "--dir", directory,
-            "--save", "", "--daemonize", "no", "--logfile", "\(directory)/redis.log", "--databases", "16",
-        ]
+        // A TLS server listens on its port for TLS only (plain TCP on port 0 is off).
+        let listen =
+            tls.map {
+                [
+                    "--port", "0", "--tls-port", "\(port)", "--tls-cert-file", $0.serverCertificate, "--tls-key-file",
+                    $0.serverKey, "--tls-ca-cert-file", $0.authority, "--tls-auth-clients", "yes",
+                ]
+            } ?? ["--port", "\(port)"]
+        var arguments =
+            ["redis-server", "--bind", "127.0.0.1"] + listen + [
+                "--protected-mode", "yes", "--dir", directory, "--save", "", "--daemonize", "no", "--logfile",
+                "\(directory)/redis.log", "--databases", "16",
+            ]
         arguments += durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
         if let password { arguments += ["--requirepass", password] }
         try process.withLock { process in
@@ -111,6 +139,9 @@ package final class RedisServer: Sendable {
     package func cli(_ arguments: [String], database: Int? = nil, input: String? = nil) throws -> String {
         var command = ["redis-cli", "-h", "127.0.0.1", "-p", "\(port)"]
         if let password { command += ["-a", password, "--no-auth-warning"] }
+        if let tls {
+            command += ["--tls", "--cacert", tls.authority, "--cert", tls.clientCertificate, "--key", tls.clientKey]
+        }
         if let database { command += ["-n", "\(database)"] }
         let scratch = "\(directory)/cli.out"
         let code = try ChildProcess.run(command + arguments, input: input, output: .file(scratch), error: .discard)

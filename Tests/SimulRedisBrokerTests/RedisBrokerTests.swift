@@ -21,7 +21,7 @@ struct RedisBrokerTests {
 
         static func start() async throws -> Fixture {
             let server = try await RedisServer.start()
-            let broker = try RedisBroker(url: server.url + "/0")
+            let broker = try RedisBroker(url: server.url())
             return Fixture(
                 server: server, broker: broker, redis: try await RedisConnection.connect(to: server.configuration))
         }
@@ -173,7 +173,7 @@ struct RedisBrokerTests {
             guard ContinuousClock.now < deadline else { throw QueueError.timeout("the waiter never subscribed") }
             await Task.yield()
         }
-        let other = try RedisBroker(url: fixture.server.url + "/0")
+        let other = try RedisBroker(url: fixture.server.url())
         try await other.store([TaskResult(taskId: id, status: .success, result: 5)])
         #expect(try await waiting.value?.result == 5)
         let stored = try #require(try await fixture.redis.send("GET", RedisArgument("celery-task-meta-\(id)")).string)
@@ -216,7 +216,7 @@ struct RedisBrokerTests {
     @Test func revocationsAreTrimmedToTheBoundAndTheAge() async throws {
         let fixture = try await Fixture.start()
         let broker = try RedisBroker(
-            url: fixture.server.url + "/0", revocationLimits: .init(maxCount: 3, maxAge: 10_800))
+            url: fixture.server.url(), revocationLimits: .init(maxCount: 3, maxAge: 10_800))
         // An entry from long ago, as a stream id is a time in ms.
         try await fixture.redis.send("XADD", "simul.revocations", "1-1", "task_id", "ancient", "terminate", "1")
         #expect(try await broker.revocations(after: nil).revocations.isEmpty)
@@ -322,7 +322,7 @@ struct RedisBrokerTests {
             $0.name = "redis@test"
             $0.heartbeatInterval = .milliseconds(500)
         }
-        let monitor = try RedisBroker(url: fixture.server.url + "/0")
+        let monitor = try RedisBroker(url: fixture.server.url())
         let state = try await ClusterState.load(from: monitor)
         let seen = try #require(state.workers["redis@test"])
         #expect(seen.fields["sw_ident"] == "simul" && seen.fields["freq"] == 0.5 && !seen.offline)

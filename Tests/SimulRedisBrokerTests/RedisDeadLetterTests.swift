@@ -24,7 +24,7 @@ import Testing
     @Test func aBigMessageLeavesItsHeadSizeAndHashAndCannotBeReplayed() async throws {
         let server = try await RedisServer.start()
         defer { server.stop() }
-        let broker = try RedisBroker(url: server.url + "/0", deadLetterLimits: DeadLetterLimits(maxBodyBytes: 1_000))
+        let broker = try RedisBroker(url: server.url(), deadLetterLimits: DeadLetterLimits(maxBodyBytes: 1_000))
         let redis = try await RedisConnection.connect(to: server.configuration)
         let big = Data(repeating: UInt8(ascii: "a"), count: 1_000_000)
         try await redis.send("LPUSH", "celery", RedisArgument(bytes: big))
@@ -66,7 +66,7 @@ import Testing
         let redis = try await RedisConnection.connect(to: server.configuration)
         // A letter of 3,000 bytes is about 4,200 in Redis (base64 and its fields): two fit in 10,000 bytes.
         let broker = try RedisBroker(
-            url: server.url + "/0", deadLetterLimits: DeadLetterLimits(maxCount: 3, maxTotalBytes: 10_000))
+            url: server.url(), deadLetterLimits: DeadLetterLimits(maxCount: 3, maxTotalBytes: 10_000))
         for number in 1...5 {
             let body = Data(repeating: UInt8(ascii: "0") + UInt8(number), count: number == 5 ? 3_000 : 10)
             try await Self.deadLetter(RedisArgument(bytes: body), "no. \(number)", redis: redis, broker: broker)
@@ -99,7 +99,7 @@ import Testing
             try await redis.send("HSET", "simul.dead_letters", RedisArgument(id), RedisArgument(letter.jsonText))
         }
         try await redis.send("SET", "simul.dead_letters.seq", 3)
-        let broker = try RedisBroker(url: server.url + "/0", deadLetterLimits: DeadLetterLimits(maxCount: 2))
+        let broker = try RedisBroker(url: server.url(), deadLetterLimits: DeadLetterLimits(maxCount: 2))
         try await Self.deadLetter("{y", "new", redis: redis, broker: broker)
         #expect(try await broker.deadLetters(limit: 10).map(\.reason) == ["new", "old 3"])
         #expect(try await broker.droppedDeadLetters() == 2)

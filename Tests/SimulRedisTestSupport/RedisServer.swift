@@ -7,7 +7,7 @@ extension RedisServer {
     /// The server's URL, parsed: what a test connects with.
     package var configuration: RedisConfiguration {
         // swift-format-ignore: NeverUseForceTry
-        try! RedisConfiguration(url: url)
+        try! RedisConfiguration(url: url())
     }
 }
 

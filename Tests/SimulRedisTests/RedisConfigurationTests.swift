@@ -24,9 +24,29 @@ import Testing
         Good(url: "redis://u:p@ss@h", expected: RedisConfiguration(host: "h", username: "u", password: "p@ss")),
         Good(url: "redis://[::1]:7000/3", expected: RedisConfiguration(host: "::1", port: 7000, database: 3)),
         Good(url: "redis://[::1]", expected: RedisConfiguration(host: "::1")),
+        Good(url: "rediss://cache:6380/1", expected: tls(RedisConfiguration(host: "cache", port: 6380, database: 1))),
+        Good(
+            url: "rediss://h/0?ssl_cert_reqs=CERT_REQUIRED&ssl_ca_certs=%2Fetc%2Fca%20one.pem",
+            expected: tls(RedisConfiguration(host: "h"), RedisTLS(caCertificates: "/etc/ca one.pem"))),
+        Good(
+            url: "rediss://h?ssl_cert_reqs=optional&ssl_certfile=/c.crt&ssl_keyfile=/c.key",
+            expected: tls(RedisConfiguration(host: "h"), RedisTLS(certificateFile: "/c.crt", keyFile: "/c.key"))),
+        Good(
+            url: "rediss://h?ssl_check_hostname=false",
+            expected: tls(RedisConfiguration(host: "h"), RedisTLS(verification: .chainOnly))),
+        Good(
+            url: "rediss://h?ssl_cert_reqs=none&ssl_check_hostname=true",
+            expected: tls(RedisConfiguration(host: "h"), RedisTLS(verification: .none))),
     ])
     func parsesURLs(good: Good) throws {
         #expect(try RedisConfiguration(url: good.url) == good.expected)
+    }
+
+    /// `configuration` with TLS, fully checked unless `settings` say otherwise.
+    static func tls(_ configuration: RedisConfiguration, _ settings: RedisTLS = RedisTLS()) -> RedisConfiguration {
+        var configuration = configuration
+        configuration.tls = settings
+        return configuration
     }
 
     struct Bad: Sendable, CustomTestStringConvertible {
@@ -36,11 +56,25 @@ import Testing
     }
 
     @Test(arguments: [
-        Bad(url: "http://localhost", message: "invalid redis URL: unknown scheme 'http', expected 'redis'"),
         Bad(
-            url: "rediss://localhost",
-            message: "invalid redis URL: unknown scheme 'rediss', expected 'redis' (TLS is not supported)"
-        ),
+            url: "http://localhost",
+            message: "invalid redis URL: unknown scheme 'http', expected 'redis' or 'rediss' (TLS)"),
+        Bad(
+            url: "rediss://h?ssl_cert_reqs=maybe",
+            message: "invalid redis URL: ssl_cert_reqs must be required, optional or none, got 'maybe'"),
+        Bad(
+            url: "rediss://h?ssl_check_hostname=perhaps",
+            message: "invalid redis URL: ssl_check_hostname must be true or false, got 'perhaps'"),
+        Bad(url: "rediss://h?ssl_ca_certs=", message: "invalid redis URL: ssl_ca_certs needs a file path"),
+        Bad(
+            url: "rediss://h?ssl_cert_reqs=none&ssl_cert_reqs=required",
+            message: "invalid redis URL: the option 'ssl_cert_reqs' is given twice"),
+        Bad(
+            url: "rediss://h?ssl_ca_certs=%zz",
+            message: "invalid redis URL: the option 'ssl_ca_certs=%zz' has an invalid percent escape"),
+        Bad(
+            url: "redis://h?ssl_cert_reqs=required",
+            message: "invalid redis URL: 'ssl_cert_reqs' is a TLS option: use a rediss:// URL"),
         Bad(url: "localhost:6379", message: "invalid redis URL: 'localhost:6379' does not start with redis://"),
         Bad(url: "redis://h:0", message: "invalid redis URL: port '0' is not a number between 1 and 65535"),
         Bad(url: "redis://h:65536", message: "invalid redis URL: port '65536' is not a number between 1 and 65535"),
@@ -59,8 +93,10 @@ import Testing
         Bad(url: "redis://u%4:p@h", message: "invalid redis URL: the user name has an invalid percent escape"),
         Bad(
             url: "redis://h?db=1",
-            message: "invalid redis URL: unexpected '?' part; options go in the configuration, not the URL"
+            message:
+                "invalid redis URL: unknown option 'db' (known: ssl_ca_certs, ssl_cert_reqs, ssl_certfile, ssl_check_hostname, ssl_keyfile)"
         ),
+        Bad(url: "redis://h#top", message: "invalid redis URL: unexpected '#' part"),
         Bad(url: "redis://[::1:6379", message: "invalid redis URL: the IPv6 address '[::1:6379' has no closing ']'"),
         Bad(url: "redis://[::1]x", message: "invalid redis URL: unexpected 'x' after the IPv6 address"),
     ])
@@ -86,6 +122,8 @@ import Testing
         #expect(configuration.description == "redis://app:***@cache:6380/4")
         #expect(RedisConfiguration(host: "::1").description == "redis://[::1]:6379/0")
         #expect(RedisConfiguration(host: "h", password: "x").description == "redis://:***@h:6379/0")
+        let secure = try RedisConfiguration(url: "rediss://:hunter2@h/0?ssl_ca_certs=/ca.pem")
+        #expect(secure.description == "rediss://:***@h:6379/0")
     }
 
     @Test func defaultsSuitAServer() {

@@ -1,10 +1,11 @@
 import Foundation
 
-/// A broker or result backend address: `sqlite://PATH`, `redis://[:password@]host:port/db` or `memory://`.
+/// A broker or result backend address: `sqlite://PATH`, `redis://[:password@]host:port/db` (`rediss://` for TLS) or
+/// `memory://`.
 public enum BrokerURL: Sendable, Equatable {
     /// An SQLite file shared by the processes of one machine.
     case sqlite(path: String)
-    /// A Redis server.
+    /// A Redis server, over TLS for `rediss://`.
     case redis(String)
     /// This process's memory, for tests.
     case memory
@@ -16,7 +17,7 @@ public enum BrokerURL: Sendable, Equatable {
     /// - Throws: ``QueueError`` naming what is wrong.
     public init(_ text: String) throws(QueueError) {
         guard let separator = text.range(of: "://") else {
-            throw .badURL(text, "expected scheme://…, with scheme sqlite, redis or memory")
+            throw .badURL(text, "expected scheme://…, with scheme sqlite, redis, rediss or memory")
         }
         let scheme = text[..<separator.lowerBound].lowercased()
         let rest = String(text[separator.upperBound...])
@@ -26,12 +27,12 @@ public enum BrokerURL: Sendable, Equatable {
                 throw .badURL(text, "sqlite:// needs a file path, such as sqlite://.simul/queue.sqlite")
             }
             self = .sqlite(path: rest)
-        case "redis":
+        case "redis", "rediss":
             self = .redis(text)
         case "memory":
             self = .memory
         default:
-            throw .badURL(text, "unknown scheme '\(scheme)' (use sqlite, redis or memory)")
+            throw .badURL(text, "unknown scheme '\(scheme)' (use sqlite, redis, rediss or memory)")
         }
     }
 }

@@ -147,7 +147,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
             if let error = error as? RESPError {
                 RedisError.protocolViolation(error.description)
             } else {
-                RedisError.connectionClosed("the connection to redis at \(endpoint) failed: \(error)")
+                RedisError.connectionFailed(at: endpoint, RedisConnection.describe(error))
             }
         fail(reason, context: context)
     }

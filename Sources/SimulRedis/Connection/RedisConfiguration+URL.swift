@@ -1,27 +1,42 @@
 extension RedisConfiguration {
-    /// Reads a configuration from a URL of the form `redis://[[user]:password@]host[:port][/db]`.
+    /// Reads a configuration from a URL of the form `redis://[[user]:password@]host[:port][/db]`, or
+    /// `rediss://…[?options]` for TLS.
     ///
     /// The port defaults to 6379 and the database to 0. The user name and password may hold percent escapes
     /// (`%40` for `@`). IPv6 hosts go in brackets: `redis://[::1]:6379`.
     ///
+    /// A `rediss://` URL takes kombu's TLS options, percent-escaped:
+    /// - `ssl_cert_reqs`: `required` (the default), `optional` (the same, for a client) or `none` (no check of the
+    ///   server's certificate; also `CERT_REQUIRED`, `CERT_OPTIONAL`, `CERT_NONE`);
+    /// - `ssl_check_hostname`: `false` checks the certificate's chain but not its name;
+    /// - `ssl_ca_certs`: a PEM file of the authorities to trust, instead of the system's;
+    /// - `ssl_certfile` and `ssl_keyfile`: a client certificate and its key, for servers that ask for one.
+    ///
+    /// Unlike kombu, a `rediss://` URL without options checks the server fully: turning the check off takes
+    /// `ssl_cert_reqs=none`.
+    ///
     /// ```swift
     /// let configuration = try RedisConfiguration(url: "redis://app:s3cret@cache.internal:6380/1")
+    /// let secure = try RedisConfiguration(url: "rediss://cache.internal:6380/0?ssl_ca_certs=%2Fetc%2Fca.pem")
     /// ```
     /// - Parameter url: the URL.
     /// - Throws: ``RedisError/invalidURL(_:)`` naming what is wrong (an unknown scheme, a bad port or database,
-    ///   a missing host, a user without a password); the message never shows the password.
+    ///   a missing host, a user without a password, an unknown option or value, a TLS option on `redis://`); the
+    ///   message never shows the password.
     public init(url: String) throws(RedisError) {
         guard let schemeEnd = url.firstRange(of: "://") else {
             throw .invalidURL("'\(url)' does not start with redis://")
         }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "redis" else {
-            let hint = scheme == "rediss" ? " (TLS is not supported)" : ""
-            throw .invalidURL("unknown scheme '\(scheme)', expected 'redis'\(hint)")
+        guard scheme == "redis" || scheme == "rediss" else {
+            throw .invalidURL("unknown scheme '\(scheme)', expected 'redis' or 'rediss' (TLS)")
         }
         var rest = url[schemeEnd.upperBound...]
-        if let extra = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-            throw .invalidURL("unexpected '\(rest[extra])' part; options go in the configuration, not the URL")
+        if rest.contains("#") { throw .invalidURL("unexpected '#' part") }
+        var query: Substring?
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
         }
         var path: Substring = ""
         if let slash = rest.firstIndex(of: "/") {
@@ -68,6 +83,59 @@ extension RedisConfiguration {
             database = parsed
         }
         self.init(host: host, port: port, username: username, password: password, database: database)
+        let options = try Self.options(query ?? "")
+        if scheme == "rediss" {
+            tls = try Self.tls(options)
+        } else if let option = options.keys.sorted().first {
+            throw .invalidURL("'\(option)' is a TLS option: use a rediss:// URL")
+        }
+    }
+
+    /// The TLS options of a `rediss://` URL.
+    private static let tlsOptions = [
+        "ssl_ca_certs", "ssl_cert_reqs", "ssl_certfile", "ssl_check_hostname", "ssl_keyfile",
+    ]
+
+    /// The query's `key=value` pairs, decoded; every key known and given once.
+    private static func options(_ query: Substring) throws(RedisError) -> [String: String] {
+        var options: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = percentDecoded(parts[0]), let value = percentDecoded(parts.count > 1 ? parts[1] : "")
+            else { throw .invalidURL("the option '\(pair)' has an invalid percent escape") }
+            guard tlsOptions.contains(key) else {
+                throw .invalidURL("unknown option '\(key)' (known: \(tlsOptions.joined(separator: ", ")))")
+            }
+            guard options.updateValue(value, forKey: key) == nil else {
+                throw .invalidURL("the option '\(key)' is given twice")
+            }
+        }
+        return options
+    }
+
+    /// The TLS settings `options` ask for.
+    private static func tls(_ options: [String: String]) throws(RedisError) -> RedisTLS {
+        var tls = RedisTLS(
+            caCertificates: options["ssl_ca_certs"], certificateFile: options["ssl_certfile"],
+            keyFile: options["ssl_keyfile"])
+        for (option, path) in options where option != "ssl_cert_reqs" && option != "ssl_check_hostname" {
+            guard !path.isEmpty else { throw .invalidURL("\(option) needs a file path") }
+        }
+        if let checkHostname = options["ssl_check_hostname"] {
+            switch checkHostname.lowercased() {
+            case "true", "1", "yes": break
+            case "false", "0", "no": tls.verification = .chainOnly
+            default: throw .invalidURL("ssl_check_hostname must be true or false, got '\(checkHostname)'")
+            }
+        }
+        if let requirement = options["ssl_cert_reqs"] {
+            switch requirement.lowercased() {
+            case "required", "cert_required", "optional", "cert_optional": break
+            case "none", "cert_none": tls.verification = .none
+            default: throw .invalidURL("ssl_cert_reqs must be required, optional or none, got '\(requirement)'")
+            }
+        }
+        return tls
     }
 
     /// Splits `host[:port]` or `[v6-address][:port]`.

@@ -15,6 +15,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var password: String?
     /// The database that each new connection selects with `SELECT`.
     public var database: Int
+    /// TLS for every connection, as a `rediss://` URL asks; `nil` speaks plain TCP.
+    public var tls: RedisTLS?
     /// How long a command may wait for its reply before it throws ``RedisError/timedOut(after:)``; `nil` waits
     /// forever. Give a connection that runs blocking commands (`BLPOP key 0`) a longer timeout or none.
     public var commandTimeout: Duration?
@@ -51,12 +53,13 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
-    /// The configuration as a URL with the password masked, such as `redis://:***@127.0.0.1:6379/2`.
+    /// The configuration as a URL with the password masked, such as `redis://:***@127.0.0.1:6379/2`, or
+    /// `rediss://…` with TLS (its files are not shown).
     public var description: String {
         var credentials = ""
         if password != nil {
             credentials = "\(username ?? ""):***@"
         }
-        return "redis://\(credentials)\(endpoint)/\(database)"
+        return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(endpoint)/\(database)"
     }
 }

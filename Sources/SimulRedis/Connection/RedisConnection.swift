@@ -1,6 +1,8 @@
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -26,6 +28,9 @@ public import NIOPosix
 /// await redis.close()
 /// ```
 public final class RedisConnection: Sendable {
+    /// Whether this process has warned that a TLS connection does not check its server.
+    private static let warnedUnverified = Atomic(false)
+
     let channel: any Channel
     /// The configuration the connection was opened with.
     public let configuration: RedisConfiguration
@@ -64,10 +69,29 @@ public final class RedisConnection: Sendable {
         messages: AsyncStream<RedisMessage>.Continuation?
     ) async throws -> RedisConnection {
         let endpoint = configuration.endpoint
+        let tls = try configuration.tls.map { tls throws(RedisError) in
+            if tls.verification == .none, !warnedUnverified.exchange(true, ordering: .relaxed) {
+                logger.warning(
+                    "TLS to redis does not check the server's certificate (ssl_cert_reqs=none): anyone on the path can pose as the server",
+                    metadata: ["redis.endpoint": "\(endpoint)"])
+            }
+            return try tls.makeContext()
+        }
+        // The server's name for SNI and the certificate check; an IP address is checked against the certificate's
+        // IP addresses instead, and is not sent.
+        let serverName = (try? SocketAddress(ipAddress: configuration.host, port: 0)) == nil ? configuration.host : nil
+        let handshake = eventLoopGroup.any().makePromise(of: Void.self)
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            NIOSSLClientHandler(context: tls, serverHostname: serverName),
+                            TLSHandshakeWatcher(done: handshake))
+                    } else {
+                        handshake.succeed(())
+                    }
                     let decoder = ByteToMessageHandler(RESPDecoder(limits: configuration.parserLimits))
                     try channel.pipeline.syncOperations.addHandler(decoder)
                     let handler = RedisCommandHandler(endpoint: endpoint, messages: messages, logger: logger)
@@ -78,11 +102,31 @@ public final class RedisConnection: Sendable {
         do {
             channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
         } catch {
+            handshake.fail(error)
+            throw RedisError.cannotConnect(to: endpoint, describe(error))
+        }
+        // A server that takes the connection but never finishes the handshake gets the connect timeout too.
+        let patience = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.connectTimeout)) {
+            handshake.fail(ChannelError.connectTimeout(TimeAmount(configuration.connectTimeout)))
+        }
+        defer { patience.cancel() }
+        do {
+            try await handshake.futureResult.get()
+        } catch {
+            try? await channel.close()
             throw RedisError.cannotConnect(to: endpoint, describe(error))
         }
         let connection = RedisConnection(channel: channel, configuration: configuration)
         do {
             try await connection.handshake()
+        } catch let error as RedisError where error.isConnectionClosed {
+            // A server that hangs up before its first reply (or a TLS handshake that fails, which the first replies
+            // wait for) is one that cannot be connected to.
+            await connection.close()
+            let closed =
+                tls == nil
+                ? "it closed the connection" : "it closed the connection (does it accept this client's certificate?)"
+            throw RedisError.cannotConnect(to: endpoint, error.cause ?? closed)
         } catch {
             await connection.close()
             throw error
@@ -223,8 +267,7 @@ public final class RedisConnection: Sendable {
             case ChannelError.ioOnClosedChannel, ChannelError.alreadyClosed:
                 reply.fail(RedisError.connectionClosed("the connection to redis at \(endpoint) is closed"))
             default:
-                reply.fail(
-                    RedisError.connectionClosed("writing to redis at \(endpoint) failed: \(Self.describe(error))"))
+                reply.fail(RedisError.connectionFailed(at: endpoint, Self.describe(error)))
             }
         }
     }
@@ -248,6 +291,10 @@ public final class RedisConnection: Sendable {
             return String(cString: strerror(error.errnoCode)).lowercased()
         case ChannelError.connectTimeout(let timeout):
             return "no connection within \(Duration.nanoseconds(timeout.nanoseconds))"
+        case ChannelError.eof:
+            return "the server closed the connection"
+        case is NIOSSLError, is BoringSSLError:
+            return RedisTLS.reason(error)
         default:
             return "\(error)"
         }

@@ -16,6 +16,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         case authenticationFailed
         case invalidDatabase
         case invalidURL
+        case invalidTLS
         case protocolViolation
         case poolClosed
     }
@@ -23,16 +24,24 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     private let code: Code
     /// What went wrong, in words; for ``server(_:)`` errors, the server's message verbatim.
     public let message: String
+    /// For a connection that failed: why, without the endpoint (`connection reset by peer`).
+    let cause: String?
 
-    private init(_ code: Code, _ message: String) {
+    private init(_ code: Code, _ message: String, cause: String? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
     /// Redis answered the command with an error reply, such as `ERR unknown command` or `WRONGTYPE …`.
     /// - Parameter message: the reply's text, verbatim.
     public static func server(_ message: String) -> RedisError {
         RedisError(.server, message)
+    }
+
+    /// The connection to `endpoint` failed, for `cause`, before the reply arrived.
+    static func connectionFailed(at endpoint: String, _ cause: String) -> RedisError {
+        RedisError(.connectionClosed, "the connection to redis at \(endpoint) failed: \(cause)", cause: cause)
     }
 
     /// The connection closed before the reply arrived, or was already closed when the command was sent.
@@ -78,6 +87,13 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         RedisError(.invalidURL, "invalid redis URL: \(reason)")
     }
 
+    /// The TLS settings cannot be used: a certificate or key file that cannot be read, or half of a client
+    /// certificate and key.
+    /// - Parameter reason: what is wrong, naming the option and the file.
+    public static func invalidTLS(_ reason: String) -> RedisError {
+        RedisError(.invalidTLS, "invalid redis TLS settings: \(reason)")
+    }
+
     /// Redis sent bytes that are not RESP, or a reply nobody asked for; the connection was closed.
     public static func protocolViolation(_ reason: String) -> RedisError {
         RedisError(.protocolViolation, "redis broke the protocol: \(reason)")
@@ -88,6 +104,9 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// Whether Redis answered with an error reply (as opposed to a failure to get a reply).
     public var isServerError: Bool { code == .server }
+
+    /// Whether the connection closed, or failed, before the reply arrived.
+    public var isConnectionClosed: Bool { code == .connectionClosed }
 
     /// Whether two errors are the same kind of failure, ignoring their messages.
     public func hasSameKind(as other: RedisError) -> Bool { code == other.code }
