@@ -33,12 +33,20 @@ import Testing
 
     @Test(
         arguments: [
-            ("foo://x", nil, "bad broker URL 'foo://x': unknown scheme 'foo' (use sqlite, redis or memory)"),
+            ("foo://x", nil, "bad broker URL 'foo://x': unknown scheme 'foo' (use sqlite, redis, rediss or memory)"),
             (
                 "sqlite://", nil,
                 "bad broker URL 'sqlite://': sqlite:// needs a file path, such as sqlite://.simul/queue.sqlite"
             ),
             ("redis://127.0.0.1:99999", nil, "bad broker URL 'redis://127.0.0.1:99999': "),
+            (
+                "rediss://app:hunter2@127.0.0.1:0/0?ssl_cert_reqs=required", nil,
+                "bad broker URL 'rediss://app:***@127.0.0.1:0/0?ssl_cert_reqs=required': invalid redis URL: port '0'"
+            ),
+            (
+                "rediss://127.0.0.1/0?ssl_cert_reqs=maybe", nil,
+                "bad broker URL 'rediss://127.0.0.1/0?ssl_cert_reqs=maybe': invalid redis URL: ssl_cert_reqs must be"
+            ),
             (
                 sqliteURL(), "memory://",
                 "bad broker URL 'memory://': memory:// can be a backend only for a memory:// broker"

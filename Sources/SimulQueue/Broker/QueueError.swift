@@ -14,9 +14,19 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    /// A broker or backend URL that cannot be used.
+    /// A broker or backend URL that cannot be used; the message shows the URL with its password masked.
     public static func badURL(_ url: String, _ why: String) -> QueueError {
-        QueueError(.badURL, "bad broker URL '\(url)': \(why)")
+        QueueError(.badURL, "bad broker URL '\(masked(url))': \(why)")
+    }
+
+    /// `url` with the password of its user information (`scheme://user:password@host`) replaced by `***`.
+    static func masked(_ url: String) -> String {
+        guard let start = url.firstRange(of: "://")?.upperBound else { return url }
+        let authorityEnd = url[start...].firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? url.endIndex
+        guard let at = url[start..<authorityEnd].lastIndex(of: "@"),
+            let colon = url[start..<at].firstIndex(of: ":")
+        else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
     }
     /// The broker cannot be reached.
     public static func unavailable(_ message: String) -> QueueError { QueueError(.unavailable, message) }
