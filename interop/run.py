@@ -131,7 +131,7 @@ class Processes:
 
     def stop_all(self):
         """Stops every group newest first, each before the next, so workers shut down while their broker still runs.
-        INT and TERM are ignored from now on: the stop is bounded, and a second Ctrl-C must not leave children behind."""
+        INT and TERM are ignored from now on: the stop is bounded, and a second Ctrl-C must not leave any behind."""
         Signals.ignore()
         while self.running:
             self.stop(self.running[-1][1])
