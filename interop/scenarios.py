@@ -1,8 +1,8 @@
 """Interop scenarios: real Python Celery 5.7 and Flower 2.2 on one side, the Swift worker and client on the other.
 
-Run by scripts/interop.sh, which starts Redis, the workers and Flower and sets the environment below. Every scenario
-runs, each under its own time limit; one line per scenario, then `N passed, N failed, N skipped`. Exit status: 0 if
-all passed, 1 if one failed, 2 if the setup was not ready.
+Run by interop/run.py (from scripts/interop.sh), which starts Redis, the workers and Flower and sets the environment
+below. Every scenario runs, each under its own time limit; one line per scenario, then `N passed, N failed, N skipped`.
+Exit status: 0 if all passed, 1 if one failed, 2 if the setup was not ready.
 
 Environment:
   BROKER, BACKEND        Redis URLs (db 0 and db 1 of the harness's Redis)
