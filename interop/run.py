@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -175,10 +176,37 @@ def free_port():
         return s.getsockname()[1]
 
 
-def redis_ping(port):
-    with socket.create_connection((LOCALHOST, port), timeout=1) as connection:
+def redis_ping(port, tls=None):
+    """Whether the redis-server on `port` answers PING, over TLS with the client certificate of `tls` if given."""
+    with socket.create_connection((LOCALHOST, port), timeout=1) as plain:
+        connection = plain
+        if tls:
+            context = ssl.create_default_context(cafile=tls["ca"])
+            context.load_cert_chain(tls["client_cert"], tls["client_key"])
+            connection = context.wrap_socket(plain, server_hostname="localhost")
         connection.sendall(b"PING\r\n")
         return connection.recv(64).startswith(b"+PONG")
+
+
+def make_certificates(directory):
+    """A throwaway authority, a server certificate for localhost and 127.0.0.1, and a client certificate, made by
+    openssl in `directory`. Returns their paths."""
+    os.makedirs(directory, exist_ok=True)
+    paths = {"ca": f"{directory}/ca.crt", "ca_key": f"{directory}/ca.key", "server_cert": f"{directory}/server.crt",
+             "server_key": f"{directory}/server.key", "client_cert": f"{directory}/client.crt",
+             "client_key": f"{directory}/client.key"}
+    leaf = ["-addext", "basicConstraints=critical,CA:FALSE", "-CA", paths["ca"], "-CAkey", paths["ca_key"]]
+    for keyout, out, subject, extra in [
+        (paths["ca_key"], paths["ca"], "/CN=simul-interop-ca", []),
+        (paths["server_key"], paths["server_cert"], "/CN=localhost",
+         ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", *leaf]),
+        (paths["client_key"], paths["client_cert"], "/CN=simul-interop-client", leaf),
+    ]:
+        command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", keyout,
+                   "-out", out, "-subj", subject, *extra]
+        if subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+            raise SetupError(f"openssl could not make {out}")
+    return paths
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -196,17 +224,22 @@ def ensure_redis_server():
         raise SetupError(f"could not install redis-server: {error}") from None
 
 
-def start_redis(processes, attempts=3):
-    """A redis-server on a free port of 127.0.0.1, without persistence. Returns its port. Tries up to `attempts`
-    times, each on a fresh port (another process may take the free port first)."""
-    say("redis-server")
+def start_redis(processes, tls=None, attempts=3):
+    """A redis-server on a free port of 127.0.0.1, without persistence; with `tls` (make_certificates' paths), one
+    that speaks only TLS and requires a client certificate. Returns its port. Tries up to `attempts` times, each on a
+    fresh port (another process may take the free port first)."""
+    say("redis-server" + (" (TLS only, client certificates required)" if tls else ""))
     directory = os.path.join(processes.work, "redis")
     os.makedirs(directory, exist_ok=True)
     for _ in range(attempts):
         port = free_port()
-        server = processes.start("redis", ["redis-server", "--bind", LOCALHOST, "--port", str(port), "--save", "",
+        listen = ["--port", str(port)]
+        if tls:
+            listen = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", tls["server_cert"],
+                      "--tls-key-file", tls["server_key"], "--tls-ca-cert-file", tls["ca"], "--tls-auth-clients", "yes"]
+        server = processes.start("redis", ["redis-server", "--bind", LOCALHOST, *listen, "--save", "",
                                            "--appendonly", "no", "--dir", directory, "--protected-mode", "yes"])
-        if processes.wait_for(10, f"redis-server on port {port}", lambda: redis_ping(port), watch=server):
+        if processes.wait_for(10, f"redis-server on port {port}", lambda: redis_ping(port, tls), watch=server):
             return port
         processes.stop(server)
     raise SetupError("redis-server did not start")
@@ -252,9 +285,16 @@ def run_scenarios(processes, python):
 # The run
 
 
+USAGE = "usage: scripts/interop.sh [--reference] [--tls]"
+
+
 def parse_arguments(arguments):
-    """--reference: the reference worker from the protocol research stands in for the Swift worker."""
-    if arguments == ["--reference"]:
+    """--reference: the reference worker from the protocol research stands in for the Swift worker. --tls: every
+    process talks to Redis over TLS (rediss://), with client certificates. Returns whether TLS is asked for."""
+    unknown = [argument for argument in arguments if argument not in ("--reference", "--tls")]
+    if unknown or len(set(arguments)) != len(arguments):
+        raise SetupError(USAGE)
+    if "--reference" in arguments:
         reference = os.environ.get("INTEROP_REFERENCE_WORKER") or os.path.join(
             ROOT, "..", "shared", "research", "celery-interop", "foreign_worker.py")
         if not os.path.isfile(reference):
@@ -263,8 +303,7 @@ def parse_arguments(arguments):
         os.environ["SWIFT_TASK_PREFIX"] = "swift"
         if "INTEROP_SKIP" not in os.environ:
             os.environ["INTEROP_SKIP"] = "expiry,crash-recovery,malformed-input,t11-exact-integers"
-    elif arguments:
-        raise SetupError("usage: scripts/interop.sh [--reference]")
+    return "--tls" in arguments
 
 
 def find_simul_bin():
@@ -284,20 +323,28 @@ def find_simul_bin():
     return simul_bin
 
 
-def run(processes, python, simul_bin):
+def run(processes, python, simul_bin, tls):
     """Starts the services, exporting what the next ones and the scenarios read, and runs the scenarios."""
-    port = start_redis(processes)
+    certificates = make_certificates(os.path.join(processes.work, "tls")) if tls else None
+    port = start_redis(processes, certificates)
+    # Over TLS, every process (kombu, redis-py, simul) checks the server's certificate for the name localhost.
+    base = f"redis://{LOCALHOST}:{port}"
+    options = ""
+    if certificates:
+        base = f"rediss://localhost:{port}"
+        options = (f"?ssl_cert_reqs=required&ssl_ca_certs={certificates['ca']}"
+                   f"&ssl_certfile={certificates['client_cert']}&ssl_keyfile={certificates['client_key']}")
     existing = os.environ.get("PYTHONPATH")
     os.environ.update({
-        "BROKER": f"redis://{LOCALHOST}:{port}/0",
-        "BACKEND": f"redis://{LOCALHOST}:{port}/1",
+        "BROKER": f"{base}/0{options}",
+        "BACKEND": f"{base}/1{options}",
         "SWIFT_TASK_PREFIX": os.environ.get("SWIFT_TASK_PREFIX") or "simul",
         "PYTHON": python,
         "PYTHONPATH": os.path.join(ROOT, "interop") + (f":{existing}" if existing else ""),
         "PYTHONDONTWRITEBYTECODE": "1",
         "INTEROP_LOG_DIR": processes.work,
     })
-    print(f"redis on {LOCALHOST}:{port}, logs in {processes.work}", flush=True)
+    print(f"redis on {LOCALHOST}:{port}{' (TLS)' if tls else ''}, logs in {processes.work}", flush=True)
     start_python_worker(processes, python)
     os.environ["SWIFT_WORKER_PID"] = str(start_swift_worker(processes, simul_bin).pid)
     os.environ["FLOWER_URL"] = start_flower(processes, python)
@@ -314,13 +361,13 @@ def main(arguments):
     status = 2
     try:
         try:
-            parse_arguments(arguments)
+            tls = parse_arguments(arguments)
             if importlib.util.find_spec("celery") is None:
                 raise SetupError(f"{sys.executable} has no Celery: run scripts/interop.sh, which runs the virtualenv's")
             ensure_redis_server()
             simul_bin = find_simul_bin()
             processes = Processes(tempfile.mkdtemp(prefix="simul-interop."))
-            status = run(processes, sys.executable, simul_bin)
+            status = run(processes, sys.executable, simul_bin, tls)
         except SetupError as error:
             print(f"{SCRIPT}: {error}", file=sys.stderr, flush=True)
             status = 2

@@ -4,7 +4,7 @@
 # Redis, a Python Celery worker, the Swift worker (SIMUL_BIN, else `swift build --show-bin-path`/simul) and Flower on
 # 127.0.0.1, runs interop/scenarios.py, and stops all it started. Exits 0 if every scenario passed, 1 if one failed,
 # 2 if the setup failed. docs/interop.md describes the scenarios, --reference and the environment variables.
-#   Usage: scripts/interop.sh [--reference]
+#   Usage: scripts/interop.sh [--reference] [--tls]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! python=$(scripts/python-celery-env.sh); then

@@ -73,6 +73,8 @@ simul=$(swift build --show-bin-path)/simul
 
 step "Celery interop: Python Celery 5.7 and Flower 2.2 with the Simul worker and client on one Redis"
 SIMUL_BIN="$simul" scripts/interop.sh
+step "Celery interop over TLS: the same scenarios with every process on rediss:// and client certificates"
+SIMUL_BIN="$simul" scripts/interop.sh --tls
 
 step "dashboard in headless Chromium: SQLite, then Redis with a Python Celery -E worker"
 # Installs chromium when missing; screenshots go to .build/screenshots/ (docs/dashboard.md). About a minute. Its
