@@ -63,6 +63,7 @@ let package = Package(
                 "Simul", "SimulJSON", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -146,10 +147,9 @@ let package = Package(
                 "SimulDemos",
                 "SimulJSON",
                 "SimulQueue",
-                "SimulRedisBroker",
-                "SimulSQLite",
                 "SimulTasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Test helpers: waiting for a condition, a manual clock, scratch directories, the built executables and the
@@ -227,7 +227,8 @@ let package = Package(
         .testTarget(
             name: "SimulBrokersTests",
             dependencies: [
-                "Simul", "SimulBrokers", "SimulJSON", "SimulProcessSupport", "SimulQueue", "SimulRedisTestSupport",
+                "Simul", "SimulBrokers", "SimulJSON", "SimulProcessSupport", "SimulQueue", "SimulRedisBroker",
+                "SimulRedisTestSupport",
                 "SimulTestSupport",
             ]
         ),

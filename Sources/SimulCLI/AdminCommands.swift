@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import SimulBrokers
 import SimulJSON
+import ServiceLifecycle
 import SimulQueue
+import UnixSignals
 
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -240,8 +242,12 @@ struct BeatCommand: AsyncParsableCommand {
         let (broker, backend) = (connection.broker, connection.backend)
         let claims = try broker.require(.slotClaims)
         print("beat: \(beatEntries.count) entries from \(schedule)")
-        try await Beat(entries: beatEntries, client: QueueClient(broker: broker, backend: backend), claims: claims)
-            .run()
+        let beat = Beat(entries: beatEntries, client: QueueClient(broker: broker, backend: backend), claims: claims)
+        // SIGTERM and SIGINT end the beat between two slots, and it exits 0.
+        try await ServiceGroup(
+            services: [beat], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "simul.beat")
+        ).run()
+        await connection.close()
     }
 }
 

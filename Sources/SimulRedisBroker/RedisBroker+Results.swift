@@ -84,13 +84,12 @@ extension RedisBroker {
 
     public func setChordSize(_ groupId: String, size: Int) async throws {
         let keys = Kombu.chordKeys(groupId)
-        _ = try await redis {
-            try await self.pool.pipeline([
-                ["MULTI"], ["DEL", RedisArgument(keys[5])],
+        _ = try await transaction(
+            "a chord's size",
+            [
+                ["DEL", RedisArgument(keys[5])],
                 ["SET", RedisArgument(keys[2]), RedisArgument(size), "EX", RedisArgument(max(resultExpiry, 86_400))],
-                ["EXEC"],
             ])
-        }
     }
 
     /// Celery 5.7's chord join, so header tasks run by Python workers and by Simul count alike.

@@ -125,24 +125,35 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     private func write(_ commit: BrokerCommit, storing results: [TaskResult]) async throws {
         var restored: [[RedisArgument]] = []
         if !commit.requeue.isEmpty { restored = try await restoreCommands(for: commit.requeue) }
-        var commands = try await declareCommands(for: commit.send)
-        commands.append(["MULTI"])
+        var commands: [[RedisArgument]] = []
         if !results.isEmpty { commands.append(storeCommand(results)) }
         commands += sendCommands(commit.send)
         commands += ackCommands(commit.ack + commit.deadLetter.map(\.delivery.tag))
         commands += restored
         // The dead letters' replies inside EXEC's, to log what their limits dropped.
-        let firstDeadLetterReply = commands.count - 1 - commands.lastIndex(of: ["MULTI"])!
+        let firstDeadLetterReply = commands.count
         commands += commit.deadLetter.map { deadLetterCommand($0.delivery, reason: $0.reason) }
         commands += eventCommands(commit.events)
-        commands.append(["EXEC"])
-        let replies = try await redis { try await self.pool.pipeline(commands) }
-        if case .error(let message)? = replies.last {
-            throw QueueError.storage("redis refused a commit: \(message)")
+        let replies = try await transaction("a commit", commands, after: try await declareCommands(for: commit.send))
+        if !commit.deadLetter.isEmpty {
+            logDroppedDeadLetters(replies.dropFirst(firstDeadLetterReply).prefix(commit.deadLetter.count))
         }
-        if !commit.deadLetter.isEmpty, case .array(let results)? = replies.last {
-            logDroppedDeadLetters(results.dropFirst(firstDeadLetterReply).prefix(commit.deadLetter.count))
-        }
+    }
+
+    /// Runs `commands` as one `MULTI`/`EXEC`, after `before` (sent ahead of it, in the same write), and returns
+    /// `EXEC`'s replies.
+    /// - Throws: ``QueueError/storage(_:)`` naming `what` and the first command Redis refused (`NOPERM this user
+    ///   has no permissions to run the 'xadd' command`), rather than `EXEC`'s `EXECABORT`.
+    func transaction(_ what: String, _ commands: [[RedisArgument]], after before: [[RedisArgument]] = [])
+        async throws -> [RESPValue]
+    {
+        let replies = try await redis { try await self.pool.pipeline(before + [["MULTI"]] + commands + [["EXEC"]]) }
+        if case .array(let results)? = replies.last { return results }
+        let refusal = replies.lazy.compactMap { reply -> String? in
+            if case .error(let message) = reply { message } else { nil }
+        }.first
+        let reason = "redis refused \(what): \(refusal ?? "no reply to EXEC")"
+        throw refusal.map { Self.passes(.server($0)) } == true ? QueueError.unavailable(reason) : .storage(reason)
     }
 
     private func logDroppedDeadLetters(_ replies: ArraySlice<RESPValue>) {
@@ -502,7 +513,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         let letters = try await deadLetters(limit: .max).filter { ids?.contains($0.id) ?? !$0.isTruncated }
         if let refusal = letters.lazy.compactMap(\.replayRefusal).first { throw refusal }
         guard !letters.isEmpty else { return 0 }
-        var commands: [[RedisArgument]] = [["MULTI"]]
+        var commands: [[RedisArgument]] = []
         for letter in letters {
             commands.append(["LPUSH", RedisArgument(letter.queue), RedisArgument(bytes: letter.body)])
             commands.append(
@@ -511,19 +522,14 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
                     keys: [Self.deadLetters, Self.deadLetterOrder, Self.deadLetterBytes],
                     [RedisArgument(letter.id)]))
         }
-        commands.append(["EXEC"])
-        _ = try await redis { try await self.pool.pipeline(commands) }
+        _ = try await transaction("a replay of dead letters", commands)
         return letters.count
     }
 
     public func purge(queue: String) async throws -> Int {
         let lists = Kombu.prioritySteps.map { Kombu.listKey(queue, priority: $0) }
-        let commands: [[RedisArgument]] =
-            [["MULTI"]] + lists.map { ["LLEN", RedisArgument($0)] } + [
-                ["DEL"] + lists.map { RedisArgument($0) }, ["EXEC"],
-            ]
-        let replies = try await redis { try await self.pool.pipeline(commands) }
-        guard case .array(let counts)? = replies.last else { return 0 }
+        let counts = try await transaction(
+            "a purge", lists.map { ["LLEN", RedisArgument($0)] } + [["DEL"] + lists.map { RedisArgument($0) }])
         return counts.prefix(lists.count).compactMap(\.int).reduce(0, +)
     }
 
@@ -575,7 +581,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     public func revoke(_ ids: [String], terminate: Bool) async throws {
         guard !ids.isEmpty else { return }
         let key = RedisArgument(Self.revocations)
-        var commands: [[RedisArgument]] = [["MULTI"]]
+        var commands: [[RedisArgument]] = []
         for id in ids {
             commands.append(["XADD", key, "*", "task_id", RedisArgument(id), "terminate", terminate ? "1" : "0"])
         }
@@ -584,12 +590,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
             ["XTRIM", key, "MINID", RedisArgument(revocationCutoff)],
             ["EXPIRE", key, RedisArgument(Int(revocationLimits.maxAge.rounded(.up)))],
             controlCast("revoke", ["task_id": .array(ids.map(JSONValue.string)), "terminate": .bool(terminate)]),
-            ["EXEC"],
         ]
-        let replies = try await redis { try await self.pool.pipeline(commands) }
-        if case .error(let message)? = replies.last {
-            throw QueueError.storage("redis refused a revoke: \(message)")
-        }
+        _ = try await transaction("a revoke", commands)
     }
 
     /// `XRANGE` from the cursor (exclusive) to the end; without one, from the oldest entry young enough to count.
@@ -654,9 +656,19 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     var now: String { String(clock.now.timeIntervalSince1970) }
 
     /// Runs `body`, turning Redis's errors into ``QueueError``s that say where Redis is.
+    /// Whether a refusal passes by itself, as Redis does when it is still loading its data after a restart, or is
+    /// a replica that a failover is about to promote: then the broker is unavailable for a while, not refusing.
+    static func passes(_ error: RedisError) -> Bool {
+        ["LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN"].contains { error.message.hasPrefix($0 + " ") }
+    }
+
     func redis<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
+        } catch let error as RedisError where error.isServerError && !Self.passes(error) {
+            // Redis answered, and said no (NOPERM for an ACL user without a command, OOM when full): trying again
+            // at once would get the same answer.
+            throw QueueError.storage("redis refused a command: \(error.message)")
         } catch let error as RedisError {
             throw QueueError.unavailable("\(error)")
         }

@@ -3,6 +3,7 @@ import SimulBrokers
 import SimulJSON
 import SimulProcessSupport
 import SimulQueue
+import SimulRedisBroker
 import SimulRedisTestSupport
 import SimulTestSupport
 import Synchronization
@@ -446,15 +447,22 @@ enum BrokerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
     case redis
     case redisTLS
+    case redisACL
 
-    var testDescription: String { self == .redisTLS ? "redis over TLS" : rawValue }
+    var testDescription: String {
+        switch self {
+        case .redisTLS: "redis over TLS"
+        case .redisACL: "redis as an ACL user with RedisACL's commands only"
+        default: rawValue
+        }
+    }
 
     /// Whether the store outlives a connection, so that another connection to its URL sees what this one wrote.
     /// `memory://` opens a new, empty store each time.
     var persists: Bool {
         switch self {
         case .memory: false
-        case .sqlite, .redis, .redisTLS: true
+        case .sqlite, .redis, .redisTLS, .redisACL: true
         }
     }
 
@@ -462,7 +470,7 @@ enum BrokerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var holdsETA: Bool {
         switch self {
         case .memory, .sqlite: true
-        case .redis, .redisTLS: false
+        case .redis, .redisTLS, .redisACL: false
         }
     }
 
@@ -480,6 +488,10 @@ enum BrokerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .redis, .redisTLS:
             let server = try await RedisServer.start(tls: self == .redisTLS)
             return try BrokerStore(url: server.url(), clock: clock, server: server)
+        case .redisACL:
+            let server = try await RedisServer.start(users: [RedisACL.rule(user: "simul", password: "s3cret")])
+            let url = "redis://simul:s3cret@127.0.0.1:\(server.port)/0"
+            return try BrokerStore(url: url, clock: clock, server: server)
         }
     }
 
