@@ -12,8 +12,8 @@
 public enum RedisACL {
     /// The commands, in lower case, as `ACL SETUSER` takes them.
     public static let commands = [
-        // Connecting, and each commit as one transaction.
-        "ping", "auth", "select", "multi", "exec",
+        // Connecting (ROLE through sentinels), and each commit as one transaction (WAIT with wait_replicas).
+        "ping", "auth", "select", "role", "multi", "exec", "wait",
         // Receiving, requeueing and acknowledging (the receive is a Lua script).
         "eval", "brpop", "lpush", "rpush", "rpop", "llen", "del", "expire",
         // Results, chords, beat claims and counters.

@@ -134,20 +134,37 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         let firstDeadLetterReply = commands.count
         commands += commit.deadLetter.map { deadLetterCommand($0.delivery, reason: $0.reason) }
         commands += eventCommands(commit.events)
-        let replies = try await transaction("a commit", commands, after: try await declareCommands(for: commit.send))
+        let replies = try await transaction(
+            "a commit", commands, after: try await declareCommands(for: commit.send), replicated: true)
         if !commit.deadLetter.isEmpty {
             logDroppedDeadLetters(replies.dropFirst(firstDeadLetterReply).prefix(commit.deadLetter.count))
         }
     }
 
     /// Runs `commands` as one `MULTI`/`EXEC`, after `before` (sent ahead of it, in the same write), and returns
-    /// `EXEC`'s replies.
+    /// `EXEC`'s replies. When `replicated` and the configuration asks for ``RedisConfiguration/waitReplicas``,
+    /// returns only once that many replicas have the transaction too.
     /// - Throws: ``QueueError/storage(_:)`` naming `what` and the first command Redis refused (`NOPERM this user
-    ///   has no permissions to run the 'xadd' command`), rather than `EXEC`'s `EXECABORT`.
-    func transaction(_ what: String, _ commands: [[RedisArgument]], after before: [[RedisArgument]] = [])
-        async throws -> [RESPValue]
-    {
-        let replies = try await redis { try await self.pool.pipeline(before + [["MULTI"]] + commands + [["EXEC"]]) }
+    ///   has no permissions to run the 'xadd' command`), rather than `EXEC`'s `EXECABORT`;
+    ///   ``QueueError/unavailable(_:)`` when the replicas did not all confirm within ``replicaPatience``, so the
+    ///   caller writes again (at least once).
+    func transaction(
+        _ what: String, _ commands: [[RedisArgument]], after before: [[RedisArgument]] = [], replicated: Bool = false
+    ) async throws -> [RESPValue] {
+        let replicas = replicated ? configuration.waitReplicas : 0
+        let wait: [[RedisArgument]] =
+            replicas > 0
+            ? [["WAIT", RedisArgument(replicas), RedisArgument(Int(Self.replicaPatience.seconds * 1_000))]] : []
+        var replies = try await redis {
+            try await self.pool.pipeline(before + [["MULTI"]] + commands + [["EXEC"]] + wait)
+        }
+        if replicas > 0, let confirmed = replies.popLast(), case .array = replies.last {
+            guard let count = confirmed.int, count >= replicas else {
+                throw QueueError.unavailable(
+                    "only \(confirmed.int ?? 0) of \(replicas) replicas confirmed \(what) within \(Self.replicaPatience)"
+                )
+            }
+        }
         if case .array(let results)? = replies.last { return results }
         let refusal = replies.lazy.compactMap { reply -> String? in
             if case .error(let message) = reply { message } else { nil }
@@ -656,6 +673,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     var now: String { String(clock.now.timeIntervalSince1970) }
 
     /// Runs `body`, turning Redis's errors into ``QueueError``s that say where Redis is.
+    /// How long a write waits for its replicas (``RedisConfiguration/waitReplicas``) before it counts as failed.
+    static let replicaPatience = Duration.seconds(1)
+
     /// Whether a refusal passes by itself, as Redis does when it is still loading its data after a restart, or is
     /// a replica that a failover is about to promote: then the broker is unavailable for a while, not refusing.
     static func passes(_ error: RedisError) -> Bool {

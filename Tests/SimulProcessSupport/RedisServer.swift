@@ -25,6 +25,8 @@ package final class RedisServer: Sendable {
     package let tls: TestCertificates?
     /// ACL users beside `default`, each an `ACL SETUSER` rule: name first.
     private let users: [[String]]
+    /// The port of the master on 127.0.0.1 this server replicates, if it is a replica.
+    private let replicaOf: Int?
     private let durable: Bool
     /// Whether the directory is the server's own, removed when the server is released.
     private let ownsDirectory: Bool
@@ -33,12 +35,13 @@ package final class RedisServer: Sendable {
     /// Picks a free port; ``start()`` starts the server in `directory`.
     package convenience init(directory: String, durable: Bool = true, password: String? = nil) throws {
         try self.init(
-            directory: directory, durable: durable, password: password, tls: nil, users: [], ownsDirectory: false)
+            directory: directory, durable: durable, password: password, tls: nil, users: [], replicaOf: nil,
+            ownsDirectory: false)
     }
 
     private init(
         directory: String, durable: Bool, password: String?, tls: TestCertificates?, users: [[String]],
-        ownsDirectory: Bool
+        replicaOf: Int?, ownsDirectory: Bool
     ) throws {
         port = try LoopbackPort.free()
         self.directory = directory
@@ -46,22 +49,23 @@ package final class RedisServer: Sendable {
         self.password = password
         self.tls = tls
         self.users = users
+        self.replicaOf = replicaOf
         self.ownsDirectory = ownsDirectory
     }
 
     /// Starts a server in a new temporary directory, removed with the server: what a test asks for. With `tls`, it
     /// speaks only TLS, with a throwaway authority's certificates (``TestCertificates``), and requires a client
     /// certificate signed by it; its own certificate is for `serverNames`. `users` are ACL users beside `default`,
-    /// each an `ACL SETUSER` rule.
+    /// each an `ACL SETUSER` rule. With `replicaOf`, it replicates the master on that port of 127.0.0.1.
     package static func start(
         password: String? = nil, durable: Bool = false, tls: Bool = false,
-        serverNames: [String] = ["DNS:localhost", "IP:127.0.0.1"], users: [[String]] = []
+        serverNames: [String] = ["DNS:localhost", "IP:127.0.0.1"], users: [[String]] = [], replicaOf: Int? = nil
     ) async throws -> RedisServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-redis-\(UUID())").path
         let certificates = tls ? try TestCertificates.make(in: "\(directory)/tls", serverNames: serverNames) : nil
         let server = try RedisServer(
             directory: directory, durable: durable, password: password, tls: certificates, users: users,
-            ownsDirectory: true)
+            replicaOf: replicaOf, ownsDirectory: true)
         try server.start()
         return server
     }
@@ -112,6 +116,7 @@ package final class RedisServer: Sendable {
         arguments += durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
         if let password { arguments += ["--requirepass", password] }
         for user in users { arguments += ["--user"] + user }
+        if let replicaOf { arguments += ["--replicaof", "127.0.0.1", "\(replicaOf)"] }
         try process.withLock { process in
             let server = try ChildProcess.start(arguments, output: .discard, error: .discard)
             // Stopped by stop(), not by the end of a scenario.

@@ -37,9 +37,29 @@ import Testing
         Good(
             url: "rediss://h?ssl_cert_reqs=none&ssl_check_hostname=true",
             expected: tls(RedisConfiguration(host: "h"), RedisTLS(verification: .none))),
+        Good(
+            url: "sentinel://:pw@h1:26380;sentinel://h2;sentinel://[::1]:26381/2?master_name=main&sentinel_password=sp",
+            expected: sentinel(
+                RedisConfiguration(host: "h1", port: 26380, password: "pw", database: 2),
+                RedisSentinel(
+                    masterName: "main",
+                    sentinels: [.init(host: "h1", port: 26380), .init(host: "h2"), .init(host: "::1", port: 26381)],
+                    password: "sp"))),
+        Good(
+            url: "redis://h/0?wait_replicas=2",
+            expected: {
+                var c = RedisConfiguration(host: "h"); c.waitReplicas = 2; return c
+            }()),
     ])
     func parsesURLs(good: Good) throws {
         #expect(try RedisConfiguration(url: good.url) == good.expected)
+    }
+
+    /// `configuration` reached through `sentinels`.
+    static func sentinel(_ configuration: RedisConfiguration, _ sentinels: RedisSentinel) -> RedisConfiguration {
+        var configuration = configuration
+        configuration.sentinel = sentinels
+        return configuration
     }
 
     /// `configuration` with TLS, fully checked unless `settings` say otherwise.
@@ -58,7 +78,25 @@ import Testing
     @Test(arguments: [
         Bad(
             url: "http://localhost",
-            message: "invalid redis URL: unknown scheme 'http', expected 'redis' or 'rediss' (TLS)"),
+            message: "invalid redis URL: unknown scheme 'http', expected 'redis', 'rediss' (TLS) or 'sentinel'"),
+        Bad(
+            url: "sentinel://h1:26379;sentinel://h2:26379",
+            message: "invalid redis URL: a sentinel:// URL needs the master's name: ?master_name=mymaster"),
+        Bad(
+            url: "sentinel://h1;redis://h2?master_name=m",
+            message: "invalid redis URL: only sentinel:// URLs can be joined with ';'"),
+        Bad(
+            url: "sentinel://h1/1;sentinel://h2/2?master_name=m",
+            message: "invalid redis URL: the sentinel URLs name different databases"),
+        Bad(
+            url: "sentinel://h1?master_name=m&ssl_ca_certs=/ca.pem",
+            message: "invalid redis URL: 'ssl_ca_certs': TLS through sentinels is not supported yet"),
+        Bad(
+            url: "redis://h?master_name=m",
+            message: "invalid redis URL: 'master_name' is a sentinel option: use a sentinel:// URL"),
+        Bad(
+            url: "redis://h?wait_replicas=many",
+            message: "invalid redis URL: wait_replicas must be a number of replicas from 0 to 100, got 'many'"),
         Bad(
             url: "rediss://h?ssl_cert_reqs=maybe",
             message: "invalid redis URL: ssl_cert_reqs must be required, optional or none, got 'maybe'"),
@@ -94,7 +132,7 @@ import Testing
         Bad(
             url: "redis://h?db=1",
             message:
-                "invalid redis URL: unknown option 'db' (known: ssl_ca_certs, ssl_cert_reqs, ssl_certfile, ssl_check_hostname, ssl_keyfile)"
+                "invalid redis URL: unknown option 'db' (known: master_name, sentinel_password, ssl_ca_certs, ssl_cert_reqs, ssl_certfile, ssl_check_hostname, ssl_keyfile, wait_replicas)"
         ),
         Bad(url: "redis://h#top", message: "invalid redis URL: unexpected '#' part"),
         Bad(url: "redis://[::1:6379", message: "invalid redis URL: the IPv6 address '[::1:6379' has no closing ']'"),

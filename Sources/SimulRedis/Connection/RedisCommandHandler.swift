@@ -65,9 +65,16 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     private var flushPending = false
     private var failure: RedisError?
 
-    init(endpoint: String, messages: AsyncStream<RedisMessage>.Continuation?, logger: Logger) {
+    /// Whether a reply saying the server is no longer the master closes the connection (a sentinel's master).
+    private let closesWhenDemoted: Bool
+
+    init(
+        endpoint: String, messages: AsyncStream<RedisMessage>.Continuation?, closesWhenDemoted: Bool = false,
+        logger: Logger
+    ) {
         self.endpoint = endpoint
         self.messages = messages
+        self.closesWhenDemoted = closesWhenDemoted
         self.logger = logger
     }
 
@@ -114,6 +121,13 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         guard let head = pending.first else {
             fail(.protocolViolation("a reply arrived with no command waiting for it"), context: context)
             return
+        }
+        defer {
+            if closesWhenDemoted, case .error(let message) = value,
+                message.hasPrefix("READONLY ") || message.hasPrefix("UNBLOCKED ")
+            {
+                fail(.connectionClosed("redis at \(endpoint) is no longer the master: \(message)"), context: context)
+            }
         }
         switch head.reply {
         case .one(let promise):

@@ -24,21 +24,73 @@ extension RedisConfiguration {
     ///   a missing host, a user without a password, an unknown option or value, a TLS option on `redis://`); the
     ///   message never shows the password.
     public init(url: String) throws(RedisError) {
+        let parts = try url.split(separator: ";", omittingEmptySubsequences: false).map(Self.part)
+        let first = parts[0]
+        guard parts.count == 1 || parts.allSatisfy({ $0.scheme == "sentinel" }) else {
+            throw .invalidURL("only sentinel:// URLs can be joined with ';'")
+        }
+        var options: [String: String] = [:]
+        for part in parts {
+            for (key, value) in part.options {
+                guard options.updateValue(value, forKey: key) == nil else {
+                    throw .invalidURL("the option '\(key)' is given twice")
+                }
+            }
+        }
+        let databases = Set(parts.compactMap(\.database))
+        guard databases.count <= 1 else { throw .invalidURL("the sentinel URLs name different databases") }
+        let credentials = parts.first { $0.password != nil }
+        let port = first.port ?? (first.scheme == "sentinel" ? 26379 : 6379)
+        self.init(
+            host: first.host, port: port, username: credentials?.username, password: credentials?.password,
+            database: databases.first ?? 0)
+        if let wait = options.removeValue(forKey: "wait_replicas") {
+            guard let replicas = Int(wait), wait.allSatisfy({ $0.isASCII && $0.isNumber }), replicas <= 100 else {
+                throw .invalidURL("wait_replicas must be a number of replicas from 0 to 100, got '\(wait)'")
+            }
+            waitReplicas = replicas
+        }
+        switch first.scheme {
+        case "rediss":
+            tls = try Self.tls(options)
+        case "sentinel":
+            sentinel = try Self.sentinel(parts, options)
+        default:
+            if let option = options.keys.sorted().first {
+                throw .invalidURL(
+                    "'\(option)' is a \(option.hasPrefix("ssl_") ? "TLS option: use a rediss://" : "sentinel option: use a sentinel://") URL"
+                )
+            }
+        }
+    }
+
+    /// One URL of a `;`-separated list: `scheme://[[user]:password@]host[:port][/db][?options]`.
+    private struct Part {
+        var scheme: String
+        var username: String?
+        var password: String?
+        var host: String
+        var port: Int?
+        var database: Int?
+        var options: [String: String]
+    }
+
+    private static func part(_ url: Substring) throws(RedisError) -> Part {
         guard let schemeEnd = url.firstRange(of: "://") else {
             throw .invalidURL("'\(url)' does not start with redis://")
         }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "redis" || scheme == "rediss" else {
-            throw .invalidURL("unknown scheme '\(scheme)', expected 'redis' or 'rediss' (TLS)")
+        guard ["redis", "rediss", "sentinel"].contains(scheme) else {
+            throw .invalidURL("unknown scheme '\(scheme)', expected 'redis', 'rediss' (TLS) or 'sentinel'")
         }
         var rest = url[schemeEnd.upperBound...]
         if rest.contains("#") { throw .invalidURL("unexpected '#' part") }
-        var query: Substring?
+        var query: Substring = ""
         if let mark = rest.firstIndex(of: "?") {
             query = rest[rest.index(after: mark)...]
             rest = rest[..<mark]
         }
-        var path: Substring = ""
+        var path: Substring?
         if let slash = rest.firstIndex(of: "/") {
             path = rest[rest.index(after: slash)...]
             rest = rest[..<slash]
@@ -54,19 +106,19 @@ extension RedisConfiguration {
             }
             let user = userInfo[..<colon]
             if !user.isEmpty {
-                guard let decoded = Self.percentDecoded(user) else {
+                guard let decoded = percentDecoded(user) else {
                     throw .invalidURL("the user name has an invalid percent escape")
                 }
                 username = decoded
             }
-            guard let decoded = Self.percentDecoded(userInfo[userInfo.index(after: colon)...]) else {
+            guard let decoded = percentDecoded(userInfo[userInfo.index(after: colon)...]) else {
                 throw .invalidURL("the password has an invalid percent escape")
             }
             password = decoded
         }
 
-        let (host, portText) = try Self.splitHostAndPort(rest)
-        var port = 6379
+        let (host, portText) = try splitHostAndPort(rest)
+        var port: Int?
         if let portText {
             guard let parsed = Int(portText), portText.allSatisfy({ $0.isASCII && $0.isNumber }),
                 (1...65535).contains(parsed)
@@ -75,25 +127,22 @@ extension RedisConfiguration {
             }
             port = parsed
         }
-        var database = 0
-        if !path.isEmpty {
+        var database: Int?
+        if let path, !path.isEmpty {
             guard let parsed = Int(path), path.allSatisfy({ $0.isASCII && $0.isNumber }) else {
                 throw .invalidURL("database '\(path)' is not a number of 0 or more")
             }
             database = parsed
         }
-        self.init(host: host, port: port, username: username, password: password, database: database)
-        let options = try Self.options(query ?? "")
-        if scheme == "rediss" {
-            tls = try Self.tls(options)
-        } else if let option = options.keys.sorted().first {
-            throw .invalidURL("'\(option)' is a TLS option: use a rediss:// URL")
-        }
+        return Part(
+            scheme: scheme, username: username, password: password, host: host, port: port, database: database,
+            options: try options(query))
     }
 
-    /// The TLS options of a `rediss://` URL.
-    private static let tlsOptions = [
-        "ssl_ca_certs", "ssl_cert_reqs", "ssl_certfile", "ssl_check_hostname", "ssl_keyfile",
+    /// The options a URL's query may hold: TLS's, the sentinels', and `wait_replicas`.
+    private static let knownOptions = [
+        "master_name", "sentinel_password", "ssl_ca_certs", "ssl_cert_reqs", "ssl_certfile", "ssl_check_hostname",
+        "ssl_keyfile", "wait_replicas",
     ]
 
     /// The query's `key=value` pairs, decoded; every key known and given once.
@@ -103,14 +152,28 @@ extension RedisConfiguration {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let key = percentDecoded(parts[0]), let value = percentDecoded(parts.count > 1 ? parts[1] : "")
             else { throw .invalidURL("the option '\(pair)' has an invalid percent escape") }
-            guard tlsOptions.contains(key) else {
-                throw .invalidURL("unknown option '\(key)' (known: \(tlsOptions.joined(separator: ", ")))")
+            guard knownOptions.contains(key) else {
+                throw .invalidURL("unknown option '\(key)' (known: \(knownOptions.joined(separator: ", ")))")
             }
             guard options.updateValue(value, forKey: key) == nil else {
                 throw .invalidURL("the option '\(key)' is given twice")
             }
         }
         return options
+    }
+
+    /// The sentinels of `parts` and the master `options` name.
+    private static func sentinel(_ parts: [Part], _ options: [String: String]) throws(RedisError) -> RedisSentinel {
+        guard let masterName = options["master_name"], !masterName.isEmpty else {
+            throw .invalidURL("a sentinel:// URL needs the master's name: ?master_name=mymaster")
+        }
+        if let option = options.keys.sorted().first(where: { $0.hasPrefix("ssl_") }) {
+            throw .invalidURL("'\(option)': TLS through sentinels is not supported yet")
+        }
+        return RedisSentinel(
+            masterName: masterName,
+            sentinels: parts.map { RedisSentinel.Endpoint(host: $0.host, port: $0.port ?? 26379) },
+            password: options["sentinel_password"])
     }
 
     /// The TLS settings `options` ask for.

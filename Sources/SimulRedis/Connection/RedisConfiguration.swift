@@ -17,6 +17,12 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var database: Int
     /// TLS for every connection, as a `rediss://` URL asks; `nil` speaks plain TCP.
     public var tls: RedisTLS?
+    /// The sentinels to ask where the server is, as a `sentinel://` URL gives them; then ``host`` and ``port`` are
+    /// the first sentinel's, and each connection goes to the master they name.
+    public var sentinel: RedisSentinel?
+    /// After each write of messages, wait until this many replicas have it too (Redis's `WAIT`), so a failover
+    /// cannot lose a message its sender was told was sent; 0, the default, does not wait.
+    public var waitReplicas: Int
     /// How long a command may wait for its reply before it throws ``RedisError/timedOut(after:)``; `nil` waits
     /// forever. Give a connection that runs blocking commands (`BLPOP key 0`) a longer timeout or none.
     public var commandTimeout: Duration?
@@ -42,15 +48,18 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.username = username
         self.password = password
         self.database = database
+        waitReplicas = 0
         commandTimeout = .seconds(30)
         connectTimeout = .seconds(10)
         reconnectBackoff = RedisBackoff()
         parserLimits = RESPParser.Limits()
     }
 
-    /// `host:port`, with IPv6 addresses in brackets, as error messages show the server.
+    /// `host:port`, with IPv6 addresses in brackets, as error messages show the server; through sentinels, the
+    /// master's name.
     public var endpoint: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        if let sentinel { return "the master '\(sentinel.masterName)'" }
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// The configuration as a URL with the password masked, such as `redis://:***@127.0.0.1:6379/2`, or
@@ -60,6 +69,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         if password != nil {
             credentials = "\(username ?? ""):***@"
         }
-        return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(endpoint)/\(database)"
+        guard let sentinel else { return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(endpoint)/\(database)" }
+        let sentinels = sentinel.sentinels.map { "sentinel://\(credentials)\($0)" }.joined(separator: ";")
+        return "\(sentinels)/\(database)?master_name=\(sentinel.masterName)"
     }
 }

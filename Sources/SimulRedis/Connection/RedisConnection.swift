@@ -61,12 +61,48 @@ public final class RedisConnection: Sendable {
         try await connect(to: configuration, eventLoopGroup: eventLoopGroup, logger: logger, messages: nil)
     }
 
-    /// Opens a connection whose pub/sub messages go to `messages`.
+    /// Opens a connection whose pub/sub messages go to `messages`: to the server, or to the master the sentinels
+    /// name.
     static func connect(
         to configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,
         messages: AsyncStream<RedisMessage>.Continuation?
+    ) async throws -> RedisConnection {
+        guard let sentinel = configuration.sentinel else {
+            return try await connect(
+                to: configuration, eventLoopGroup: eventLoopGroup, logger: logger, messages: messages, failover: false)
+        }
+        // The sentinels may still name the old master for a moment after a failover: ask again until the one they
+        // name says it is the master, for as long as a connection may take.
+        let deadline = ContinuousClock.now + configuration.connectTimeout
+        while true {
+            let master = try await sentinel.master(
+                timeout: configuration.connectTimeout, eventLoopGroup: eventLoopGroup, logger: logger)
+            var direct = configuration
+            direct.sentinel = nil
+            (direct.host, direct.port) = (master.host, master.port)
+            let connection = try await connect(
+                to: direct, eventLoopGroup: eventLoopGroup, logger: logger, messages: messages, failover: true)
+            let role = try? await connection.send("ROLE")
+            if case .array(let fields)? = role, fields.first?.string == "master" { return connection }
+            await connection.close()
+            guard ContinuousClock.now < deadline else {
+                throw RedisError.cannotConnect(
+                    to: configuration.endpoint, "the sentinels name \(master) as the master, but it is not")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Opens a connection to `configuration`'s host; with `failover`, one that closes itself when the server says it
+    /// is no longer the master (`READONLY`, `UNBLOCKED`), so that the next connection asks the sentinels again.
+    private static func connect(
+        to configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger,
+        messages: AsyncStream<RedisMessage>.Continuation?,
+        failover: Bool
     ) async throws -> RedisConnection {
         let endpoint = configuration.endpoint
         let tls = try configuration.tls.map { tls throws(RedisError) in
@@ -94,7 +130,8 @@ public final class RedisConnection: Sendable {
                     }
                     let decoder = ByteToMessageHandler(RESPDecoder(limits: configuration.parserLimits))
                     try channel.pipeline.syncOperations.addHandler(decoder)
-                    let handler = RedisCommandHandler(endpoint: endpoint, messages: messages, logger: logger)
+                    let handler = RedisCommandHandler(
+                        endpoint: endpoint, messages: messages, closesWhenDemoted: failover, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
