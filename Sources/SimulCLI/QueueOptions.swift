@@ -10,8 +10,14 @@ import SimulQueue
 struct QueueOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The broker: sqlite://PATH or redis://[:password@]host:port/db.",
-            discussion: "Default: $SIMUL_BROKER_URL, else sqlite://\(BrokerURL.defaultSQLitePath) (no server needed)."))
+            "The broker: sqlite://PATH, redis://[user:password@]host:port/db, rediss://… for TLS, or sentinel://….",
+            discussion: """
+                Default: $SIMUL_BROKER_URL, else sqlite://\(BrokerURL.defaultSQLitePath) (no server needed). \
+                TLS takes kombu's options: rediss://host:6380/0?ssl_ca_certs=CA.pem[&ssl_certfile=C&ssl_keyfile=K]\
+                [&ssl_cert_reqs=required|none]. Sentinel: \
+                sentinel://h1:26379;sentinel://h2:26379/0?master_name=NAME[&sentinel_password=P][&wait_replicas=1]. \
+                See docs/redis.md.
+                """))
     var broker: String?
 
     @Option(help: "The result backend URL. Default: $SIMUL_RESULT_BACKEND, else the broker.")
