@@ -33,7 +33,10 @@ import Testing
 
     @Test(
         arguments: [
-            ("foo://x", nil, "bad broker URL 'foo://x': unknown scheme 'foo' (use sqlite, redis, rediss, sentinel or memory)"),
+            (
+                "foo://x", nil,
+                "bad broker URL 'foo://x': unknown scheme 'foo' (use sqlite, redis, rediss, sentinel or memory)"
+            ),
             (
                 "sqlite://", nil,
                 "bad broker URL 'sqlite://': sqlite:// needs a file path, such as sqlite://.simul/queue.sqlite"
