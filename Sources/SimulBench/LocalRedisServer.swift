@@ -2,7 +2,8 @@ import Foundation
 import Simul
 import SimulRedis
 
-/// A `redis-server` the benchmark starts for itself on a free loopback port, with no persistence, and stops after.
+/// A `redis-server` the benchmark starts for itself on a free loopback port, with no persistence, and stops after;
+/// with TLS, one that speaks only TLS with a throwaway authority's certificates, as a managed Redis does.
 final class LocalRedisServer: Sendable {
     /// Why the server could not start; one line.
     struct Failure: Error, CustomStringConvertible {
@@ -19,8 +20,9 @@ final class LocalRedisServer: Sendable {
         self.directory = directory
     }
 
-    /// Starts `redis-server` (from `PATH`, `/usr/bin` or `/usr/sbin`) and waits until it answers.
-    static func start() async throws -> LocalRedisServer {
+    /// Starts `redis-server` (from `PATH`, `/usr/bin` or `/usr/sbin`) and waits until it answers; with `tls`, on TLS
+    /// only, and ``url`` is a `rediss://` URL that checks the server's certificate.
+    static func start(tls: Bool = false) async throws -> LocalRedisServer {
         let candidates =
             (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
             + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
@@ -34,15 +36,25 @@ final class LocalRedisServer: Sendable {
         let port = try LoopbackPort.free()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-bench-redis-\(port)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var listen = ["--port", "\(port)"]
+        var url = "redis://127.0.0.1:\(port)"
+        if tls {
+            let certificates = try ThrowawayCertificates.make(in: directory.appendingPathComponent("tls").path)
+            listen = [
+                "--port", "0", "--tls-port", "\(port)", "--tls-cert-file", certificates.serverCertificate,
+                "--tls-key-file", certificates.serverKey, "--tls-ca-cert-file", certificates.authority,
+                "--tls-auth-clients", "no",
+            ]
+            url = "rediss://localhost:\(port)/0?ssl_ca_certs=\(certificates.authority)"
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path,
-        ]
+        process.arguments =
+            listen + ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let server = LocalRedisServer(url: "redis://127.0.0.1:\(port)", process: process, directory: directory)
+        let server = LocalRedisServer(url: url, process: process, directory: directory)
         let configuration = try RedisConfiguration(url: server.url)
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
@@ -69,14 +81,15 @@ final class LocalRedisServer: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// `base` (a `redis://` URL, with or without a database) pointing at `database`.
+    /// `base` (a `redis://` or `rediss://` URL, with or without a database, and options) pointing at `database`.
     static func url(_ base: String, database: Int) -> String {
-        var base = base
+        var (base, options) = (base, "")
+        if let mark = base.firstIndex(of: "?") { (base, options) = (String(base[..<mark]), String(base[mark...])) }
         if let slash = base.range(of: "/", options: .backwards),
             slash.lowerBound > base.index(base.startIndex, offsetBy: 8)
         {
             base = String(base[..<slash.lowerBound])
         }
-        return base + "/\(database)"
+        return base + "/\(database)" + options
     }
 }

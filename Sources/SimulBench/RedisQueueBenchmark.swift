@@ -12,10 +12,13 @@ import SimulTasks
 /// - `queue-redis-drain`: one worker runs the queued tasks and stores every result: `simul worker --pool async
 ///   -c 64 --prefetch-multiplier 8` against `celery worker -P prefork -c 2`.
 /// - `queue-redis-latency-p50`, `-p99`: from the send to the task's start, one task at a time on an idle worker.
+/// - `queue-redis-tls-enqueue`, `queue-redis-tls-drain`: the first two again in the same run, on a Redis that speaks
+///   only TLS (`rediss://`, the server's certificate checked), for what TLS costs.
 public struct RedisQueueBenchmark: BenchSuite {
     /// The stable case names.
     public static let cases = [
         "queue-redis-enqueue", "queue-redis-drain", "queue-redis-latency-p50", "queue-redis-latency-p99",
+        "queue-redis-tls-enqueue", "queue-redis-tls-drain",
     ]
 
     /// How much the suite measures, and which Redis it uses.
@@ -36,6 +39,11 @@ public struct RedisQueueBenchmark: BenchSuite {
         defer { server?.stop() }
         let base = redisURL ?? server!.url
         var results = try await runSimul(url: LocalRedisServer.url(base, database: 2), progress: progress)
+        if redisURL == nil {
+            let secure = try await LocalRedisServer.start(tls: true)
+            defer { secure.stop() }
+            results += try await runSimul(url: secure.url, tls: true, progress: progress)
+        }
         if comparePython {
             progress("python-celery: Celery 5.7, prefork -c 2, on the same Redis")
             let python = try PythonEnvironment().interpreter(
@@ -53,23 +61,39 @@ public struct RedisQueueBenchmark: BenchSuite {
         return results
     }
 
-    private func runSimul(url: String, progress: @Sendable (String) -> Void) async throws -> [BenchResult] {
+    /// The Simul cases on `url`; over TLS, only the enqueue and the drain, named `queue-redis-tls-…`.
+    private func runSimul(url: String, tls: Bool = false, progress: @Sendable (String) -> Void) async throws
+        -> [BenchResult]
+    {
+        let prefix = tls ? "queue-redis-tls" : "queue-redis"
         let queue = try QueueConnection(broker: url)
         defer { Task { await queue.close() } }
         let broker = queue.broker
         _ = try await broker.require(.queueAdministration).purge(queue: "celery")
         let client = QueueClient(broker: broker, backend: queue.backend)
-        progress("queue-redis-enqueue")
+        progress("\(prefix)-enqueue")
         let enqueueRate = try await Measure.rate(count: count) {
             try await QueueBenchmark.sendNoops(count, with: client)
         }
-        progress("queue-redis-drain")
+        progress("\(prefix)-drain")
         var catalog = BuiltinTasks.catalog
         catalog.register("bench.stamp") { Date().timeIntervalSince1970 }
         let worker = QueueBenchmark.drainingWorker(catalog: catalog, queue: queue)
         let running = Task { try await worker.run() }
         let drainRate = try await Measure.rate(count: count) {
             while worker.stats.processed < count { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        let row = { (name: String, metric: String, value: Double, unit: String) in
+            BenchResult(suite: "queue", case: name, impl: "simul", metric: metric, value: value, unit: unit)
+        }
+        let rates = [
+            row("\(prefix)-enqueue", "throughput", enqueueRate, "tasks/s"),
+            row("\(prefix)-drain", "throughput", drainRate, "tasks/s"),
+        ]
+        if tls {
+            worker.shutdown()
+            try await running.value
+            return rates
         }
         progress("queue-redis-latency")
         var latencies: [Double] = []
@@ -81,12 +105,7 @@ public struct RedisQueueBenchmark: BenchSuite {
         worker.shutdown()
         try await running.value
         latencies.sort()
-        let row = { (name: String, metric: String, value: Double, unit: String) in
-            BenchResult(suite: "queue", case: name, impl: "simul", metric: metric, value: value, unit: unit)
-        }
-        return [
-            row("queue-redis-enqueue", "throughput", enqueueRate, "tasks/s"),
-            row("queue-redis-drain", "throughput", drainRate, "tasks/s"),
+        return rates + [
             row("queue-redis-latency-p50", "latency", latencies[latencies.count / 2], "ms"),
             row(
                 "queue-redis-latency-p99", "latency", latencies[min(latencies.count - 1, latencies.count * 99 / 100)],

@@ -1,5 +1,5 @@
 import Foundation
-import Simul
+package import Simul
 import Synchronization
 
 #if canImport(Glibc)
@@ -22,7 +22,7 @@ package final class RedisServer: Sendable {
     /// The password it requires (`requirepass`), if any.
     package let password: String?
     /// The certificates it serves TLS with, on its only port, and checks client certificates against, if any.
-    package let tls: TestCertificates?
+    package let tls: ThrowawayCertificates?
     /// ACL users beside `default`, each an `ACL SETUSER` rule: name first.
     private let users: [[String]]
     /// The port of the master on 127.0.0.1 this server replicates, if it is a replica.
@@ -40,7 +40,7 @@ package final class RedisServer: Sendable {
     }
 
     private init(
-        directory: String, durable: Bool, password: String?, tls: TestCertificates?, users: [[String]],
+        directory: String, durable: Bool, password: String?, tls: ThrowawayCertificates?, users: [[String]],
         replicaOf: Int?, ownsDirectory: Bool
     ) throws {
         port = try LoopbackPort.free()
@@ -54,7 +54,7 @@ package final class RedisServer: Sendable {
     }
 
     /// Starts a server in a new temporary directory, removed with the server: what a test asks for. With `tls`, it
-    /// speaks only TLS, with a throwaway authority's certificates (``TestCertificates``), and requires a client
+    /// speaks only TLS, with a throwaway authority's certificates (``ThrowawayCertificates``), and requires a client
     /// certificate signed by it; its own certificate is for `serverNames`. `users` are ACL users beside `default`,
     /// each an `ACL SETUSER` rule. With `replicaOf`, it replicates the master on that port of 127.0.0.1.
     package static func start(
@@ -62,7 +62,7 @@ package final class RedisServer: Sendable {
         serverNames: [String] = ["DNS:localhost", "IP:127.0.0.1"], users: [[String]] = [], replicaOf: Int? = nil
     ) async throws -> RedisServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-redis-\(UUID())").path
-        let certificates = tls ? try TestCertificates.make(in: "\(directory)/tls", serverNames: serverNames) : nil
+        let certificates = tls ? try ThrowawayCertificates.make(in: "\(directory)/tls", serverNames: serverNames) : nil
         let server = try RedisServer(
             directory: directory, durable: durable, password: password, tls: certificates, users: users,
             replicaOf: replicaOf, ownsDirectory: true)

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Simul
 import SimulProcessSupport
 import SimulRedis
 import SimulRedisTestSupport
@@ -37,7 +38,7 @@ struct RedisTLSTests {
     @Test func aServerThatCannotBeTrustedIsRefusedWithTheReason() async throws {
         let server = try await RedisServer.start(tls: true)
         let tls = try #require(server.tls)
-        let stranger = try TestCertificates.make(in: server.directory + "/stranger")
+        let stranger = try ThrowawayCertificates.make(in: server.directory + "/stranger")
         let endpoint = "127.0.0.1:\(server.port)"
         let cases: [(what: String, url: String)] = [
             (
@@ -92,7 +93,7 @@ struct RedisTLSTests {
     @Test func unusableFilesAreNamed() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("simul-tls-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let certificates = try TestCertificates.make(in: scratch)
+        let certificates = try ThrowawayCertificates.make(in: scratch)
         let notPEM = scratch + "/not.pem"
         try "hello".write(toFile: notPEM, atomically: true, encoding: .utf8)
         let cases: [(String, String)] = [

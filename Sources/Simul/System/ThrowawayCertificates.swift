@@ -1,8 +1,9 @@
 import Foundation
 
 /// A throwaway certificate authority, and a server and a client certificate it signs, made by `openssl` in a
-/// directory of the test's own: what TLS tests give `redis-server` and the client. They are valid for two days.
-package struct TestCertificates: Sendable {
+/// directory of its own: what the TLS tests and the TLS benchmark give `redis-server` and the client. They are valid
+/// for two days.
+package struct ThrowawayCertificates: Sendable {
     /// Where the files are.
     package let directory: String
 
@@ -17,12 +18,12 @@ package struct TestCertificates: Sendable {
 
     /// Makes an authority, a server certificate for `serverNames` (openssl's `subjectAltName` entries) and a client
     /// certificate in `directory`.
-    /// - Throws: ``DriverError`` if `openssl` fails.
+    /// - Throws: ``Failure`` if `openssl` cannot be run or fails.
     package static func make(
         in directory: String, serverNames: [String] = ["DNS:localhost", "IP:127.0.0.1"]
-    ) throws -> TestCertificates {
+    ) throws -> ThrowawayCertificates {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let certificates = TestCertificates(directory: directory)
+        let certificates = ThrowawayCertificates(directory: directory)
         let leaf = ["-addext", "basicConstraints=critical,CA:FALSE", "-CA", certificates.authority]
         try openssl(["-keyout", "\(directory)/ca.key", "-out", certificates.authority, "-subj", "/CN=simul-test-ca"])
         try openssl(
@@ -38,11 +39,26 @@ package struct TestCertificates: Sendable {
         return certificates
     }
 
+    /// Why the certificates could not be made: one line.
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
+    }
+
     /// `openssl req -x509` with a new 2048-bit RSA key, for two days, with `arguments`.
     private static func openssl(_ arguments: [String]) throws {
-        let command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"] + arguments
-        guard try ChildProcess.run(command, output: .discard, error: .discard) == 0 else {
-            throw DriverError("openssl \(arguments.joined(separator: " ")) failed")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw Failure(description: "cannot run openssl: \(error)")
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "openssl \(arguments.joined(separator: " ")) failed")
         }
     }
 }
