@@ -4,53 +4,72 @@ import SimulQueue
 
 /// kombu's Redis layout: the key names, priority lists and envelopes that Celery's Redis transport uses, so that
 /// Python Celery clients, workers and Flower share one Redis with Simul (`docs/redis.md`).
-enum Kombu {
+///
+/// With a global key prefix (kombu's `global_keyprefix`), every key and pub/sub channel begins with it, as kombu's
+/// prefixed client writes them; result keys begin with Celery's result backend's form of it, which ends in `_`
+/// unless it already ends in one of `:_-.`.
+struct Kombu: Sendable {
+    /// What every key and channel of the broker begins with.
+    let prefix: String
+    /// What every result key (and the channel it is published on) begins with.
+    let resultPrefix: String
+
+    /// kombu's layout with `prefix` (empty: none).
+    init(prefix: String = "") {
+        self.prefix = prefix
+        resultPrefix = prefix.isEmpty || ":_-.".contains(prefix.last!) ? prefix : prefix + "_"
+    }
+
     /// The separator inside binding members and priority list names.
     static let separator = "\u{06}\u{16}"
     /// The priority steps: each has its own list, and lower steps are served first.
     static let prioritySteps = [0, 3, 6, 9]
-    static let unackedIndex = "unacked_index"
-    static let unacked = "unacked"
-    static let unackedMutex = "unacked_mutex"
+    var unackedIndex: String { prefix + "unacked_index" }
+    var unacked: String { prefix + "unacked" }
+    var unackedMutex: String { prefix + "unacked_mutex" }
+
+    /// One of Simul's own keys, which Celery has no counterpart for: `simul.<name>`.
+    func own(_ name: String) -> String { prefix + "simul." + name }
 
     /// The list that holds `queue`'s messages of `priority` (0 to 9): the queue's own list for 0 to 2, then one
     /// list per step.
-    static func listKey(_ queue: String, priority: Int) -> String {
-        let step = prioritySteps.last { $0 <= max(0, min(9, priority)) } ?? 0
-        return step == 0 ? queue : queue + separator + String(step)
+    func listKey(_ queue: String, priority: Int) -> String {
+        let step = Self.prioritySteps.last { $0 <= max(0, min(9, priority)) } ?? 0
+        return prefix + (step == 0 ? queue : queue + Self.separator + String(step))
     }
 
     /// Every list of `queues`, in the order a consumer pops them: priority first, then the queues in turn.
-    static func listKeys(_ queues: [String]) -> [String] {
-        prioritySteps.flatMap { step in queues.map { listKey($0, priority: step) } }
+    func listKeys(_ queues: [String]) -> [String] {
+        Self.prioritySteps.flatMap { step in queues.map { listKey($0, priority: step) } }
     }
 
     /// The queue that a list belongs to.
-    static func queue(ofList key: String) -> String {
-        guard let range = key.range(of: separator, options: .backwards) else { return key }
+    func queue(ofList key: String) -> String {
+        let key = key.hasPrefix(prefix) ? key.dropFirst(prefix.count) : Substring(key)
+        guard let range = key.range(of: Self.separator, options: .backwards) else { return String(key) }
         return String(key[..<range.lowerBound])
     }
 
     /// The binding set of an exchange, and the member that binds `queue` to it by `routingKey`.
-    static func bindingKey(_ exchange: String) -> String { "_kombu.binding.\(exchange)" }
-    static func permanentBindingKey(_ exchange: String) -> String { "_kombu.binding_permanent.\(exchange)" }
+    func bindingKey(_ exchange: String) -> String { prefix + "_kombu.binding.\(exchange)" }
+    func permanentBindingKey(_ exchange: String) -> String { prefix + "_kombu.binding_permanent.\(exchange)" }
     static func bindingMember(routingKey: String, queue: String) -> String {
         routingKey + separator + separator + queue
     }
 
     /// A result's key, which is also the channel its result is published on.
-    static func resultKey(_ taskId: String) -> String { "celery-task-meta-\(taskId)" }
-    static let resultKeyPrefix = "celery-task-meta-"
+    func resultKey(_ taskId: String) -> String { resultKeyPrefix + taskId }
+    var resultKeyPrefix: String { resultPrefix + "celery-task-meta-" }
 
     /// A chord's keys: `.j` results, `.t` size change, `.s` size, `.d` parts seen, the group key, `.c` claim.
-    static func chordKeys(_ groupId: String) -> [String] {
-        let base = "celery-taskset-meta-\(groupId)"
+    func chordKeys(_ groupId: String) -> [String] {
+        let base = resultPrefix + "celery-taskset-meta-\(groupId)"
         return [base + ".j", base + ".t", base + ".s", base + ".d", base, base + ".c"]
     }
 
     /// A fanout exchange's pub/sub channel in database `database`.
-    static func fanoutChannel(database: Int, exchange: String, routingKey: String = "") -> String {
-        "/\(database).\(exchange)" + (routingKey.isEmpty ? "" : "/\(routingKey)")
+    func fanoutChannel(database: Int, exchange: String, routingKey: String = "") -> String {
+        prefix + "/\(database).\(exchange)" + (routingKey.isEmpty ? "" : "/\(routingKey)")
     }
 
     /// An envelope as kombu writes it: the body as base64 JSON, with the delivery tag and delivery info that

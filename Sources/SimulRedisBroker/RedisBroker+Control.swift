@@ -12,7 +12,7 @@ extension RedisBroker {
     public func reply(to request: ControlRequest, from node: String, with answer: JSONValue) async throws {
         guard let replyTo = request.replyTo else { return }
         let members = try await redis {
-            try await self.pool.send("SMEMBERS", RedisArgument(Kombu.bindingKey(replyTo.exchange)))
+            try await self.pool.send("SMEMBERS", RedisArgument(kombu.bindingKey(replyTo.exchange)))
         }
         guard case .array(let values) = members else { return }
         let queues = values.compactMap(\.string).compactMap { member -> String? in
@@ -25,7 +25,10 @@ extension RedisBroker {
             body: [node: answer], headers: .object(headers), exchange: replyTo.exchange, routingKey: replyTo.routingKey)
         guard !queues.isEmpty else { return }
         _ = try await redis {
-            try await self.pool.pipeline(queues.map { ["LPUSH", RedisArgument($0), RedisArgument(bytes: envelope)] })
+            try await self.pool.pipeline(
+                queues.map {
+                    ["LPUSH", RedisArgument(self.kombu.listKey($0, priority: 0)), RedisArgument(bytes: envelope)]
+                })
         }
     }
 
@@ -36,7 +39,7 @@ extension RedisBroker {
             "matcher": nil,
         ]
         let headers: JSONValue = ["clock": 0, "expires": .number(clock.now.timeIntervalSince1970 + 10)]
-        let channel = Kombu.fanoutChannel(database: configuration.database, exchange: "celery.pidbox")
+        let channel = kombu.fanoutChannel(database: configuration.database, exchange: "celery.pidbox")
         let envelope = Kombu.envelope(body: body, headers: headers, exchange: "celery.pidbox", routingKey: "")
         return ["PUBLISH", RedisArgument(channel), RedisArgument(bytes: envelope)]
     }

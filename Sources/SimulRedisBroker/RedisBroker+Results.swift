@@ -13,14 +13,14 @@ extension RedisBroker {
     /// `SETEX` and `PUBLISH` of each result, unless a SUCCESS is stored already, as Celery's backend does.
     func storeCommand(_ results: [TaskResult]) -> [RedisArgument] {
         RedisScripts.eval(
-            RedisScripts.storeResults, keys: results.map { Kombu.resultKey($0.taskId) },
+            RedisScripts.storeResults, keys: results.map { kombu.resultKey($0.taskId) },
             results.map { RedisArgument(bytes: $0.jsonBytes) } + [RedisArgument(resultExpiry)])
     }
 
     public func results(for ids: [String]) async throws -> [String: TaskResult] {
         guard !ids.isEmpty else { return [:] }
         let reply = try await redis {
-            try await self.pool.send(["MGET"] + ids.map { RedisArgument(Kombu.resultKey($0)) })
+            try await self.pool.send(["MGET"] + ids.map { RedisArgument(kombu.resultKey($0)) })
         }
         guard case .array(let values) = reply else { return [:] }
         var results: [String: TaskResult] = [:]
@@ -79,11 +79,11 @@ extension RedisBroker {
 
     public func forget(_ ids: [String]) async throws {
         guard !ids.isEmpty else { return }
-        _ = try await redis { try await self.pool.send(["DEL"] + ids.map { RedisArgument(Kombu.resultKey($0)) }) }
+        _ = try await redis { try await self.pool.send(["DEL"] + ids.map { RedisArgument(kombu.resultKey($0)) }) }
     }
 
     public func setChordSize(_ groupId: String, size: Int) async throws {
-        let keys = Kombu.chordKeys(groupId)
+        let keys = kombu.chordKeys(groupId)
         _ = try await transaction(
             "a chord's size",
             [
@@ -98,7 +98,7 @@ extension RedisBroker {
         let reply = try await redis {
             try await self.pool.send(
                 RedisScripts.eval(
-                    RedisScripts.chordPart, keys: Kombu.chordKeys(groupId),
+                    RedisScripts.chordPart, keys: kombu.chordKeys(groupId),
                     [
                         RedisArgument(result.taskId), RedisArgument(part.jsonText), RedisArgument(index),
                         RedisArgument(max(resultExpiry, 86_400)), RedisArgument(UUID().uuidString),

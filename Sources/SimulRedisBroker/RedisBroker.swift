@@ -29,6 +29,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     public var transport: String { "redis" }
 
     let configuration: RedisConfiguration
+    /// The key and channel names, with the configuration's global key prefix.
+    let kombu: Kombu
     let pool: RedisConnectionPool
     let listener: RedisListener
     let resultExpiry: Int
@@ -63,13 +65,15 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         logger: Logger = Logger(label: "simul.redis"), clock: any QueueClock = .system
     ) {
         self.configuration = configuration
+        kombu = Kombu(prefix: configuration.keyPrefix)
         self.clock = clock
         self.resultExpiry = resultExpiry
         self.deadLetterLimits = deadLetterLimits
         self.revocationLimits = revocationLimits
         self.logger = logger
         pool = RedisConnectionPool(configuration: configuration, size: connections, logger: logger)
-        listener = RedisListener(configuration: configuration, pool: pool, logger: logger, clock: clock)
+        listener = RedisListener(
+            configuration: configuration, kombu: kombu, pool: pool, logger: logger, clock: clock)
     }
 
     /// Connects to the Redis at `url`, `redis://[[user]:password@]host[:port][/db]`.
@@ -191,14 +195,14 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
             declared.formUnion(new)
             return new
         }
-        return new.sorted().flatMap(Self.bindingCommands)
+        return new.sorted().flatMap(bindingCommands)
     }
 
-    static func bindingCommands(_ queue: String) -> [[RedisArgument]] {
+    func bindingCommands(_ queue: String) -> [[RedisArgument]] {
         let member = RedisArgument(Kombu.bindingMember(routingKey: queue, queue: queue))
         return [
-            ["SADD", RedisArgument(Kombu.bindingKey(queue)), member],
-            ["SADD", RedisArgument(Kombu.permanentBindingKey(queue)), member],
+            ["SADD", RedisArgument(kombu.bindingKey(queue)), member],
+            ["SADD", RedisArgument(kombu.permanentBindingKey(queue)), member],
         ]
     }
 
@@ -206,7 +210,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         var byList: [String: [RedisArgument]] = [:]
         var order: [String] = []
         for message in messages {
-            let key = Kombu.listKey(message.queue, priority: message.priority)
+            let key = kombu.listKey(message.queue, priority: message.priority)
             if byList[key] == nil { order.append(key) }
             byList[key, default: []].append(RedisArgument(bytes: message.body))
         }
@@ -217,8 +221,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         guard !tags.isEmpty else { return [] }
         let arguments = tags.map { RedisArgument($0) }
         return [
-            ["ZREM", RedisArgument(Kombu.unackedIndex)] + arguments,
-            ["HDEL", RedisArgument(Kombu.unacked)] + arguments,
+            ["ZREM", RedisArgument(kombu.unackedIndex)] + arguments,
+            ["HDEL", RedisArgument(kombu.unacked)] + arguments,
         ]
     }
 
@@ -236,8 +240,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         return RedisScripts.eval(
             RedisScripts.deadLetter,
             keys: [
-                Self.deadLetterSequence, Self.deadLetters, Self.deadLetterOrder, Self.deadLetterBytes,
-                Self.deadLettersDropped,
+                deadLetterSequence, deadLetters, deadLetterOrder, deadLetterBytes,
+                deadLettersDropped,
             ],
             [
                 RedisArgument(JSONValue.object(letter).jsonText), RedisArgument(deadLetterLimits.maxCount),
@@ -274,7 +278,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     private func publishEvent(_ body: JSONValue, hostname: JSONValue, routingKey: String) -> [RedisArgument] {
         let envelope = Kombu.envelope(
             body: body, headers: ["hostname": hostname], exchange: "celeryev", routingKey: routingKey)
-        let channel = Kombu.fanoutChannel(
+        let channel = kombu.fanoutChannel(
             database: configuration.database, exchange: "celeryev", routingKey: routingKey)
         return ["PUBLISH", RedisArgument(channel), RedisArgument(bytes: envelope)]
     }
@@ -284,13 +288,13 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         String(decoding: type.utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: ".") : $0 }, as: UTF8.self)
     }
 
-    static let deadLetters = "simul.dead_letters"
-    static let deadLetterSequence = "simul.dead_letters.seq"
-    static let deadLetterOrder = "simul.dead_letters.order"
-    static let deadLetterBytes = "simul.dead_letters.bytes"
-    static let deadLettersDropped = "simul.dead_letters.dropped"
+    var deadLetters: String { kombu.own("dead_letters") }
+    var deadLetterSequence: String { kombu.own("dead_letters.seq") }
+    var deadLetterOrder: String { kombu.own("dead_letters.order") }
+    var deadLetterBytes: String { kombu.own("dead_letters.bytes") }
+    var deadLettersDropped: String { kombu.own("dead_letters.dropped") }
     /// A stream of revocations, one entry (`task_id`, `terminate`) per revoked id; its entry ids are the cursors.
-    static let revocations = "simul.revocations"
+    var revocationStream: String { kombu.own("revocations") }
 
     // MARK: Receiving
 
@@ -299,13 +303,13 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     {
         precondition(!queues.isEmpty, "receive needs at least one queue")
         try await restoreExpired(lease: lease)
-        let keys = Kombu.listKeys(queues)
+        let keys = kombu.listKeys(queues)
         let taken = try await take(from: keys, limit: limit)
         if !taken.isEmpty { return taken }
         guard let popped = try await blockingPop(keys, timeout: timeout) else { return [] }
         let tag = try await holdRetrying(popped.message, from: popped.list)
         let first = Delivery(
-            tag: tag, queue: Kombu.queue(ofList: popped.list), body: popped.message,
+            tag: tag, queue: kombu.queue(ofList: popped.list), body: popped.message,
             redelivered: false)
         guard limit > 1 else { return [first] }
         return [first] + (try await take(from: keys, limit: limit - 1))
@@ -315,10 +319,10 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     private func take(from keys: [String], limit: Int) async throws -> [Delivery] {
         let arguments: [RedisArgument] =
             [RedisArgument(now), RedisArgument(limit), RedisArgument("simul-untagged-\(UUID().uuidString)-")]
-            + keys.map { RedisArgument(Kombu.queue(ofList: $0)) }
+            + keys.map { RedisArgument(kombu.queue(ofList: $0)) }
         let reply = try await redis {
             try await self.pool.send(
-                RedisScripts.eval(RedisScripts.receive, keys: [Kombu.unackedIndex, Kombu.unacked] + keys, arguments))
+                RedisScripts.eval(RedisScripts.receive, keys: [kombu.unackedIndex, kombu.unacked] + keys, arguments))
         }
         guard case .array(let values) = reply else { return [] }
         var deliveries: [Delivery] = []
@@ -330,7 +334,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
             else { break }
             let body = Data(bytes.readableBytesView)
             deliveries.append(
-                Delivery(tag: tag, queue: Kombu.queue(ofList: list), body: body, redelivered: false))
+                Delivery(tag: tag, queue: kombu.queue(ofList: list), body: body, redelivered: false))
             index += 3
         }
         return deliveries
@@ -387,12 +391,12 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// message, as with kombu. Busy workers take messages with ``take(from:limit:)``, which has no such moment.
     private func hold(_ message: Data, from list: String) async throws -> String {
         let arguments = [
-            RedisArgument(now), RedisArgument(bytes: message), RedisArgument(Kombu.queue(ofList: list)),
+            RedisArgument(now), RedisArgument(bytes: message), RedisArgument(kombu.queue(ofList: list)),
             RedisArgument("simul-untagged-\(UUID().uuidString)"),
         ]
         let reply = try await redis {
             try await self.pool.send(
-                RedisScripts.eval(RedisScripts.hold, keys: [Kombu.unackedIndex, Kombu.unacked], arguments))
+                RedisScripts.eval(RedisScripts.hold, keys: [kombu.unackedIndex, kombu.unacked], arguments))
         }
         guard let tag = reply.string else { throw QueueError.storage("redis did not hold a received message") }
         return tag
@@ -401,7 +405,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     public func renew(_ tags: [String], lease: Duration) async throws {
         guard !tags.isEmpty else { return }
         let now = RedisArgument(now)
-        var command: [RedisArgument] = ["ZADD", RedisArgument(Kombu.unackedIndex), "XX"]
+        var command: [RedisArgument] = ["ZADD", RedisArgument(kombu.unackedIndex), "XX"]
         for tag in tags { command += [now, RedisArgument(tag)] }
         _ = try await redis { try await self.pool.send(command) }
     }
@@ -419,21 +423,21 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         let ceiling = clock.now.timeIntervalSince1970 - lease.seconds
         let expired = try await redis {
             try await self.pool.send(
-                "ZRANGE", RedisArgument(Kombu.unackedIndex), "-inf", RedisArgument(ceiling), "BYSCORE", "LIMIT", 0, 1000
+                "ZRANGE", RedisArgument(kombu.unackedIndex), "-inf", RedisArgument(ceiling), "BYSCORE", "LIMIT", 0, 1000
             )
         }
         guard case .array(let values) = expired, !values.isEmpty else { return }
         let token = UUID().uuidString
         let locked = try await redis {
             try await self.pool.send(
-                "SET", RedisArgument(Kombu.unackedMutex), RedisArgument(token), "NX", "PX", 300_000)
+                "SET", RedisArgument(kombu.unackedMutex), RedisArgument(token), "NX", "PX", 300_000)
         }
         guard locked != .null else { return }
         let tags = values.compactMap(\.string)
         let commands = try await restoreCommands(for: tags)
         _ = try await redis {
             try await self.pool.pipeline(
-                commands + [RedisScripts.eval(RedisScripts.unlock, keys: [Kombu.unackedMutex], [RedisArgument(token)])])
+                commands + [RedisScripts.eval(RedisScripts.unlock, keys: [kombu.unackedMutex], [RedisArgument(token)])])
         }
         logger.warning("put back \(tags.count) messages whose worker stopped renewing them")
     }
@@ -442,17 +446,17 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// if it is still held when it runs.
     func restoreCommands(for tags: [String]) async throws -> [[RedisArgument]] {
         let reply = try await redis {
-            try await self.pool.send(["HMGET", RedisArgument(Kombu.unacked)] + tags.map { RedisArgument($0) })
+            try await self.pool.send(["HMGET", RedisArgument(kombu.unacked)] + tags.map { RedisArgument($0) })
         }
         guard case .array(let entries) = reply else { return [] }
         var commands: [[RedisArgument]] = []
         for (tag, entry) in zip(tags, entries) {
             guard case .bulkString(let bytes) = entry,
-                let (list, message) = Self.restorable(Data(bytes.readableBytesView))
+                let (list, message) = self.restorable(Data(bytes.readableBytesView))
             else { continue }
             commands.append(
                 RedisScripts.eval(
-                    RedisScripts.restore, keys: [Kombu.unackedIndex, Kombu.unacked, list],
+                    RedisScripts.restore, keys: [kombu.unackedIndex, kombu.unacked, list],
                     [RedisArgument(tag), RedisArgument(bytes: message)]))
         }
         return commands
@@ -460,12 +464,12 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
 
     /// An `unacked` entry, `[envelope, exchange, routing key]`: the list it goes back to and the envelope marked
     /// redelivered (a message that was not an envelope goes back as it came).
-    static func restorable(_ entry: Data) -> (list: String, message: [UInt8])? {
+    func restorable(_ entry: Data) -> (list: String, message: [UInt8])? {
         guard case .array(let parts)? = Kombu.json(entry), parts.count == 3, let routingKey = parts[2].stringValue
-        else { return unparsedEntry(entry) }
+        else { return Self.unparsedEntry(entry).map { (kombu.listKey($0.routingKey, priority: 0), $0.message) } }
         switch parts[0] {
         case .string(let raw):
-            return (routingKey, Array(raw.utf8))
+            return (kombu.listKey(routingKey, priority: 0), Array(raw.utf8))
         case .object(var envelope):
             var properties = envelope["properties"]?.objectValue ?? [:]
             var headers = envelope["headers"]?.objectValue ?? [:]
@@ -476,7 +480,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
             envelope["headers"] = .object(headers)
             envelope["properties"] = .object(properties)
             let priority = Int(properties["priority"]?.intValue ?? 0)
-            return (Kombu.listKey(routingKey, priority: priority), JSONValue.object(envelope).jsonBytes)
+            return (kombu.listKey(routingKey, priority: priority), JSONValue.object(envelope).jsonBytes)
         default:
             return nil
         }
@@ -485,7 +489,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// The message and routing key of an entry that is not JSON because its message is not: the hold script
     /// wrote it as `[<message>,"<exchange>","<routing key>"]`, names without quotes. The message goes back as it is,
     /// for a worker to dead-letter with its reason.
-    private static func unparsedEntry(_ entry: Data) -> (list: String, message: [UInt8])? {
+    private static func unparsedEntry(_ entry: Data) -> (routingKey: String, message: [UInt8])? {
         let bytes = Array(entry)
         let quote = UInt8(ascii: "\"")
         guard bytes.first == UInt8(ascii: "["), bytes.suffix(2) == [quote, UInt8(ascii: "]")],
@@ -501,7 +505,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     // MARK: Dead letters, queues, revocations, claims
 
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
-        let reply = try await redis { try await self.pool.send("HGETALL", RedisArgument(Self.deadLetters)) }
+        let reply = try await redis { try await self.pool.send("HGETALL", RedisArgument(deadLetters)) }
         guard case .array(let values) = reply else { return [] }
         var letters: [DeadLetter] = []
         var index = 0
@@ -522,7 +526,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     }
 
     public func droppedDeadLetters() async throws -> Int64 {
-        let reply = try await redis { try await self.pool.send("GET", RedisArgument(Self.deadLettersDropped)) }
+        let reply = try await redis { try await self.pool.send("GET", RedisArgument(deadLettersDropped)) }
         return reply.string.flatMap { Int64($0) } ?? 0
     }
 
@@ -532,11 +536,12 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         guard !letters.isEmpty else { return 0 }
         var commands: [[RedisArgument]] = []
         for letter in letters {
-            commands.append(["LPUSH", RedisArgument(letter.queue), RedisArgument(bytes: letter.body)])
+            commands.append(
+                ["LPUSH", RedisArgument(kombu.listKey(letter.queue, priority: 0)), RedisArgument(bytes: letter.body)])
             commands.append(
                 RedisScripts.eval(
                     RedisScripts.removeDeadLetter,
-                    keys: [Self.deadLetters, Self.deadLetterOrder, Self.deadLetterBytes],
+                    keys: [deadLetters, deadLetterOrder, deadLetterBytes],
                     [RedisArgument(letter.id)]))
         }
         _ = try await transaction("a replay of dead letters", commands)
@@ -544,7 +549,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     }
 
     public func purge(queue: String) async throws -> Int {
-        let lists = Kombu.prioritySteps.map { Kombu.listKey(queue, priority: $0) }
+        let lists = Kombu.prioritySteps.map { kombu.listKey(queue, priority: $0) }
         let counts = try await transaction(
             "a purge", lists.map { ["LLEN", RedisArgument($0)] } + [["DEL"] + lists.map { RedisArgument($0) }])
         return counts.prefix(lists.count).compactMap(\.int).reduce(0, +)
@@ -553,10 +558,10 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     public func queueLengths() async throws -> [String: Int] {
         let queues = try await boundQueues()
         guard !queues.isEmpty else { return [:] }
-        let lists = Kombu.listKeys(queues)
+        let lists = kombu.listKeys(queues)
         let replies = try await redis { try await self.pool.pipeline(lists.map { ["LLEN", RedisArgument($0)] }) }
         var lengths: [String: Int] = [:]
-        for (list, reply) in zip(lists, replies) { lengths[Kombu.queue(ofList: list), default: 0] += reply.int ?? 0 }
+        for (list, reply) in zip(lists, replies) { lengths[kombu.queue(ofList: list), default: 0] += reply.int ?? 0 }
         return lengths
     }
 
@@ -566,7 +571,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         var tables: [String] = []
         repeat {
             let reply = try await redis {
-                try await self.pool.send("SCAN", RedisArgument(cursor), "MATCH", "_kombu.binding.*", "COUNT", 1000)
+                try await self.pool.send(
+                    "SCAN", RedisArgument(cursor), "MATCH", RedisArgument(self.kombu.bindingKey("*")), "COUNT", 1000)
             }
             guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].string,
                 case .array(let keys) = parts[1]
@@ -597,7 +603,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// entry would. It also broadcasts Celery's `revoke`, which running workers, Python ones included, act on at once.
     public func revoke(_ ids: [String], terminate: Bool) async throws {
         guard !ids.isEmpty else { return }
-        let key = RedisArgument(Self.revocations)
+        let key = RedisArgument(revocationStream)
         var commands: [[RedisArgument]] = []
         for id in ids {
             commands.append(["XADD", key, "*", "task_id", RedisArgument(id), "terminate", terminate ? "1" : "0"])
@@ -619,7 +625,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         let cutoff = revocationCutoff
         let start = cursor.map { "(" + $0.position } ?? String(cutoff)
         let reply = try await redis {
-            try await self.pool.send("XRANGE", RedisArgument(Self.revocations), RedisArgument(start), "+")
+            try await self.pool.send("XRANGE", RedisArgument(revocationStream), RedisArgument(start), "+")
         }
         guard case .array(let entries) = reply else { return ([], cursor ?? RevocationCursor("\(cutoff)-0")) }
         var revocations: [Revocation] = []
@@ -662,7 +668,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
 
     public func claim(_ slot: String) async throws -> Bool {
         let reply = try await redis {
-            try await self.pool.send("SET", RedisArgument("simul.claim.\(slot)"), "1", "NX", "EX", 86_400)
+            try await self.pool.send("SET", RedisArgument(kombu.own("claim.\(slot)")), "1", "NX", "EX", 86_400)
         }
         return reply != .null
     }

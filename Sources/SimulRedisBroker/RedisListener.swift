@@ -27,23 +27,28 @@ final class RedisListener: Sendable {
     static let firstListen = Duration.milliseconds(2_500)
 
     private let configuration: RedisConfiguration
+    private let kombu: Kombu
     private let pool: RedisConnectionPool
     private let logger: Logger
     private let clock: any QueueClock
     private let state = Mutex(State())
 
-    init(configuration: RedisConfiguration, pool: RedisConnectionPool, logger: Logger, clock: any QueueClock) {
+    init(
+        configuration: RedisConfiguration, kombu: Kombu, pool: RedisConnectionPool, logger: Logger,
+        clock: any QueueClock
+    ) {
         self.configuration = configuration
+        self.kombu = kombu
         self.pool = pool
         self.logger = logger
         self.clock = clock
     }
 
     private var eventPattern: String {
-        Kombu.fanoutChannel(database: configuration.database, exchange: "celeryev") + "/*"
+        kombu.fanoutChannel(database: configuration.database, exchange: "celeryev") + "/*"
     }
     private var controlChannel: String {
-        Kombu.fanoutChannel(database: configuration.database, exchange: "celery.pidbox")
+        kombu.fanoutChannel(database: configuration.database, exchange: "celery.pidbox")
     }
 
     private func subscriber() async throws -> RedisSubscriber {
@@ -81,7 +86,7 @@ final class RedisListener: Sendable {
         }
         if first {
             do {
-                try await subscriber.subscribe(to: [Kombu.resultKey(id)])
+                try await subscriber.subscribe(to: [kombu.resultKey(id)])
             } catch let error as RedisError where !error.hasSameKind(as: .poolClosed) {
                 // The connection went away meanwhile: the subscription is recorded and made again when the
                 // subscriber reconnects, and the result is read again then (``resubscribed()``).
@@ -104,7 +109,7 @@ final class RedisListener: Sendable {
             guard let subscriber = try? await subscription.value,
                 self.state.withLock({ $0.waiters[waiter.id] == nil })
             else { return }
-            try? await subscriber.unsubscribe(from: [Kombu.resultKey(waiter.id)])
+            try? await subscriber.unsubscribe(from: [kombu.resultKey(waiter.id)])
         }
     }
 
@@ -122,7 +127,7 @@ final class RedisListener: Sendable {
                 let (ids, closed) = state.withLock { (Array($0.waiters.keys), $0.isClosed) }
                 guard !ids.isEmpty, !closed else { return }
                 do {
-                    let reply = try await pool.send(["MGET"] + ids.map { RedisArgument(Kombu.resultKey($0)) })
+                    let reply = try await pool.send(["MGET"] + ids.map { RedisArgument(kombu.resultKey($0)) })
                     guard case .array(let values) = reply else { return }
                     for value in values {
                         if let result = RedisBroker.decodeResult(value) { deliver(result) }
@@ -183,7 +188,7 @@ final class RedisListener: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: ControlRequest.self)
         state.withLock { $0.control = (node, continuation) }
         _ = try await pool.send(
-            "SADD", RedisArgument(Kombu.bindingKey("celery.pidbox")),
+            "SADD", RedisArgument(kombu.bindingKey("celery.pidbox")),
             RedisArgument(Kombu.bindingMember(routingKey: "", queue: "\(node).celery.pidbox")))
         try await subscriber().psubscribe(to: [controlChannel])
         return stream
@@ -215,7 +220,7 @@ final class RedisListener: Sendable {
     // MARK: Dispatch
 
     private func dispatch(_ message: RedisMessage) {
-        if message.channel.hasPrefix(Kombu.resultKeyPrefix) {
+        if message.channel.hasPrefix(kombu.resultKeyPrefix) {
             if let result = RedisBroker.decodeResult(.bulkString(message.payload)) { deliver(result) }
         } else if message.pattern == eventPattern {
             record(message.payload)

@@ -275,6 +275,37 @@ struct RedisBrokerTests {
         await fixture.stop()
     }
 
+    /// With kombu's `global_keyprefix`, every key the broker writes (queues, bindings, unacked, results, chords,
+    /// Simul's own) and every channel begins with it, result keys with Celery's form of it; an application without
+    /// the prefix on the same database sees none of it.
+    @Test func aGlobalKeyPrefixNamesEveryKeyAndChannel() async throws {
+        let fixture = try await Fixture.start()
+        let prefixed = try RedisBroker(url: fixture.server.url() + "?global_keyprefix=app1")
+        let queue = QueueHarness(broker: prefixed) { $0.name = "prefixed@test" }
+        let sum = try await queue.client.send("t.add", args: [2, 3])
+        #expect(try await sum.get(timeout: .seconds(20)) == 5)
+        let chord = try await queue.client.chord(
+            (1...3).map { Signature("t.add", args: [.integer(Int64($0)), 0]) }, body: Signature("t.xsum"))
+        #expect(try await chord.get(timeout: .seconds(20)) == 6)
+        try await queue.client.revoke([TaskID.make()], terminate: false)
+        _ = try await prefixed.purge(queue: "celery")
+        try await queue.stop()
+
+        guard case .array(let names) = try await fixture.redis.send("KEYS", "*") else {
+            Issue.record("KEYS did not answer a list")
+            return
+        }
+        let keys = names.compactMap(\.string)
+        #expect(keys.contains("app1_kombu.binding.celery"))
+        #expect(keys.contains("app1_celery-task-meta-\(sum.id)"))
+        #expect(keys.contains("app1simul.revocations"))
+        #expect(keys.allSatisfy { $0.hasPrefix("app1") }, "\(keys.sorted())")
+        #expect(try await fixture.broker.queueLengths().isEmpty)
+        #expect(try await fixture.broker.results(for: [sum.id]).isEmpty)
+        await prefixed.close()
+        await fixture.stop()
+    }
+
     @Test func aWorkerAnswersRemoteControlAsCeleryDoes() async throws {
         let fixture = try await Fixture.start()
         let queue = QueueHarness(broker: fixture.broker) { $0.name = "redis@test" }

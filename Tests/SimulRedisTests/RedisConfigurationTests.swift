@@ -132,7 +132,7 @@ import Testing
         Bad(
             url: "redis://h?db=1",
             message:
-                "invalid redis URL: unknown option 'db' (known: master_name, sentinel_password, ssl_ca_certs, ssl_cert_reqs, ssl_certfile, ssl_check_hostname, ssl_keyfile, wait_replicas)"
+                "invalid redis URL: unknown option 'db' (known: global_keyprefix, master_name, sentinel_password, ssl_ca_certs, ssl_cert_reqs, ssl_certfile, ssl_check_hostname, ssl_keyfile, wait_replicas)"
         ),
         Bad(url: "redis://h#top", message: "invalid redis URL: unexpected '#' part"),
         Bad(url: "redis://[::1:6379", message: "invalid redis URL: the IPv6 address '[::1:6379' has no closing ']'"),

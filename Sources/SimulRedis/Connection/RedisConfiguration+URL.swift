@@ -15,6 +15,9 @@ extension RedisConfiguration {
     /// Unlike kombu, a `rediss://` URL without options checks the server fully: turning the check off takes
     /// `ssl_cert_reqs=none`.
     ///
+    /// `sentinel://h1:26379;sentinel://h2:26379/0?master_name=NAME[&sentinel_password=P]` reaches the master through
+    /// Redis Sentinel. Any scheme takes `global_keyprefix=P` (kombu's key prefix) and `wait_replicas=N`.
+    ///
     /// ```swift
     /// let configuration = try RedisConfiguration(url: "redis://app:s3cret@cache.internal:6380/1")
     /// let secure = try RedisConfiguration(url: "rediss://cache.internal:6380/0?ssl_ca_certs=%2Fetc%2Fca.pem")
@@ -44,6 +47,7 @@ extension RedisConfiguration {
         self.init(
             host: first.host, port: port, username: credentials?.username, password: credentials?.password,
             database: databases.first ?? 0)
+        keyPrefix = options.removeValue(forKey: "global_keyprefix") ?? ""
         if let wait = options.removeValue(forKey: "wait_replicas") {
             guard let replicas = Int(wait), wait.allSatisfy({ $0.isASCII && $0.isNumber }), replicas <= 100 else {
                 throw .invalidURL("wait_replicas must be a number of replicas from 0 to 100, got '\(wait)'")
@@ -139,10 +143,10 @@ extension RedisConfiguration {
             options: try options(query))
     }
 
-    /// The options a URL's query may hold: TLS's, the sentinels', and `wait_replicas`.
+    /// The options a URL's query may hold: TLS's, the sentinels', `global_keyprefix` and `wait_replicas`.
     private static let knownOptions = [
-        "master_name", "sentinel_password", "ssl_ca_certs", "ssl_cert_reqs", "ssl_certfile", "ssl_check_hostname",
-        "ssl_keyfile", "wait_replicas",
+        "global_keyprefix", "master_name", "sentinel_password", "ssl_ca_certs", "ssl_cert_reqs", "ssl_certfile",
+        "ssl_check_hostname", "ssl_keyfile", "wait_replicas",
     ]
 
     /// The query's `key=value` pairs, decoded; every key known and given once.

@@ -20,6 +20,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// The sentinels to ask where the server is, as a `sentinel://` URL gives them; then ``host`` and ``port`` are
     /// the first sentinel's, and each connection goes to the master they name.
     public var sentinel: RedisSentinel?
+    /// What every key and pub/sub channel of a Celery broker on this server begins with: kombu's
+    /// `global_keyprefix`, so that several applications can share one Redis; empty by default.
+    public var keyPrefix: String
     /// After each write of messages, wait until this many replicas have it too (Redis's `WAIT`), so a failover
     /// cannot lose a message its sender was told was sent; 0, the default, does not wait.
     public var waitReplicas: Int
@@ -49,6 +52,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.password = password
         self.database = database
         waitReplicas = 0
+        keyPrefix = ""
         commandTimeout = .seconds(30)
         connectTimeout = .seconds(10)
         reconnectBackoff = RedisBackoff()
