@@ -183,7 +183,13 @@ let package = Package(
         ),
         // The drivers of scripts/faults.sh and scripts/browser-test.sh, and what they share: child processes in their
         // own process groups, interruptible waits, a redis-server of their own.
-        .target(name: "SimulProcessSupport", dependencies: ["Simul"], path: "Tests/SimulProcessSupport"),
+        .target(
+            name: "SimulProcessSupport",
+            dependencies: [
+                "Simul", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/SimulProcessSupport"
+        ),
         .executableTarget(name: "SimulFaultSuite", dependencies: driverDependencies, path: "Tests/SimulFaultSuite"),
         .executableTarget(name: "SimulBrowserSuite", dependencies: driverDependencies, path: "Tests/SimulBrowserSuite"),
         // One test target per library module.

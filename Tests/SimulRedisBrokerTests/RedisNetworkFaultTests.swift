@@ -1,0 +1,84 @@
+import Foundation
+import NIOCore
+import SimulJSON
+import SimulProcessSupport
+import SimulQueue
+import SimulQueueTestSupport
+import SimulRedis
+import SimulRedisBroker
+import SimulTestSupport
+import Testing
+
+/// The client and the broker with a ``FaultProxy`` between them and a real `redis-server`: the network partitioned,
+/// reset and half-open, and healed.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct RedisNetworkFaultTests {
+    /// A partition holds a command until it heals (as TCP does), so a command with a short timeout fails and the
+    /// connection then goes on; a reset closes the connection; a half-open one is noticed by the command's timeout.
+    @Test func aConnectionThroughTheProxyMeetsEachFault() async throws {
+        let server = try await RedisServer.start()
+        let proxy = try await FaultProxy.start(upstreamPort: server.port)
+        var configuration = RedisConfiguration(host: "127.0.0.1", port: proxy.port)
+        configuration.commandTimeout = .milliseconds(300)
+        let pong = RESPValue.simpleString(ByteBuffer(string: "PONG"))
+
+        let connection = try await RedisConnection.connect(to: configuration)
+        #expect(try await connection.send("PING") == pong)
+        proxy.fault = .partition
+        await #expect(throws: RedisError.timedOut(after: .milliseconds(300))) { try await connection.send("PING") }
+        proxy.fault = nil
+        // The held PING's reply arrives, and is discarded as a timed-out command's; the next one is answered.
+        try await waitUntil("the connection answers again") { (try? await connection.send("PING")) == pong }
+
+        proxy.fault = .reset
+        let reset = await #expect(throws: RedisError.self) { try await connection.send("PING") }
+        #expect(reset?.isConnectionClosed == true, "\(reset?.message ?? "")")
+        await connection.close()
+        proxy.fault = nil
+
+        let halfOpen = try await RedisConnection.connect(to: configuration)
+        proxy.fault = .halfOpen
+        await #expect(throws: RedisError.timedOut(after: .milliseconds(300))) { try await halfOpen.send("PING") }
+        await halfOpen.close()
+        await proxy.stop()
+    }
+
+    /// A worker partitioned from Redis for three of its leases, while a client keeps sending: its held messages'
+    /// leases lapse and they go back to the queue, and when the partition heals every task has its result; none is
+    /// lost (some may run twice).
+    @Test func aWorkerPartitionedForThreeLeasesLosesNothing() async throws {
+        let server = try await RedisServer.start()
+        let proxy = try await FaultProxy.start(upstreamPort: server.port)
+        let workerBroker = try RedisBroker(url: "redis://127.0.0.1:\(proxy.port)/0")
+        let clientBroker = try RedisBroker(url: server.url())
+        let client = QueueClient(broker: clientBroker, backend: clientBroker)
+        var catalog = QueueHarness.catalog
+        // Long enough that the worker holds running and prefetched messages when the partition starts.
+        catalog.register("t.slowEcho", parameters: ["x"]) { (x: Int) async throws -> Int in
+            try await Task.sleep(for: .milliseconds(50))
+            return x
+        }
+        let queue = QueueHarness(catalog: catalog, broker: workerBroker) {
+            $0.concurrency = 4
+            $0.lease = .seconds(2)
+        }
+        var results: [AsyncResult] = []
+        for index in 0..<100 { results.append(try await client.send("t.slowEcho", args: [.integer(Int64(index))])) }
+        try await waitUntil("the worker is under way") { queue.worker.stats.processed >= 10 }
+        proxy.fault = .partition
+        let held = queue.worker.stats.active
+        for index in 100..<200 { results.append(try await client.send("t.slowEcho", args: [.integer(Int64(index))])) }
+        // The partition lasts three leases of real time: Redis judges leases by the time that passes.
+        try await Task.sleep(for: .seconds(6))
+        proxy.fault = nil
+        for (index, result) in results.enumerated() {
+            #expect(try await result.get(timeout: .seconds(60)) == .integer(Int64(index)), "task \(index)")
+        }
+        #expect(held > 0)
+        print("partition of 3 leases: 200 sent, 200 results, \(queue.worker.stats.processed - 200) ran twice")
+        try await queue.stop()
+        await workerBroker.close()
+        await clientBroker.close()
+        await proxy.stop()
+    }
+}
