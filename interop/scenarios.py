@@ -484,6 +484,89 @@ def malformed_input():
     return "after invalid JSON and a message without delivery_info: add(3, 4) = 7, the worker still answers ping"
 
 
+@scenario("control-inspect", 45, needs={"swift-worker"})
+def control_inspect():
+    """Every inspect command of Celery 5, asked of the Swift worker by app.control.inspect"""
+    inspect = app.control.inspect(destination=[SWIFT_NODE], timeout=3)
+
+    def one(method, *args, **kwargs):
+        replies = getattr(inspect, method)(*args, **kwargs) or {}
+        expect(list(replies) == [SWIFT_NODE], f"inspect {method}: replies from {list(replies)}, expected {SWIFT_NODE}")
+        reply = replies[SWIFT_NODE]
+        expect(not (isinstance(reply, dict) and "error" in reply), f"inspect {method}: {reply}")
+        return reply
+
+    stats = one("stats")
+    for key in ("broker", "total"):  # Flower's worker page fails without these two objects
+        expect(isinstance(stats.get(key), dict), f"stats.{key} is {stats.get(key)!r}, expected an object")
+    expect(isinstance(stats.get("clock"), str) and stats["pool"]["max-concurrency"] >= 1, f"stats: {stats}")
+    expect(isinstance(one("active", safe=True), list), "active is not a list")
+    expect(isinstance(one("reserved"), list), "reserved is not a list")
+    expect(isinstance(one("scheduled"), list), "scheduled is not a list")
+    expect(isinstance(one("revoked"), list), "revoked is not a list")
+    registered = one("registered")
+    expect(any(name.split()[0] == f"{SWIFT_PREFIX}.add" for name in registered), f"registered: {registered}")
+    expect(one("query_task", str(uuid.uuid4())) == {}, "query_task of an unknown id is not {}")
+    expect(isinstance(one("conf"), dict), "conf is not an object")
+    expect("software -> simul:" in one("report")["ok"], "report does not name the software")
+    queues = one("active_queues")
+    expect(SWIFT_QUEUE in [queue["name"] for queue in queues], f"active_queues: {queues}")
+    expect(isinstance(one("clock")["clock"], int), "clock is not a number")
+    return f"stats, active, reserved, scheduled, revoked, registered, query_task, conf, report, active_queues, clock"
+
+
+@scenario("control-commands", 45, needs={"swift-worker"})
+def control_commands():
+    """rate_limit, time_limit, pool_grow/shrink, autoscale, consumers, events and revoke from app.control"""
+    control = app.control
+    to = {"destination": [SWIFT_NODE], "reply": True, "timeout": 3}
+
+    def reply(replies, what):
+        expect(len(replies) == 1 and SWIFT_NODE in replies[0], f"{what}: replies {replies}")
+        return replies[0][SWIFT_NODE]
+
+    ok = reply(control.rate_limit(f"{SWIFT_PREFIX}.add", "100/m", **to), "rate_limit")
+    expect(ok == {"ok": "new rate limit set successfully"}, f"rate_limit: {ok}")
+    registered = app.control.inspect([SWIFT_NODE], timeout=3).registered()[SWIFT_NODE]
+    expect(f"{SWIFT_PREFIX}.add [rate_limit=100/m]" in registered, f"registered after rate_limit: {registered}")
+    off = reply(control.rate_limit(f"{SWIFT_PREFIX}.add", 0, **to), "rate_limit 0")
+    expect(off == {"ok": "rate limit disabled successfully"}, f"rate_limit 0: {off}")
+    unknown = reply(control.rate_limit("no.such.task", "1/s", **to), "rate_limit unknown")
+    expect(unknown == {"error": "unknown task"}, f"rate_limit of an unknown task: {unknown}")
+    limits = reply(control.time_limit(f"{SWIFT_PREFIX}.add", soft=60, hard=120, **to), "time_limit")
+    expect(limits == {"ok": "time limits set successfully"}, f"time_limit: {limits}")
+    reply(control.time_limit(f"{SWIFT_PREFIX}.add", soft=None, hard=None, **to), "time_limit cleared")
+
+    before = app.control.inspect([SWIFT_NODE], timeout=3).stats()[SWIFT_NODE]["pool"]["max-concurrency"]
+    grown = reply(control.pool_grow(1, **to), "pool_grow")
+    expect(grown == {"ok": "pool will grow"}, f"pool_grow: {grown}")
+    after = app.control.inspect([SWIFT_NODE], timeout=3).stats()[SWIFT_NODE]["pool"]["max-concurrency"]
+    expect(after == before + 1, f"max-concurrency {before} then {after}")
+    shrunk = reply(control.pool_shrink(1, **to), "pool_shrink")
+    expect(shrunk == {"ok": "pool will shrink"}, f"pool_shrink: {shrunk}")
+    autoscale = reply(control.autoscale(4, 1, **to), "autoscale")
+    expect("error" in autoscale, f"autoscale: {autoscale}")
+
+    extra = f"interop-extra-{uuid.uuid4().hex[:8]}"
+    added = reply(control.add_consumer(extra, **to), "add_consumer")
+    expect(added == {"ok": f"add consumer {extra}"}, f"add_consumer: {added}")
+    routed = app.send_task(f"{SWIFT_PREFIX}.add", (40, 2), queue=extra)
+    expect(get(routed, 20) == 42, "the task sent to the added queue did not run")
+    cancelled = reply(control.cancel_consumer(extra, **to), "cancel_consumer")
+    expect(cancelled == {"ok": f"no longer consuming from {extra}"}, f"cancel_consumer: {cancelled}")
+
+    expect("ok" in reply(control.disable_events(**to), "disable_events"), "disable_events")
+    expect("ok" in reply(control.enable_events(**to), "enable_events"), "enable_events")
+    task_id = str(uuid.uuid4())
+    revoked = reply(control.revoke(task_id, **to), "revoke")
+    expect(revoked == {"ok": f"tasks {{'{task_id}'}} flagged as revoked"}, f"revoke: {revoked}")
+    terminated = reply(control.revoke(task_id, terminate=True, signal="SIGKILL", **to), "revoke terminate")
+    expect(terminated == {"ok": "terminate: tasks unknown"}, f"revoke terminate: {terminated}")
+    listed = app.control.inspect([SWIFT_NODE], timeout=3).revoked()[SWIFT_NODE]
+    expect(task_id in listed, f"inspect revoked does not list {task_id}")
+    return "rate_limit, time_limit, pool_grow/shrink, autoscale (error), add/cancel_consumer, events, revoke"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The runner
 

@@ -23,6 +23,9 @@ public struct WorkerConfiguration: Sendable {
     public var pool: Pool = .threads
     /// Tasks run at once.
     public var concurrency: Int = SystemInfo.availableCPUs
+    /// The most tasks at once that remote control's `pool_grow` may reach; four times ``concurrency`` when `nil`.
+    /// Threads and processes start only when used, so room costs nothing until the pool grows.
+    public var maxConcurrency: Int?
     /// Messages held per unit of concurrency, running or waiting (Celery's `worker_prefetch_multiplier`).
     public var prefetchMultiplier: Int = 4
     /// How long a received message stays leased; the worker renews leases at a third of this.
@@ -52,6 +55,11 @@ public struct WorkerConfiguration: Sendable {
 
     /// A configuration with the defaults.
     public init() {}
+
+    /// The most slots the pool has room for: ``maxConcurrency``, and never less than ``concurrency``.
+    public var poolCapacity: Int {
+        pool == .solo ? 1 : max(concurrency, maxConcurrency ?? 4 * concurrency)
+    }
 
     /// The most messages held at once.
     public var prefetch: Int { max(1, concurrency) * max(1, prefetchMultiplier) }
