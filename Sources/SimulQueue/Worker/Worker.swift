@@ -42,7 +42,7 @@ public final class Worker: Service, Sendable {
     /// Slot loops to start: `pool_grow` yields how many, and the slot group starts them.
     let newSlots: AsyncStream<Int>
     let newSlotsContinuation: AsyncStream<Int>.Continuation
-    /// Task events on or off: `--no-events`, then `enable_events` and `disable_events`.
+    /// Task events on or off: ``WorkerConfiguration/taskEvents``, then `enable_events` and `disable_events`.
     let taskEventsEnabled: Atomic<Bool>
     /// Celery's Lamport clock, which remote control carries in its headers.
     let lamportClock = Atomic<Int>(0)
