@@ -567,6 +567,88 @@ def control_commands():
     return "rate_limit, time_limit, pool_grow/shrink, autoscale (error), add/cancel_consumer, events, revoke"
 
 
+@scenario("flower-control", 45, needs={"swift-worker", "flower"})
+def flower_control():
+    """Flower's worker buttons (grow, shrink, autoscale, consumers, revoke) on the Swift worker"""
+    import urllib.error
+
+    def post(path):
+        request = urllib.request.Request(FLOWER_URL + path, data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    # Flower's control endpoints need the worker in its inspector's cache, which a refresh fills.
+    wait_until(f"{SWIFT_NODE} in Flower's /api/workers", 15,
+               lambda: SWIFT_NODE in flower_get("/api/workers?refresh=1"), interval=0.5)
+    checks = [
+        (f"/api/worker/pool/grow/{SWIFT_NODE}?n=1", 200, f"Growing '{SWIFT_NODE}' worker's pool by 1"),
+        (f"/api/worker/pool/shrink/{SWIFT_NODE}?n=1", 200, f"Shrinking '{SWIFT_NODE}' worker's pool by 1"),
+        (f"/api/worker/pool/autoscale/{SWIFT_NODE}?min=1&max=3", 403, "Autoscale not enabled"),
+        (f"/api/worker/queue/add-consumer/{SWIFT_NODE}?queue=flower-extra", 200, "add consumer flower-extra"),
+        (f"/api/worker/queue/cancel-consumer/{SWIFT_NODE}?queue=flower-extra", 200,
+         "no longer consuming from flower-extra"),
+        (f"/api/task/revoke/{uuid.uuid4()}?terminate=true&signal=SIGTERM", 200, "Revoked"),
+    ]
+    for path, status, text in checks:
+        code, body = post(path)
+        expect(code == status and text in body, f"POST {path}: {code} {body!r}, expected {status} with {text!r}")
+    return "grow, shrink, add/cancel consumer and revoke answered 200; autoscale 403 'Autoscale not enabled'"
+
+
+@scenario("c5-swift-control-python-worker", 45, needs={"swift-client"})
+def c5():
+    """simul control asks the Python worker, as celery inspect/control would"""
+    ping = simul("control", "ping", "-d", PY_NODE, "--timeout", "3")
+    expect(ping.returncode == 0 and ping.stdout == f"{PY_NODE}: OK pong\n", f"ping: {simul_output(ping)}")
+    stats = simul("control", "stats", "-d", PY_NODE, "--timeout", "3", "--json")
+    expect(stats.returncode == 0, f"stats: {simul_output(stats)}")
+    pool = json.loads(stats.stdout)[PY_NODE]["pool"]
+    expect(pool["implementation"] == "celery.concurrency.prefork:TaskPool", f"stats pool: {pool}")
+    rate = simul("control", "rate_limit", "pytasks.add", "100/m", "-d", PY_NODE, "--timeout", "3")
+    expect(rate.stdout == f"{PY_NODE}: OK new rate limit set successfully\n", f"rate_limit: {simul_output(rate)}")
+    simul("control", "rate_limit", "pytasks.add", "0", "-d", PY_NODE, "--timeout", "3")
+    unknown = simul("control", "rate_limit", "no.such.task", "1/s", "-d", PY_NODE, "--timeout", "3")
+    expect(unknown.returncode == 1 and unknown.stdout == f"{PY_NODE}: error: unknown task\n",
+           f"rate_limit of an unknown task: {simul_output(unknown)}")
+    queues = simul("control", "active_queues", "-d", PY_NODE, "--timeout", "3", "--json")
+    names = [queue["name"] for queue in json.loads(queues.stdout)[PY_NODE]]
+    expect(names == ["celery"], f"active_queues: {names}")
+    return f"ping, stats (prefork pool), rate_limit ok and unknown task, active_queues {names} from {PY_NODE}"
+
+
+@scenario("celery-cli-control", 60, needs={"swift-worker"})
+def celery_cli_control():
+    """celery inspect and celery control, the Python CLI, against the Swift worker"""
+    here = os.path.dirname(os.path.abspath(__file__))
+
+    def celery(*arguments):
+        command = [sys.executable, "-m", "celery", "-A", "pytasks", *arguments, "-d", SWIFT_NODE, "-t", "3"]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=here)
+
+    results = []
+    for method in ("ping", "stats", "active", "reserved", "scheduled", "revoked", "registered", "conf", "report",
+                   "active_queues", "clock"):
+        process = celery("inspect", method, "-j")
+        expect(process.returncode == 0, f"celery inspect {method}: exit {process.returncode} {process.stderr!r}")
+        reply = json.loads(process.stdout)
+        expect(list(reply) == [SWIFT_NODE], f"celery inspect {method}: replies from {list(reply)}")
+        results.append(method)
+    rate = celery("control", "rate_limit", f"{SWIFT_PREFIX}.add", "10/m", "-j")
+    # `celery control -j` prints the broadcast's list of {node: reply}.
+    expect(json.loads(rate.stdout or "[]") == [{SWIFT_NODE: {"ok": "new rate limit set successfully"}}],
+           f"celery control rate_limit: {rate.stdout!r} {rate.stderr!r}")
+    celery("control", "rate_limit", f"{SWIFT_PREFIX}.add", "0", "-j")
+    grow = celery("control", "pool_grow", "1", "-j")
+    expect(json.loads(grow.stdout or "[]") == [{SWIFT_NODE: {"ok": "pool will grow"}}], f"pool_grow: {grow.stdout!r}")
+    shrink = celery("control", "pool_shrink", "1", "-j")
+    expect(json.loads(shrink.stdout or "[]") == [{SWIFT_NODE: {"ok": "pool will shrink"}}],
+           f"pool_shrink: {shrink.stdout!r}")
+    return f"celery inspect {', '.join(results)}; celery control rate_limit, pool_grow, pool_shrink"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The runner
 
