@@ -184,6 +184,15 @@ struct RedisRemoteControlTests {
         // Revoke: a waiting id is flagged; a running one stops with terminate.
         #expect(
             try await fixture.ask("revoke", ["task_id": "r-1"]) == ["ok": "tasks {'r-1'} flagged as revoked"])
+        // As on Celery 5.7, a revoked id that is still PENDING is stored REVOKED at once; a ready one is left alone.
+        try await waitUntil("r-1 is stored REVOKED") {
+            try await fixture.queue.client.result("r-1").state() == .revoked
+        }
+        let done = try await fixture.queue.client.send("t.add", args: [1, 1])
+        #expect(try await done.get(timeout: .seconds(20)) == 2)
+        _ = try await fixture.ask("revoke", ["task_id": .string(done.id)])
+        #expect(try await fixture.ask("revoked")?.arrayValue?.contains(.string(done.id)) == true)
+        #expect(try await done.state() == .success)
         let running = try await fixture.queue.client.send("t.gated", args: ["never-opened", 1])
         try await waitUntil("the gated task runs") { try await fixture.ask("active")?.arrayValue?.count == 1 }
         #expect(

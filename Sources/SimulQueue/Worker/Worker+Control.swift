@@ -259,6 +259,9 @@ extension Worker {
         }
         let now = clock.now
         let stopped = applyRevocations(ids.map { Revocation(id: $0, terminate: terminate, at: now) })
+        let active = state.withLock { Set($0.running.values.map(\.message.id)) }
+        let elsewhere = ids.filter { !active.contains($0) }
+        if !elsewhere.isEmpty { Task { await self.storeRevoked(elsewhere) } }
         logger.info("remote control: revoked \(ids.joined(separator: ", "))\(terminate ? " (terminate)" : "")")
         guard terminate else {
             return ["ok": .string("tasks {\(ids.map { "'\($0)'" }.joined(separator: ", "))} flagged as revoked")]
@@ -267,6 +270,26 @@ extension Worker {
             "ok": .string(
                 stopped.isEmpty ? "terminate: tasks unknown" : "terminate: \(stopped.joined(separator: ", "))")
         ]
+    }
+
+    /// Stores REVOKED for the ids whose stored state is not yet under way (PENDING, RECEIVED or RETRY), as Celery 5.7's
+    /// `revoke` does on every worker, so a client waiting for one hears at once. Ready, started and custom states are
+    /// left alone; a backend that cannot be read is only logged.
+    private func storeRevoked(_ ids: [String]) async {
+        let stored: [String: TaskResult]
+        do {
+            stored = try await backend.results(for: ids)
+        } catch {
+            logger.warning("revoke: cannot read the states of \(ids.count) tasks: \(error)")
+            return
+        }
+        let waiting: Set<TaskState> = [.pending, .received, .retry]
+        let revoked = ids.filter { waiting.contains(stored[$0]?.status ?? .pending) }.map { id in
+            var result = TaskResult.failure(taskId: id, .revoked("revoked"))
+            result.status = .revoked
+            return result
+        }
+        if !revoked.isEmpty { committer.enqueue(results: revoked) }
     }
 
     /// `rate_limit`: sets the running worker's limit for one task; `0` or an empty limit turns it off.
