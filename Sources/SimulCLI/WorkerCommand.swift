@@ -34,7 +34,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: "The most tasks at once that remote control's pool_grow may reach (default: 4 × --concurrency).",
+        help: "The most tasks at once that pool_grow may reach (default: 4 × --concurrency; processes: --concurrency).",
         transform: { try parseInt($0, "--max-concurrency") })
     var maxConcurrency: Int?
 

@@ -105,6 +105,21 @@ struct WorkerStateMachineControlTests {
         #expect(machine.totals == ["t.add": 2, "t.mul": 1])
     }
 
+    @Test func thePoolsRoomToGrowDependsOnThePool() {
+        var configuration = WorkerConfiguration()
+        configuration.concurrency = 3
+        let room = WorkerConfiguration.Pool.allCases.map { pool in
+            configuration.pool = pool
+            return configuration.poolCapacity
+        }
+        #expect(room == [1, 12, 3, 12])  // solo, threads, processes, async
+        configuration.maxConcurrency = 5
+        configuration.pool = .processes
+        #expect(configuration.poolCapacity == 5)
+        configuration.maxConcurrency = 1
+        #expect(configuration.poolCapacity == 3)
+    }
+
     @Test func aShutdownStopsEverySlot() {
         var machine = machine()
         _ = machine.shrink(by: 1)

@@ -23,8 +23,10 @@ public struct WorkerConfiguration: Sendable {
     public var pool: Pool = .threads
     /// Tasks run at once.
     public var concurrency: Int = SystemInfo.availableCPUs
-    /// The most tasks at once that remote control's `pool_grow` may reach; four times ``concurrency`` when `nil`.
-    /// Threads and processes start only when used, so room costs nothing until the pool grows.
+    /// The most tasks at once that remote control's `pool_grow` may reach. When `nil`: four times ``concurrency``
+    /// for the threads and async pools (threads start only when used, so room costs little), and ``concurrency``
+    /// itself for the processes pool, which then cannot grow: a process pool with room to spare may start a new
+    /// process when a task is submitted just before a finishing process is idle again.
     public var maxConcurrency: Int?
     /// Messages held per unit of concurrency, running or waiting (Celery's `worker_prefetch_multiplier`).
     public var prefetchMultiplier: Int = 4
@@ -58,7 +60,11 @@ public struct WorkerConfiguration: Sendable {
 
     /// The most slots the pool has room for: ``maxConcurrency``, and never less than ``concurrency``.
     public var poolCapacity: Int {
-        pool == .solo ? 1 : max(concurrency, maxConcurrency ?? 4 * concurrency)
+        switch pool {
+        case .solo: 1
+        case .processes: max(concurrency, maxConcurrency ?? concurrency)
+        case .threads, .async: max(concurrency, maxConcurrency ?? 4 * concurrency)
+        }
     }
 
     /// The most messages held at once.
