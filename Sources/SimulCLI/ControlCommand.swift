@@ -51,8 +51,8 @@ struct ControlCommand: AsyncParsableCommand {
     @Option(name: [.customShort("d"), .long], help: "Ask only this worker (repeatable); every worker by default.")
     var destination: [String] = []
 
-    @Option(help: "Seconds to wait for the next answer.")
-    var timeout: Double = 1
+    @Option(help: "Seconds to wait for the next answer (default 1).")
+    var timeout = "1"
 
     @Flag(help: "With revoke: stop the task if it is running.")
     var terminate = false
@@ -66,7 +66,7 @@ struct ControlCommand: AsyncParsableCommand {
     /// The method and its arguments as Celery's Panel names them; a `CLIError` for bad input.
     func request() throws -> (method: String, arguments: [String: JSONValue]) {
         try checkNames([command], kind: "command", available: Self.inspectCommands + Self.controlCommands)
-        _ = try checkedSeconds(timeout, option: "--timeout", allowZero: false)
+        _ = try seconds
         let args = arguments
         func take(_ range: ClosedRange<Int>, _ usage: String) throws {
             guard range.contains(args.count) else { throw CLIError("usage: simul control \(command) \(usage)") }
@@ -142,6 +142,16 @@ struct ControlCommand: AsyncParsableCommand {
         }
     }
 
+    /// `--timeout` in seconds: a number above 0.
+    var seconds: Double {
+        get throws {
+            guard let value = Double(timeout) else {
+                throw CLIError("--timeout must be a number of seconds, got '\(timeout)'")
+            }
+            return try checkedSeconds(value, option: "--timeout", allowZero: false) ?? 1
+        }
+    }
+
     private static func limit(_ text: String, _ name: String) throws -> Double? {
         if text.lowercased() == "none" { return nil }
         guard let seconds = Double(text), seconds > 0, seconds <= Seconds.limit else {
@@ -167,12 +177,12 @@ struct ControlCommand: AsyncParsableCommand {
         let reply = method != "shutdown"
         let answers = try await control.broadcast(
             method, arguments: fields, destination: destination.isEmpty ? nil : destination, reply: reply,
-            timeout: .seconds(timeout), limit: nil)
+            timeout: .seconds(try seconds), limit: nil)
         guard reply else {
             print("shutdown sent to \(destination.isEmpty ? "every worker" : destination.joined(separator: ", "))")
             return
         }
-        try Self.report(answers, json: json, timeout: timeout)
+        try Self.report(answers, json: json, timeout: try seconds)
     }
 
     /// Prints the answers, and exits 69 when there are none, 1 when one is an error.
