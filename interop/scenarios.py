@@ -484,6 +484,171 @@ def malformed_input():
     return "after invalid JSON and a message without delivery_info: add(3, 4) = 7, the worker still answers ping"
 
 
+@scenario("control-inspect", 45, needs={"swift-worker"})
+def control_inspect():
+    """Every inspect command of Celery 5, asked of the Swift worker by app.control.inspect"""
+    inspect = app.control.inspect(destination=[SWIFT_NODE], timeout=3)
+
+    def one(method, *args, **kwargs):
+        replies = getattr(inspect, method)(*args, **kwargs) or {}
+        expect(list(replies) == [SWIFT_NODE], f"inspect {method}: replies from {list(replies)}, expected {SWIFT_NODE}")
+        reply = replies[SWIFT_NODE]
+        expect(not (isinstance(reply, dict) and "error" in reply), f"inspect {method}: {reply}")
+        return reply
+
+    stats = one("stats")
+    for key in ("broker", "total"):  # Flower's worker page fails without these two objects
+        expect(isinstance(stats.get(key), dict), f"stats.{key} is {stats.get(key)!r}, expected an object")
+    expect(isinstance(stats.get("clock"), str) and stats["pool"]["max-concurrency"] >= 1, f"stats: {stats}")
+    expect(isinstance(one("active", safe=True), list), "active is not a list")
+    expect(isinstance(one("reserved"), list), "reserved is not a list")
+    expect(isinstance(one("scheduled"), list), "scheduled is not a list")
+    expect(isinstance(one("revoked"), list), "revoked is not a list")
+    registered = one("registered")
+    expect(any(name.split()[0] == f"{SWIFT_PREFIX}.add" for name in registered), f"registered: {registered}")
+    expect(one("query_task", str(uuid.uuid4())) == {}, "query_task of an unknown id is not {}")
+    expect(isinstance(one("conf"), dict), "conf is not an object")
+    expect("software -> simul:" in one("report")["ok"], "report does not name the software")
+    queues = one("active_queues")
+    expect(SWIFT_QUEUE in [queue["name"] for queue in queues], f"active_queues: {queues}")
+    expect(isinstance(one("clock")["clock"], int), "clock is not a number")
+    return f"stats, active, reserved, scheduled, revoked, registered, query_task, conf, report, active_queues, clock"
+
+
+@scenario("control-commands", 45, needs={"swift-worker"})
+def control_commands():
+    """rate_limit, time_limit, pool_grow/shrink, autoscale, consumers, events and revoke from app.control"""
+    control = app.control
+    to = {"destination": [SWIFT_NODE], "reply": True, "timeout": 3}
+
+    def reply(replies, what):
+        expect(len(replies) == 1 and SWIFT_NODE in replies[0], f"{what}: replies {replies}")
+        return replies[0][SWIFT_NODE]
+
+    ok = reply(control.rate_limit(f"{SWIFT_PREFIX}.add", "100/m", **to), "rate_limit")
+    expect(ok == {"ok": "new rate limit set successfully"}, f"rate_limit: {ok}")
+    registered = app.control.inspect([SWIFT_NODE], timeout=3).registered()[SWIFT_NODE]
+    expect(f"{SWIFT_PREFIX}.add [rate_limit=100/m]" in registered, f"registered after rate_limit: {registered}")
+    off = reply(control.rate_limit(f"{SWIFT_PREFIX}.add", 0, **to), "rate_limit 0")
+    expect(off == {"ok": "rate limit disabled successfully"}, f"rate_limit 0: {off}")
+    unknown = reply(control.rate_limit("no.such.task", "1/s", **to), "rate_limit unknown")
+    expect(unknown == {"error": "unknown task"}, f"rate_limit of an unknown task: {unknown}")
+    limits = reply(control.time_limit(f"{SWIFT_PREFIX}.add", soft=60, hard=120, **to), "time_limit")
+    expect(limits == {"ok": "time limits set successfully"}, f"time_limit: {limits}")
+    reply(control.time_limit(f"{SWIFT_PREFIX}.add", soft=None, hard=None, **to), "time_limit cleared")
+
+    before = app.control.inspect([SWIFT_NODE], timeout=3).stats()[SWIFT_NODE]["pool"]["max-concurrency"]
+    grown = reply(control.pool_grow(1, **to), "pool_grow")
+    expect(grown == {"ok": "pool will grow"}, f"pool_grow: {grown}")
+    after = app.control.inspect([SWIFT_NODE], timeout=3).stats()[SWIFT_NODE]["pool"]["max-concurrency"]
+    expect(after == before + 1, f"max-concurrency {before} then {after}")
+    shrunk = reply(control.pool_shrink(1, **to), "pool_shrink")
+    expect(shrunk == {"ok": "pool will shrink"}, f"pool_shrink: {shrunk}")
+    autoscale = reply(control.autoscale(4, 1, **to), "autoscale")
+    expect("error" in autoscale, f"autoscale: {autoscale}")
+
+    extra = f"interop-extra-{uuid.uuid4().hex[:8]}"
+    added = reply(control.add_consumer(extra, **to), "add_consumer")
+    expect(added == {"ok": f"add consumer {extra}"}, f"add_consumer: {added}")
+    routed = app.send_task(f"{SWIFT_PREFIX}.add", (40, 2), queue=extra)
+    expect(get(routed, 20) == 42, "the task sent to the added queue did not run")
+    cancelled = reply(control.cancel_consumer(extra, **to), "cancel_consumer")
+    expect(cancelled == {"ok": f"no longer consuming from {extra}"}, f"cancel_consumer: {cancelled}")
+
+    expect("ok" in reply(control.disable_events(**to), "disable_events"), "disable_events")
+    expect("ok" in reply(control.enable_events(**to), "enable_events"), "enable_events")
+    task_id = str(uuid.uuid4())
+    revoked = reply(control.revoke(task_id, **to), "revoke")
+    expect(revoked == {"ok": f"tasks {{'{task_id}'}} flagged as revoked"}, f"revoke: {revoked}")
+    terminated = reply(control.revoke(task_id, terminate=True, signal="SIGKILL", **to), "revoke terminate")
+    expect(terminated == {"ok": "terminate: tasks unknown"}, f"revoke terminate: {terminated}")
+    listed = app.control.inspect([SWIFT_NODE], timeout=3).revoked()[SWIFT_NODE]
+    expect(task_id in listed, f"inspect revoked does not list {task_id}")
+    return "rate_limit, time_limit, pool_grow/shrink, autoscale (error), add/cancel_consumer, events, revoke"
+
+
+@scenario("flower-control", 45, needs={"swift-worker", "flower"})
+def flower_control():
+    """Flower's worker buttons (grow, shrink, autoscale, consumers, revoke) on the Swift worker"""
+    import urllib.error
+
+    def post(path):
+        request = urllib.request.Request(FLOWER_URL + path, data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    # Flower's control endpoints need the worker in its inspector's cache, which a refresh fills.
+    wait_until(f"{SWIFT_NODE} in Flower's /api/workers", 15,
+               lambda: SWIFT_NODE in flower_get("/api/workers?refresh=1"), interval=0.5)
+    checks = [
+        (f"/api/worker/pool/grow/{SWIFT_NODE}?n=1", 200, f"Growing '{SWIFT_NODE}' worker's pool by 1"),
+        (f"/api/worker/pool/shrink/{SWIFT_NODE}?n=1", 200, f"Shrinking '{SWIFT_NODE}' worker's pool by 1"),
+        (f"/api/worker/pool/autoscale/{SWIFT_NODE}?min=1&max=3", 403, "Autoscale not enabled"),
+        (f"/api/worker/queue/add-consumer/{SWIFT_NODE}?queue=flower-extra", 200, "add consumer flower-extra"),
+        (f"/api/worker/queue/cancel-consumer/{SWIFT_NODE}?queue=flower-extra", 200,
+         "no longer consuming from flower-extra"),
+        (f"/api/task/revoke/{uuid.uuid4()}?terminate=true&signal=SIGTERM", 200, "Revoked"),
+    ]
+    for path, status, text in checks:
+        code, body = post(path)
+        expect(code == status and text in body, f"POST {path}: {code} {body!r}, expected {status} with {text!r}")
+    return "grow, shrink, add/cancel consumer and revoke answered 200; autoscale 403 'Autoscale not enabled'"
+
+
+@scenario("c5-swift-control-python-worker", 45, needs={"swift-client"})
+def c5():
+    """simul control asks the Python worker, as celery inspect/control would"""
+    ping = simul("control", "ping", "-d", PY_NODE, "--timeout", "3")
+    expect(ping.returncode == 0 and ping.stdout == f"{PY_NODE}: OK pong\n", f"ping: {simul_output(ping)}")
+    stats = simul("control", "stats", "-d", PY_NODE, "--timeout", "3", "--json")
+    expect(stats.returncode == 0, f"stats: {simul_output(stats)}")
+    pool = json.loads(stats.stdout)[PY_NODE]["pool"]
+    expect(pool["implementation"] == "celery.concurrency.prefork:TaskPool", f"stats pool: {pool}")
+    rate = simul("control", "rate_limit", "pytasks.add", "100/m", "-d", PY_NODE, "--timeout", "3")
+    expect(rate.stdout == f"{PY_NODE}: OK new rate limit set successfully\n", f"rate_limit: {simul_output(rate)}")
+    simul("control", "rate_limit", "pytasks.add", "0", "-d", PY_NODE, "--timeout", "3")
+    unknown = simul("control", "rate_limit", "no.such.task", "1/s", "-d", PY_NODE, "--timeout", "3")
+    expect(unknown.returncode == 1 and unknown.stdout == f"{PY_NODE}: error: unknown task\n",
+           f"rate_limit of an unknown task: {simul_output(unknown)}")
+    queues = simul("control", "active_queues", "-d", PY_NODE, "--timeout", "3", "--json")
+    names = [queue["name"] for queue in json.loads(queues.stdout)[PY_NODE]]
+    expect(names == ["celery"], f"active_queues: {names}")
+    return f"ping, stats (prefork pool), rate_limit ok and unknown task, active_queues {names} from {PY_NODE}"
+
+
+@scenario("celery-cli-control", 60, needs={"swift-worker"})
+def celery_cli_control():
+    """celery inspect and celery control, the Python CLI, against the Swift worker"""
+    here = os.path.dirname(os.path.abspath(__file__))
+
+    def celery(*arguments):
+        command = [sys.executable, "-m", "celery", "-A", "pytasks", *arguments, "-d", SWIFT_NODE, "-t", "3"]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=here)
+
+    results = []
+    for method in ("ping", "stats", "active", "reserved", "scheduled", "revoked", "registered", "conf", "report",
+                   "active_queues", "clock"):
+        process = celery("inspect", method, "-j")
+        expect(process.returncode == 0, f"celery inspect {method}: exit {process.returncode} {process.stderr!r}")
+        reply = json.loads(process.stdout)
+        expect(list(reply) == [SWIFT_NODE], f"celery inspect {method}: replies from {list(reply)}")
+        results.append(method)
+    rate = celery("control", "rate_limit", f"{SWIFT_PREFIX}.add", "10/m", "-j")
+    # `celery control -j` prints the broadcast's list of {node: reply}.
+    expect(json.loads(rate.stdout or "[]") == [{SWIFT_NODE: {"ok": "new rate limit set successfully"}}],
+           f"celery control rate_limit: {rate.stdout!r} {rate.stderr!r}")
+    celery("control", "rate_limit", f"{SWIFT_PREFIX}.add", "0", "-j")
+    grow = celery("control", "pool_grow", "1", "-j")
+    expect(json.loads(grow.stdout or "[]") == [{SWIFT_NODE: {"ok": "pool will grow"}}], f"pool_grow: {grow.stdout!r}")
+    shrink = celery("control", "pool_shrink", "1", "-j")
+    expect(json.loads(shrink.stdout or "[]") == [{SWIFT_NODE: {"ok": "pool will shrink"}}],
+           f"pool_shrink: {shrink.stdout!r}")
+    return f"celery inspect {', '.join(results)}; celery control rate_limit, pool_grow, pool_shrink"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The runner
 

@@ -37,7 +37,8 @@ struct SimulCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, BenchCommand.self, WorkerCommand.self, SendCommand.self, ChainCommand.self,
             ResultCommand.self,
-            InspectCommand.self, PurgeCommand.self, BeatCommand.self, DeadLettersCommand.self, DashboardCommand.self,
+            InspectCommand.self, ControlCommand.self, RevokeCommand.self, PurgeCommand.self, BeatCommand.self,
+            DeadLettersCommand.self, DashboardCommand.self,
         ]
     )
 }

@@ -32,6 +32,12 @@ struct WorkerCommand: AsyncParsableCommand {
         transform: { try parseInt($0, "--concurrency") })
     var concurrency: Int?
 
+    @Option(
+        parsing: .unconditional,
+        help: "The most tasks at once that pool_grow may reach (default: 4 × --concurrency; processes: --concurrency).",
+        transform: { try parseInt($0, "--max-concurrency") })
+    var maxConcurrency: Int?
+
     @Option(help: "solo, threads, processes or async.")
     var pool = "threads"
 
@@ -78,6 +84,14 @@ struct WorkerCommand: AsyncParsableCommand {
         if let concurrency {
             guard concurrency >= 1 else { throw CLIError("--concurrency must be at least 1, got \(concurrency)") }
             configuration.concurrency = concurrency
+        }
+        if let maxConcurrency {
+            guard maxConcurrency >= configuration.concurrency else {
+                throw CLIError(
+                    "--max-concurrency must be at least the concurrency (\(configuration.concurrency)), got \(maxConcurrency)"
+                )
+            }
+            configuration.maxConcurrency = maxConcurrency
         }
         guard prefetchMultiplier >= 1 else {
             throw CLIError("--prefetch-multiplier must be at least 1, got \(prefetchMultiplier)")

@@ -195,15 +195,50 @@ final class RedisListener: Sendable {
     }
 
     private func handleControl(_ payload: ByteBuffer) {
-        guard let control = state.withLock({ $0.control }),
-            let (headers, body) = Kombu.open(payload.readableBytesView), case .object(let fields) = body,
-            let method = fields["method"]?.stringValue
-        else { return }
-        if let expires = headers["expires"]?.doubleValue, expires < clock.now.timeIntervalSince1970 { return }
-        if case .array(let destinations)? = fields["destination"],
-            !destinations.contains(.string(control.node))
-        {
-            return
+        guard let control = state.withLock({ $0.control }) else { return }
+        switch Self.controlRequest(payload.readableBytesView, for: control.node, now: clock.now) {
+        case .request(let request): control.continuation.yield(request)
+        case .notForThisNode: break
+        case .malformed(let reason):
+            logger.warning("ignoring a remote-control message: \(reason)")
+        }
+    }
+
+    /// What a pidbox message on the channel is for `node`.
+    enum ControlMessage: Equatable {
+        /// A command for this node.
+        case request(ControlRequest)
+        /// A command for other nodes, or one that has expired.
+        case notForThisNode
+        /// Not a command: logged and ignored, as kombu does.
+        case malformed(String)
+    }
+
+    /// Reads a pidbox message as kombu's `Node.handle_message` does: run it iff the node is in `destination`, or
+    /// `pattern` with `matcher` (`glob` or `pcre`) matches it, or neither is given.
+    static func controlRequest(_ bytes: some Collection<UInt8>, for node: String, now: Date) -> ControlMessage {
+        guard let (headers, body) = Kombu.open(bytes) else {
+            return .malformed("not a kombu envelope with a JSON body (\(bytes.count) bytes)")
+        }
+        guard case .object(let fields) = body else { return .malformed("its body is not a JSON object") }
+        guard let method = fields["method"]?.stringValue, !method.isEmpty else {
+            return .malformed("its body has no method")
+        }
+        let arguments: [String: JSONValue]
+        switch fields["arguments"] {
+        case .object(let values)?: arguments = values
+        case nil, .null?: arguments = [:]
+        default: return .malformed("the arguments of '\(method)' are not a JSON object")
+        }
+        // `headers.expires` is ignored, as Python workers ignore it: a skewed clock would otherwise lose revokes.
+        switch fields["destination"] {
+        case .array(let destinations)? where !destinations.isEmpty:
+            guard destinations.contains(.string(node)) else { return .notForThisNode }
+        case nil, .null?, .array?:
+            if let pattern = fields["pattern"]?.stringValue, let matcher = fields["matcher"]?.stringValue {
+                guard Self.matches(node, pattern: pattern, matcher: matcher) else { return .notForThisNode }
+            }
+        default: return .malformed("the destination of '\(method)' is neither a list nor null")
         }
         var replyTo: ControlRequest.ReplyAddress?
         if let exchange = fields["reply_to"]?["exchange"]?.stringValue,
@@ -211,10 +246,22 @@ final class RedisListener: Sendable {
         {
             replyTo = ControlRequest.ReplyAddress(exchange: exchange, routingKey: routingKey)
         }
-        control.continuation.yield(
+        return .request(
             ControlRequest(
-                method: method, arguments: fields["arguments"]?.objectValue ?? [:], replyTo: replyTo,
-                ticket: fields["ticket"]?.stringValue))
+                method: method, arguments: arguments, replyTo: replyTo, ticket: fields["ticket"]?.stringValue,
+                clock: headers["clock"]?.intValue))
+    }
+
+    /// kombu's matchers: `glob` is fnmatch, `pcre` a regular expression matched at the start.
+    static func matches(_ node: String, pattern: String, matcher: String) -> Bool {
+        switch matcher {
+        case "glob": return fnmatch(pattern, node, 0) == 0
+        case "pcre":
+            guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
+            let range = NSRange(node.startIndex..., in: node)
+            return regex.firstMatch(in: node, options: .anchored, range: range) != nil
+        default: return false
+        }
     }
 
     // MARK: Dispatch

@@ -9,6 +9,11 @@ final class RateLimiter: Sendable {
     /// A limiter that waits on `clock`.
     init(clock: any QueueClock) { self.clock = clock }
 
+    /// Forgets the turns given to `name`: its rate changed, and the next start follows the new one.
+    func reset(_ name: String) {
+        _ = nextStart.withLock { $0.removeValue(forKey: name) }
+    }
+
     /// Waits for this task's turn.
     func acquire(_ name: String, rate: RateLimit) async throws {
         let now = clock.now

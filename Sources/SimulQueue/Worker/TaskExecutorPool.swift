@@ -11,11 +11,11 @@ final class TaskExecutorPool: Sendable {
         pool = configuration.pool
         switch configuration.pool {
         case .solo, .threads:
-            threads = ThreadPool(maxWorkers: configuration.concurrency, namePrefix: "simul-task")
+            threads = ThreadPool(maxWorkers: configuration.poolCapacity, namePrefix: "simul-task")
             processes = nil
         case .processes:
             var processConfiguration = configuration.processPool
-            processConfiguration.maxWorkers = configuration.concurrency
+            processConfiguration.maxWorkers = configuration.poolCapacity
             threads = nil
             processes = ProcessPool(processConfiguration)
         case .async:

@@ -26,7 +26,7 @@ extension Worker {
                         context: TaskContext(
                             id: job.message.id, name: job.message.task, retries: job.message.retries,
                             hostname: configuration.name),
-                        message: job.message)
+                        message: job.message, started: now)
                 }
                 return next
             }
@@ -34,6 +34,10 @@ extension Worker {
             case .run(let job, let revoked): await process(job, revoked: revoked)
             case .wait: guard (try? await readyPermits.acquire()) != nil else { return }
             case .stop: return
+            case .retire:
+                // The permit that woke this slot may stand for a ready job: pass it on.
+                readyPermits.release()
+                return
             }
         }
     }
@@ -49,7 +53,7 @@ extension Worker {
         } else if let expires = message.expires, expires <= started {
             outcome = .revoked("expired")
         } else if let task {
-            if let rate = task.options.rateLimit { try? await limiter.acquire(task.name, rate: rate) }
+            if let rate = rateLimit(of: task) { try? await limiter.acquire(task.name, rate: rate) }
             let startedState = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .started)] : []
             committer.enqueue(results: startedState, events: taskEvent("task-started", message))
             outcome = await execute(task, message, context, tag: job.tag)
@@ -83,8 +87,9 @@ extension Worker {
         -> Outcome
     {
         // A message's limits were range-checked when it was decoded; a task's own are clamped the same way.
-        let soft = (message.softTimeLimit ?? task.options.softTimeLimit).map { min($0, Seconds.limit) }
-        let hard = (message.hardTimeLimit ?? task.options.hardTimeLimit).map { min($0, Seconds.limit) }
+        let limits = timeLimits(of: task)
+        let soft = (message.softTimeLimit ?? limits.soft).map { min($0, Seconds.limit) }
+        let hard = (message.hardTimeLimit ?? limits.hard).map { min($0, Seconds.limit) }
         let run: @Sendable () async -> Outcome = {
             do {
                 return .success(try await self.executor.run(task, message, context))
@@ -126,6 +131,17 @@ extension Worker {
             logger.warning("task \(task.name)[\(message.id)] passed its hard time limit; its thread is abandoned")
         }
         return outcome
+    }
+
+    /// The task's rate limit: the one remote control set, else its own.
+    func rateLimit(of task: RegisteredTask) -> RateLimit? {
+        limitOverrides.withLock { $0.rates[task.name] } ?? task.options.rateLimit
+    }
+
+    /// The task's soft and hard time limits: the ones remote control set, else its own.
+    func timeLimits(of task: RegisteredTask) -> (soft: Double?, hard: Double?) {
+        limitOverrides.withLock { $0.timeLimits[task.name] }
+            ?? (task.options.softTimeLimit, task.options.hardTimeLimit)
     }
 
     /// Turns a thrown error into an outcome, using the reason the task was stopped when it was stopped.

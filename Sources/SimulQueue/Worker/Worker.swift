@@ -39,11 +39,30 @@ public final class Worker: Service, Sendable {
     let limiter: RateLimiter
     let executor: TaskExecutorPool
     let started: Date
+    /// Slot loops to start: `pool_grow` yields how many, and the slot group starts them.
+    let newSlots: AsyncStream<Int>
+    let newSlotsContinuation: AsyncStream<Int>.Continuation
+    /// Task events on or off: ``WorkerConfiguration/taskEvents``, then `enable_events` and `disable_events`.
+    let taskEventsEnabled: Atomic<Bool>
+    /// Celery's Lamport clock, which remote control carries in its headers.
+    let lamportClock = Atomic<Int>(0)
+    /// Rate and time limits set by remote control, by task name; they override the task's own.
+    let limitOverrides = Mutex(LimitOverrides())
+
+    /// Limits set by `rate_limit` and `time_limit`, over the registered ones.
+    struct LimitOverrides {
+        /// A task's rate limit; `.some(nil)` when remote control turned it off.
+        var rates: [String: RateLimit?] = [:]
+        /// A task's soft and hard time limits; `nil` for no limit.
+        var timeLimits: [String: (soft: Double?, hard: Double?)] = [:]
+    }
 
     /// A running task's handles: what stops it.
     struct Running {
         let context: TaskContext
         let message: TaskMessage
+        /// When it started, for `inspect active`.
+        let started: Date
         var work: Task<Void, Never>?
     }
 
@@ -96,10 +115,14 @@ public final class Worker: Service, Sendable {
             State(
                 machine: WorkerStateMachine(
                     prefetch: configuration.prefetch, concurrency: configuration.concurrency,
-                    shutdownTimeout: configuration.shutdownTimeout, revocationLimits: configuration.revocationLimits)))
+                    shutdownTimeout: configuration.shutdownTimeout, revocationLimits: configuration.revocationLimits,
+                    queues: configuration.queues, maxConcurrency: configuration.poolCapacity,
+                    resizable: configuration.pool != .solo)))
         committer = Committer(broker: broker, backend: backend, logger: logger, clock: clock)
         limiter = RateLimiter(clock: clock)
         executor = TaskExecutorPool(configuration: configuration)
+        (newSlots, newSlotsContinuation) = AsyncStream.makeStream(of: Int.self)
+        taskEventsEnabled = Atomic(configuration.taskEvents)
     }
 
     /// The current counts.
@@ -123,13 +146,14 @@ public final class Worker: Service, Sendable {
     /// Stops warm, or cold when `cold` is set or a warm shutdown is under way already.
     private func stop(cold forced: Bool) {
         let now = clock.now
-        let (running, cold) = state.withLock { state -> ([Task<Void, Never>], Bool) in
+        let (running, cold, slots) = state.withLock { state -> ([Task<Void, Never>], Bool, Int) in
             let cold = state.machine.stop(cold: forced, at: now)
-            return (cold ? state.running.values.compactMap(\.work) : [], cold)
+            return (cold ? state.running.values.compactMap(\.work) : [], cold, state.machine.slots)
         }
         for work in running { work.cancel() }
         if cold { committer.abandon() }
-        for _ in 0..<configuration.concurrency { readyPermits.release() }
+        newSlotsContinuation.finish()
+        for _ in 0..<slots { readyPermits.release() }
         changed.signal()
         scheduleChanged.signal()
     }
@@ -172,6 +196,10 @@ public final class Worker: Service, Sendable {
             group.addTask {
                 await withTaskGroup(of: Void.self) { slotGroup in
                     for _ in 0..<slots { slotGroup.addTask { await self.slotLoop() } }
+                    // `pool_grow` adds slots; the stream ends when the worker stops.
+                    for await count in self.newSlots {
+                        for _ in 0..<count { slotGroup.addTask { await self.slotLoop() } }
+                    }
                 }
             }
             group.addTask { await self.releaseScheduled() }
@@ -205,7 +233,7 @@ public final class Worker: Service, Sendable {
         var failures = 0
         while !isStopping {
             let generation = changed.generation
-            let capacity = state.withLock { $0.machine.fetchCapacity }
+            let (capacity, queues) = state.withLock { ($0.machine.fetchCapacity, $0.machine.queues) }
             guard capacity > 0 else {
                 await changed.wait(after: generation)
                 continue
@@ -213,7 +241,7 @@ public final class Worker: Service, Sendable {
             let deliveries: [Delivery]
             do {
                 deliveries = try await broker.receive(
-                    from: configuration.queues, limit: capacity, lease: configuration.lease, timeout: .seconds(1))
+                    from: queues, limit: capacity, lease: configuration.lease, timeout: .seconds(1))
                 failures = 0
             } catch let error as QueueError where error.isBrokerGone {
                 logger.error("\(error); stopping")
@@ -351,8 +379,10 @@ public final class Worker: Service, Sendable {
 
     /// Adds `revocations`, from the broker or by remote control, to the revoked set, and stops the running tasks
     /// they revoke with termination. The lock is held for O(new revocations + running tasks).
-    func applyRevocations(_ revocations: [Revocation]) {
-        guard !revocations.isEmpty else { return }
+    /// - Returns: the ids of the running tasks it stops.
+    @discardableResult
+    func applyRevocations(_ revocations: [Revocation]) -> [String] {
+        guard !revocations.isEmpty else { return [] }
         let now = clock.now
         let toStop = state.withLock { state -> [(TaskContext, Task<Void, Never>?)] in
             state.machine.revoke(revocations, at: now).compactMap { tag in
@@ -365,6 +395,7 @@ public final class Worker: Service, Sendable {
             context.stop(.revoked("terminated"))
             work?.cancel()
         }
+        return toStop.map(\.0.id)
     }
 
     /// After fetching stops: put back what is waiting, let running tasks finish, put back what is left.
@@ -397,7 +428,9 @@ public final class Worker: Service, Sendable {
     // MARK: Events
 
     func workerEvent(_ type: String) -> QueueEvent {
-        let (active, processed) = state.withLock { ($0.machine.running.count, $0.machine.processed) }
+        let (active, processed, concurrency, queues) = state.withLock {
+            ($0.machine.running.count, $0.machine.processed, $0.machine.concurrency, $0.machine.queues)
+        }
         var load: [JSONValue] = []
         var averages = [Double](repeating: 0, count: 3)
         if getloadavg(&averages, 3) == 3 { load = averages.map { .number(($0 * 100).rounded() / 100) } }
@@ -407,8 +440,8 @@ public final class Worker: Service, Sendable {
                 "freq": .number(configuration.heartbeatInterval.seconds), "active": .integer(Int64(active)),
                 "processed": .integer(Int64(processed)), "loadavg": .array(load), "sw_ident": "simul",
                 "sw_ver": "0.1", "sw_sys": .string(SystemInfo.operatingSystem),
-                "pool": .string(configuration.pool.rawValue), "concurrency": .integer(Int64(configuration.concurrency)),
-                "queues": .array(configuration.queues.map(JSONValue.string)),
+                "pool": .string(configuration.pool.rawValue), "concurrency": .integer(Int64(concurrency)),
+                "queues": .array(queues.map(JSONValue.string)),
             ])
     }
 
@@ -416,7 +449,7 @@ public final class Worker: Service, Sendable {
     func taskEvent(_ type: String, _ message: TaskMessage, _ fields: @autoclosure () -> [String: JSONValue] = [:])
         -> [QueueEvent]
     {
-        guard configuration.taskEvents else { return [] }
+        guard taskEventsEnabled.load(ordering: .relaxed) else { return [] }
         var fields = fields()
         fields["uuid"] = .string(message.id)
         return [QueueEvent(type, hostname: configuration.name, at: clock.now, fields)]

@@ -23,6 +23,11 @@ public struct WorkerConfiguration: Sendable {
     public var pool: Pool = .threads
     /// Tasks run at once.
     public var concurrency: Int = SystemInfo.availableCPUs
+    /// The most tasks at once that remote control's `pool_grow` may reach. When `nil`: four times ``concurrency``
+    /// for the threads and async pools (threads start only when used, so room costs little), and ``concurrency``
+    /// itself for the processes pool, which then cannot grow: a process pool with room to spare may start a new
+    /// process when a task is submitted just before a finishing process is idle again.
+    public var maxConcurrency: Int?
     /// Messages held per unit of concurrency, running or waiting (Celery's `worker_prefetch_multiplier`).
     public var prefetchMultiplier: Int = 4
     /// How long a received message stays leased; the worker renews leases at a third of this.
@@ -52,6 +57,15 @@ public struct WorkerConfiguration: Sendable {
 
     /// A configuration with the defaults.
     public init() {}
+
+    /// The most slots the pool has room for: ``maxConcurrency``, and never less than ``concurrency``.
+    public var poolCapacity: Int {
+        switch pool {
+        case .solo: 1
+        case .processes: max(concurrency, maxConcurrency ?? concurrency)
+        case .threads, .async: max(concurrency, maxConcurrency ?? 4 * concurrency)
+        }
+    }
 
     /// The most messages held at once.
     public var prefetch: Int { max(1, concurrency) * max(1, prefetchMultiplier) }

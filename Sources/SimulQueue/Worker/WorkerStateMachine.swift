@@ -34,10 +34,35 @@ struct WorkerStateMachine {
         case wait
         /// The worker is stopping: the slot ends.
         case stop
+        /// The pool shrank: this slot ends, the others go on.
+        case retire
     }
 
-    let prefetch: Int
-    let concurrency: Int
+    /// What a request to resize the pool came to: Celery's `pool_grow` and `pool_shrink`.
+    enum Resize: Equatable {
+        /// The pool has `concurrency` slots now; the shell starts `newSlots` slot loops (the rest retire when they
+        /// next look for work).
+        case resized(concurrency: Int, newSlots: Int)
+        /// Refused, with the reason a remote-control client sees.
+        case refused(String)
+    }
+
+    /// Messages held per slot: the prefetch is `concurrency × prefetchMultiplier`.
+    let prefetchMultiplier: Int
+    /// The most slots `pool_grow` may reach: the pool was made with room for this many.
+    let maxConcurrency: Int
+    /// Whether the pool can change its size (the solo pool cannot).
+    let resizable: Bool
+    /// The most messages held waiting to run; it follows the concurrency.
+    private(set) var prefetch: Int
+    /// Tasks that may run at once.
+    private(set) var concurrency: Int
+    /// Slot loops that have not retired; more than `concurrency` for a while after a shrink.
+    private(set) var slots: Int
+    /// The queues the worker consumes from, in order.
+    private(set) var queues: [String]
+    /// Tasks started, by name: Celery's `stats.total`.
+    private(set) var totals: [String: Int] = [:]
     /// How long a warm shutdown lets running tasks finish and results be written.
     let shutdownTimeout: Duration
     private(set) var phase = Phase.running
@@ -58,11 +83,70 @@ struct WorkerStateMachine {
     private(set) var processed = 0
     private(set) var failed = 0
 
-    init(prefetch: Int, concurrency: Int, shutdownTimeout: Duration, revocationLimits: RevokedSet.Limits) {
+    init(
+        prefetch: Int, concurrency: Int, shutdownTimeout: Duration, revocationLimits: RevokedSet.Limits,
+        queues: [String] = ["celery"], maxConcurrency: Int? = nil, resizable: Bool = true
+    ) {
         self.prefetch = prefetch
         self.concurrency = concurrency
         self.shutdownTimeout = shutdownTimeout
+        self.queues = queues
+        self.maxConcurrency = max(concurrency, maxConcurrency ?? concurrency)
+        self.resizable = resizable
+        prefetchMultiplier = max(1, prefetch / max(1, concurrency))
+        slots = concurrency
         revoked = RevokedSet(limits: revocationLimits)
+    }
+
+    // MARK: Remote control
+
+    /// Grows the pool by `n` slots (Celery's `pool_grow`), up to ``maxConcurrency``; the prefetch grows with it.
+    mutating func grow(by n: Int) -> Resize {
+        guard resizable else { return .refused("the solo pool runs one task at a time; it cannot grow") }
+        guard n >= 1 else { return .refused("pool_grow needs n of at least 1, got \(n)") }
+        guard phase == .running else { return .refused("the worker is shutting down") }
+        guard concurrency + n <= maxConcurrency else {
+            return .refused(
+                "cannot grow the pool to \(concurrency + n): this worker was started with room for \(maxConcurrency) "
+                    + "(simul worker --max-concurrency)")
+        }
+        concurrency += n
+        prefetch = concurrency * prefetchMultiplier
+        // Slots that a shrink asked to retire and that have not yet retired are kept instead of new ones.
+        let newSlots = max(0, concurrency - slots)
+        slots += newSlots
+        return .resized(concurrency: concurrency, newSlots: newSlots)
+    }
+
+    /// Shrinks the pool by `n` slots (Celery's `pool_shrink`), keeping at least one; running tasks finish, and their
+    /// slots then retire. The prefetch shrinks with it.
+    mutating func shrink(by n: Int) -> Resize {
+        guard resizable else { return .refused("the solo pool runs one task at a time; it cannot shrink") }
+        guard n >= 1 else { return .refused("pool_shrink needs n of at least 1, got \(n)") }
+        guard concurrency - n >= 1 else {
+            return .refused("cannot shrink the pool of \(concurrency) by \(n): at least one slot stays")
+        }
+        concurrency -= n
+        prefetch = concurrency * prefetchMultiplier
+        return .resized(concurrency: concurrency, newSlots: 0)
+    }
+
+    /// Starts consuming from `queue` (Celery's `add_consumer`); adding a queue consumed already changes nothing.
+    /// - Returns: whether the queue is new.
+    @discardableResult
+    mutating func addConsumer(_ queue: String) -> Bool {
+        guard !queues.contains(queue) else { return false }
+        queues.append(queue)
+        return true
+    }
+
+    /// Stops consuming from `queue` (Celery's `cancel_consumer`); messages already held from it still run.
+    /// - Returns: whether the queue was consumed.
+    @discardableResult
+    mutating func cancelConsumer(_ queue: String) -> Bool {
+        guard let index = queues.firstIndex(of: queue) else { return false }
+        queues.remove(at: index)
+        return true
     }
 
     // MARK: Fetching
@@ -73,7 +157,7 @@ struct WorkerStateMachine {
     /// receive, so receiving, running and writing overlap. Holding at most prefetch + concurrency bounds what a killed
     /// worker can leave to run twice: its running and finished-but-unwritten messages.
     var fetchCapacity: Int {
-        guard phase == .running else { return 0 }
+        guard phase == .running, !queues.isEmpty else { return 0 }
         return max(0, min(prefetch - (held.count - finished.count), prefetch + concurrency - held.count))
     }
 
@@ -107,6 +191,9 @@ struct WorkerStateMachine {
     /// Messages ready to run, in the order they will start: Celery's reserved.
     var readyJobs: [Job] { ready.compactMap { held[$0] } }
 
+    /// Running messages.
+    var runningJobs: [Job] { running.compactMap { held[$0] } }
+
     /// Messages waiting for their ETA, earliest first.
     var scheduledJobs: [Job] {
         scheduled.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.compactMap { held[$0.key] }
@@ -117,10 +204,15 @@ struct WorkerStateMachine {
     /// The next job for a free slot, marked running.
     mutating func next(at now: Date) -> Next {
         guard phase == .running else { return .stop }
+        if slots > concurrency {
+            slots -= 1
+            return .retire
+        }
         while !ready.isEmpty {
             let tag = ready.removeFirst()
             guard let job = held[tag] else { continue }
             running.insert(tag)
+            totals[job.message.task, default: 0] += 1
             return .run(job, revoked: revoked.contains(job.message.id, now: now))
         }
         return .wait
