@@ -186,7 +186,8 @@ let package = Package(
         .target(
             name: "SimulProcessSupport",
             dependencies: [
-                "Simul", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "Simul", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/SimulProcessSupport"
         ),

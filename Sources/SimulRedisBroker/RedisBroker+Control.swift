@@ -50,7 +50,7 @@ extension RedisBroker {
         _ method: String, arguments: [String: JSONValue], destination: [String]?, reply: Bool, timeout: Duration,
         limit: Int?
     ) async throws -> [ControlAnswer] {
-        let channel = Kombu.fanoutChannel(database: configuration.database, exchange: "celery.pidbox")
+        let channel = kombu.fanoutChannel(database: configuration.database, exchange: "celery.pidbox")
         var body: [String: JSONValue] = [
             "method": .string(method), "arguments": .object(arguments),
             "destination": destination.map { .array($0.map(JSONValue.string)) } ?? nil, "pattern": nil,
@@ -74,10 +74,10 @@ extension RedisBroker {
         let envelope = Kombu.envelope(
             body: .object(body), headers: headers, exchange: "celery.pidbox", routingKey: "", deliveryMode: 2)
         let binding = Kombu.bindingMember(routingKey: client, queue: queue)
-        let lists = Kombu.prioritySteps.map { Kombu.listKey(queue, priority: $0) }
+        let lists = Kombu.prioritySteps.map { kombu.listKey(queue, priority: $0) }
         _ = try await redis {
             try await self.pool.pipeline([
-                ["SADD", RedisArgument(Kombu.bindingKey(exchange)), RedisArgument(binding)],
+                ["SADD", RedisArgument(kombu.bindingKey(exchange)), RedisArgument(binding)],
                 ["PUBLISH", RedisArgument(channel), RedisArgument(bytes: envelope)],
             ])
         }
@@ -115,7 +115,7 @@ extension RedisBroker {
 
     private func removeReplyQueue(exchange: String, binding: String, lists: [String]) async {
         _ = try? await pool.pipeline([
-            ["SREM", RedisArgument(Kombu.bindingKey(exchange)), RedisArgument(binding)],
+            ["SREM", RedisArgument(kombu.bindingKey(exchange)), RedisArgument(binding)],
             ["DEL"] + lists.map { RedisArgument($0) },
         ])
     }

@@ -53,7 +53,7 @@ struct ControlCommandTests {
     @Test func controlAndRevokeReachARunningWorker() async throws {
         let server = try await RedisServer.start()
         defer { server.stop() }
-        let url = server.url + "/0"
+        let url = server.url()
         let worker = try startSimul(["worker", "--broker", url, "-n", "cli@test", "-c", "2", "--pool", "threads"])
         defer {
             if worker.isRunning {

@@ -24,8 +24,8 @@ struct RedisRemoteControlTests {
 
         static func start(configure: (inout WorkerConfiguration) -> Void = { _ in }) async throws -> Fixture {
             let server = try await RedisServer.start()
-            let broker = try RedisBroker(url: server.url + "/0")
-            let asker = try RedisBroker(url: server.url + "/0")
+            let broker = try RedisBroker(url: server.url())
+            let asker = try RedisBroker(url: server.url())
             let queue = QueueHarness(broker: broker) {
                 $0.name = RedisRemoteControlTests.node
                 $0.maxConcurrency = 8
