@@ -202,7 +202,8 @@ def make_certificates(directory):
          ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", *leaf]),
         (paths["client_key"], paths["client_cert"], "/CN=simul-interop-client", leaf),
     ]:
-        command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", keyout,
+        command = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                   "-days", "2", "-keyout", keyout,
                    "-out", out, "-subj", subject, *extra]
         if subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
             raise SetupError(f"openssl could not make {out}")

@@ -93,7 +93,7 @@ struct WorkerProcessTests {
             "\(complaint)")
         #expect(complaint.split(separator: "\n").count == 1)
 
-        try server.start()
+        try await server.restart()
         let queued = try QueueCommandTests.simul(["inspect", "queues", "--broker", url])
         #expect(queued.output == "celery: 1 waiting\n")
         let result = try QueueCommandTests.simul(["result", id, "--broker", url])

@@ -28,20 +28,19 @@ package final class RedisServer: Sendable {
     /// The port of the master on 127.0.0.1 this server replicates, if it is a replica.
     private let replicaOf: Int?
     private let durable: Bool
-    /// Whether the directory is the server's own, removed when the server is released.
-    private let ownsDirectory: Bool
+    /// A directory of the server's own, removed when the server is released.
+    private let removedOnRelease = Mutex<String?>(nil)
     private let process = Mutex<ChildProcess?>(nil)
 
     /// Picks a free port; ``start()`` starts the server in `directory`.
     package convenience init(directory: String, durable: Bool = true, password: String? = nil) throws {
         try self.init(
-            directory: directory, durable: durable, password: password, tls: nil, users: [], replicaOf: nil,
-            ownsDirectory: false)
+            directory: directory, durable: durable, password: password, tls: nil, users: [], replicaOf: nil)
     }
 
     private init(
         directory: String, durable: Bool, password: String?, tls: ThrowawayCertificates?, users: [[String]],
-        replicaOf: Int?, ownsDirectory: Bool
+        replicaOf: Int?
     ) throws {
         port = try LoopbackPort.free()
         self.directory = directory
@@ -50,7 +49,6 @@ package final class RedisServer: Sendable {
         self.tls = tls
         self.users = users
         self.replicaOf = replicaOf
-        self.ownsDirectory = ownsDirectory
     }
 
     /// Starts a server in a new temporary directory, removed with the server: what a test asks for. With `tls`, it
@@ -61,18 +59,36 @@ package final class RedisServer: Sendable {
         password: String? = nil, durable: Bool = false, tls: Bool = false,
         serverNames: [String] = ["DNS:localhost", "IP:127.0.0.1"], users: [[String]] = [], replicaOf: Int? = nil
     ) async throws -> RedisServer {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-redis-\(UUID())").path
-        let certificates = tls ? try ThrowawayCertificates.make(in: "\(directory)/tls", serverNames: serverNames) : nil
-        let server = try RedisServer(
-            directory: directory, durable: durable, password: password, tls: certificates, users: users,
-            replicaOf: replicaOf, ownsDirectory: true)
-        try server.start()
-        return server
+        try await onOwnThread {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-redis-\(UUID())").path
+            let certificates =
+                tls ? try ThrowawayCertificates.make(in: "\(directory)/tls", serverNames: serverNames) : nil
+            // The free port chosen may be taken before the server binds it: then it tries again on another, up to
+            // three times.
+            var attempt = 1
+            while true {
+                let server = try RedisServer(
+                    directory: "\(directory)/\(attempt)", durable: durable, password: password, tls: certificates,
+                    users: users, replicaOf: replicaOf)
+                do {
+                    try server.start()
+                    server.removedOnRelease.withLock { $0 = directory }
+                    return server
+                } catch is Exited where attempt < 3 {
+                    attempt += 1
+                }
+            }
+        }
+    }
+
+    /// ``start()`` for a test: starts the server again, on a thread of its own.
+    package func restart() async throws {
+        try await onOwnThread { try self.start() }
     }
 
     deinit {
         stop()
-        if ownsDirectory { try? FileManager.default.removeItem(atPath: directory) }
+        if let removed = removedOnRelease.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: removed) }
     }
 
     /// `redis://[:password@]127.0.0.1:port/database`; for a TLS server, `rediss://…` with the authority to trust
@@ -124,13 +140,21 @@ package final class RedisServer: Sendable {
             process = server
         }
         // A redis-server process is starting: nothing to wait on but its answer.
+        var exited = false
         try Waiting.until(20, "redis-server on 127.0.0.1:\(port)", pause: 0.02) {
-            guard process.withLock({ $0?.isRunning ?? false }) else {
-                let log = (try? String(contentsOfFile: "\(directory)/redis.log", encoding: .utf8)) ?? ""
-                throw DriverError("redis-server exited:\n\(log)")
-            }
-            return try cli(["ping"]) == "PONG"
+            exited = !process.withLock { $0?.isRunning ?? false }
+            return try exited || cli(["ping"]) == "PONG"
         }
+        if exited {
+            _ = process.withLock { $0.take() }
+            let log = (try? String(contentsOfFile: "\(directory)/redis.log", encoding: .utf8)) ?? ""
+            throw Exited(description: "redis-server on 127.0.0.1:\(port) exited:\n\(log)")
+        }
+    }
+
+    /// The server exited as it started: its port was taken, most often, by another process that got it first.
+    package struct Exited: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Stops the server with `signal` (SIGKILL, as a crash would, unless told otherwise) and waits at most 10 s

@@ -40,27 +40,29 @@ package final class SentinelCluster: Sendable {
         ]
         let ports = try (0..<3).map { _ in try LoopbackPort.free() }
         let cluster = SentinelCluster(first: first, replicas: replicas, sentinelPorts: ports, directory: directory)
-        for port in ports {
-            // A sentinel rewrites its configuration file, so it gets one of its own.
-            let configuration = "\(directory)/sentinel-\(port).conf"
-            try [
-                "port \(port)", "bind 127.0.0.1", "dir \(directory)", "logfile \(directory)/sentinel-\(port).log",
-                "sentinel monitor \(masterName) 127.0.0.1 \(first.port) 2",
-                "sentinel down-after-milliseconds \(masterName) 1000",
-                "sentinel failover-timeout \(masterName) 10000", "sentinel parallel-syncs \(masterName) 1",
-            ].joined(separator: "\n").write(toFile: configuration, atomically: true, encoding: .utf8)
-            try cluster.sentinels.withLock { sentinels in
-                let sentinel = try ChildProcess.start(
-                    ["redis-server", configuration, "--sentinel"], output: .discard, error: .discard)
-                ProcessGroups.remove(sentinel.pid)
-                sentinels.append(sentinel)
+        try await onOwnThread {
+            for port in ports {
+                // A sentinel rewrites its configuration file, so it gets one of its own.
+                let configuration = "\(directory)/sentinel-\(port).conf"
+                try [
+                    "port \(port)", "bind 127.0.0.1", "dir \(directory)", "logfile \(directory)/sentinel-\(port).log",
+                    "sentinel monitor \(masterName) 127.0.0.1 \(first.port) 2",
+                    "sentinel down-after-milliseconds \(masterName) 1000",
+                    "sentinel failover-timeout \(masterName) 10000", "sentinel parallel-syncs \(masterName) 1",
+                ].joined(separator: "\n").write(toFile: configuration, atomically: true, encoding: .utf8)
+                try cluster.sentinels.withLock { sentinels in
+                    let sentinel = try ChildProcess.start(
+                        ["redis-server", configuration, "--sentinel"], output: .discard, error: .discard)
+                    ProcessGroups.remove(sentinel.pid)
+                    sentinels.append(sentinel)
+                }
             }
-        }
-        try Waiting.until(60, "the sentinels know the replicas well enough to promote one", pause: 0.2) {
-            try cluster.sentinelPorts.allSatisfy { port in
-                let known = try cluster.sentinel(port, ["SENTINEL", "replicas", masterName])
-                let fresh = known.matches(of: /info-refresh\n\d{1,3}\n/).count
-                return fresh == replicas.count && known.components(separatedBy: "master-link-status\nok").count == 3
+            try Waiting.until(60, "the sentinels know the replicas well enough to promote one", pause: 0.2) {
+                try cluster.sentinelPorts.allSatisfy { port in
+                    let known = try cluster.sentinel(port, ["SENTINEL", "replicas", masterName])
+                    let fresh = known.matches(of: /info-refresh\n\d{1,3}\n/).count
+                    return fresh == replicas.count && known.components(separatedBy: "master-link-status\nok").count == 3
+                }
             }
         }
         return cluster

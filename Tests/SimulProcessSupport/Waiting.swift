@@ -119,3 +119,11 @@ package func printError(_ text: String) {
 package func printOutput(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
+
+/// Runs `body`, which blocks (it starts processes and waits for them), on a thread of its own, so that a Swift
+/// Testing test awaiting it does not hold one of the few threads every other test's tasks run on.
+package func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}

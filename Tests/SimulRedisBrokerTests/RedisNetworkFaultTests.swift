@@ -31,6 +31,7 @@ struct RedisNetworkFaultTests {
         try await waitUntil("the connection answers again") { (try? await connection.send("PING")) == pong }
 
         proxy.fault = .reset
+        try await waitUntil("the client saw the reset") { !connection.isOpen }
         let reset = await #expect(throws: RedisError.self) { try await connection.send("PING") }
         #expect(reset?.isConnectionClosed == true, "\(reset?.message ?? "")")
         await connection.close()

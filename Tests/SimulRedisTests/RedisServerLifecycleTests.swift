@@ -93,7 +93,7 @@ struct RedisServerLifecycleTests {
             #expect(closed || refused, "unexpected error: \(error)")
         }
 
-        try server.start()
+        try await server.restart()
         try await waitUntil("the pool reconnects") { (try? await pool.send("PING"))?.string == "PONG" }
         #expect(try await pool.send("GET", "k") == .null, "a new server without persistence")
         try await waitUntil("the subscriber resubscribes to the channel") {
