@@ -67,21 +67,21 @@ struct BadInputTests {
     static let brokerless: Set<String> = ["demo", "bench"]
 
     @Test(arguments: cases)
-    func badInputGetsOneLine(arguments: [String], message: String) throws {
+    func badInputGetsOneLine(arguments: [String], message: String) async throws {
         let broker = Self.brokerless.contains(arguments[0]) ? [] : ["--broker", Self.broker]
-        let run = try QueueCommandTests.simul(arguments + broker)
+        let run = try await QueueCommandTests.simul(arguments + broker)
         #expect(run.status == 1)
         #expect(run.error.hasPrefix("Error: \(message)"), "\(run.error)")
         #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
     }
 
-    @Test func anUnknownSchemeAndAnUnreachableRedisGetOneLine() throws {
+    @Test func anUnknownSchemeAndAnUnreachableRedisGetOneLine() async throws {
         for (url, message) in [
             ("foo://x", "bad broker URL 'foo://x': unknown scheme 'foo'"),
             ("redis://127.0.0.1:1/0", "cannot connect to redis at 127.0.0.1:1: connection refused"),
         ] {
             for command in [["send", "simul.add"], ["worker"]] {
-                let run = try QueueCommandTests.simul(command + ["--broker", url])
+                let run = try await QueueCommandTests.simul(command + ["--broker", url])
                 #expect(run.status == 1)
                 #expect(run.error.hasPrefix("Error: \(message)"), "\(command) \(url): \(run.error)")
                 #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
@@ -89,8 +89,8 @@ struct BadInputTests {
         }
     }
 
-    @Test func goodDurationsAreAccepted() throws {
-        let run = try QueueCommandTests.simul([
+    @Test func goodDurationsAreAccepted() async throws {
+        let run = try await QueueCommandTests.simul([
             "send", "simul.add", "--args", "[1, 2]", "--countdown", "0", "--expires", "3600",
             "--time-limit", "30", "--broker", Self.broker,
         ])
@@ -98,20 +98,20 @@ struct BadInputTests {
         #expect(run.output.split(separator: "\n").count == 1)
     }
 
-    @Test func memoryBrokerIsRefusedWhereItWouldLoseTheMessage() throws {
+    @Test func memoryBrokerIsRefusedWhereItWouldLoseTheMessage() async throws {
         for command in [
             ["send", "simul.add"], ["result", "5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f"], ["inspect", "queues"],
         ] {
-            let run = try QueueCommandTests.simul(command + ["--broker", "memory://"])
+            let run = try await QueueCommandTests.simul(command + ["--broker", "memory://"])
             #expect(run.status == 1)
             #expect(run.error.hasPrefix("Error: memory:// lives inside one process"))
             #expect(run.error.split(separator: "\n").count == 1)
         }
     }
 
-    @Test func missingFolderOfAnSQLiteBrokerIsRefusedNotCreated() throws {
+    @Test func missingFolderOfAnSQLiteBrokerIsRefusedNotCreated() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simul-absent-\(UUID())").path
-        let run = try QueueCommandTests.simul(["send", "simul.add", "--broker", "sqlite://\(folder)/q.sqlite"])
+        let run = try await QueueCommandTests.simul(["send", "simul.add", "--broker", "sqlite://\(folder)/q.sqlite"])
         #expect(run.status == 1)
         #expect(
             run.error == "Error: the directory '\(folder)' of the SQLite broker 'sqlite://\(folder)/q.sqlite' does "

@@ -33,18 +33,20 @@ struct ControlCommandTests {
     ]
 
     @Test(arguments: badInput)
-    func badInputGetsOneLineAndExit2(arguments: [String], message: String) throws {
-        let run = try QueueCommandTests.simul(arguments + ["--broker", "redis://127.0.0.1:1/0"])
+    func badInputGetsOneLineAndExit2(arguments: [String], message: String) async throws {
+        let run = try await QueueCommandTests.simul(arguments + ["--broker", "redis://127.0.0.1:1/0"])
         #expect(run.status == 2, "\(run.error)")
         #expect(run.error.hasPrefix("Error: \(message)"), "\(run.error)")
         #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
     }
 
-    @Test func theSQLiteBrokerHasNoRemoteControl() throws {
+    @Test func theSQLiteBrokerHasNoRemoteControl() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-control-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try QueueCommandTests.simul(["control", "ping", "--broker", "sqlite://\(directory.path)/q.sqlite"])
+        let run = try await QueueCommandTests.simul([
+            "control", "ping", "--broker", "sqlite://\(directory.path)/q.sqlite",
+        ])
         #expect(run.status == 1)
         #expect(run.error.hasPrefix("Error: the sqlite broker has no remote control"), "\(run.error)")
         #expect(run.error.split(separator: "\n").count == 1)
@@ -61,54 +63,54 @@ struct ControlCommandTests {
                 worker.waitUntilExit()
             }
         }
-        func control(_ arguments: [String]) throws -> QueueCommandTests.Run {
-            try QueueCommandTests.simul(
+        func control(_ arguments: [String]) async throws -> QueueCommandTests.Run {
+            try await QueueCommandTests.simul(
                 ["control"] + arguments + ["--broker", url, "-d", "cli@test", "--timeout", "5"])
         }
-        try await waitUntil("the worker answers ping") { try control(["ping"]).status == 0 }
+        try await waitUntil("the worker answers ping") { try await control(["ping"]).status == 0 }
 
-        let ping = try control(["ping"])
+        let ping = try await control(["ping"])
         #expect(ping.output == "cli@test: OK pong\n")
-        let stats = try control(["stats", "--json"])
+        let stats = try await control(["stats", "--json"])
         #expect(stats.status == 0)
         let parsed = try JSONValue(parsing: Data(stats.output.utf8))
         #expect(parsed["cli@test"]?["pool"]?["max-concurrency"] == 2)
 
-        let grow = try control(["pool_grow", "-n", "2"])
+        let grow = try await control(["pool_grow", "-n", "2"])
         #expect(grow.output == "cli@test: OK pool will grow\n" && grow.status == 0)
-        let grown = try JSONValue(parsing: Data(try control(["stats", "--json"]).output.utf8))
+        let grown = try await JSONValue(parsing: Data(try control(["stats", "--json"]).output.utf8))
         #expect(grown["cli@test"]?["pool"]?["max-concurrency"] == 4)
 
-        let rate = try control(["rate_limit", "simul.add", "10/m"])
+        let rate = try await control(["rate_limit", "simul.add", "10/m"])
         #expect(rate.output == "cli@test: OK new rate limit set successfully\n")
-        let unknown = try control(["rate_limit", "no.such.task", "10/m"])
+        let unknown = try await control(["rate_limit", "no.such.task", "10/m"])
         #expect(unknown.output == "cli@test: error: unknown task\n" && unknown.status == 1)
-        let registered = try control(["registered"])
+        let registered = try await control(["registered"])
         #expect(registered.output.contains("  - simul.add [rate_limit=10/m]\n"), "\(registered.output)")
 
-        let add = try control(["add_consumer", "extra"])
+        let add = try await control(["add_consumer", "extra"])
         #expect(add.output == "cli@test: OK add consumer extra\n")
-        let queues = try JSONValue(parsing: Data(try control(["active_queues", "--json"]).output.utf8))
+        let queues = try await JSONValue(parsing: Data(try control(["active_queues", "--json"]).output.utf8))
         #expect(queues["cli@test"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["celery", "extra"])
 
-        let autoscale = try control(["autoscale", "4", "1"])
+        let autoscale = try await control(["autoscale", "4", "1"])
         #expect(autoscale.output == "cli@test: error: ValueError('Autoscale not enabled')\n")
 
-        let revoke = try QueueCommandTests.simul([
+        let revoke = try await QueueCommandTests.simul([
             "revoke", "5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f", "--broker", url,
         ])
         #expect(revoke.output == "revoked 5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f\n" && revoke.status == 0)
         try await waitUntil("the worker knows the revocation") {
-            try control(["revoked"]).output.contains("5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f")
+            try await control(["revoked"]).output.contains("5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f")
         }
 
-        let silent = try QueueCommandTests.simul([
+        let silent = try await QueueCommandTests.simul([
             "control", "ping", "--broker", url, "-d", "nobody@nowhere", "--timeout", "0.3",
         ])
         #expect(silent.status == 69)
         #expect(silent.error == "Error: no worker answered within 0.3 s\n")
 
-        let shutdown = try control(["shutdown"])
+        let shutdown = try await control(["shutdown"])
         #expect(shutdown.output == "shutdown sent to cli@test\n")
         worker.waitUntilExit()
         #expect(worker.terminationStatus == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import SimulProcessSupport
 import SimulJSON
 import SimulQueue
 import SimulSQLite
@@ -13,7 +14,13 @@ import Testing
         var error: String
     }
 
-    static func simul(_ arguments: [String]) throws -> Run {
+    /// Runs the built `simul` with `arguments` to the end, on a thread of its own (it blocks on the child's pipes),
+    /// and returns what it printed.
+    static func simul(_ arguments: [String]) async throws -> Run {
+        try await onOwnThread { try run(arguments) }
+    }
+
+    private static func run(_ arguments: [String]) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: simulExecutable)
         process.arguments = arguments
@@ -43,8 +50,8 @@ import Testing
         return file
     }
 
-    func expectOneLineError(_ arguments: [String], _ message: String) throws {
-        let run = try Self.simul(arguments)
+    func expectOneLineError(_ arguments: [String], _ message: String) async throws {
+        let run = try await Self.simul(arguments)
         #expect(run.status != 0)
         #expect(run.error == "Error: \(message)\n")
     }
@@ -54,7 +61,7 @@ import Testing
         let good = MessageCodec.encode(TaskMessage(task: "simul.add", args: [2, 3]))
         let bad = Data("{not json".utf8)
         let files = [try scratch("good.json", good), try scratch("bad.json", bad)]
-        let run = try Self.simul(["send", "--raw", files[0], "--raw", files[1], "-Q", "poison", "--broker", url])
+        let run = try await Self.simul(["send", "--raw", files[0], "--raw", files[1], "-Q", "poison", "--broker", url])
         #expect(run.status == 0, "\(run.error)")
         #expect(run.output == "\(try MessageCodec.decode(good).id)\n-\n")
         let received = try await broker.receive(from: ["poison"], limit: 10, lease: .seconds(30), timeout: .seconds(5))
@@ -62,23 +69,23 @@ import Testing
         await broker.close()
     }
 
-    @Test func sendRawRefusesWhatItCannotSendAsItIs() throws {
-        try expectOneLineError(
+    @Test func sendRawRefusesWhatItCannotSendAsItIs() async throws {
+        try await expectOneLineError(
             ["send", "--raw", "/no/such/file", "--broker", url],
             "cannot read the envelope file '/no/such/file'")
         let file = try scratch("envelope.json", Data("{}".utf8))
-        try expectOneLineError(
+        try await expectOneLineError(
             ["send", "simul.add", "--raw", file, "--broker", url],
             "--raw sends files as they are; it takes only -Q, --broker and --backend")
-        try expectOneLineError(
+        try await expectOneLineError(
             ["send", "--raw", file, "--countdown", "5", "--broker", url],
             "--raw sends files as they are; it takes only -Q, --broker and --backend")
-        try expectOneLineError(["send", "--broker", url], "give a task name, such as simul.add (or --raw FILE)")
+        try await expectOneLineError(["send", "--broker", url], "give a task name, such as simul.add (or --raw FILE)")
     }
 
     @Test func sendCountSendsCopiesEachWithItsOwnId() async throws {
         let broker = try SQLiteBroker(path: path)
-        let run = try Self.simul([
+        let run = try await Self.simul([
             "send", "simul.add", "--args", "[1, 2]", "--count", "150", "--time-limit", "5",
             "--broker", url,
         ])
@@ -96,7 +103,7 @@ import Testing
     /// `--args` is read by the parser a worker uses: an integer past 64 bits is sent as typed, not as a float.
     @Test func sendArgsKeepsBigIntegersExact() async throws {
         let broker = try SQLiteBroker(path: path)
-        let run = try Self.simul([
+        let run = try await Self.simul([
             "send", "simul.add", "--args", "[1180591620717411303424, 9007199254740993]",
             "--kwargs", #"{"n": -18446744073709551617}"#, "--broker", url,
         ])
@@ -108,14 +115,14 @@ import Testing
         await broker.close()
     }
 
-    @Test func sendCountRefusesBadInput() throws {
-        try expectOneLineError(
+    @Test func sendCountRefusesBadInput() async throws {
+        try await expectOneLineError(
             ["send", "simul.noop", "--count", "0", "--broker", url],
             "--count must be at least 1, got 0")
-        try expectOneLineError(
+        try await expectOneLineError(
             ["send", "simul.noop", "--count", "2", "--wait", "--broker", url],
             "--wait takes one task; with --count, use simul result")
-        try expectOneLineError(
+        try await expectOneLineError(
             ["send", "simul.noop", "--time-limit=-1", "--broker", url],
             "--time-limit must be a number of seconds from 0 up to 3155760000 (100 years), got -1.0")
     }
@@ -129,19 +136,20 @@ import Testing
         ])
         await broker.close()
         let file = try scratch("ids.txt", Data("\(done)\n\(failed)\n\(pending)\n".utf8))
-        let plain = try Self.simul(["result", "--ids-from", file, "--broker", url])
+        let plain = try await Self.simul(["result", "--ids-from", file, "--broker", url])
         #expect(plain.status == 0, "\(plain.error)")
         #expect(plain.output == "\(done) SUCCESS 5\n\(failed) FAILURE ValueError: boom\n\(pending) PENDING\n")
-        let json = try Self.simul(["result", "--ids-from", file, "--json", "--broker", url])
+        let json = try await Self.simul(["result", "--ids-from", file, "--json", "--broker", url])
         let lines = json.output.split(separator: "\n").map {
             try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8))
         }
         #expect(lines.map { $0?["status"] } == ["SUCCESS", "FAILURE", "PENDING"])
         #expect(lines.map { $0?["task_id"] } == [.string(done), .string(failed), .string(pending)])
-        try expectOneLineError(
+        try await expectOneLineError(
             ["result", "--ids-from", "/no/such/file", "--broker", url],
             "cannot read the id file '/no/such/file'")
-        try expectOneLineError(["result", done, "nope", "--broker", url], "'nope' is not a task id (expected a UUID)")
+        try await expectOneLineError(
+            ["result", done, "nope", "--broker", url], "'nope' is not a task id (expected a UUID)")
     }
 
     /// Processes that start together on a new broker file (a worker and a client) all open it: SQLite answers some
@@ -154,7 +162,7 @@ import Testing
         for round in 0..<50 {
             let url = "sqlite://\(directory)/race-\(round).sqlite"
             let runs = try await withThrowingTaskGroup(of: Run.self) { group in
-                for _ in 0..<8 { group.addTask { try Self.simul(["inspect", "queues", "--broker", url]) } }
+                for _ in 0..<8 { group.addTask { try await Self.simul(["inspect", "queues", "--broker", url]) } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             failures += runs.filter { $0.status != 0 }.map(\.error)

@@ -22,10 +22,12 @@ struct RedisACLTests {
             for process in [worker, beat] where process.isRunning { process.interrupt() }
         }
 
-        let sum = try QueueCommandTests.simul(["send", "simul.add", "--args", "[2, 3]", "--broker", url, "--wait"])
+        let sum = try await QueueCommandTests.simul([
+            "send", "simul.add", "--args", "[2, 3]", "--broker", url, "--wait",
+        ])
         #expect(sum.status == 0, "\(sum.error)")
         #expect(sum.output.split(separator: "\n").last == "5")
-        let chain = try QueueCommandTests.simul([
+        let chain = try await QueueCommandTests.simul([
             "chain", "simul.add:[1,2]", "simul.mul:[10]", "--broker", url, "--wait",
         ])
         #expect(chain.status == 0, "\(chain.error)")
@@ -33,10 +35,10 @@ struct RedisACLTests {
         try await waitUntil("the beat's task ran") {
             ((try? String(contentsOfFile: records, encoding: .utf8)) ?? "").contains("\n")
         }
-        let workers = try QueueCommandTests.simul(["inspect", "workers", "--broker", url])
+        let workers = try await QueueCommandTests.simul(["inspect", "workers", "--broker", url])
         #expect(workers.status == 0, "\(workers.error)")
         #expect(workers.output.contains("simul@"), "\(workers.output)")
-        let queues = try QueueCommandTests.simul(["inspect", "queues", "--broker", url])
+        let queues = try await QueueCommandTests.simul(["inspect", "queues", "--broker", url])
         #expect(queues.status == 0, "\(queues.error)")
 
         for process in [beat, worker] {
@@ -51,7 +53,7 @@ struct RedisACLTests {
         let rule = RedisACL.rule(user: "simul", password: "s3cret").filter { $0 != "+lpush" }
         let server = try await RedisServer.start(users: [rule])
         let url = "redis://simul:s3cret@127.0.0.1:\(server.port)/0"
-        let send = try QueueCommandTests.simul(["send", "simul.add", "--args", "[2, 3]", "--broker", url])
+        let send = try await QueueCommandTests.simul(["send", "simul.add", "--args", "[2, 3]", "--broker", url])
         #expect(send.status == 1)
         #expect(
             send.error

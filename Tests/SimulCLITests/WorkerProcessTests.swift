@@ -13,29 +13,31 @@ struct WorkerProcessTests {
         try startSimul(["worker", "--broker", url, "-c", "2"])
     }
 
-    @Test func sqliteWorkerRunsTasksReportsFailuresAndStopsOnSIGTERM() throws {
+    @Test func sqliteWorkerRunsTasksReportsFailuresAndStopsOnSIGTERM() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simul-cli-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = "sqlite://\(directory.path)/queue.sqlite"
         let worker = try Self.startWorker(url)
         defer { if worker.isRunning { worker.interrupt() } }
 
-        let sum = try QueueCommandTests.simul([
+        let sum = try await QueueCommandTests.simul([
             "send", "simul.add", "--args", "[2, 3]", "--broker", url, "--wait",
             "--timeout", "60",
         ])
         #expect(sum.status == 0, "\(sum.error)")
         #expect(sum.output.split(separator: "\n").last == "5")
-        let unknown = try QueueCommandTests.simul(["send", "nosuch.task", "--broker", url, "--wait", "--timeout", "60"])
+        let unknown = try await QueueCommandTests.simul([
+            "send", "nosuch.task", "--broker", url, "--wait", "--timeout", "60",
+        ])
         #expect(unknown.status == 1)
         #expect(unknown.error.hasPrefix("Error: NotRegistered: nosuch.task"), "\(unknown.error)")
-        let failing = try QueueCommandTests.simul([
+        let failing = try await QueueCommandTests.simul([
             "send", "simul.fail", "--args", #"["boom"]"#, "--broker", url,
             "--wait", "--timeout", "60",
         ])
         #expect(failing.status == 1)
         #expect(failing.error.hasPrefix("Error: ValueError: boom"), "\(failing.error)")
-        let workers = try QueueCommandTests.simul(["inspect", "workers", "--broker", url])
+        let workers = try await QueueCommandTests.simul(["inspect", "workers", "--broker", url])
         #expect(workers.status == 0)
         #expect(workers.output.contains("simul@"), "\(workers.output)")
 
@@ -51,7 +53,7 @@ struct WorkerProcessTests {
         let endpoint = "127.0.0.1:\(server.port)"
         for (url, answer) in [("redis://:wrong@\(endpoint)/0", "WRONGPASS"), ("redis://\(endpoint)/0", "NOAUTH")] {
             for command in [["send", "simul.add", "--args", "[1,2]"], ["worker"]] {
-                let run = try QueueCommandTests.simul(command + ["--broker", url])
+                let run = try await QueueCommandTests.simul(command + ["--broker", url])
                 #expect(run.status == 1)
                 #expect(
                     run.error.hasPrefix("Error: authentication to redis at \(endpoint) failed: \(answer)"),
@@ -94,9 +96,9 @@ struct WorkerProcessTests {
         #expect(complaint.split(separator: "\n").count == 1)
 
         try await server.restart()
-        let queued = try QueueCommandTests.simul(["inspect", "queues", "--broker", url])
+        let queued = try await QueueCommandTests.simul(["inspect", "queues", "--broker", url])
         #expect(queued.output == "celery: 1 waiting\n")
-        let result = try QueueCommandTests.simul(["result", id, "--broker", url])
+        let result = try await QueueCommandTests.simul(["result", id, "--broker", url])
         #expect(result.output == "PENDING\n")
     }
 }
