@@ -23,9 +23,54 @@ struct QueueOptions: ParsableArguments {
     @Option(help: "The result backend URL. Default: $SIMUL_RESULT_BACKEND, else the broker.")
     var backend: String?
 
-    /// The broker URL after the environment and the default.
+    @Option(
+        name: .customLong("broker-ssl-ca-certs"),
+        help: "TLS to a Redis broker: a PEM file of the authorities to trust (kombu's ssl_ca_certs).")
+    var sslCACertificates: String?
+
+    @Option(name: .customLong("broker-ssl-certfile"), help: "TLS: this client's certificate (ssl_certfile).")
+    var sslCertificateFile: String?
+
+    @Option(name: .customLong("broker-ssl-keyfile"), help: "TLS: its private key (ssl_keyfile).")
+    var sslKeyFile: String?
+
+    @Option(
+        name: .customLong("broker-ssl-cert-reqs"),
+        help: ArgumentHelp(
+            "TLS: required (the default), optional or none (ssl_cert_reqs).",
+            discussion: "Any --broker-ssl-* option turns a redis:// broker into rediss://, as Celery's broker_use_ssl "
+                + "does; it applies to the backend too when the backend is the broker."))
+    var sslCertificateRequirement: String?
+
+    /// The broker URL after the environment and the default, with the `--broker-ssl-*` options.
     var brokerURL: String {
-        broker ?? ProcessInfo.processInfo.environment["SIMUL_BROKER_URL"] ?? "sqlite://\(BrokerURL.defaultSQLitePath)"
+        get throws {
+            try withTLSOptions(
+                broker ?? ProcessInfo.processInfo.environment["SIMUL_BROKER_URL"]
+                    ?? "sqlite://\(BrokerURL.defaultSQLitePath)")
+        }
+    }
+
+    /// `url` with the `--broker-ssl-*` options as its query's `ssl_*` options, `redis://` made `rediss://`.
+    /// - Throws: ``CLIError`` when the options are given for a broker that is not Redis.
+    private func withTLSOptions(_ url: String) throws -> String {
+        let options = [
+            ("ssl_ca_certs", sslCACertificates), ("ssl_certfile", sslCertificateFile), ("ssl_keyfile", sslKeyFile),
+            ("ssl_cert_reqs", sslCertificateRequirement),
+        ].compactMap { name, value in value.map { (name, $0) } }
+        guard !options.isEmpty else { return url }
+        let scheme = url.firstRange(of: "://").map { url[..<$0.lowerBound].lowercased() } ?? ""
+        guard scheme == "redis" || scheme == "rediss" else {
+            throw CLIError(
+                "--broker-ssl-* options are for a redis:// or rediss:// broker, not '\(scheme)://' "
+                    + "(TLS through sentinels is not supported yet)")
+        }
+        let allowed = CharacterSet.urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+;#"))
+        let query = options.map { name, value in
+            "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
+        }
+        let secure = "rediss" + url.dropFirst(scheme.count)
+        return secure + (secure.contains("?") ? "&" : "?") + query.joined(separator: "&")
     }
 
     /// Opens the broker and the result backend through the library's one factory (``QueueConnection``), after the
@@ -40,7 +85,7 @@ struct QueueOptions: ParsableArguments {
     func open(resultExpiry: Double? = nil, logLevel: Logger.Level = .error, connections: Int = 1) throws
         -> QueueConnection
     {
-        let brokerURL = brokerURL
+        let brokerURL = try brokerURL
         let backendURL = backend ?? ProcessInfo.processInfo.environment["SIMUL_RESULT_BACKEND"] ?? brokerURL
         for url in Set([brokerURL, backendURL]) {
             switch try BrokerURL(url) {
