@@ -19,7 +19,7 @@ import Testing
 /// Tests of leases and ETAs open their store on a ``ManualClock`` and move it: a lease runs out, or an ETA comes,
 /// when the test says so. Other waits are for a condition, with a generous safety timeout; no test sleeps, and none
 /// asserts how long anything took.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct BrokerContractTests {
     /// A lease that tests run out by moving the clock.
     static let shortLease = Duration.seconds(10)

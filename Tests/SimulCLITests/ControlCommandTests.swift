@@ -112,7 +112,7 @@ struct ControlCommandTests {
 
         let shutdown = try await control(["shutdown"])
         #expect(shutdown.output == "shutdown sent to cli@test\n")
-        worker.waitUntilExit()
+        await worker.exited()
         #expect(worker.terminationStatus == 0)
     }
 }

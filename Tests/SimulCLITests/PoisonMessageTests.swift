@@ -100,7 +100,7 @@ struct PoisonMessageTests {
         #expect(worker.isRunning)
         #expect(worker.processIdentifier == pid)
         worker.terminate()
-        worker.waitUntilExit()
+        await worker.exited()
         #expect(worker.terminationStatus == 0)
     }
 

@@ -36,7 +36,7 @@ import Testing
             try await broker.resultCounts()[.success, default: 0] >= count / 4
         }
         kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        await first.exited()
         let doneWhenKilled = try await broker.resultCounts()[.success, default: 0]
         let second = try Self.startWorker(path, name: "second@test", extra: ["-c", "\(concurrency)"])
         defer { second.terminate() }
@@ -61,7 +61,7 @@ import Testing
         #expect(redelivered >= 1)
         #expect(redelivered <= prefetch + concurrency)
         second.terminate()
-        second.waitUntilExit()
+        await second.exited()
         #expect(second.terminationStatus == 0)
     }
 }

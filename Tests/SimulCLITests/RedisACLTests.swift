@@ -43,7 +43,7 @@ struct RedisACLTests {
 
         for process in [beat, worker] {
             process.terminate()
-            process.waitUntilExit()
+            await process.exited()
             #expect(process.terminationStatus == 0)
         }
     }

@@ -33,7 +33,7 @@ struct RedisTLSCommandTests {
         #expect(refused.error.split(separator: "\n").count == 1, "\(refused.error)")
 
         worker.terminate()
-        worker.waitUntilExit()
+        await worker.exited()
         #expect(worker.terminationStatus == 0)
     }
 

@@ -38,7 +38,7 @@ struct ServiceGroupTests {
             return started == 2 && waiting == 6
         }
         app.terminate()
-        app.waitUntilExit()
+        await app.exited()
         #expect(app.terminationReason == .exit)
         #expect(app.terminationStatus == 0)
         #expect(try output.fileHandleForReading.readLine() == "stopped")

@@ -42,7 +42,7 @@ struct WorkerProcessTests {
         #expect(workers.output.contains("simul@"), "\(workers.output)")
 
         worker.terminate()
-        worker.waitUntilExit()
+        await worker.exited()
         #expect(worker.terminationReason == .exit)
         #expect(worker.terminationStatus == 0)
     }
@@ -88,7 +88,7 @@ struct WorkerProcessTests {
         await observer.close()
         server.stop()
         let complaint = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        client.waitUntilExit()
+        await client.exited()
         #expect(client.terminationStatus == 1)
         #expect(
             complaint.hasPrefix("Error: lost redis at 127.0.0.1:\(server.port) while waiting for task \(id)"),

@@ -8,7 +8,7 @@ import Testing
 
 @testable import SimulDashboard
 
-@Suite("Dashboard JSON API, metrics and live updates", .timeLimit(.minutes(1)))
+@Suite("Dashboard JSON API, metrics and live updates", .timeLimit(.minutes(3)))
 struct APITests {
     @Test func workers() async throws {
         let fixture = try await Fixture()

@@ -7,7 +7,7 @@ import SimulQueue
 import Testing
 
 /// Replaying a dead letter the broker kept only the head of is refused with the broker's reason.
-@Suite(.timeLimit(.minutes(1))) struct DeadLetterReplayTests {
+@Suite(.timeLimit(.minutes(3))) struct DeadLetterReplayTests {
     @Test func aTruncatedDeadLetterIsRefusedAsABadRequest() async throws {
         let fixture = try await Fixture(token: SecurityTests.token)
         let body = Data(repeating: UInt8(ascii: "x"), count: 100_000)

@@ -8,7 +8,7 @@ import Testing
 
 @testable import SimulDashboard
 
-@Suite("Dashboard pages", .timeLimit(.minutes(1)))
+@Suite("Dashboard pages", .timeLimit(.minutes(3)))
 struct PagesTests {
     @Test func overviewShowsWorkersStatesAndChart() async throws {
         let fixture = try await Fixture()

@@ -10,7 +10,7 @@ import Testing
 
 @testable import SimulDashboard
 
-@Suite("Dashboard security", .timeLimit(.minutes(1)))
+@Suite("Dashboard security", .timeLimit(.minutes(3)))
 struct SecurityTests {
     static let token = "s3cret-token"
     static let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]

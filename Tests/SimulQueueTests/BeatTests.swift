@@ -7,7 +7,7 @@ import SimulSQLite
 import SimulTestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct BeatTests {
+@Suite(.timeLimit(.minutes(3))) struct BeatTests {
     // MARK: Intervals
 
     @Test(arguments: [1.0, 7, 10, 60, 3600, 0.1, 0.7, 2.5])

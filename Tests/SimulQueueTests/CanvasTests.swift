@@ -5,7 +5,7 @@ import SimulQueueTestSupport
 import SimulTestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct CanvasTests {
+@Suite(.timeLimit(.minutes(3))) struct CanvasTests {
     @Test func chainPassesEachResultToTheNextStepAndLinksTheResults() async throws {
         let queue = QueueHarness()
         var steps = [Signature("t.add", args: [1, 2]), Signature("t.mul", args: [10]), Signature("t.add", args: [5])]

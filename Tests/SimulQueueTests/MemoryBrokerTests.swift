@@ -4,7 +4,7 @@ import SimulJSON
 import SimulQueue
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct MemoryBrokerTests {
+@Suite(.timeLimit(.minutes(3))) struct MemoryBrokerTests {
     @Test func deadLetterIdsStayUniqueAfterAReplay() async throws {
         let broker = MemoryBroker()
         func deadLetter(_ reason: String) async throws {

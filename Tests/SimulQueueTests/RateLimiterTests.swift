@@ -4,7 +4,7 @@ import Testing
 @testable import SimulQueue
 
 /// The rate limiter's turns, on a manual clock: no threads to wait for but the ones it puts to sleep.
-@Suite(.timeLimit(.minutes(1))) struct RateLimiterTests {
+@Suite(.timeLimit(.minutes(3))) struct RateLimiterTests {
     /// At 4 per second, the first start is at once and each next one a quarter second after the one before: a
     /// sleeper wakes at its turn, not a millisecond sooner. Other task names keep their own turns.
     @Test func turnsAreOneOverTheRateApartPerTaskName() async throws {

@@ -10,7 +10,7 @@ import Testing
 /// A worker stops, warm or cold, even while its broker refuses every acknowledgement, as on a full disk; the
 /// messages it could not acknowledge stay leased and come back when their leases end. The worker and its broker run
 /// on a manual clock: the test moves time past the shutdown timeout and the leases.
-@Suite(.timeLimit(.minutes(1))) struct WorkerShutdownTests {
+@Suite(.timeLimit(.minutes(3))) struct WorkerShutdownTests {
     @Test func aWarmShutdownEndsAfterItsTimeoutWhileCommitsFail() async throws {
         let (broker, clock) = Self.brokerOnAManualClock()
         let (worker, running) = Self.start(on: broker, clock: clock, shutdownTimeout: .milliseconds(200))

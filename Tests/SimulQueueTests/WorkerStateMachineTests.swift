@@ -134,7 +134,7 @@ struct WorkerStateMachineTests {
 }
 
 /// The worker's shell on a manual clock: an ETA an hour away runs when the clock is moved, and no test waits.
-@Suite(.timeLimit(.minutes(1))) struct WorkerOnAManualClockTests {
+@Suite(.timeLimit(.minutes(3))) struct WorkerOnAManualClockTests {
     @Test func anETATaskRunsWhenTheClockPassesIt() async throws {
         let clock = ManualClock()
         let broker = MemoryBroker(clock: clock)

@@ -12,7 +12,7 @@ import Testing
 /// The Redis broker when Redis misbehaves: a wrong or missing password, a restart under a client that holds, waits
 /// for and receives messages, and a server that goes away for good while a client waits. Each test starts its own
 /// `redis-server`; the process-level counterparts are in `scripts/faults.sh` (redis-restart) and `scripts/test.sh`.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct RedisBrokerFaultTests {
     static func message() -> TaskMessage { TaskMessage(task: "t.add", args: [2, 3]) }
 

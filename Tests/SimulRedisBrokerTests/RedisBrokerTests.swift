@@ -11,7 +11,7 @@ import Testing
 
 /// The Redis broker against a real `redis-server` of its own per test, since kombu's keys (`unacked`, the queue
 /// lists) are shared by everything on a database.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct RedisBrokerTests {
     /// A server, the broker on it, and a plain connection to look at the keys.
     struct Fixture {

@@ -8,7 +8,7 @@ import SimulRedisTestSupport
 import Testing
 
 /// The Redis broker's ``DeadLetterLimits``: a big message leaves a bounded letter, and caps drop the oldest.
-@Suite(.timeLimit(.minutes(1))) struct RedisDeadLetterTests {
+@Suite(.timeLimit(.minutes(3))) struct RedisDeadLetterTests {
     /// SHA-256 of a million `a`s, the FIPS 180-2 test vector.
     static let millionASHA256 = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
 

@@ -67,9 +67,10 @@ struct RedisNetworkFaultTests {
         }
         var results: [AsyncResult] = []
         for index in 0..<100 { results.append(try await client.send("t.slowEcho", args: [.integer(Int64(index))])) }
-        try await waitUntil("the worker is under way") { queue.worker.stats.processed >= 10 }
+        try await waitUntil("the worker is under way, running tasks") {
+            queue.worker.stats.processed >= 10 && queue.worker.stats.active > 0
+        }
         proxy.fault = .partition
-        let held = queue.worker.stats.active
         for index in 100..<200 { results.append(try await client.send("t.slowEcho", args: [.integer(Int64(index))])) }
         // The partition lasts three leases of real time: Redis judges leases by the time that passes.
         try await Task.sleep(for: .seconds(6))
@@ -77,7 +78,6 @@ struct RedisNetworkFaultTests {
         for (index, result) in results.enumerated() {
             #expect(try await result.get(timeout: .seconds(60)) == .integer(Int64(index)), "task \(index)")
         }
-        #expect(held > 0)
         print("partition of 3 leases: 200 sent, 200 results, \(queue.worker.stats.processed - 200) ran twice")
         try await queue.stop()
         await workerBroker.close()

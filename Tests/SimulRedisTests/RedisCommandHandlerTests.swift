@@ -7,7 +7,7 @@ import Testing
 @testable import SimulRedis
 
 /// The channel handler on an `EmbeddedChannel`: replies fed by hand, time advanced by hand.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct RedisCommandHandlerTests {
     /// Records a future's result; `EmbeddedEventLoop` runs the callback on the test's thread.
     final class Outcome<Value: Sendable>: Sendable {

@@ -6,7 +6,7 @@ import SimulTestSupport
 import Testing
 
 /// One connection against a real Redis: pipelining, errors, blocking commands, timeouts, closing, RESP3.
-@Suite(.sharedRedis, .timeLimit(.minutes(1)))
+@Suite(.sharedRedis, .timeLimit(.minutes(3)))
 struct RedisConnectionTests {
     private func withConnection<Result>(
         _ configure: (inout RedisConfiguration) -> Void = { _ in },

@@ -5,7 +5,7 @@ import SimulTestSupport
 import Testing
 
 /// The subscriber and the pool against a real Redis.
-@Suite(.sharedRedis, .timeLimit(.minutes(1)))
+@Suite(.sharedRedis, .timeLimit(.minutes(3)))
 struct RedisPubSubTests {
     @Test func receivesMessagesFromChannelsAndPatterns() async throws {
         let configuration = try RedisTestEnvironment.shared

@@ -6,7 +6,7 @@ import SimulTestSupport
 import Testing
 
 /// Tests that need a Redis server of their own: one with a password, one that is killed and restarted.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct RedisServerLifecycleTests {
     @Test func authenticationFailuresAreClear() async throws {
         let server = try await RedisServer.start(password: "s3cret")

@@ -8,7 +8,7 @@ import Testing
 
 /// The client over TLS, against a real `redis-server` that speaks only TLS, with certificates made by `openssl` for
 /// each test and a client certificate required.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct RedisTLSTests {
     /// With the authority and a client certificate, commands and pipelines work as over plain TCP.
     @Test func aClientWithTheAuthorityAndACertificateTalksToTheServer() async throws {

@@ -81,7 +81,7 @@ struct Boom: Error, CustomStringConvertible, Equatable {
         #expect(log.lines == ["cancelled"])
     }
 
-    @Test(.timeLimit(.minutes(1))) func awaitingDoesNotCancelTheWork() async throws {
+    @Test(.timeLimit(.minutes(3))) func awaitingDoesNotCancelTheWork() async throws {
         let future = Future<Int>()
         let waiter = Task { try await future.value }
         waiter.cancel()
@@ -92,7 +92,7 @@ struct Boom: Error, CustomStringConvertible, Equatable {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct FutureWaitingTests {
+@Suite(.timeLimit(.minutes(3))) struct FutureWaitingTests {
     @Test func asCompletedYieldsDoneFuturesFirstThenInCompletionOrder() async throws {
         let a = Future<String>(), b = Future<String>(), c = Future<String>(), done = Future<String>()
         done.complete(with: .success("done"))

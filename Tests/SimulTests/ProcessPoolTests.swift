@@ -4,7 +4,7 @@ import Simul
 import SimulTestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct ProcessPoolTests {
+@Suite(.timeLimit(.minutes(3))) struct ProcessPoolTests {
     @Test func runsTasksAndReturnsTheirOutput() async throws {
         let pool = ProcessPool(TestTasks.configuration())
         #expect(try await pool.run(Add.self, Pair(x: 2, y: 3)) == 5)
@@ -249,7 +249,7 @@ import Testing
         let exits = workers.map { simul_pidfd_open($0) }
         #expect(exits.allSatisfy { $0 >= 0 })
         kill(parent.processIdentifier, SIGKILL)
-        parent.waitUntilExit()
+        await parent.exited()
         for descriptor in exits {
             var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             #expect(poll(&ready, 1, 20_000) == 1, "a worker outlived its parent")

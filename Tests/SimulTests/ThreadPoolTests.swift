@@ -3,7 +3,7 @@ import Foundation
 import Simul
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct ThreadPoolTests {
+@Suite(.timeLimit(.minutes(3))) struct ThreadPoolTests {
     @Test func submitReturnsValuesAndErrors() async throws {
         let pool = ThreadPool(maxWorkers: 4)
         let squares = (0..<100).map { n in pool.submit { n * n } }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Simul
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct AsyncAsCompletedTests {
     @Test func yieldsInCompletionOrderWithIndices() async throws {
         let gates = (0..<3).map { _ in Gate() }

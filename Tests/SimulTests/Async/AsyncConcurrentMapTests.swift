@@ -3,7 +3,7 @@ import Testing
 
 @testable import Simul
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct AsyncConcurrentMapTests {
     @Test(arguments: [1, 4, 1_000])
     func resultsKeepTheSequenceOrder(limit: Int) async throws {

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Simul
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct AsyncGatherTests {
     /// Operation `i` finishes only after operation `i + 1` has, so they complete in reverse order, and only if
     /// they all run at once.

@@ -178,7 +178,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct AsyncQueueTests {
     @Test func deliversInOrder() async throws {
         let queue = AsyncQueue<Int>()

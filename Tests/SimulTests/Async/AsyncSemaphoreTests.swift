@@ -84,7 +84,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct AsyncSemaphoreTests {
     @Test func tryAcquireAndRelease() {
         let semaphore = AsyncSemaphore(value: 1)

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Simul
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct AsyncWithTimeoutTests {
     @Test func returnsTheValueWhenInTime() async throws {
         let value = try await withTimeout(.seconds(60)) { 42 }

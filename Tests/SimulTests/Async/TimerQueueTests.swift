@@ -1,7 +1,7 @@
 import Simul
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct TimerQueueTests {
+@Suite(.timeLimit(.minutes(3))) struct TimerQueueTests {
     @Test func aSleeperNeverWakesBeforeItsDeadline() async throws {
         let timers = TimerQueue(resolution: .milliseconds(5))
         for milliseconds in [1, 7, 20] {
