@@ -169,6 +169,14 @@ package final class RedisServer: Sendable {
         _ = waitpid(server.pid, &status, 0)
     }
 
+    /// Sends `signal` to the server and does not wait: SIGSTOP freezes it with its connections open, as a host cut
+    /// off from the network looks to its peers, and SIGCONT thaws it.
+    package func send(_ signal: Int32) {
+        process.withLock { process in
+            if let process { kill(process.pid, signal) }
+        }
+    }
+
     /// Runs `redis-cli` against the server, in `database` if given, with `input` as its standard input (for `-x`);
     /// returns what it printed, trimmed.
     /// - Throws: ``DriverError`` if `redis-cli` fails.

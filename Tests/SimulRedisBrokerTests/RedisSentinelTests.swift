@@ -45,6 +45,27 @@ struct RedisSentinelTests {
         await broker.close()
     }
 
+    /// A master the sentinels lose sight of while this client still reaches it (frozen here, its connections open):
+    /// when they promote a replica, `+switch-master` closes the connection to the old master, and a new connection
+    /// reaches the promoted one. Without it the connection would wait on the frozen master, and write to it when it
+    /// thawed.
+    @Test func aSwitchOfMasterClosesTheConnectionsToTheOldOne() async throws {
+        let cluster = try await SentinelCluster.start()
+        let configuration = try RedisConfiguration(url: cluster.url())
+        let before = try await RedisConnection.connect(to: configuration)
+        #expect(try await before.send("SET", "k", "before").string == "OK")
+        cluster.first.send(SIGSTOP)
+        defer { cluster.first.send(SIGCONT) }
+        try await waitUntil("the sentinels promote a replica") { try cluster.masterPort() != cluster.first.port }
+        try await waitUntil("the connection to the old master is closed", timeout: .seconds(10)) { !before.isOpen }
+        let after = try await RedisConnection.connect(to: configuration)
+        guard case .array(let role) = try await after.send("ROLE") else { Issue.record("ROLE is not an array"); return }
+        #expect(role.first?.string == "master")
+        #expect(try await after.send("GET", "k").string == "before")
+        #expect(cluster.replicas.map(\.port).contains(try #require(try cluster.masterPort())))
+        await after.close()
+    }
+
     /// With no sentinel answering, connecting is one line that names each sentinel and why.
     @Test func noSentinelAnsweringIsOneLine() async throws {
         let ports = try (0..<2).map { _ in try LoopbackPort.free() }

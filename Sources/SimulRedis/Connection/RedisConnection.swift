@@ -85,7 +85,11 @@ public final class RedisConnection: Sendable {
             let connection = try await connect(
                 to: direct, eventLoopGroup: eventLoopGroup, logger: logger, messages: messages, failover: true)
             let role = try? await connection.send("ROLE")
-            if case .array(let fields)? = role, fields.first?.string == "master" { return connection }
+            if case .array(let fields)? = role, fields.first?.string == "master" {
+                RedisSentinelWatch.track(
+                    connection, master: master, sentinel: sentinel, eventLoopGroup: eventLoopGroup, logger: logger)
+                return connection
+            }
             await connection.close()
             guard ContinuousClock.now < deadline else {
                 throw RedisError.cannotConnect(

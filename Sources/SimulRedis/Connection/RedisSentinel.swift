@@ -46,9 +46,8 @@ public struct RedisSentinel: Sendable, Hashable {
     func master(timeout: Duration, eventLoopGroup: any EventLoopGroup, logger: Logger) async throws -> Endpoint {
         var failures: [String] = []
         for sentinel in sentinels {
-            var configuration = RedisConfiguration(host: sentinel.host, port: sentinel.port, password: password)
-            configuration.connectTimeout = min(timeout, .seconds(1))
-            configuration.commandTimeout = .seconds(1)
+            var configuration = configuration(for: sentinel)
+            configuration.connectTimeout = min(timeout, configuration.connectTimeout)
             do {
                 let connection = try await RedisConnection.connect(
                     to: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
@@ -73,5 +72,13 @@ public struct RedisSentinel: Sendable, Hashable {
         }
         throw RedisError.cannotConnect(
             to: "the master '\(masterName)'", "no sentinel gave its address (\(failures.joined(separator: "; ")))")
+    }
+
+    /// How to reach the sentinel at `endpoint`: with the sentinels' password, and a second to connect and to answer.
+    func configuration(for endpoint: Endpoint) -> RedisConfiguration {
+        var configuration = RedisConfiguration(host: endpoint.host, port: endpoint.port, password: password)
+        configuration.connectTimeout = .seconds(1)
+        configuration.commandTimeout = .seconds(1)
+        return configuration
     }
 }
