@@ -35,6 +35,15 @@ struct RedisTLSCommandTests {
         worker.terminate()
         await worker.exited()
         #expect(worker.terminationStatus == 0)
+
+        // A server whose certificate has expired: one line that says when.
+        try server.cli(["CONFIG", "SET", "tls-cert-file", try tls.makeExpiredServerCertificate()])
+        let expired = try await QueueCommandTests.simul(["send", "simul.add", "--broker", server.url()])
+        #expect(expired.status == 1)
+        #expect(
+            expired.error
+                == "Error: cannot connect to redis at 127.0.0.1:\(server.port): TLS handshake failed: "
+                + "the server's certificate expired on 2020-01-02 00:00 UTC\n")
     }
 
     @Test func theBrokerSSLOptionsNeedARedisBroker() async throws {

@@ -43,6 +43,45 @@ package struct ThrowawayCertificates: Sendable {
         return certificates
     }
 
+    /// Makes `server-expired.crt`: the server's key and `serverNames`, signed by the authority, valid only on
+    /// 1 January 2020. `openssl ca` is the one of openssl's commands that takes dates in the past.
+    /// - Returns: its path.
+    /// - Throws: ``Failure`` if `openssl` fails.
+    package func makeExpiredServerCertificate(
+        serverNames: [String] = ["DNS:localhost", "IP:127.0.0.1"]
+    ) throws -> String {
+        let request = "\(directory)/server.csr"
+        let database = "\(directory)/ca-database"
+        let expired = "\(directory)/server-expired.crt"
+        try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
+        try "".write(toFile: "\(database)/index", atomically: true, encoding: .utf8)
+        try "01\n".write(toFile: "\(database)/serial", atomically: true, encoding: .utf8)
+        try """
+        [ca]
+        default_ca = throwaway
+        [throwaway]
+        database = \(database)/index
+        serial = \(database)/serial
+        new_certs_dir = \(database)
+        default_md = sha256
+        policy = anything
+        copy_extensions = copy
+        [anything]
+        commonName = supplied
+
+        """.write(toFile: "\(database)/ca.cnf", atomically: true, encoding: .utf8)
+        try Self.run([
+            "openssl", "req", "-new", "-key", serverKey, "-out", request, "-subj", "/CN=simul-test-server", "-addext",
+            "subjectAltName=\(serverNames.joined(separator: ","))",
+        ])
+        try Self.run([
+            "openssl", "ca", "-batch", "-config", "\(database)/ca.cnf", "-cert", authority, "-keyfile",
+            "\(directory)/ca.key", "-in", request, "-out", expired, "-startdate", "20200101000000Z", "-enddate",
+            "20200102000000Z",
+        ])
+        return expired
+    }
+
     /// Why the certificates could not be made: one line.
     package struct Failure: Error, CustomStringConvertible {
         package var description: String
@@ -51,12 +90,15 @@ package struct ThrowawayCertificates: Sendable {
     /// `openssl req -x509` with a new P-256 key (milliseconds to make, where RSA takes a tenth of a second), for two
     /// days, with `arguments`.
     private static func openssl(_ arguments: [String]) throws {
-        let command =
+        try run(
             [
                 "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                 "-days", "2",
-            ]
-            + arguments
+            ] + arguments)
+    }
+
+    /// Runs `command`, its output discarded, and waits for it.
+    private static func run(_ command: [String]) throws {
         // posix_spawn and a wait for this pid alone: Foundation's Process, started from many threads at once, can
         // miss its child's exit and wait forever.
         var actions = posix_spawn_file_actions_t()

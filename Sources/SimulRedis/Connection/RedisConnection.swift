@@ -155,7 +155,15 @@ public final class RedisConnection: Sendable {
             try await handshake.futureResult.get()
         } catch {
             try? await channel.close()
-            throw RedisError.cannotConnect(to: endpoint, describe(error))
+            var reason = describe(error)
+            if RedisTLS.isRefusalOfTheServer(error),
+                let diagnosis = await configuration.tls?.diagnoseRefusal(
+                    host: configuration.host, port: configuration.port, serverName: serverName,
+                    eventLoopGroup: eventLoopGroup, timeout: configuration.connectTimeout)
+            {
+                reason = "TLS handshake failed: \(diagnosis)"
+            }
+            throw RedisError.cannotConnect(to: endpoint, reason)
         }
         let connection = RedisConnection(channel: channel, configuration: configuration)
         do {
