@@ -102,6 +102,7 @@ assert not missing, f"cases without both rows: {missing}"
 assert (("primes-async", "simul")) in impls
 assert ("queue-sqlite-enqueue", "simul") in impls and ("queue-sqlite-drain", "simul") in impls
 assert ("queue-redis-tls-enqueue", "simul") in impls and ("queue-redis-tls-drain", "simul") in impls
+assert ("queue-redis-wait1-enqueue", "simul") in impls and ("queue-redis-wait1-drain", "simul") in impls
 assert all(r["value"] > 0 for r in rows), "a figure is not positive"
 page = open(sys.argv[2]).read()
 assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', ""), "report not self-contained"

@@ -11,18 +11,21 @@ final class LocalRedisServer: Sendable {
     }
 
     let url: String
+    let port: Int
     private let process: Process
     private let directory: URL
 
-    private init(url: String, process: Process, directory: URL) {
+    private init(url: String, port: Int, process: Process, directory: URL) {
         self.url = url
+        self.port = port
         self.process = process
         self.directory = directory
     }
 
     /// Starts `redis-server` (from `PATH`, `/usr/bin` or `/usr/sbin`) and waits until it answers; with `tls`, on TLS
-    /// only, and ``url`` is a `rediss://` URL that checks the server's certificate.
-    static func start(tls: Bool = false) async throws -> LocalRedisServer {
+    /// only, and ``url`` is a `rediss://` URL that checks the server's certificate; with `replicaOf`, as a replica of
+    /// that server, and waits until it has its data.
+    static func start(tls: Bool = false, replicaOf master: LocalRedisServer? = nil) async throws -> LocalRedisServer {
         let candidates =
             (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
             + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
@@ -51,17 +54,22 @@ final class LocalRedisServer: Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments =
             listen + ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path]
+            + (master.map { ["--replicaof", "127.0.0.1", "\($0.port)"] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let server = LocalRedisServer(url: url, process: process, directory: directory)
+        let server = LocalRedisServer(url: url, port: port, process: process, directory: directory)
         let configuration = try RedisConfiguration(url: server.url)
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
             if let connection = try? await RedisConnection.connect(to: configuration) {
                 let pong = try? await connection.send("PING")
+                let role = try? await connection.send("ROLE")
                 await connection.close()
-                if pong?.string == "PONG" { return server }
+                // A replica's ROLE: ["slave", host, port, "connected", offset] once it has the master's data.
+                var synced = master == nil
+                if case .array(let fields)? = role, fields.count > 3 { synced = synced || fields[3].string == "connected" }
+                if pong?.string == "PONG", synced { return server }
             }
             guard ContinuousClock.now < deadline, process.isRunning else {
                 server.stop()

@@ -14,11 +14,13 @@ import SimulTasks
 /// - `queue-redis-latency-p50`, `-p99`: from the send to the task's start, one task at a time on an idle worker.
 /// - `queue-redis-tls-enqueue`, `queue-redis-tls-drain`: the first two again in the same run, on a Redis that speaks
 ///   only TLS (`rediss://`, the server's certificate checked), for what TLS costs.
+/// - `queue-redis-wait1-enqueue`, `queue-redis-wait1-drain`: the first two again, on a master with one replica and
+///   `wait_replicas=1` (every commit waits for the replica's `WAIT`), for what that guarantee costs.
 public struct RedisQueueBenchmark: BenchSuite {
     /// The stable case names.
     public static let cases = [
         "queue-redis-enqueue", "queue-redis-drain", "queue-redis-latency-p50", "queue-redis-latency-p99",
-        "queue-redis-tls-enqueue", "queue-redis-tls-drain",
+        "queue-redis-tls-enqueue", "queue-redis-tls-drain", "queue-redis-wait1-enqueue", "queue-redis-wait1-drain",
     ]
 
     /// How much the suite measures, and which Redis it uses.
@@ -42,7 +44,13 @@ public struct RedisQueueBenchmark: BenchSuite {
         if redisURL == nil {
             let secure = try await LocalRedisServer.start(tls: true)
             defer { secure.stop() }
-            results += try await runSimul(url: secure.url, tls: true, progress: progress)
+            results += try await runSimul(url: secure.url, prefix: "queue-redis-tls", progress: progress)
+            let master = try await LocalRedisServer.start()
+            defer { master.stop() }
+            let replica = try await LocalRedisServer.start(replicaOf: master)
+            defer { replica.stop() }
+            results += try await runSimul(
+                url: master.url + "/0?wait_replicas=1", prefix: "queue-redis-wait1", progress: progress)
         }
         if comparePython {
             progress("python-celery: Celery 5.7, prefork -c 2, on the same Redis")
@@ -61,11 +69,11 @@ public struct RedisQueueBenchmark: BenchSuite {
         return results
     }
 
-    /// The Simul cases on `url`; over TLS, only the enqueue and the drain, named `queue-redis-tls-…`.
-    private func runSimul(url: String, tls: Bool = false, progress: @Sendable (String) -> Void) async throws
-        -> [BenchResult]
-    {
-        let prefix = tls ? "queue-redis-tls" : "queue-redis"
+    /// The Simul cases on `url`, named `prefix-…`; for another prefix than `queue-redis` (TLS, a replica), only the
+    /// enqueue and the drain.
+    private func runSimul(
+        url: String, prefix: String = "queue-redis", progress: @Sendable (String) -> Void
+    ) async throws -> [BenchResult] {
         let queue = try QueueConnection(broker: url)
         defer { Task { await queue.close() } }
         let broker = queue.broker
@@ -90,7 +98,7 @@ public struct RedisQueueBenchmark: BenchSuite {
             row("\(prefix)-enqueue", "throughput", enqueueRate, "tasks/s"),
             row("\(prefix)-drain", "throughput", drainRate, "tasks/s"),
         ]
-        if tls {
+        if prefix != "queue-redis" {
             worker.shutdown()
             try await running.value
             return rates
