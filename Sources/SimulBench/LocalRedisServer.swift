@@ -68,7 +68,9 @@ final class LocalRedisServer: Sendable {
                 await connection.close()
                 // A replica's ROLE: ["slave", host, port, "connected", offset] once it has the master's data.
                 var synced = master == nil
-                if case .array(let fields)? = role, fields.count > 3 { synced = synced || fields[3].string == "connected" }
+                if case .array(let fields)? = role, fields.count > 3 {
+                    synced = synced || fields[3].string == "connected"
+                }
                 if pong?.string == "PONG", synced { return server }
             }
             guard ContinuousClock.now < deadline, process.isRunning else {
