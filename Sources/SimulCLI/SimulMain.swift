@@ -34,6 +34,7 @@ struct SimulCommand: AsyncParsableCommand {
             for computing. `simul bench` measures the primitives beside Python's. `simul worker` and `simul send` \
             run a Celery-compatible task queue on an SQLite file (no server to start).
             """,
+        version: SimulCommand.version,
         subcommands: [
             DemoCommand.self, BenchCommand.self, WorkerCommand.self, SendCommand.self, ChainCommand.self,
             ResultCommand.self,
@@ -41,4 +42,7 @@ struct SimulCommand: AsyncParsableCommand {
             DeadLettersCommand.self, DashboardCommand.self,
         ]
     )
+
+    /// The release this binary is, as `simul --version` prints it.
+    static let version = "0.1.0"
 }

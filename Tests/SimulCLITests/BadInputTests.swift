@@ -89,6 +89,16 @@ struct BadInputTests {
         }
     }
 
+    /// `--version` prints the release, and an unknown option is one line and exit 64.
+    @Test func versionAndAnUnknownOption() async throws {
+        let version = try await QueueCommandTests.simul(["--version"])
+        #expect(version.status == 0)
+        #expect(version.output.wholeMatch(of: /\d+\.\d+\.\d+\n/) != nil, "\(version.output)")
+        let unknown = try await QueueCommandTests.simul(["--versio"])
+        #expect(unknown.status == 64)
+        #expect(unknown.error.hasPrefix("Error: Unknown option '--versio'"), "\(unknown.error)")
+    }
+
     @Test func goodDurationsAreAccepted() async throws {
         let run = try await QueueCommandTests.simul([
             "send", "simul.add", "--args", "[1, 2]", "--countdown", "0", "--expires", "3600",
