@@ -167,6 +167,38 @@ import Testing
         try await queue.stop()
     }
 
+    /// `autoRetryFor` retries the error types it names, as Celery's `autoretry_for`, and fails with the last error
+    /// once the retries run out; `"Exception"` names every error but arguments that do not fit.
+    @Test func autoRetryForRetriesTheTypesItNames() async throws {
+        var catalog = QueueHarness.catalog
+        let quick = RetryBackoff(base: 0.01, maximum: 0.01, jitter: false)
+        for (name, types) in [("t.retryConnection", ["ConnectionError"]), ("t.retryAny", ["Exception"])] {
+            let options = TaskOptions(maxRetries: 2, autoRetryFor: Set(types), backoff: quick)
+            catalog.register(name, parameters: ["type"], options: options) { (type: String) throws -> Int in
+                throw TaskError(type: type, message: "it failed")
+            }
+        }
+        let queue = QueueHarness(catalog: catalog)
+        let cases: [(task: String, error: String, retries: Int)] = [
+            ("t.retryConnection", "ConnectionError", 2), ("t.retryConnection", "ValueError", 0),
+            ("t.retryAny", "ValueError", 2), ("t.retryAny", "KeyError", 2),
+        ]
+        for (task, error, retries) in cases {
+            let result = try await queue.client.send(task, args: [.string(error)])
+            await #expect(throws: TaskError.self) { _ = try await result.get(timeout: .seconds(30)) }
+            let stored = try #require(try await result.result())
+            #expect(stored.status == .failure)
+            #expect(stored.error?.type == error, "\(task) \(error)")
+            #expect(stored.retries == retries, "\(task) \(error)")
+        }
+        // Arguments that do not fit are a TypeError, which no retry mends, even under "Exception".
+        let unfit = try await queue.client.send("t.retryAny", args: [1])
+        await #expect(throws: TaskError.self) { _ = try await unfit.get(timeout: .seconds(30)) }
+        #expect(try await unfit.result()?.error?.type == "TypeError")
+        #expect(try await unfit.result()?.retries == 0)
+        try await queue.stop()
+    }
+
     @Test func backoffDoublesUpToTheMaximumAndJitterScalesIt() {
         let backoff = RetryBackoff(base: 1, maximum: 10, jitter: false)
         #expect((0..<6).map { backoff.delay(afterRetries: $0, random: 0.5) } == [1, 2, 4, 8, 10, 10])

@@ -8,8 +8,15 @@ public struct TaskOptions: Sendable {
     public var rateLimit: RateLimit?
     /// Retries allowed before a retrying task fails for good.
     public var maxRetries: Int = 3
-    /// Retry any thrown error (other than ``TaskError``s of type `ValueError` and `TypeError`) with backoff.
-    public var autoRetry: Bool = false
+    /// The error types whose failures are retried with ``backoff``, as Celery's `autoretry_for`: a ``TaskError``'s
+    /// `type` (`"ConnectionError"`), or a Swift error's type name (`"URLError"`). `"Exception"`, as in Celery,
+    /// names every error, except those a retry cannot mend: ``neverRetried``.
+    public var autoRetryFor: Set<String> = []
+    /// The failures no automatic retry repeats, whatever ``autoRetryFor`` says: arguments that do not fit the task
+    /// (`TypeError`), a task the worker does not have (`NotRegistered`), and time limits.
+    public static let neverRetried: Set<String> = [
+        "TypeError", "NotRegistered", "TimeLimitExceeded", "SoftTimeLimitExceeded",
+    ]
     /// The delay policy for retries that give no countdown.
     public var backoff: RetryBackoff = .init()
     /// The task is asked to stop after this long (cooperative cancel).
@@ -22,16 +29,22 @@ public struct TaskOptions: Sendable {
     /// Options with the defaults.
     public init() {}
 
+    /// Whether a failure of type `type` is retried automatically.
+    public func retriesAutomatically(_ type: String) -> Bool {
+        guard !Self.neverRetried.contains(type) else { return false }
+        return autoRetryFor.contains(type) || autoRetryFor.contains("Exception")
+    }
+
     /// Options with a queue, limits and retries.
     public init(
-        queue: String? = nil, rateLimit: RateLimit? = nil, maxRetries: Int = 3, autoRetry: Bool = false,
+        queue: String? = nil, rateLimit: RateLimit? = nil, maxRetries: Int = 3, autoRetryFor: Set<String> = [],
         backoff: RetryBackoff = .init(), softTimeLimit: Double? = nil, hardTimeLimit: Double? = nil,
         ignoreResult: Bool = false
     ) {
         self.queue = queue
         self.rateLimit = rateLimit
         self.maxRetries = maxRetries
-        self.autoRetry = autoRetry
+        self.autoRetryFor = autoRetryFor
         self.backoff = backoff
         self.softTimeLimit = softTimeLimit
         self.hardTimeLimit = hardTimeLimit

@@ -10,9 +10,7 @@ extension Worker {
         var commit = BrokerCommit(ack: [job.delivery.tag])
         var results: [TaskResult] = []
         var outcome = outcome
-        if case .failure(let error) = outcome, task?.options.autoRetry == true,
-            !["TypeError", "NotRegistered", "TimeLimitExceeded", "SoftTimeLimitExceeded"].contains(error.type)
-        {
+        if case .failure(let error) = outcome, task?.options.retriesAutomatically(error.type) == true {
             outcome = .retry(RetryRequest(countdown: nil, maxRetries: nil, cause: error))
         }
         if case .retry(let request) = outcome {
