@@ -91,7 +91,10 @@ struct PurgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purge",
         abstract: "Delete the waiting messages of a queue (leased ones are left to their workers).",
-        discussion: "Example: simul purge -Q celery"
+        discussion: """
+            It asks first, as celery purge does: answer yes, or pass -f to skip the question (in scripts).
+            Example: simul purge -Q celery -f
+            """
     )
 
     @OptionGroup var queue: QueueOptions
@@ -99,7 +102,19 @@ struct PurgeCommand: AsyncParsableCommand {
     @Option(name: [.customShort("Q"), .customLong("queue")], help: "The queue.")
     var queueName = "celery"
 
+    @Flag(name: [.customShort("f"), .customLong("force")], help: "Do not ask; purge.")
+    var force = false
+
     func run() async throws {
+        if !force {
+            FileHandle.standardError.write(
+                Data(
+                    ("This will delete every waiting message of the queue \(queueName). There is no undo. "
+                        + "Are you sure (yes/NO)? ").utf8))
+            guard let answer = readLine(), ["yes", "y"].contains(answer.lowercased()) else {
+                throw CLIError("not purged: answer yes, or pass -f to skip the question")
+            }
+        }
         let connection = try queue.open()
         let count = try await connection.broker.require(.queueAdministration).purge(queue: queueName)
         print("purged \(count) message\(count == 1 ? "" : "s") from \(queueName)")

@@ -16,11 +16,11 @@ import Testing
 
     /// Runs the built `simul` with `arguments` to the end, on a thread of its own (it blocks on the child's pipes),
     /// and returns what it printed.
-    static func simul(_ arguments: [String]) async throws -> Run {
-        try await onOwnThread { try run(arguments) }
+    static func simul(_ arguments: [String], input: String? = nil) async throws -> Run {
+        try await onOwnThread { try run(arguments, input: input) }
     }
 
-    private static func run(_ arguments: [String]) throws -> Run {
+    private static func run(_ arguments: [String], input: String?) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: simulExecutable)
         process.arguments = arguments
@@ -28,8 +28,13 @@ import Testing
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        process.standardInput = FileHandle.nullDevice
+        let typed = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : typed
         try process.run()
+        if let input {
+            typed.fileHandleForWriting.write(Data(input.utf8))
+            try typed.fileHandleForWriting.close()
+        }
         // Read before waiting, so a long output cannot fill the pipe and block the child.
         let out = output.fileHandleForReading.readDataToEndOfFile()
         let err = error.fileHandleForReading.readDataToEndOfFile()
@@ -54,6 +59,30 @@ import Testing
         let run = try await Self.simul(arguments)
         #expect(run.status != 0)
         #expect(run.error == "Error: \(message)\n")
+    }
+
+    /// `simul purge` asks first, as `celery purge` does: anything but yes (no answer at all, in a script) purges
+    /// nothing; `-f` does not ask.
+    @Test func purgeAsksFirstUnlessForced() async throws {
+        let broker = try SQLiteBroker(path: path)
+        let sent = try await Self.simul(["send", "simul.noop", "--count", "3", "--broker", url])
+        #expect(sent.status == 0, "\(sent.error)")
+        for input in [nil, "no\n", "\n"] {
+            let refused = try await Self.simul(["purge", "--broker", url], input: input)
+            #expect(refused.status == 1)
+            #expect(
+                refused.error
+                    == "This will delete every waiting message of the queue celery. There is no undo. "
+                    + "Are you sure (yes/NO)? Error: not purged: answer yes, or pass -f to skip the question\n")
+            #expect(try await broker.require(.queueAdministration).queueLengths()["celery"] == 3)
+        }
+        let confirmed = try await Self.simul(["purge", "--broker", url], input: "yes\n")
+        #expect(confirmed.status == 0, "\(confirmed.error)")
+        #expect(confirmed.output == "purged 3 messages from celery\n")
+        _ = try await Self.simul(["send", "simul.noop", "--broker", url])
+        let forced = try await Self.simul(["purge", "-f", "--broker", url])
+        #expect(forced.output == "purged 1 message from celery\n")
+        await broker.close()
     }
 
     @Test func sendRawSendsEachFileAsItIsInOrder() async throws {
