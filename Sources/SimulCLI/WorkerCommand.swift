@@ -71,6 +71,15 @@ struct WorkerCommand: AsyncParsableCommand {
     var maxMessageSize: Int?
 
     @Option(
+        parsing: .unconditional,
+        help: """
+            Dead-letter a message whose lease ran out this many times, each time with its worker gone before it \
+            finished (a task that kills its worker); 0 for no limit (default: 5).
+            """,
+        transform: { try parseInt($0, "--max-lapsed-leases") })
+    var maxLapsedLeases = 5
+
+    @Option(
         parsing: .unconditional, help: "Seconds a stored result is kept (default: one day).",
         transform: { try parseDouble($0, "--result-expires") })
     var resultExpires: Double?
@@ -114,6 +123,10 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             configuration.maxMessageSize = maxMessageSize
         }
+        guard maxLapsedLeases >= 0 else {
+            throw CLIError("--max-lapsed-leases must be 0 (no limit) or more, got \(maxLapsedLeases)")
+        }
+        configuration.maxLapsedLeases = maxLapsedLeases == 0 ? nil : maxLapsedLeases
         if let resultExpires = try checkedSeconds(resultExpires, option: "--result-expires") {
             guard resultExpires >= 1 else {
                 throw CLIError("--result-expires must be at least 1 second, got \(resultExpires)")

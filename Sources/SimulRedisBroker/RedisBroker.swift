@@ -128,7 +128,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// Writes a commit in one `MULTI` … `EXEC` pipeline.
     private func write(_ commit: BrokerCommit, storing results: [TaskResult]) async throws {
         var restored: [[RedisArgument]] = []
-        if !commit.requeue.isEmpty { restored = try await restoreCommands(for: commit.requeue) }
+        if !commit.requeue.isEmpty { restored = try await restoreCommands(for: commit.requeue, lapsed: false) }
         var commands: [[RedisArgument]] = []
         if !results.isEmpty { commands.append(storeCommand(results)) }
         commands += sendCommands(commit.send)
@@ -434,7 +434,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         }
         guard locked != .null else { return }
         let tags = values.compactMap(\.string)
-        let commands = try await restoreCommands(for: tags)
+        let commands = try await restoreCommands(for: tags, lapsed: true)
         _ = try await redis {
             try await self.pool.pipeline(
                 commands + [RedisScripts.eval(RedisScripts.unlock, keys: [kombu.unackedMutex], [RedisArgument(token)])])
@@ -443,8 +443,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     }
 
     /// The commands that put held messages back at the consuming end of their lists, marked redelivered, each only
-    /// if it is still held when it runs.
-    func restoreCommands(for tags: [String]) async throws -> [[RedisArgument]] {
+    /// if it is still held when it runs; `lapsed` when their leases ran out, which each one's count of lapsed leases
+    /// records.
+    func restoreCommands(for tags: [String], lapsed: Bool) async throws -> [[RedisArgument]] {
         let reply = try await redis {
             try await self.pool.send(["HMGET", RedisArgument(kombu.unacked)] + tags.map { RedisArgument($0) })
         }
@@ -452,7 +453,7 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         var commands: [[RedisArgument]] = []
         for (tag, entry) in zip(tags, entries) {
             guard case .bulkString(let bytes) = entry,
-                let (list, message) = self.restorable(Data(bytes.readableBytesView))
+                let (list, message) = self.restorable(Data(bytes.readableBytesView), lapsed: lapsed)
             else { continue }
             commands.append(
                 RedisScripts.eval(
@@ -463,8 +464,8 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     }
 
     /// An `unacked` entry, `[envelope, exchange, routing key]`: the list it goes back to and the envelope marked
-    /// redelivered (a message that was not an envelope goes back as it came).
-    func restorable(_ entry: Data) -> (list: String, message: [UInt8])? {
+    /// redelivered, with one more lapsed lease if `lapsed` (a message that was not an envelope goes back as it came).
+    func restorable(_ entry: Data, lapsed: Bool) -> (list: String, message: [UInt8])? {
         guard case .array(let parts)? = Kombu.json(entry), parts.count == 3, let routingKey = parts[2].stringValue
         else { return Self.unparsedEntry(entry).map { (kombu.listKey($0.routingKey, priority: 0), $0.message) } }
         switch parts[0] {
@@ -476,6 +477,10 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
             var info = properties["delivery_info"]?.objectValue ?? [:]
             headers["redelivered"] = true
             info["redelivered"] = true
+            if lapsed {
+                let header = MessageCodec.lapsedLeasesHeader
+                headers[header] = .integer(Int64((headers[header]?.intValue ?? 0) + 1))
+            }
             properties["delivery_info"] = .object(info)
             envelope["headers"] = .object(headers)
             envelope["properties"] = .object(properties)

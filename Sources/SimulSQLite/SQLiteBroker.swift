@@ -118,6 +118,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
                     visible_at REAL NOT NULL,
                     leased INTEGER NOT NULL DEFAULT 0,
                     deliveries INTEGER NOT NULL DEFAULT 0,
+                    lapses INTEGER NOT NULL DEFAULT 0,
                     body BLOB NOT NULL);
                 CREATE INDEX IF NOT EXISTS messages_order ON messages (queue, priority, id);
                 CREATE TABLE IF NOT EXISTS results (
@@ -165,6 +166,11 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
                     """)
         }
         try migrateDeadLetters(db)
+        // Files from before lapsed leases were counted.
+        let columns = try Set(Row.fetchAll(db, sql: "PRAGMA table_info(messages)").map { $0["name"] as String })
+        if !columns.contains("lapses") {
+            try db.execute(sql: "ALTER TABLE messages ADD COLUMN lapses INTEGER NOT NULL DEFAULT 0")
+        }
     }
 
     /// Adds the whole envelope's size, SHA-256, task id and name to the dead letters of a file made before they had
@@ -298,10 +304,11 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
             let deliveries = try await write { db in
                 let take = try db.cachedStatement(
                     sql: """
-                        UPDATE messages SET visible_at = ?, leased = 1, deliveries = deliveries + 1
+                        UPDATE messages SET visible_at = ?, leased = 1, deliveries = deliveries + 1,
+                                            lapses = lapses + leased
                         WHERE id IN (SELECT id FROM messages WHERE queue IN (\(marks)) AND visible_at <= ?
                                      ORDER BY priority, id LIMIT ?)
-                        RETURNING id, tag, queue, priority, deliveries, body
+                        RETURNING id, tag, queue, priority, deliveries, lapses, body
                         """)
                 return try Row.fetchAll(
                     take,
@@ -312,7 +319,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
                 .map { row in
                     Delivery(
                         tag: row["tag"], queue: row["queue"], body: row["body"],
-                        redelivered: (row["deliveries"] as Int) > 1)
+                        redelivered: (row["deliveries"] as Int) > 1, lapsedLeases: row["lapses"])
                 }
             }
             if !deliveries.isEmpty { return deliveries }

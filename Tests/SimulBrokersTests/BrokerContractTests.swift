@@ -113,6 +113,28 @@ struct BrokerContractTests {
         }
     }
 
+    /// A broker counts the leases on a message that ran out (each time, a worker took it and never finished it), and
+    /// not the times it was given back on purpose: what lets a worker stop a task that kills every worker.
+    @Test(arguments: BrokerKind.allCases)
+    func lapsedLeasesAreCountedAndGivingBackIsNot(kind: BrokerKind) async throws {
+        let clock = ManualClock()
+        try await kind.withStore(on: clock) { store in
+            try await store.broker.send([Self.message()])
+            var delivery = try #require(try await Self.receive(1, from: store.broker, lease: Self.shortLease).first)
+            #expect(try Self.lapsedLeases(delivery) == 0)
+            for lapses in 1...2 {
+                clock.advance(by: Self.shortLease * 2)
+                delivery = try #require(try await Self.receiveNow(from: store.broker).first)
+                #expect(try Self.lapsedLeases(delivery) == lapses)
+            }
+            try await store.broker.commit(BrokerCommit(requeue: [delivery.tag]))
+            delivery = try #require(try await Self.receive(1, from: store.broker, lease: Self.shortLease).first)
+            #expect(try Self.lapsedLeases(delivery) == 2)
+            #expect(try Self.isRedelivered(delivery))
+            try await store.broker.commit(BrokerCommit(ack: [delivery.tag]))
+        }
+    }
+
     /// Renewing a lease keeps the message with its worker for another lease from the renewal: of two messages
     /// leased together, the one renewed halfway stays away when the other comes back, and comes back itself a lease
     /// after its renewal.
@@ -402,6 +424,12 @@ struct BrokerContractTests {
     /// it as kombu does. The worker reads both.
     static func isRedelivered(_ delivery: Delivery) throws -> Bool {
         try delivery.redelivered || MessageCodec.decode(delivery.body).redelivered
+    }
+
+    /// How many leases on `delivery` ran out before it: as the broker counts them, or inside the envelope, where
+    /// Redis counts them. The worker reads both.
+    static func lapsedLeases(_ delivery: Delivery) throws -> Int {
+        try max(delivery.lapsedLeases, MessageCodec.decode(delivery.body).lapsedLeases)
     }
 
     /// Receives until `count` messages have arrived.

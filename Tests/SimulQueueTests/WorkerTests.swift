@@ -129,6 +129,27 @@ import Testing
         try await queue.stop()
     }
 
+    /// A message whose lease ran out five times (its workers died running it) goes to the dead letters with a
+    /// FAILURE `WorkerLostError` instead of running again; one whose lease ran out four times still runs.
+    @Test func aMessageThatOutlivedFiveWorkersIsDeadLettered() async throws {
+        let queue = QueueHarness()
+        var doomed = TaskMessage(task: "t.add", args: [1, 2])
+        doomed.lapsedLeases = 5
+        var survivor = TaskMessage(task: "t.add", args: [3, 4])
+        survivor.lapsedLeases = 4
+        try await queue.broker.send([doomed, survivor])
+        #expect(try await queue.client.result(survivor.id).get(timeout: .seconds(30)) == 7)
+        try await waitUntil("the dead letter") { try await queue.broker.deadLetters(limit: 10).count == 1 }
+        let failure = try await queue.client.result(doomed.id).result()
+        #expect(failure?.status == .failure)
+        #expect(failure?.error?.type == "WorkerLostError")
+        let reason =
+            "redelivered 5 times: each worker that took it stopped before finishing it (does t.add kill its worker?)"
+        #expect(failure?.error?.message == reason)
+        #expect(try await queue.broker.deadLetters(limit: 10).map(\.reason) == [reason])
+        try await queue.stop()
+    }
+
     @Test func everyStateIsStoredWhenTrackingStarts() async throws {
         let queue = QueueHarness {
             $0.trackStarted = true

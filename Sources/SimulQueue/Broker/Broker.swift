@@ -93,13 +93,18 @@ public struct Delivery: Sendable {
     /// Whether the broker knows it was delivered before. Redis marks redelivery inside the envelope instead, where
     /// ``TaskMessage/redelivered`` reads it.
     public let redelivered: Bool
+    /// How many leases on it ran out before this delivery: each time, a worker took it and never finished it
+    /// (killed, frozen or cut off). A message given back on purpose, as a warm shutdown does, does not count. Redis
+    /// counts inside the envelope instead, where ``TaskMessage/lapsedLeases`` reads it.
+    public let lapsedLeases: Int
 
     /// Creates a delivery.
-    public init(tag: String, queue: String, body: Data, redelivered: Bool) {
+    public init(tag: String, queue: String, body: Data, redelivered: Bool, lapsedLeases: Int = 0) {
         self.tag = tag
         self.queue = queue
         self.body = body
         self.redelivered = redelivered
+        self.lapsedLeases = lapsedLeases
     }
 }
 

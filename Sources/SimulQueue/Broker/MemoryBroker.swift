@@ -20,6 +20,7 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
         var sequence: Int
         var leaseUntil: Date?
         var deliveries: Int
+        var lapsedLeases = 0
     }
 
     private struct State {
@@ -135,11 +136,13 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
                 }
                 .prefix(limit)
                 let taken = chosen.map { tag, message in
+                    let lapsed = message.lapsedLeases + (message.leaseUntil == nil ? 0 : 1)
                     state.messages[tag]?.leaseUntil = time.addingTimeInterval(lease.seconds)
                     state.messages[tag]?.deliveries += 1
+                    state.messages[tag]?.lapsedLeases = lapsed
                     return Delivery(
                         tag: tag, queue: message.queue, body: message.body,
-                        redelivered: message.deliveries > 0)
+                        redelivered: message.deliveries > 0, lapsedLeases: lapsed)
                 }
                 return (taken, nextDue)
             }

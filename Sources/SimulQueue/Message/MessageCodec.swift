@@ -12,6 +12,10 @@ public enum MessageCodec {
     /// The `origin` this process writes: `gen<pid>@<host>`, as Python clients do.
     public static let origin = "gen\(getpid())@\(ProcessInfo.processInfo.hostName)"
 
+    /// The header in which a broker that keeps no count of its own (Redis) counts a message's lapsed leases; other
+    /// Celery tools carry it along as an unknown header.
+    public static let lapsedLeasesHeader = "simul_lapsed_leases"
+
     /// Encodes `message` as a kombu envelope.
     public static func encode(_ message: TaskMessage) -> Data {
         let embed: JSONValue = [
@@ -54,6 +58,7 @@ public enum MessageCodec {
             "replaced_task_nesting": 0, "stamped_headers": .null, "stamps": [:],
         ]
         if message.redelivered { headers["redelivered"] = true }
+        if message.lapsedLeases > 0 { headers[lapsedLeasesHeader] = .integer(Int64(message.lapsedLeases)) }
         return .object(headers)
     }
 
@@ -163,6 +168,7 @@ public enum MessageCodec {
         message.origin = headers["origin"]?.stringValue ?? ""
         message.deliveryTag = properties["delivery_tag"]?.stringValue ?? TaskID.make()
         message.redelivered = info["redelivered"] == .bool(true) || headers["redelivered"] == .bool(true)
+        message.lapsedLeases = headers[lapsedLeasesHeader]?.intValue ?? 0
         return message
     }
 

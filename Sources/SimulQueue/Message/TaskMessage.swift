@@ -53,6 +53,9 @@ public struct TaskMessage: Sendable, Equatable {
     public var deliveryTag: String
     /// Whether the broker delivered it before (restored after a lease ran out).
     public var redelivered: Bool
+    /// How many leases on it ran out before, as a Redis broker counts them in the `simul_lapsed_leases` header when
+    /// it restores the message (other brokers count in ``Delivery/lapsedLeases``).
+    public var lapsedLeases: Int
 
     /// Creates a message for a first send.
     /// - Parameters:
@@ -88,6 +91,7 @@ public struct TaskMessage: Sendable, Equatable {
         origin = MessageCodec.origin
         deliveryTag = TaskID.make()
         redelivered = false
+        lapsedLeases = 0
     }
 
     /// The message a signature sends, as a child of `parent` when there is one.

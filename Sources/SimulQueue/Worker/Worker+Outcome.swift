@@ -88,6 +88,7 @@ extension Worker {
             again.parentId = message.id
             again.deliveryTag = TaskID.make()
             again.redelivered = false
+            again.lapsedLeases = 0
             commit.send.append(OutgoingMessage(again))
             let cause = request.cause
             result = TaskResult(

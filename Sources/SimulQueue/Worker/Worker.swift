@@ -275,6 +275,16 @@ public final class Worker: Service, Sendable {
             reject(delivery, error)
             return
         }
+        let lapsed = max(delivery.lapsedLeases, message.lapsedLeases)
+        if let limit = configuration.maxLapsedLeases, lapsed >= limit {
+            let reason =
+                "redelivered \(lapsed) times: each worker that took it stopped before finishing it "
+                + "(does \(message.task) kill its worker?)"
+            reject(
+                delivery, MessageError(reason, taskId: message.id, taskName: message.task),
+                as: TaskError(type: "WorkerLostError", message: reason, module: "celery.exceptions"))
+            return
+        }
         let job = Job(delivery: delivery, message: message)
         let now = clock.now
         let (ready, earliest) = state.withLock { state in
@@ -316,20 +326,18 @@ public final class Worker: Service, Sendable {
     }
 
     /// Moves a message the worker cannot run to the dead letters with the reason, and stores a FAILURE with that
-    /// reason when the message names a task id, so whoever waits for the result hears why.
+    /// reason when the message names a task id, so whoever waits for the result hears why: `failure`, or an
+    /// `InvalidTaskMessage`.
     ///
     /// The reason is cut to ``DeadLetterLimits/maxReasonLength``'s default: it can quote a field of any length.
-    private func reject(_ delivery: Delivery, _ error: MessageError) {
+    private func reject(_ delivery: Delivery, _ error: MessageError, as failure: TaskError? = nil) {
         let reason = DeadLetterLimits.cut(error.reason, to: DeadLetterLimits().maxReasonLength)
         logger.warning("dead letter from \(delivery.queue): \(reason)")
         var results: [TaskResult] = []
         if let id = error.taskId {
             results.append(
-                .failure(
-                    taskId: id,
-                    TaskError(
-                        type: "InvalidTaskMessage", message: reason,
-                        module: "simul")))
+                .failure(taskId: id, failure ?? TaskError(type: "InvalidTaskMessage", message: reason, module: "simul"))
+            )
         }
         committer.enqueue(results: results, commit: BrokerCommit(deadLetter: [(delivery, reason)]))
     }

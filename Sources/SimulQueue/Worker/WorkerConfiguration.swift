@@ -52,6 +52,10 @@ public struct WorkerConfiguration: Sendable {
     /// The largest message the worker takes, in bytes. A larger one is not decoded: it goes to the dead letters, and
     /// a FAILURE is stored if it names a task id. Task arguments belong in messages; big data belongs elsewhere.
     public var maxMessageSize: Int = 1 << 20
+    /// A message whose lease has run out this many times (each time, the worker that took it stopped before finishing
+    /// it: killed, crashed, frozen) is not run again: it goes to the dead letters, "redelivered N times", with a
+    /// FAILURE `WorkerLostError`, so a task that kills its worker cannot crash-loop a cluster. `nil`: no limit.
+    public var maxLapsedLeases: Int? = 5
     /// The process pool's settings, for the `processes` pool.
     public var processPool: ProcessPoolConfiguration = .init()
 
