@@ -62,6 +62,13 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Also store RECEIVED and STARTED states.")
     var trackStarted = false
 
+    @Flag(
+        help: """
+            Send no task events (received, started, succeeded…) until a monitor asks with enable_events, as Flower \
+            does; heartbeats go on. Simul sends them by default, where a Celery worker needs -E.
+            """)
+    var withoutTaskEvents = false
+
     @OptionGroup var route: RouteOptions
 
     @Option(
@@ -116,6 +123,7 @@ struct WorkerCommand: AsyncParsableCommand {
         guard !configuration.queues.isEmpty else { throw CLIError("-Q needs at least one queue name") }
         configuration.name = name.replacingOccurrences(of: "%h", with: ProcessInfo.processInfo.hostName)
         configuration.trackStarted = trackStarted
+        configuration.taskEvents = !withoutTaskEvents
         configuration.routes = try route.routes()
         if let maxMessageSize {
             guard maxMessageSize >= 1 else {

@@ -85,6 +85,27 @@ import Testing
         await broker.close()
     }
 
+    /// `simul worker --without-task-events` runs tasks and says so in no task event; its worker events go on. A
+    /// worker without the flag sends them.
+    @Test func aWorkerWithoutTaskEventsSendsOnlyWorkerEvents() async throws {
+        let broker = try SQLiteBroker(path: path)
+        var cursor: Int64 = 0
+        for quiet in [true, false] {
+            let worker = try startSimul(["worker", "--broker", url] + (quiet ? ["--without-task-events"] : []))
+            defer { if worker.isRunning { worker.interrupt() } }
+            let sum = try await Self.simul(["send", "simul.add", "--args", "[2, 3]", "--broker", url, "--wait"])
+            #expect(sum.output.split(separator: "\n").last == "5", "\(sum.error)")
+            worker.terminate()
+            await worker.exited()
+            let page = try await broker.require(.events).events(after: cursor, limit: 100)
+            cursor = page.cursor
+            let types = page.events.map(\.type)
+            #expect(types.contains("worker-online") && types.contains("worker-offline"), "\(types)")
+            #expect(types.contains("task-succeeded") == !quiet, "\(types)")
+        }
+        await broker.close()
+    }
+
     @Test func sendRawSendsEachFileAsItIsInOrder() async throws {
         let broker = try SQLiteBroker(path: path)
         let good = MessageCodec.encode(TaskMessage(task: "simul.add", args: [2, 3]))
