@@ -3,36 +3,30 @@ import Testing
 
 @testable import SimulQueue
 
-/// The rate limiter's turns, on a manual clock: no threads to wait for but the ones it puts to sleep.
-@Suite(.timeLimit(.minutes(3))) struct RateLimiterTests {
-    /// At 4 per second, the first start is at once and each next one a quarter second after the one before: a
-    /// sleeper wakes at its turn, not a millisecond sooner. Other task names keep their own turns.
-    @Test func turnsAreOneOverTheRateApartPerTaskName() async throws {
-        let clock = ManualClock()
-        let start = clock.now
-        let limiter = RateLimiter(clock: clock)
+/// The rate limiter's turns: times, computed, with nothing to wait for.
+@Suite struct RateLimiterTests {
+    /// At 4 per second, the first turn is now and each next one a quarter second after the one before, however
+    /// soon it is asked for. Other task names keep their own turns.
+    @Test func turnsAreOneOverTheRateApartPerTaskName() {
+        let now = Date(timeIntervalSince1970: 1_000)
+        let limiter = RateLimiter()
         let rate = RateLimit(perSecond: 4)
-        try await limiter.acquire("t.a", rate: rate)
-        try await limiter.acquire("t.b", rate: rate)
-        let second = Task { try await limiter.acquire("t.a", rate: rate) }
-        let third = Task { try await limiter.acquire("t.a", rate: rate) }
-        await clock.waitForSleepers(2)
-
-        for (seconds, sleepers) in [(0.249, 2), (0.25, 1), (0.499, 1), (0.5, 0)] {
-            clock.advance(to: start.addingTimeInterval(seconds))
-            #expect(clock.sleepers == sleepers, "at \(seconds) s")
-        }
-        try await second.value
-        try await third.value
+        let turns = (0..<3).map { _ in limiter.turn("t.a", rate: rate, at: now) }
+        #expect(turns == [0, 0.25, 0.5].map { now.addingTimeInterval($0) })
+        #expect(limiter.turn("t.b", rate: rate, at: now) == now)
+        #expect(limiter.turn("t.a", rate: rate, at: now.addingTimeInterval(0.6)) == now.addingTimeInterval(0.75))
     }
 
-    /// A task name idle for longer than its spacing starts at once: turns do not pile up while nothing runs.
-    @Test func anIdleNameStartsAtOnce() async throws {
-        let clock = ManualClock()
-        let limiter = RateLimiter(clock: clock)
-        try await limiter.acquire("t.a", rate: RateLimit(perSecond: 4))
-        clock.advance(by: .seconds(10))
-        try await limiter.acquire("t.a", rate: RateLimit(perSecond: 4))
-        #expect(clock.sleepers == 0)
+    /// A task name idle for longer than its spacing starts at once: turns do not pile up while nothing runs. A
+    /// reset forgets the turns given, for a new rate.
+    @Test func anIdleNameStartsAtOnceAndAResetForgets() {
+        let now = Date(timeIntervalSince1970: 1_000)
+        let limiter = RateLimiter()
+        _ = limiter.turn("t.a", rate: RateLimit(perSecond: 4), at: now)
+        let later = now.addingTimeInterval(10)
+        #expect(limiter.turn("t.a", rate: RateLimit(perSecond: 4), at: later) == later)
+        _ = limiter.turn("t.a", rate: RateLimit(perSecond: 0.01), at: later)
+        limiter.reset("t.a")
+        #expect(limiter.turn("t.a", rate: RateLimit(perSecond: 4), at: later) == later)
     }
 }

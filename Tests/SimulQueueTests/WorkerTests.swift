@@ -374,6 +374,28 @@ import Testing
         try await queue.stop()
     }
 
+    /// A task waiting for its rate limit's turn holds no slot: with one slot, a task sent after two rate-limited ones
+    /// runs while the second waits out its minute, and the second runs when the clock gets there.
+    @Test func aRateLimitedTaskWaitsWithoutHoldingASlot() async throws {
+        let clock = ManualClock()
+        var catalog = QueueHarness.catalog
+        catalog.register("t.slow", parameters: ["x"], options: TaskOptions(rateLimit: RateLimit("1/m")!)) {
+            (x: Int) in x
+        }
+        let queue = QueueHarness(catalog: catalog, clock: clock) { $0.concurrency = 1 }
+        let first = try await queue.client.send("t.slow", args: [1])
+        #expect(try await first.get(timeout: .seconds(30)) == 1)
+        let second = try await queue.client.send("t.slow", args: [2])
+        let other = try await queue.client.send("t.add", args: [20, 22])
+        #expect(try await other.get(timeout: .seconds(30)) == 42)
+        #expect(try await second.state() == .pending)
+        clock.advance(by: .seconds(60))
+        #expect(try await second.get(timeout: .seconds(30)) == 2)
+        queue.worker.shutdown()
+        clock.advance(by: .seconds(1))  // past the one-second receive the worker may be in
+        try await queue.stop()
+    }
+
     /// A retry's countdown is on the worker's clock: the task runs again when the clock passes it, not before.
     @Test func aRetryRunsAgainWhenTheClockPassesItsCountdown() async throws {
         let clock = ManualClock()

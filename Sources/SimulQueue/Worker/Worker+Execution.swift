@@ -31,7 +31,18 @@ extension Worker {
                 return next
             }
             switch next {
-            case .run(let job, let revoked): await process(job, revoked: revoked)
+            case .run(let job, let revoked):
+                if !revoked, let start = laterTurn(for: job, at: now) {
+                    // Its rate limit's turn is later: it waits as an ETA does, and the slot takes the next job.
+                    state.withLock { state in
+                        state.running[job.tag] = nil
+                        state.waitedTurns.insert(job.tag)
+                        state.machine.postpone(job.tag, until: start)
+                    }
+                    scheduleChanged.signal()
+                    continue
+                }
+                await process(job, revoked: revoked)
             case .wait: guard (try? await readyPermits.acquire()) != nil else { return }
             case .stop: return
             case .retire:
@@ -40,6 +51,15 @@ extension Worker {
                 return
             }
         }
+    }
+
+    /// The time `job` may start, if its task's rate limit makes that later than `now`; `nil` to start now. A job
+    /// that waited for its turn already starts now.
+    private func laterTurn(for job: Job, at now: Date) -> Date? {
+        guard let task = catalog[job.message.task], let rate = rateLimit(of: task) else { return nil }
+        if state.withLock({ $0.waitedTurns.remove(job.tag) }) != nil { return nil }
+        let start = limiter.turn(task.name, rate: rate, at: now)
+        return start > now ? start : nil
     }
 
     private func process(_ job: Job, revoked: Bool) async {
@@ -53,7 +73,6 @@ extension Worker {
         } else if let expires = message.expires, expires <= started {
             outcome = .revoked("expired")
         } else if let task {
-            if let rate = rateLimit(of: task) { try? await limiter.acquire(task.name, rate: rate) }
             let startedState = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .started)] : []
             committer.enqueue(results: startedState, events: taskEvent("task-started", message))
             outcome = await execute(task, message, context, tag: job.tag)

@@ -34,7 +34,7 @@ public final class Worker: Service, Sendable {
     /// Signalled when a slot frees, a batch is written, or the worker stops: what fetching and draining wait for.
     let changed = ChangeSignal()
     /// Signalled when an earlier ETA arrives, or the worker stops.
-    private let scheduleChanged = ChangeSignal()
+    let scheduleChanged = ChangeSignal()
     let committer: Committer
     let limiter: RateLimiter
     let executor: TaskExecutorPool
@@ -71,6 +71,8 @@ public final class Worker: Service, Sendable {
         var machine: WorkerStateMachine
         /// The running tasks' handles, by delivery tag.
         var running: [String: Running] = [:]
+        /// Jobs that waited out their rate limit's turn, off the slots: they start without taking another.
+        var waitedTurns: Set<String> = []
         /// Why the worker stopped by itself: a broker it can no longer use.
         var failure: QueueError?
     }
@@ -119,7 +121,7 @@ public final class Worker: Service, Sendable {
                     queues: configuration.queues, maxConcurrency: configuration.poolCapacity,
                     resizable: configuration.pool != .solo)))
         committer = Committer(broker: broker, backend: backend, logger: logger, clock: clock)
-        limiter = RateLimiter(clock: clock)
+        limiter = RateLimiter()
         executor = TaskExecutorPool(configuration: configuration)
         (newSlots, newSlotsContinuation) = AsyncStream.makeStream(of: Int.self)
         taskEventsEnabled = Atomic(configuration.taskEvents)

@@ -188,6 +188,14 @@ struct WorkerStateMachine {
         return due.count
     }
 
+    /// A job a slot took that may not start before `start` (its rate limit's turn): it leaves the slot and waits as
+    /// an ETA does, for ``releaseDue(at:)``.
+    mutating func postpone(_ tag: String, until start: Date) {
+        guard running.remove(tag) != nil, let job = held[tag] else { return }
+        totals[job.message.task, default: 1] -= 1
+        scheduled[tag] = start
+    }
+
     /// Messages ready to run, in the order they will start: Celery's reserved.
     var readyJobs: [Job] { ready.compactMap { held[$0] } }
 
