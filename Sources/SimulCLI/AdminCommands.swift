@@ -41,7 +41,8 @@ struct InspectCommand: AsyncParsableCommand {
             for (name, count) in lengths.sorted(by: { $0.key < $1.key }) { print("\(name): \(count) waiting") }
             return
         }
-        let state = try await ClusterState.load(from: broker.require(.events))
+        var state = try await ClusterState.load(from: broker.require(.events))
+        state.forgetWorkers(silentSince: SystemClock().now.addingTimeInterval(-ClusterState.offlineWorkersKept))
         let workers = state.workers.values.sorted { $0.hostname < $1.hostname }
         switch topic {
         case "workers":

@@ -32,6 +32,24 @@ struct MonitorTests {
         #expect(histogram.cumulative.last == 3)
     }
 
+    /// A worker gone (a goodbye, or silence) stays listed, offline, for ten minutes after it was last heard from,
+    /// then leaves: the events of the workers still there move the time on.
+    @Test func aWorkerGoneForTenMinutesLeavesTheList() {
+        var state = ClusterState()
+        let start = Date(timeIntervalSince1970: 1_000_000)
+        state.apply(QueueEvent("worker-online", hostname: "gone@h", at: start))
+        state.apply(QueueEvent("worker-offline", hostname: "gone@h", at: start.addingTimeInterval(1)))
+        for seconds in stride(from: 2.0, through: 600, by: 2) {
+            state.apply(QueueEvent("worker-heartbeat", hostname: "here@h", at: start.addingTimeInterval(seconds)))
+        }
+        #expect(Set(state.workers.keys) == ["gone@h", "here@h"])
+        #expect(state.workers["gone@h"]?.isOnline(at: start.addingTimeInterval(600)) == false)
+        state.apply(QueueEvent("worker-heartbeat", hostname: "here@h", at: start.addingTimeInterval(602)))
+        #expect(Set(state.workers.keys) == ["here@h"])
+        state.forgetWorkers(silentSince: start.addingTimeInterval(603))
+        #expect(state.workers.isEmpty)
+    }
+
     @Test func celeryEventsFillTheTaskInfo() {
         var state = ClusterState()
         state.apply(

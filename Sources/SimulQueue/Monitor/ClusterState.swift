@@ -60,8 +60,11 @@ public struct ClusterState: Sendable {
         public var updated: Date? { timeline.values.max() }
     }
 
-    /// Workers by hostname.
+    /// Workers by hostname: those heard from within ``offlineWorkersKept`` of the latest event.
     public private(set) var workers: [String: WorkerInfo] = [:]
+    /// How long a worker stays listed after it last said it was alive (it said goodbye, or fell silent): ten minutes.
+    /// Then it leaves the dashboard and `simul inspect`, so a cluster whose workers come and go lists those it has.
+    public static let offlineWorkersKept: TimeInterval = 600
     /// Tasks by id, the most recent `taskLimit`.
     public private(set) var tasks: [String: TaskInfo] = [:]
     private var order: [String] = []
@@ -92,6 +95,7 @@ public struct ClusterState: Sendable {
                 worker.registered = names.compactMap(\.stringValue)
             }
             workers[hostname] = worker
+            forgetWorkers(silentSince: latest.addingTimeInterval(-Self.offlineWorkersKept))
             return
         }
         guard let id = event.taskId else { return }
@@ -127,6 +131,11 @@ public struct ClusterState: Sendable {
         if let root = event.fields["root_id"]?.stringValue { task.rootId = root }
         if let queue = event.fields["queue"]?.stringValue { task.queue = queue }
         tasks[id] = task
+    }
+
+    /// Forgets the workers last heard from before `cutoff`.
+    public mutating func forgetWorkers(silentSince cutoff: Date) {
+        workers = workers.filter { $0.value.lastSeen >= cutoff }
     }
 
     /// The tasks running now, by worker.
