@@ -220,6 +220,33 @@ import Testing
         try await queue.stop()
     }
 
+    /// With `deadLetterWhenRetriesRunOut`, a task whose retries run out has its FAILURE and a dead letter that says
+    /// why; replayed once what it needed is back, it runs again and succeeds.
+    @Test func exhaustedRetriesCanGoToTheDeadLettersAndBeReplayed() async throws {
+        let healthy = Mutex(false)
+        var catalog = QueueHarness.catalog
+        let options = TaskOptions(
+            maxRetries: 1, autoRetryFor: ["ConnectionError"], deadLetterWhenRetriesRunOut: true,
+            backoff: RetryBackoff(base: 0.01, maximum: 0.01, jitter: false))
+        catalog.register("t.fetch", options: options) { () throws -> Int in
+            guard healthy.withLock({ $0 }) else { throw TaskError(type: "ConnectionError", message: "refused") }
+            return 42
+        }
+        let queue = QueueHarness(catalog: catalog)
+        let result = try await queue.client.send("t.fetch")
+        await #expect(throws: TaskError.self) { _ = try await result.get(timeout: .seconds(30)) }
+        try await waitUntil("the dead letter") { try await queue.broker.deadLetters(limit: 10).count == 1 }
+        let letter = try #require(try await queue.broker.deadLetters(limit: 10).first)
+        #expect(letter.reason == "retries ran out after 1: ConnectionError: refused")
+        #expect(try await result.result()?.error?.type == "ConnectionError")
+
+        healthy.withLock { $0 = true }
+        #expect(try await queue.broker.replayDeadLetters([letter.id]) == 1)
+        try await waitUntil("the replay succeeds") { try await result.state() == .success }
+        #expect(try await result.get(timeout: .seconds(30)) == 42)
+        try await queue.stop()
+    }
+
     @Test func backoffDoublesUpToTheMaximumAndJitterScalesIt() {
         let backoff = RetryBackoff(base: 1, maximum: 10, jitter: false)
         #expect((0..<6).map { backoff.delay(afterRetries: $0, random: 0.5) } == [1, 2, 4, 8, 10, 10])

@@ -17,6 +17,9 @@ public struct TaskOptions: Sendable {
     public static let neverRetried: Set<String> = [
         "TypeError", "NotRegistered", "TimeLimitExceeded", "SoftTimeLimitExceeded",
     ]
+    /// When the retries run out, the message also goes to the dead letters (its FAILURE is stored all the same), so
+    /// that it can be replayed once what it needed is back: `simul dead-letters replay`.
+    public var deadLetterWhenRetriesRunOut: Bool = false
     /// The delay policy for retries that give no countdown.
     public var backoff: RetryBackoff = .init()
     /// The task is asked to stop after this long (cooperative cancel).
@@ -38,13 +41,14 @@ public struct TaskOptions: Sendable {
     /// Options with a queue, limits and retries.
     public init(
         queue: String? = nil, rateLimit: RateLimit? = nil, maxRetries: Int = 3, autoRetryFor: Set<String> = [],
-        backoff: RetryBackoff = .init(), softTimeLimit: Double? = nil, hardTimeLimit: Double? = nil,
-        ignoreResult: Bool = false
+        deadLetterWhenRetriesRunOut: Bool = false, backoff: RetryBackoff = .init(), softTimeLimit: Double? = nil,
+        hardTimeLimit: Double? = nil, ignoreResult: Bool = false
     ) {
         self.queue = queue
         self.rateLimit = rateLimit
         self.maxRetries = maxRetries
         self.autoRetryFor = autoRetryFor
+        self.deadLetterWhenRetriesRunOut = deadLetterWhenRetriesRunOut
         self.backoff = backoff
         self.softTimeLimit = softTimeLimit
         self.hardTimeLimit = hardTimeLimit

@@ -13,9 +13,11 @@ extension Worker {
         if case .failure(let error) = outcome, task?.options.retriesAutomatically(error.type) == true {
             outcome = .retry(RetryRequest(countdown: nil, maxRetries: nil, cause: error))
         }
+        var exhausted = false
         if case .retry(let request) = outcome {
             let limit = request.maxRetries ?? task?.options.maxRetries ?? 3
             if message.retries >= limit {
+                exhausted = true
                 outcome = .failure(
                     request.cause
                         ?? TaskError(
@@ -31,6 +33,12 @@ extension Worker {
             } catch {
                 outcome = .failure(TaskError(type: "ValueError", message: "\(error)"))
             }
+        }
+        if exhausted, task?.options.deadLetterWhenRetriesRunOut == true, case .failure(let error) = outcome {
+            // Kept for a replay, in place of the acknowledgement.
+            commit.ack = []
+            commit.deadLetter.append(
+                (job.delivery, "retries ran out after \(message.retries): \(error.type): \(error.message)"))
         }
         var result: TaskResult
         switch outcome {
