@@ -17,7 +17,7 @@ public enum RedisACL {
         // Receiving, requeueing and acknowledging (the receive is a Lua script).
         "eval", "brpop", "lpush", "rpush", "rpop", "llen", "del", "expire",
         // Results, chords, beat claims and counters.
-        "get", "set", "setex", "mget", "incr", "incrby", "decrby",
+        "get", "set", "setex", "exists", "mget", "incr", "incrby", "decrby",
         // kombu's bindings and unacked, dead letters, leases.
         "sadd", "smembers", "sismember", "hset", "hmget", "hgetall", "hdel", "hexists", "hkeys", "hlen", "hstrlen",
         "zadd", "zrem", "zrange", "zcard", "zcount", "zpopmin",

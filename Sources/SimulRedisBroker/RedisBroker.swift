@@ -169,10 +169,12 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
                 )
             }
         }
-        if case .array(let results)? = replies.last { return results }
-        let refusal = replies.lazy.compactMap { reply -> String? in
+        // A command that fails inside EXEC (a wrong type, a script's error) fails alone, its error among the replies.
+        let executed: [RESPValue]? = if case .array(let results)? = replies.last { results } else { nil }
+        let refusal = (executed ?? replies).lazy.compactMap { reply -> String? in
             if case .error(let message) = reply { message } else { nil }
         }.first
+        if let executed, refusal == nil { return executed }
         let reason = "redis refused \(what): \(refusal ?? "no reply to EXEC")"
         throw refusal.map { Self.passes(.server($0)) } == true ? QueueError.unavailable(reason) : .storage(reason)
     }
@@ -671,11 +673,15 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         try await listener.events(after: cursor, limit: limit)
     }
 
-    public func claim(_ slot: String) async throws -> Bool {
-        let reply = try await redis {
-            try await self.pool.send("SET", RedisArgument(kombu.own("claim.\(slot)")), "1", "NX", "EX", 86_400)
-        }
-        return reply != .null
+    public func claim(_ slot: String, sending message: OutgoingMessage) async throws -> Bool {
+        let claim = RedisScripts.eval(
+            RedisScripts.claimAndSend,
+            keys: [kombu.own("claim.\(slot)"), kombu.listKey(message.queue, priority: message.priority)],
+            [86_400, RedisArgument(bytes: message.body)])
+        let replies = try await transaction(
+            "a periodic slot's claim and send", [claim], after: try await declareCommands(for: [message]),
+            replicated: true)
+        return replies.first?.int == 1
     }
 
     // MARK: Helpers

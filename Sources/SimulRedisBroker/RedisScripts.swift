@@ -83,6 +83,15 @@ enum RedisScripts {
         return 1
         """
 
+    /// Claims slot `KEYS[1]` for `ARGV[1]` seconds and pushes message `ARGV[2]` onto list `KEYS[2]`, unless the slot
+    /// is claimed already. The push comes first: if it fails, the slot stays unclaimed. Returns 1 if claimed.
+    static let claimAndSend = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        redis.call('LPUSH', KEYS[2], ARGV[2])
+        redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+        return 1
+        """
+
     /// Stores each result `ARGV[i]` under `KEYS[i]` for `ARGV[#KEYS + 1]` seconds (forever if 0) and publishes it
     /// on the channel of the same name, unless a SUCCESS is stored there already: one script call per batch.
     static let storeResults = """

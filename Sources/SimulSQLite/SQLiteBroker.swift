@@ -487,14 +487,18 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
         }
     }
 
-    public func claim(_ slot: String) async throws -> Bool {
+    public func claim(_ slot: String, sending message: OutgoingMessage) async throws -> Bool {
         let now = clock.now.timeIntervalSince1970
-        return try await write { db in
+        let claimed = try await write { db in
             try db.execute(
                 sql: "INSERT INTO claims (slot, at) VALUES (?, ?) ON CONFLICT (slot) DO NOTHING",
                 arguments: [slot, now])
-            return db.changesCount == 1
+            guard db.changesCount == 1 else { return false }
+            try Self.apply(BrokerCommit(send: [message]), events: [], now: now, in: db)
+            return true
         }
+        if claimed { messagesChanged.signal() }
+        return claimed
     }
 
     public func close() async {

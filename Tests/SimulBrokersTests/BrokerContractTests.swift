@@ -363,20 +363,31 @@ struct BrokerContractTests {
     }
 
     /// One winner per periodic slot: of beats claiming the same slot at once, each on its own connection (on one
-    /// broker for a store that does not persist), exactly one wins; the next slot is claimed afresh.
+    /// broker for a store that does not persist), exactly one wins, and only its message is sent, with the claim;
+    /// the next slot is claimed afresh.
     @Test(arguments: BrokerKind.allCases)
-    func oneClaimerWinsEachSlot(kind: BrokerKind) async throws {
+    func oneClaimerWinsEachSlotAndSendsItsMessage(kind: BrokerKind) async throws {
         try await kind.withStore { store in
             var claimers = Array(repeating: try store.broker.require(.slotClaims), count: 6)
             if kind.persists { claimers = try claimers.map { _ in try store.connect().broker.require(.slotClaims) } }
             let slot = "contract.tick@2026-12-06T00:00:00"
+            let messages = claimers.map { _ in Self.message("t.tick") }
             let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for claimer in claimers { group.addTask { try await claimer.claim(slot) } }
+                for (claimer, message) in zip(claimers, messages) {
+                    group.addTask { try await claimer.claim(slot, sending: OutgoingMessage(message)) }
+                }
                 return try await group.reduce(0) { wins, won in wins + (won ? 1 : 0) }
             }
             #expect(wins == 1)
-            #expect(try await store.broker.require(.slotClaims).claim(slot) == false)
-            #expect(try await store.broker.require(.slotClaims).claim("contract.tick@2026-12-06T00:00:10") == true)
+            let sent = try await Self.receive(1, from: store.broker)
+            #expect(try await Self.receiveNow(from: store.broker).isEmpty)
+            #expect(Set(messages.map(\.deliveryTag)).contains(try #require(sent.first?.tag)))
+            let claims = try store.broker.require(.slotClaims)
+            #expect(try await claims.claim(slot, sending: OutgoingMessage(Self.message("t.tick"))) == false)
+            #expect(try await Self.receiveNow(from: store.broker).isEmpty)
+            let next = Self.message("t.tick")
+            #expect(try await claims.claim("contract.tick@2026-12-06T00:00:10", sending: OutgoingMessage(next)) == true)
+            #expect(try await Self.receive(1, from: store.broker).map(\.tag) == [next.deliveryTag])
         }
     }
 

@@ -28,7 +28,7 @@ final class UnreachableBroker: ResultBackend, RevocationStore, DeadLetterStore, 
         throw Down()
     }
     func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) { throw Down() }
-    func claim(_ slot: String) async throws -> Bool { throw Down() }
+    func claim(_ slot: String, sending message: OutgoingMessage) async throws -> Bool { throw Down() }
     func close() async {}
     func store(_ results: [TaskResult]) async throws { throw Down() }
     func results(for ids: [String]) async throws -> [String: TaskResult] { throw Down() }

@@ -106,6 +106,8 @@ final class RefusingBroker: Broker {
     func events(after cursor: Int64, limit: Int) async throws -> (events: [QueueEvent], cursor: Int64) {
         try await inner.events(after: cursor, limit: limit)
     }
-    func claim(_ slot: String) async throws -> Bool { try await inner.claim(slot) }
+    func claim(_ slot: String, sending message: OutgoingMessage) async throws -> Bool {
+        try await inner.claim(slot, sending: message)
+    }
     func close() async { await inner.close() }
 }

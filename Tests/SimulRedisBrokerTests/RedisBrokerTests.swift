@@ -41,6 +41,27 @@ struct RedisBrokerTests {
         return message
     }
 
+    /// A slot's claim and its send are one write: when the push fails (here the queue's key holds a string), the
+    /// slot stays unclaimed, and the next try, once the push can succeed, claims and sends.
+    @Test func aClaimWhoseSendFailsLeavesTheSlotUnclaimed() async throws {
+        let fixture = try await Fixture.start()
+        let slot = "tick@2026-12-07T00:00:00"
+        try await fixture.redis.send("SET", "celery", "not a list")
+        await #expect(throws: QueueError.self) {
+            _ = try await fixture.broker.claim(slot, sending: OutgoingMessage(Self.message()))
+        }
+        #expect(try await fixture.count("EXISTS", RedisArgument("simul.claim.\(slot)")) == 0)
+        // A plain send to that key is refused the same way, not dropped.
+        let refused = await #expect(throws: QueueError.self) { try await fixture.broker.send([Self.message()]) }
+        #expect("\(refused.map { "\($0)" } ?? "")".contains("WRONGTYPE"))
+        try await fixture.redis.send("DEL", "celery")
+        #expect(try await fixture.broker.claim(slot, sending: OutgoingMessage(Self.message())) == true)
+        #expect(try await fixture.count("LLEN", "celery") == 1)
+        #expect(try await fixture.broker.claim(slot, sending: OutgoingMessage(Self.message())) == false)
+        #expect(try await fixture.count("LLEN", "celery") == 1)
+        await fixture.stop()
+    }
+
     @Test func sendsAndHoldsMessagesInKombusLayout() async throws {
         let fixture = try await Fixture.start()
         let message = Self.message()

@@ -294,10 +294,11 @@ import Testing
         let (broker, scratch) = try open()
         defer { scratch.remove() }
         let other = try SQLiteBroker(path: scratch.file("queue.sqlite"))
-        #expect(try await broker.claim("tick@2024-01-01T00:00:00") == true)
-        #expect(try await broker.claim("tick@2024-01-01T00:00:00") == false)
-        #expect(try await other.claim("tick@2024-01-01T00:00:00") == false)
-        #expect(try await other.claim("tick@2024-01-01T00:00:10") == true)
+        let tick = OutgoingMessage(TaskMessage(task: "t.tick"))
+        #expect(try await broker.claim("tick@2024-01-01T00:00:00", sending: tick) == true)
+        #expect(try await broker.claim("tick@2024-01-01T00:00:00", sending: tick) == false)
+        #expect(try await other.claim("tick@2024-01-01T00:00:00", sending: tick) == false)
+        #expect(try await other.claim("tick@2024-01-01T00:00:10", sending: tick) == true)
     }
 
     // MARK: Results

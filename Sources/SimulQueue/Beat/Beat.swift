@@ -5,8 +5,9 @@ public import SimulJSON
 
 /// Sends periodic tasks: `simul beat`.
 ///
-/// Each entry's slots are absolute times (see ``Schedule``). Before sending a slot, the beat claims
-/// `"<entry>@<slot>"` in the broker (a ``SlotClaiming`` one), so with two beats running each slot is sent once.
+/// Each entry's slots are absolute times (see ``Schedule``). The beat claims `"<entry>@<slot>"` and sends the slot's
+/// message in one write (a ``SlotClaiming`` broker's), so with two beats running each slot is sent once, and a beat
+/// that dies cannot leave a slot claimed and unsent.
 ///
 /// ```swift
 /// let beat = Beat(entries: [BeatEntry(name: "tick", task: "simul.noop", schedule: .every(seconds: 10))],
@@ -24,8 +25,9 @@ public final class Beat: Service, Sendable {
     /// Creates a beat.
     /// - Parameters:
     ///   - entries: what to send, and when.
-    ///   - client: where to send it.
-    ///   - claims: where slots are claimed: the client's broker, or any broker the other beats share.
+    ///   - client: how to make its messages: routes, and the clock countdowns count from.
+    ///   - claims: the broker that claims each slot and sends its message, in one write: the one the other beats
+    ///     share.
     ///   - logger: where sends are reported.
     ///   - clock: the time slots come due on.
     ///   - start: slots after this time are sent; the clock's now by default.
@@ -73,8 +75,10 @@ public final class Beat: Service, Sendable {
             var slot = entry.schedule.nextSlot(after: from)
             while slot <= to {
                 let key = "\(entry.name)@\(ISODate.format(slot))"
-                if try await claims.claim(key) {
-                    try await client.send(entry.task, args: entry.args, kwargs: entry.kwargs, options: entry.options)
+                let message = try client.message(
+                    for: Signature(
+                        entry.task, args: entry.args, kwargs: entry.kwargs, options: entry.options.signatureOptions))
+                if try await claims.claim(key, sending: OutgoingMessage(message)) {
                     logger.info("sent \(entry.task) for \(key)")
                     sent += 1
                 }

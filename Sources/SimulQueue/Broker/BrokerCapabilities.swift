@@ -43,10 +43,12 @@ public protocol EventFeed: Broker {
 
 /// A broker that gives each periodic slot to one sender, so two beats send each slot once.
 public protocol SlotClaiming: Broker {
-    /// Claims `slot` for one sender: true for the first caller, false for every later one.
+    /// Claims `slot` for one sender and, for the first caller, sends `message` in the same write: either both
+    /// happen or neither does, so a sender that dies between the two cannot leave a slot claimed and unsent.
     ///
-    /// `simul beat` claims `"<entry>@<slot time>"` before sending.
-    func claim(_ slot: String) async throws -> Bool
+    /// `simul beat` claims `"<entry>@<slot time>"` with the slot's message.
+    /// - Returns: true for the first caller, false (nothing sent) for every later one.
+    func claim(_ slot: String, sending message: OutgoingMessage) async throws -> Bool
 }
 
 /// A broker that counts and purges its queues.

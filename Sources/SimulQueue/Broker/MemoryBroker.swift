@@ -240,8 +240,11 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
         }
     }
 
-    public func claim(_ slot: String) async throws -> Bool {
-        state.withLock { $0.claims.insert(slot).inserted }
+    public func claim(_ slot: String, sending message: OutgoingMessage) async throws -> Bool {
+        guard state.withLock({ $0.claims.insert(slot).inserted }) else { return false }
+        // One process holds both: nothing can come between the claim and the send but the process's end.
+        try await commit(BrokerCommit(send: [message]))
+        return true
     }
 
     public func close() async {}

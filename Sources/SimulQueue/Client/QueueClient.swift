@@ -103,7 +103,8 @@ public final class QueueClient: Sendable {
     /// The handle on the result of the task `id`.
     public func result(_ id: String) -> AsyncResult { AsyncResult(id: id, backend: backend) }
 
-    private func message(for signature: Signature) throws(MessageError) -> TaskMessage {
+    /// The message that sends `signature`: routed, its countdown counted from the client's clock.
+    func message(for signature: Signature) throws(MessageError) -> TaskMessage {
         try TaskMessage(signature, queue: routes.queue(for: signature.task) ?? "celery", now: clock.now)
     }
 
