@@ -69,6 +69,9 @@ struct WorkerCommand: AsyncParsableCommand {
             """)
     var withoutTaskEvents = false
 
+    @Flag(help: "Do not ask the running workers for their revocations at start (Celery's mingle), a second saved.")
+    var withoutMingle = false
+
     @OptionGroup var route: RouteOptions
 
     @Option(
@@ -124,6 +127,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.name = name.replacingOccurrences(of: "%h", with: ProcessInfo.processInfo.hostName)
         configuration.trackStarted = trackStarted
         configuration.taskEvents = !withoutTaskEvents
+        configuration.mingle = !withoutMingle
         configuration.routes = try route.routes()
         if let maxMessageSize {
             guard maxMessageSize >= 1 else {

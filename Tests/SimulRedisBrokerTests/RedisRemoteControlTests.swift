@@ -241,6 +241,33 @@ struct RedisRemoteControlTests {
         fixture.server.stop()
     }
 
+    /// Mingle: a starting worker asks the running ones for their revocations. The first worker learned of a
+    /// revocation only from a Python worker's `hello` (in memory, not in the broker); the second one, started after,
+    /// knows it from its own mingle.
+    @Test func aStartingWorkerMergesTheRevocationsOthersHold() async throws {
+        let fixture = try await Fixture.start()
+        let revoked = TaskID.make()
+        let greeting = try await fixture.ask("hello", ["from_node": "py@elsewhere", "revoked": [.string(revoked)]])
+        #expect(greeting?["revoked"]?.arrayValue?.contains(.string(revoked)) == true)
+        let second = QueueHarness(broker: try RedisBroker(url: fixture.server.url())) { $0.name = "second@test" }
+        let answers = try await waitUntilAnswer(from: "second@test", asker: fixture.asker)
+        #expect(answers.contains(.string(revoked)), "\(answers)")
+        try await second.stop()
+        try await fixture.stop()
+    }
+
+    /// The `revoked` list `node` answers with, once it answers.
+    private func waitUntilAnswer(from node: String, asker: RedisBroker) async throws -> [JSONValue] {
+        var revoked: [JSONValue]?
+        try await waitUntil("\(node) answers") {
+            let answers = try await asker.broadcast(
+                "revoked", arguments: [:], destination: [node], reply: true, timeout: .seconds(1), limit: nil)
+            revoked = answers.first?.reply.arrayValue
+            return revoked != nil
+        }
+        return revoked ?? []
+    }
+
     @Test func theSoloPoolRefusesToResize() async throws {
         let fixture = try await Fixture.start { $0.pool = .solo }
         #expect(

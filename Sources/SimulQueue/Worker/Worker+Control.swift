@@ -232,17 +232,46 @@ extension Worker {
     /// `hello`, Celery's mingle: merge the sender's revocations, answer with ours and the clock; `null` to ourselves.
     private func hello(_ arguments: ControlArguments) throws -> JSONValue {
         guard try arguments.string("from_node") != configuration.name else { return .null }
-        // Celery ≤ 5.6 sends its LimitedSet's data, an object keyed by id; 5.7 sends a list.
-        let ids: [String] =
-            switch arguments.fields["revoked"] {
-            case .object(let entries)?: entries.keys.sorted()
-            case .array(let values)?: values.compactMap(\.stringValue)
-            default: []
-            }
         let now = clock.now
-        applyRevocations(ids.map { Revocation(id: $0, terminate: false, at: now) })
-        let known = state.withLock { $0.machine.revoked.revocations(after: 0, now: now) }.map(\.id)
-        return ["revoked": .array(known.map(JSONValue.string)), "clock": .integer(Int64(tick()))]
+        applyRevocations(
+            Self.revokedIds(arguments.fields["revoked"]).map { Revocation(id: $0, terminate: false, at: now) })
+        return ["revoked": .array(knownRevocations().map(JSONValue.string)), "clock": .integer(Int64(tick()))]
+    }
+
+    /// The start's mingle: sends `hello` with this worker's revocations to every worker, and merges those in their
+    /// answers, collected until a second passes with none (as Celery's mingle waits).
+    func mingle(through control: any RemoteControlBroker) async {
+        let hello: [String: JSONValue] = [
+            "from_node": .string(configuration.name), "revoked": .array(knownRevocations().map(JSONValue.string)),
+        ]
+        do {
+            let answers = try await control.broadcast(
+                "hello", arguments: hello, destination: nil, reply: true, timeout: .seconds(1), limit: nil)
+            let now = clock.now
+            let ids = Set(answers.flatMap { Self.revokedIds($0.reply["revoked"]) })
+            applyRevocations(ids.sorted().map { Revocation(id: $0, terminate: false, at: now) })
+            guard !answers.isEmpty else { return }
+            logger.info(
+                "mingle: \(answers.count) workers answered (\(answers.map(\.node).sorted().joined(separator: ", "))); \(ids.count) revocations merged"
+            )
+        } catch {
+            logger.warning("mingle: cannot ask the other workers for their revocations (\(error)); going on")
+        }
+    }
+
+    private func knownRevocations() -> [String] {
+        let now = clock.now
+        return state.withLock { $0.machine.revoked.revocations(after: 0, now: now) }.map(\.id)
+    }
+
+    /// The ids of a `hello`'s `revoked`: Celery ≤ 5.6 sends its LimitedSet's data, an object keyed by id; 5.7 sends
+    /// a list.
+    private static func revokedIds(_ revoked: JSONValue?) -> [String] {
+        switch revoked {
+        case .object(let entries)?: entries.keys.sorted()
+        case .array(let values)?: values.compactMap(\.stringValue)
+        default: []
+        }
     }
 
     // MARK: Control

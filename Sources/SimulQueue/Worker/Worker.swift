@@ -184,6 +184,7 @@ public final class Worker: Service, Sendable {
         let revocations = broker.revocationStore
         let revocationCursor: RevocationCursor? =
             if let revocations { await readRevocations(from: revocations, after: nil) } else { nil }
+        if configuration.mingle, let control = broker.remoteControl { await mingle(through: control) }
         logger.info(
             "worker \(configuration.name) ready: pool \(configuration.pool.rawValue), concurrency \(configuration.concurrency), queues \(configuration.queues.joined(separator: ","))"
         )

@@ -47,6 +47,10 @@ public struct WorkerConfiguration: Sendable {
     /// Send task events (received, started, succeeded, …) for monitors such as the dashboard and Flower; worker
     /// heartbeats are always sent.
     public var taskEvents: Bool = true
+    /// Celery's mingle: at start, ask the running workers for the revocations they hold (`hello`) and wait at most a
+    /// second for their answers, so a task revoked only in a Python worker's memory is not run here. For brokers
+    /// with remote control; `simul worker --without-mingle` turns it off.
+    public var mingle: Bool = true
     /// Store RECEIVED and STARTED states as well as outcomes (Celery's `task_track_started`); one more write each.
     public var trackStarted: Bool = false
     /// The largest message the worker takes, in bytes. A larger one is not decoded: it goes to the dead letters, and
