@@ -94,7 +94,7 @@ final class FaultSuiteRun {
         let directory = "\(work)/\(scenario.rawValue)-\(broker.rawValue)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         printError("\n== \(scenario.rawValue) [\(broker.rawValue)]")
-        if broker == .redis, let redis {
+        if broker == .redis, let redis, !scenario.hasOwnRedis {
             _ = try? redis.cli(["flushdb"], database: scenario.redisDatabase)
         }
         let context = ScenarioContext(

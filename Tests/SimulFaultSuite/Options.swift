@@ -18,12 +18,14 @@ struct Options {
 
           scripts/faults.sh [--quick | --full] [--brokers sqlite,redis] [--only NAME[,NAME...]] [--keep]
 
-          --quick    scenarios 1-6 and 8 (the default; at most a few minutes; scripts/test.sh runs it)
+          --quick    every scenario but the soak (the default; about ten minutes; scripts/test.sh runs it)
           --full     adds the soak: 1,000,000 tasks (FAULTS_SOAK_TASKS), memory and throughput checked
           --brokers  the broker columns, sqlite,redis by default; for redis the suite starts its own redis-server
                      (append-only, fsync always) on a free 127.0.0.1 port, and stops it at exit
           --only     run only these scenarios: kill9-threads, kill9-processes, kill9-async, repeated-kills,
-                     redis-restart, poison, crash, graceful, soak, disk-full
+                     redis-restart, poison, crash, graceful, soak, disk-full, and on Redis only the network's:
+                     net-partition, net-latency, net-reset-tls, net-half-open, net-client-partition,
+                     sentinel-failover, sentinel-no-wait
           --keep     keep the working directory (logs, ids, execution records) and print where it is
 
         Prints one table: scenario, broker, sent, completed, lost, duplicates, seconds, notes. Exits non-zero if any

@@ -20,17 +20,34 @@ enum Scenario: String, CaseIterable {
     case graceful
     case soak
     case diskFull = "disk-full"
+    case netPartition = "net-partition"
+    case netLatency = "net-latency"
+    case netResetTLS = "net-reset-tls"
+    case netHalfOpen = "net-half-open"
+    case netClientPartition = "net-client-partition"
+    case sentinelFailover = "sentinel-failover"
+    case sentinelNoWait = "sentinel-no-wait"
 
-    /// The scenario's own database on the suite's Redis: its position in the list, from 1.
+    /// Whether the scenario starts a Redis of its own (TLS, Sentinel) instead of using the suite's.
+    var hasOwnRedis: Bool {
+        [.netResetTLS, .sentinelFailover, .sentinelNoWait].contains(self)
+    }
+
+    /// The scenario's own database: on the suite's Redis its position among the scenarios that use that server, from
+    /// 1 (the server has 16); on a Redis of the scenario's own, 0.
     var redisDatabase: Int {
+        guard !hasOwnRedis else { return 0 }
         // swift-format-ignore: NeverForceUnwrap
-        Self.allCases.firstIndex(of: self)! + 1
+        return Self.allCases.filter { !$0.hasOwnRedis }.firstIndex(of: self)! + 1
     }
 
     /// Why the scenario does not run in `broker`'s column, if it does not.
     func whyNot(on broker: Broker, full: Bool) -> String? {
         switch self {
         case .redisRestart where broker != .redis: "n/a: Redis only"
+        case .netPartition, .netLatency, .netResetTLS, .netHalfOpen, .netClientPartition, .sentinelFailover,
+            .sentinelNoWait:
+            broker == .redis ? nil : "n/a: Redis only"
         case .diskFull where broker != .sqlite: "n/a: SQLite only"
         case .diskFull where geteuid() != 0: "skipped: needs root to mount a tmpfs"
         case .soak where !full: "skipped: --full only"
@@ -51,6 +68,13 @@ enum Scenario: String, CaseIterable {
         case .graceful: try context.graceful()
         case .soak: try context.soak()
         case .diskFull: try context.diskFull()
+        case .netPartition: try context.networkPartition()
+        case .netLatency: try context.networkLatency()
+        case .netResetTLS: try context.networkResetsOverTLS()
+        case .netHalfOpen: try context.networkHalfOpen()
+        case .netClientPartition: try context.networkClientPartition()
+        case .sentinelFailover: try context.sentinelFailover(waitReplicas: true)
+        case .sentinelNoWait: try context.sentinelFailover(waitReplicas: false)
         }
     }
 }

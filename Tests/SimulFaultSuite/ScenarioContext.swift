@@ -80,10 +80,11 @@ final class ScenarioContext {
         try simul(["send", "simul.record", "--args", args, "--count", "\(count)"], to: ids, append: true)
     }
 
-    /// Starts `simul worker` with `options` in its own process group, appending its output to `log`.
-    func startWorker(log: String, _ options: [String]) throws -> ChildProcess {
+    /// Starts `simul worker` with `options` in its own process group, appending its output to `log`; on `broker`,
+    /// the scenario's own by default.
+    func startWorker(log: String, _ options: [String], broker: String? = nil) throws -> ChildProcess {
         try ChildProcess.start(
-            [binary, "worker", "--broker", url] + options, output: .file(path(log), append: true),
+            [binary, "worker", "--broker", broker ?? url] + options, output: .file(path(log), append: true),
             error: .standardOutput)
     }
 
@@ -159,6 +160,7 @@ final class ScenarioContext {
         counted.showFailures = tally.showFailures
         counted.sent = tally.sent
         counted.completed = tally.completed
+        counted.lossIsMeasured = tally.lossIsMeasured
         let row = counted.row(scenario: scenario.rawValue, broker: broker.rawValue, seconds: stopwatch.text)
         table(row)
         printOutput(row.progressLine)

@@ -29,7 +29,8 @@ package final class FaultProxy: Sendable {
         /// Every connection is reset (RST), now and as it is made, until the fault is switched off.
         case reset
         /// The server's side is closed and the client's kept open, silent: the client notices only by its own
-        /// timeouts.
+        /// timeouts. A connection made half-open stays so when the fault is switched off (its server side is gone);
+        /// connections made after that pass.
         case halfOpen
         /// A close from either side reaches the other only after `delay`.
         case slowClose(Duration)
@@ -58,6 +59,16 @@ package final class FaultProxy: Sendable {
             }
             for pipe in pipes { pipe.apply(newValue) }
         }
+    }
+
+    /// Resets (RST) every connection open now, as a ``Fault/reset`` does, and leaves the fault as it is: the
+    /// connections made next pass.
+    /// - Returns: how many connections it reset.
+    @discardableResult
+    package func resetConnections() -> Int {
+        let pipes = state.withLock { Array($0.pipes.values) }
+        for pipe in pipes { pipe.resetNow() }
+        return pipes.count
     }
 
     /// How many connections pass through the proxy now.
@@ -145,6 +156,8 @@ private final class Pipe: @unchecked Sendable {
     /// When the last chunk each way is due, so delayed chunks keep their order.
     private var lastDue: [Bool: NIODeadline] = [:]
     private var closed = false
+    /// Made half-open: the client is never told that the server's side closed, whatever the fault is now.
+    private var silenced = false
 
     init(client: any Channel) { self.client = client }
 
@@ -155,8 +168,11 @@ private final class Pipe: @unchecked Sendable {
         client.eventLoop.execute {
             self.server = server
             server.closeFuture.whenComplete { _ in self.peerClosed(towardServer: false) }
-            for chunk in self.early { self.forward(chunk, towardServer: true) }
+            // The early bytes meet the fault too (held by a partition, delayed by latency).
+            self.fault = fault
+            let early = self.early
             self.early = []
+            for chunk in early { self.forward(chunk, towardServer: true) }
             self.apply(fault)
         }
     }
@@ -167,7 +183,10 @@ private final class Pipe: @unchecked Sendable {
             self.fault = fault
             switch fault {
             case .reset?: self.reset()
-            case .halfOpen?: self.server?.close(promise: nil)
+            case .halfOpen?:
+                guard let server = self.server else { return }
+                self.silenced = true
+                server.close(promise: nil)
             case .partition?: break
             default:
                 let healed = self.held
@@ -215,8 +234,9 @@ private final class Pipe: @unchecked Sendable {
     }
 
     /// One side closed: the other follows, at once or after a slow close's delay; under a partition, never (the
-    /// other side is not told).
+    /// other side is not told), nor ever the client of a connection made half-open.
     func peerClosed(towardServer: Bool) {
+        if silenced, !towardServer { return }
         switch fault {
         case .partition?, .halfOpen?:
             return
@@ -225,6 +245,11 @@ private final class Pipe: @unchecked Sendable {
         default:
             close()
         }
+    }
+
+    /// ``reset()`` on the pipe's event loop.
+    func resetNow() {
+        client.eventLoop.execute { self.reset() }
     }
 
     /// Closes both sides with an RST (`SO_LINGER` 0).
