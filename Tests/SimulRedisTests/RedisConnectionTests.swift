@@ -132,16 +132,19 @@ struct RedisConnectionTests {
         }
     }
 
-    @Test func aTimedOutCommandLeavesTheConnectionInStep() async throws {
+    /// A command that times out closes its connection, so no later command waits behind it; a new one works.
+    @Test func aTimedOutCommandClosesItsConnection() async throws {
         let key = RedisArgument(RedisTestEnvironment.key("late"))
         try await withConnection { redis in
-            try await withConnection { pusher in
-                await #expect(throws: RedisError.timedOut(after: .milliseconds(200))) {
-                    try await redis.send(["BLPOP", key, 0], timeout: .milliseconds(200))
-                }
-                let echo = Task { try await redis.send("ECHO", "after the timeout") }
-                try await pusher.send("LPUSH", key, "unblocks the BLPOP")
-                #expect(try await echo.value.string == "after the timeout")
+            await #expect(throws: RedisError.timedOut(after: .milliseconds(200))) {
+                try await redis.send(["BLPOP", key, 0], timeout: .milliseconds(200))
+            }
+            try await waitUntil("the connection closes") { !redis.isOpen }
+            let error = await #expect(throws: RedisError.self) { try await redis.send("ECHO", "after the timeout") }
+            #expect(error?.isConnectionClosed == true)
+            try await withConnection { fresh in
+                let echo = try await fresh.send("ECHO", "fresh")
+                #expect(echo.string == "fresh")
             }
         }
     }

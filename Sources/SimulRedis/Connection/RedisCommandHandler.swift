@@ -6,8 +6,10 @@ import NIOCore
 ///
 /// Each outbound ``Request`` is already-encoded bytes plus the promise its replies complete; the handler flushes
 /// by itself, once per turn of the event loop, so requests written together leave together. Replies complete the
-/// oldest pending request (Redis answers in order). A request past its deadline is failed and stays in line, so its
-/// reply, when it comes, is discarded rather than given to the next command. Closing fails every pending request.
+/// oldest pending request (Redis answers in order). A request past its deadline is failed, and the connection is
+/// closed: a server that let a command go unanswered may be gone without a word (a half-open connection, a
+/// partition), and every command behind it in line would wait as long. Closing fails every pending request, and a
+/// pool replaces the connection.
 ///
 /// With a `messages` continuation, the handler also serves a subscriber: pub/sub messages go to the stream, and
 /// subscription confirmations are dropped (the subscriber's commands end with a `PING` whose `pong` completes them).
@@ -206,23 +208,34 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Fails the requests past their deadline (they stay in line, so their replies are discarded) and schedules
-    /// the next check for the earliest remaining deadline.
+    /// Fails the requests past their deadline and closes the connection, failing the rest; with none past it,
+    /// schedules the next check for the earliest deadline.
     private func timerFired(context: ChannelHandlerContext) {
         timer = nil
         timerDeadline = nil
         let now = context.eventLoop.now
         var next: NIODeadline?
+        var unanswered: Duration?
         for index in pending.indices {
             guard let deadline = pending[index].deadline else { continue }
             if deadline <= now {
-                pending[index].reply.fail(RedisError.timedOut(after: pending[index].timeout ?? .zero))
+                let timeout = pending[index].timeout ?? .zero
+                pending[index].reply.fail(RedisError.timedOut(after: timeout))
                 pending[index].deadline = nil
+                unanswered = timeout
             } else if next.map({ deadline < $0 }) ?? true {
                 next = deadline
             }
         }
-        if let next { scheduleTimer(at: next, context: context) }
+        if let unanswered {
+            let seconds = RedisError.timedOut(after: unanswered).message.replacing("redis did not reply", with: "")
+            fail(
+                .connectionClosed(
+                    "the connection to redis at \(endpoint) was closed: a command got no reply\(seconds)"),
+                context: context)
+        } else if let next {
+            scheduleTimer(at: next, context: context)
+        }
     }
 
     // MARK: - Pub/sub

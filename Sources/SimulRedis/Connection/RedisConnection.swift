@@ -238,7 +238,7 @@ public final class RedisConnection: Sendable {
 
     /// Sends a command and waits for its reply, within `timeout`.
     ///
-    /// After a timeout, the command stays in line and its reply is discarded when it arrives.
+    /// A timeout closes the connection: a server that let one command go unanswered may be gone without a word.
     /// - Parameters:
     ///   - command: the command's name and arguments.
     ///   - timeout: how long to wait for the reply; `nil` waits as long as it takes.
