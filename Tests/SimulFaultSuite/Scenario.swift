@@ -17,6 +17,7 @@ enum Scenario: String, CaseIterable {
     case redisRestart = "redis-restart"
     case poison
     case crash
+    case crashLoop = "crash-loop"
     case graceful
     case soak
     case diskFull = "disk-full"
@@ -65,6 +66,7 @@ enum Scenario: String, CaseIterable {
         case .redisRestart: try context.redisRestart()
         case .poison: try context.poison()
         case .crash: try context.crash()
+        case .crashLoop: try context.crashLoop()
         case .graceful: try context.graceful()
         case .soak: try context.soak()
         case .diskFull: try context.diskFull()
