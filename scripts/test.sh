@@ -67,6 +67,11 @@ stdbuf -oL -eL swift test --skip-build 2>&1 | tee .build/test-output.txt
 kill "$watchdog_pid"
 grep -Eq "Test run with [0-9]+ tests? .*passed" .build/test-output.txt
 
+step "the Redis client's suites again, over TLS with client certificates"
+SIMUL_TEST_REDIS_TLS=1 swift test --skip-build --filter "RedisConnectionTests|RedisPubSubTests" 2>&1 |
+    tee .build/test-tls-output.txt | grep -E "^(✘|✔ Test run)"
+grep -Eq "Test run with [0-9]+ tests? .*passed" .build/test-tls-output.txt
+
 step "CLI smoke: simul demo --quick"
 simul=$(swift build --show-bin-path)/simul
 "$simul" demo --quick

@@ -12,7 +12,8 @@ extension RedisServer {
 }
 
 /// The Redis server the integration suites share: `SIMUL_TEST_REDIS_URL` if set, else a `redis-server` started
-/// for the suites and stopped when the last of them ends.
+/// for the suites and stopped when the last of them ends; with `SIMUL_TEST_REDIS_TLS=1`, one that speaks only TLS
+/// and wants client certificates (`scripts/test.sh` runs the client's suites that way too).
 public actor SharedRedis {
     public static let shared = SharedRedis()
 
@@ -25,7 +26,8 @@ public actor SharedRedis {
             return try RedisConfiguration(url: url)
         }
         users += 1
-        let server = self.server ?? Task { try await RedisServer.start() }
+        let tls = ProcessInfo.processInfo.environment["SIMUL_TEST_REDIS_TLS"] == "1"
+        let server = self.server ?? Task { try await RedisServer.start(tls: tls) }
         self.server = server
         do {
             return try await server.value.configuration

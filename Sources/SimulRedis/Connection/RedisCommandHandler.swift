@@ -159,6 +159,12 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // TLS reports a close without `close_notify` as an error: this client closing, or the server hanging up.
+        // Either is a close, which `channelInactive` names as such.
+        if closingByClient || RedisTLS.isUncleanShutdown(error) {
+            context.close(promise: nil)
+            return
+        }
         let reason =
             if let error = error as? RESPError {
                 RedisError.protocolViolation(error.description)

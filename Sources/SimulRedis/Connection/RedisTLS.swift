@@ -103,6 +103,11 @@ public struct RedisTLS: Sendable, Hashable {
         }
     }
 
+    /// Whether `error` is TLS's word for a connection closed without `close_notify`.
+    static func isUncleanShutdown(_ error: any Error) -> Bool {
+        if case .uncleanShutdown? = error as? NIOSSLError { true } else { false }
+    }
+
     /// A NIOSSL or file error in a few words: the failing call for a file, BoringSSL's reason for the rest.
     static func reason(_ error: any Error) -> String {
         if let error = error as? NIOSSLError, case .failedToLoadCertificate = error { return "not a PEM certificate" }
