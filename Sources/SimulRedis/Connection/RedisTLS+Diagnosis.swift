@@ -86,7 +86,8 @@ extension RedisTLS {
             let written = entry.contents.withUnsafeBufferPointer {
                 inet_ntop(AF_INET6, $0.baseAddress, &text, socklen_t(text.count))
             }
-            return written == nil ? nil : String(cString: text)
+            guard written != nil else { return nil }
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         default:
             return nil
         }
