@@ -108,7 +108,7 @@ extension RedisBroker {
         return parts.compactMap { value -> TaskResult? in
             guard let text = value.string, case .array(let fields)? = Kombu.json(Data(text.utf8)), fields.count == 4,
                 let taskId = fields[1].stringValue,
-                let status = fields[2].stringValue.flatMap(TaskState.init(rawValue:))
+                let status = fields[2].stringValue.map(TaskState.init(rawValue:))
             else { return nil }
             return TaskResult(taskId: taskId, status: status, result: fields[3])
         }

@@ -583,7 +583,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
         try await read { db in
             var counts: [TaskState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM results GROUP BY status") {
-                if let state = TaskState(rawValue: row["status"]) { counts[state] = row["n"] }
+                counts[TaskState(rawValue: row["status"])] = row["n"]
             }
             return counts
         }

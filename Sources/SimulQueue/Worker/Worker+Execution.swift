@@ -25,7 +25,7 @@ extension Worker {
                     state.running[job.tag] = Running(
                         context: TaskContext(
                             id: job.message.id, name: job.message.task, retries: job.message.retries,
-                            hostname: configuration.name),
+                            hostname: configuration.name, stateWriter: stateWriter(job)),
                         message: job.message, started: now)
                 }
                 return next
@@ -60,6 +60,25 @@ extension Worker {
         if state.withLock({ $0.waitedTurns.remove(job.tag) }) != nil { return nil }
         let start = limiter.turn(task.name, rate: rate, at: now)
         return start > now ? start : nil
+    }
+
+    /// What ``TaskContext/updateState(_:meta:)`` does in `job`: stores the state in the next batch, as Celery's
+    /// `update_state` stores it, with a `task-<state>` event.
+    private func stateWriter(_ job: Job) -> @Sendable (TaskState, JSONValue) -> Void {
+        let message = job.message
+        let queue = job.delivery.queue
+        return { [self] state, meta in
+            var result = TaskResult(taskId: message.id, status: state, result: meta)
+            result.groupId = message.groupId
+            result.parentId = message.parentId
+            result.name = message.task
+            result.worker = configuration.name
+            result.retries = message.retries
+            result.queue = queue
+            let fields = meta.objectValue ?? ["meta": meta]
+            committer.enqueue(
+                results: [result], events: taskEvent("task-\(state.rawValue.lowercased())", message, fields))
+        }
     }
 
     private func process(_ job: Job, revoked: Bool) async {
