@@ -86,6 +86,7 @@ extension Worker {
         guard let context = state.withLock({ $0.running[job.tag]?.context }) else { return }
         let started = clock.now
         let outcome: Outcome
+        var sends: [TaskMessage] = []
         let task = catalog[message.task]
         if revoked {
             outcome = .revoked("revoked")
@@ -95,6 +96,11 @@ extension Worker {
             let startedState = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .started)] : []
             committer.enqueue(results: startedState, events: taskEvent("task-started", message))
             outcome = await execute(task, message, context, tag: job.tag)
+        } else if Self.builtinTasks.contains(message.task) {
+            committer.enqueue(events: taskEvent("task-started", message))
+            let (builtinOutcome, builtinSends) = await runBuiltin(message, context)
+            outcome = builtinOutcome
+            sends = builtinSends
         } else {
             logger.warning("received unregistered task '\(message.task)' [\(message.id)]")
             outcome = .failure(.notRegistered(message.task))
@@ -108,7 +114,7 @@ extension Worker {
             changed.signal()
             return
         }
-        await finish(job, outcome, task: task, runtime: clock.now.timeIntervalSince(started))
+        await finish(job, outcome, task: task, runtime: clock.now.timeIntervalSince(started), sends: sends)
         state.withLock { state in
             state.running[job.tag] = nil
             if case .failure = outcome {
