@@ -469,6 +469,14 @@ def s4():
     return "... | group(...) | xsum = 10; ... | group(...) = [8, 12]"
 
 
+@scenario("s4b-group-holding-chain", 45, needs={"swift-worker"})
+def s4b():
+    """S4b a group holding a chain across both workers"""
+    result = group(chain(swift("add", 1, 1), mul.s(10)), swift("add", 5, 5)).apply_async()
+    values = result.get(timeout=30)
+    expect(values == [20, 10], f"group(add(1, 1) | pytasks.mul(10), add(5, 5)) returned {values!r}, expected [20, 10]")
+    return f"group({SWIFT_PREFIX}.add(1, 1) | pytasks.mul(10), {SWIFT_PREFIX}.add(5, 5)) = [20, 10]"
+
 @scenario("s5-chunks-map-starmap", 45, needs={"swift-worker"})
 def s5():
     """S5 chunks, map and starmap of a Swift task, run by the Swift worker's celery.* built-ins"""
