@@ -5,7 +5,9 @@ queue `simul`, which the Swift worker consumes. Broker and backend come from the
 """
 
 import os
+import time
 
+import redis
 from celery import Celery
 
 SWIFT_PREFIX = os.environ.get("SWIFT_TASK_PREFIX", "simul")
@@ -36,3 +38,15 @@ def xsum(numbers):
 @app.task
 def fail(message):
     raise ValueError(message)
+
+
+@app.task(bind=True)
+def progress(self, gate):
+    """Stores the custom state PROGRESS with {"current": 1, "total": 2}, then waits (30 s at most) until the key `gate`
+    exists in the result backend, and returns "done"."""
+    self.update_state(state="PROGRESS", meta={"current": 1, "total": 2})
+    store = redis.Redis.from_url(app.conf.result_backend)
+    deadline = time.monotonic() + 30
+    while not store.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return "done"

@@ -30,10 +30,11 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import redis
-from celery import chain, chord, group
+from celery import chain, chord, chunks, group
+from celery.canvas import xmap, xstarmap
 from celery.exceptions import TaskRevokedError
 from celery.exceptions import TimeoutError as ResultTimeout
-from celery.result import AsyncResult
+from celery.result import AsyncResult, GroupResult, result_from_tuple
 
 from pytasks import SWIFT_PREFIX, add, app, mul, xsum
 
@@ -404,6 +405,119 @@ def c4():
     expect("Error: ValueError: boom" in process.stderr.splitlines(),
            f"expected the line 'Error: ValueError: boom' on stderr: {simul_output(process)}")
     return f"exit {process.returncode}, stderr 'Error: ValueError: boom'"
+
+
+@scenario("s1-progress-swift-task-python-client", 45, needs={"swift-worker"})
+def s1():
+    """S1 a Swift task's PROGRESS read by Python's AsyncResult.state and .info"""
+    result = app.send_task(f"{SWIFT_PREFIX}.progress", (3, 1.0))
+
+    def progress():
+        state, info = result.state, result.info  # not ready: each read goes to the backend again
+        return (state, info) if state == "PROGRESS" and isinstance(info, dict) else None
+
+    state, info = wait_until(f"{result.id} in state PROGRESS", 20, progress, interval=0.05)
+    expect(info.get("total") == 3 and info.get("current") in (1, 2, 3), f"info {info!r}, expected current of total 3")
+    value = get(result, 20)
+    expect(value == 3 and result.state == "SUCCESS", f"then {result.state} {value!r}, expected SUCCESS 3")
+    return f"state {state}, info {info}, then SUCCESS 3"
+
+
+@scenario("s2-progress-python-task-simul-client", 60, needs={"swift-client"})
+def s2():
+    """S2 a Python task's update_state(PROGRESS) read by simul result"""
+    gate = f"interop-gate-{uuid.uuid4()}"
+    result = app.send_task("pytasks.progress", (gate,))
+
+    def progress_line():
+        line = simul("result", result.id).stdout.strip()
+        return line if line.startswith("PROGRESS ") else None
+
+    try:
+        line = wait_until("simul result printing PROGRESS", 30, progress_line, interval=0.3)
+        meta = json.loads(line.split(" ", 1)[1])
+        expect(meta == {"current": 1, "total": 2}, f"simul result printed {line!r}, expected the meta current 1 of 2")
+        stored = simul("result", result.id, "--json")
+        expect(json.loads(stored.stdout)["status"] == "PROGRESS", f"simul result --json: {simul_output(stored)}")
+    finally:
+        backend.set(gate, "1", ex=60)
+    done = simul("result", result.id, "--wait", "--timeout", "20")
+    expect(done.returncode == 0 and done.stdout.strip() == 'SUCCESS "done"',
+           f"after the gate: {simul_output(done)}, expected SUCCESS \"done\"")
+    return f"simul result printed {line!r}, then SUCCESS"
+
+
+@scenario("s3-chord-body-chain", 45, needs={"swift-worker"})
+def s3():
+    """S3 chord of Swift tasks whose body is a chain (Python, then Swift)"""
+    body = chain(xsum.s(), swift("mul", 10))
+    result = chord([swift("add", i, i) for i in (1, 2, 3)], body).apply_async()
+    value = get(result, 30)
+    expect(value == 120, f"the chord returned {value!r}, expected (2 + 4 + 6) * 10 = 120")
+    return f"chord([{SWIFT_PREFIX}.add(i, i) for i in 1...3], pytasks.xsum | {SWIFT_PREFIX}.mul(10)) = 120"
+
+
+@scenario("s4-chain-holding-group", 45, needs={"swift-worker"})
+def s4():
+    """S4 chains holding a group: in the middle (a chord) and at the end"""
+    middle = chain(swift("add", 1, 1), group(swift("mul", 2), mul.s(3)), xsum.s()).apply_async()
+    value = get(middle, 30)
+    expect(value == 10, f"add(1, 1) | group(mul(2), pytasks.mul(3)) | pytasks.xsum returned {value!r}, expected 10")
+    end = chain(swift("add", 2, 2), group(swift("mul", 2), mul.s(3))).apply_async()
+    values = end.get(timeout=30)
+    expect(values == [8, 12], f"add(2, 2) | group(mul(2), pytasks.mul(3)) returned {values!r}, expected [8, 12]")
+    return "... | group(...) | xsum = 10; ... | group(...) = [8, 12]"
+
+
+@scenario("s4b-group-holding-chain", 45, needs={"swift-worker"})
+def s4b():
+    """S4b a group holding a chain across both workers"""
+    result = group(chain(swift("add", 1, 1), mul.s(10)), swift("add", 5, 5)).apply_async()
+    values = result.get(timeout=30)
+    expect(values == [20, 10], f"group(add(1, 1) | pytasks.mul(10), add(5, 5)) returned {values!r}, expected [20, 10]")
+    return f"group({SWIFT_PREFIX}.add(1, 1) | pytasks.mul(10), {SWIFT_PREFIX}.add(5, 5)) = [20, 10]"
+
+@scenario("s5-chunks-map-starmap", 45, needs={"swift-worker"})
+def s5():
+    """S5 chunks, map and starmap of a Swift task, run by the Swift worker's celery.* built-ins"""
+    # Celery routes a chunks group by celery.starmap, not by the task inside: name the queue.
+    chunked = chunks(swift("add"), list(zip(range(4), range(4))), 2).apply_async(queue=SWIFT_QUEUE)
+    values = chunked.get(timeout=30)
+    expect(values == [[0, 2], [4, 6]], f"chunks returned {values!r}, expected [[0, 2], [4, 6]]")
+    meta = json.loads(backend.get(f"celery-task-meta-{chunked.results[0].id}"))
+    expect(meta.get("worker") == SWIFT_NODE, f"the first celery.starmap ran on {meta.get('worker')!r}")
+    starred = get(xstarmap(swift("add"), [(1, 1), (2, 2)]).apply_async(), 30)
+    expect(starred == [2, 4], f"starmap returned {starred!r}, expected [2, 4]")
+    mapped = get(xmap(swift("xsum"), [[1, 2], [3]]).apply_async(), 30)
+    expect(mapped == [3, 3], f"map returned {mapped!r}, expected [3, 3]")
+    by_name = app.send_task("celery.chunks", kwargs={"task": dict(swift("add")), "it": [[1, 1], [2, 2], [3, 3]], "n": 2},
+                            queue=SWIFT_QUEUE)
+    group_values = result_from_tuple(get(by_name, 30), app).get(timeout=30)
+    expect(group_values == [[2, 4], [6]], f"celery.chunks by name gave {group_values!r}, expected [[2, 4], [6]]")
+    return "chunks = [[0, 2], [4, 6]], starmap = [2, 4], map = [3, 3], celery.chunks by name = [[2, 4], [6]]"
+
+
+@scenario("s6-group-save-restore", 60, needs={"swift-client", "swift-worker"})
+def s6():
+    """S6 GroupResult saved in Python restored by simul, and saved by simul restored in Python"""
+    saved = group(swift("add", 1, 1), add.s(2, 2)).apply_async()
+    expect(saved.get(timeout=30) == [2, 4], "the Python group did not return [2, 4]")
+    saved.save()
+    restored = simul("group", "--restore", saved.id, "--wait", "--timeout", "20")
+    lines = restored.stdout.split()
+    expect(restored.returncode == 0 and lines[:1] == [saved.id] and json.loads(lines[1]) == [2, 4],
+           f"simul group --restore: {simul_output(restored)}")
+    sent = simul("group", f"{SWIFT_PREFIX}.add:[3, 3]", "pytasks.add:[4, 4]", "--save", "--wait", "--timeout", "30",
+                 "--route", "pytasks.*=celery", "--route", f"{SWIFT_PREFIX}.*=simul")
+    lines = sent.stdout.split()
+    expect(sent.returncode == 0 and len(lines) == 2, f"simul group --save: {simul_output(sent)}")
+    group_id = lines[0]
+    expect(backend.exists(f"celery-taskset-meta-{group_id}") == 1, f"no celery-taskset-meta-{group_id} in Redis")
+    from_swift = GroupResult.restore(group_id, app=app)
+    expect(from_swift is not None and len(from_swift.results) == 2, f"GroupResult.restore gave {from_swift!r}")
+    values = from_swift.get(timeout=10)
+    expect(values == [6, 8] and from_swift.completed_count() == 2, f"the restored group gave {values!r}")
+    return f"Python -> simul [2, 4]; simul -> Python {values}, completed_count 2"
 
 
 @scenario("flower-monitoring", 45, needs={"swift-worker", "flower"})

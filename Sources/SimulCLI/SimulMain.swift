@@ -37,6 +37,7 @@ struct SimulCommand: AsyncParsableCommand {
         version: SimulCommand.version,
         subcommands: [
             DemoCommand.self, BenchCommand.self, WorkerCommand.self, SendCommand.self, ChainCommand.self,
+            GroupCommand.self,
             ResultCommand.self,
             InspectCommand.self, ControlCommand.self, RevokeCommand.self, PurgeCommand.self, BeatCommand.self,
             DeadLettersCommand.self, DashboardCommand.self,

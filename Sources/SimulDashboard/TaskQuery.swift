@@ -28,7 +28,8 @@ package struct TaskQuery: Sendable, Equatable {
         page = try CountParameter.page.read(from: parameters)
         perPage = try CountParameter.perPage.read(from: parameters)
         if let state = text("state") {
-            guard let known = TaskState(rawValue: state.uppercased()) else {
+            let known = TaskState(rawValue: state.uppercased())
+            guard !known.isCustom else {
                 throw BadRequest(
                     "unknown state '\(CountParameter.quoted(state))' "
                         + "(use \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -126,7 +126,10 @@ package struct TaskDetail: Codable, Sendable, Equatable {
             view.worker = view.worker ?? stored.worker
             view.queue = view.queue ?? stored.queue
             view.retries = view.retries ?? stored.retries
-            if event == nil || (stored.status.isReady && !view.state.isReady) { view.state = stored.status }
+            // The backend knows the end, and a custom state (PROGRESS) that no event told.
+            if event == nil || ((stored.status.isReady || stored.status.isCustom) && !view.state.isReady) {
+                view.state = stored.status
+            }
             if stored.status.isReady, let done = stored.dateDone {
                 view.finished = view.finished ?? done
                 if timeline[stored.status.rawValue] == nil { timeline[stored.status.rawValue] = done }

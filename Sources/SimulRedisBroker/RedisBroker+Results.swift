@@ -1,6 +1,6 @@
 import Foundation
 import NIOCore
-import SimulJSON
+public import SimulJSON
 public import SimulQueue
 import SimulRedis
 
@@ -92,6 +92,29 @@ extension RedisBroker {
             ])
     }
 
+    /// Celery's `save_group`: `{"result": tuple}` under `celery-taskset-meta-<id>`, with `SETEX` (`SET` when results
+    /// do not expire) and a `PUBLISH` on the channel of the same name.
+    public func saveGroup(_ groupId: String, tuple: JSONValue) async throws {
+        let key = RedisArgument(kombu.chordKeys(groupId)[4])
+        let meta = RedisArgument(bytes: JSONValue.object(["result": tuple]).jsonBytes)
+        let set: [RedisArgument] =
+            resultExpiry > 0 ? ["SETEX", key, RedisArgument(resultExpiry), meta] : ["SET", key, meta]
+        _ = try await transaction("a saved group", [set, ["PUBLISH", key, meta]])
+    }
+
+    public func savedGroup(_ groupId: String) async throws -> JSONValue? {
+        let reply = try await redis { try await self.pool.send(["GET", RedisArgument(kombu.chordKeys(groupId)[4])]) }
+        guard case .bulkString(let bytes) = reply else { return nil }
+        guard case .object(let meta)? = Kombu.json(Data(bytes.readableBytesView)) else {
+            throw QueueError.storage("the saved group \(groupId) is not a JSON object")
+        }
+        return meta["result"]
+    }
+
+    public func deleteGroup(_ groupId: String) async throws {
+        _ = try await redis { try await self.pool.send(["DEL", RedisArgument(kombu.chordKeys(groupId)[4])]) }
+    }
+
     /// Celery 5.7's chord join, so header tasks run by Python workers and by Simul count alike.
     public func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]? {
         let part: JSONValue = [1, .string(result.taskId), .string(result.status.rawValue), result.result]
@@ -108,7 +131,7 @@ extension RedisBroker {
         return parts.compactMap { value -> TaskResult? in
             guard let text = value.string, case .array(let fields)? = Kombu.json(Data(text.utf8)), fields.count == 4,
                 let taskId = fields[1].stringValue,
-                let status = fields[2].stringValue.flatMap(TaskState.init(rawValue:))
+                let status = fields[2].stringValue.map(TaskState.init(rawValue:))
             else { return nil }
             return TaskResult(taskId: taskId, status: status, result: fields[3])
         }

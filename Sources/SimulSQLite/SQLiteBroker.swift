@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 public import Logging
+public import SimulJSON
 public import SimulQueue
 import Simul
 import Synchronization
@@ -150,6 +151,10 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
                     size INTEGER NOT NULL,
                     fired INTEGER NOT NULL DEFAULT 0,
                     at REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS saved_groups (
+                    group_id TEXT PRIMARY KEY,
+                    meta BLOB NOT NULL,
+                    expires_at REAL NOT NULL);
                 CREATE TABLE IF NOT EXISTS chord_parts (
                     group_id TEXT NOT NULL,
                     idx INTEGER NOT NULL,
@@ -583,7 +588,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
         try await read { db in
             var counts: [TaskState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM results GROUP BY status") {
-                if let state = TaskState(rawValue: row["status"]) { counts[state] = row["n"] }
+                counts[TaskState(rawValue: row["status"])] = row["n"]
             }
             return counts
         }
@@ -616,6 +621,38 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
             try db.execute(
                 sql: "INSERT OR REPLACE INTO chords (group_id, size, fired, at) VALUES (?, ?, 0, ?)",
                 arguments: [groupId, size, now])
+        }
+    }
+
+    public func saveGroup(_ groupId: String, tuple: JSONValue) async throws {
+        let now = clock.now.timeIntervalSince1970
+        let expires = now + resultExpiry
+        let meta = Data(JSONValue.object(["result": tuple]).jsonBytes)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO saved_groups (group_id, meta, expires_at) VALUES (?, ?, ?)",
+                arguments: [groupId, meta, expires])
+        }
+    }
+
+    public func savedGroup(_ groupId: String) async throws -> JSONValue? {
+        let now = clock.now.timeIntervalSince1970
+        let meta = try await read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT meta FROM saved_groups WHERE group_id = ? AND expires_at >= ?",
+                arguments: [groupId, now])
+        }
+        guard let meta else { return nil }
+        do {
+            return try JSONValue(parsing: meta)["result"]
+        } catch {
+            throw QueueError.storage("the saved group \(groupId) is not JSON: \(error)")
+        }
+    }
+
+    public func deleteGroup(_ groupId: String) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM saved_groups WHERE group_id = ?", arguments: [groupId])
         }
     }
 

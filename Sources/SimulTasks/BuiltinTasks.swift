@@ -13,7 +13,8 @@ public enum BuiltinTasks {
     }
 
     /// Registers `simul.add`, `simul.mul`, `simul.xsum`, `simul.sleep`, `simul.noop`, `simul.lpf`, `simul.fetch`,
-    /// `simul.fail`, `simul.flaky`, and the fault suite's `simul.record` and `simul.crash`.
+    /// `simul.fail`, `simul.flaky`, `simul.progress` (`total` steps of `seconds`, each stored as the state
+    /// PROGRESS with `{"current", "total"}`), and the fault suite's `simul.record` and `simul.crash`.
     public static func register(in catalog: inout TaskCatalog) {
         catalog.register("simul.add", parameters: ["x", "y"]) { (x: JSONValue, y: JSONValue) throws in
             try arithmetic("simul.add", .add, x, y)
@@ -50,6 +51,22 @@ public enum BuiltinTasks {
             (n: Int) throws -> Int in
             guard let context = TaskContext.current, context.retries < n else { return n }
             throw context.retry(countdown: 1)
+        }
+        catalog.register("simul.progress", parameters: ["total", "seconds"]) {
+            (total: Int, seconds: Double) async throws -> Int in
+            guard let context = TaskContext.current, total >= 1 else {
+                throw TaskError.valueError("total must be at least 1, got \(total)")
+            }
+            for step in 1...total {
+                do {
+                    try await Task.sleep(for: Seconds.duration(seconds, "seconds"))
+                } catch let error as SecondsError {
+                    throw TaskError.valueError("\(error)")
+                }
+                try context.updateState(
+                    "PROGRESS", meta: ["current": .integer(Int64(step)), "total": .integer(Int64(total))])
+            }
+            return total
         }
         registerFaultTasks(in: &catalog)
     }

@@ -344,6 +344,25 @@ struct BrokerContractTests {
         }
     }
 
+    /// A saved group, Celery's `{"result": tuple}`, is read back from another connection to the store until it is
+    /// deleted. (That Redis keeps it where Celery does, `celery-taskset-meta-<id>`, the interop scenario
+    /// `s6-group-save-restore` checks against Python.)
+    @Test(arguments: BrokerKind.allCases)
+    func aSavedGroupIsReadBackUntilDeleted(kind: BrokerKind) async throws {
+        try await kind.withStore { store in
+            let group = TaskID.make()
+            let tuple: JSONValue = [[.string(group), nil], [[["a", nil], nil], [["b", nil], nil]]]
+            #expect(try await store.backend.savedGroup(group) == nil)
+            try await store.backend.saveGroup(group, tuple: tuple)
+            let reader = kind.persists ? try store.connect().backend : store.backend
+            #expect(try await reader.savedGroup(group) == tuple)
+            let restored = try #require(try await GroupResult.restore(group, backend: reader))
+            #expect(restored.map(\.id) == ["a", "b"])
+            try await store.backend.deleteGroup(group)
+            #expect(try await reader.savedGroup(group) == nil)
+        }
+    }
+
     // MARK: Control
 
     /// Revocations outlive the connection that made them: a new connection to the same store sees them. A store

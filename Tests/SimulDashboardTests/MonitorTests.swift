@@ -67,4 +67,22 @@ struct MonitorTests {
         #expect(task?.outcome == "E()")
         #expect(task?.state == .failure)
     }
+
+    /// A task's page shows a custom state the backend holds (a Python task's update_state sends no event), with
+    /// its meta as the result; the task list shows the one a task-progress event brought, with its fields.
+    @Test func aCustomStateShowsWithItsMeta() throws {
+        var state = ClusterState()
+        state.apply(QueueEvent("task-started", hostname: "py@h", at: .now, ["uuid": "x"]))
+        let stored = try TaskResult(json: [
+            "status": "PROGRESS", "result": ["current": 1, "total": 2], "task_id": "x", "date_done": nil,
+        ])
+        let detail = try #require(TaskDetail(id: "x", event: state.tasks["x"], stored: stored))
+        #expect(detail.task.state == "PROGRESS")
+        #expect(detail.result == #"{"current":1,"total":2}"#)
+
+        state.apply(QueueEvent("task-progress", hostname: "w@h", at: .now, ["uuid": "y", "current": 3, "total": 4]))
+        let view = TaskView(try #require(state.tasks["y"]))
+        #expect(view.state == "PROGRESS")
+        #expect(view.outcome == #"{"current":3,"total":4}"#)
+    }
 }

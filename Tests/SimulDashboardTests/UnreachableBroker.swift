@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 import SimulQueue
 
 /// A broker and backend whose every call fails, as one behind a dead connection does.
@@ -36,4 +37,7 @@ final class UnreachableBroker: ResultBackend, RevocationStore, DeadLetterStore, 
     func forget(_ ids: [String]) async throws { throw Down() }
     func setChordSize(_ groupId: String, size: Int) async throws { throw Down() }
     func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]? { throw Down() }
+    func saveGroup(_ groupId: String, tuple: JSONValue) async throws { throw Down() }
+    func savedGroup(_ groupId: String) async throws -> JSONValue? { throw Down() }
+    func deleteGroup(_ groupId: String) async throws { throw Down() }
 }

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import Simul
+public import SimulJSON
 import Synchronization
 
 /// A broker and result backend in this process's memory: for tests and for trying things out.
@@ -38,6 +39,7 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
         var chordSizes: [String: Int] = [:]
         var chordParts: [String: [Int: TaskResult]] = [:]
         var chordsFired: Set<String> = []
+        var groups: [String: JSONValue] = [:]
     }
 
     private let state: Mutex<State>
@@ -282,6 +284,18 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
 
     public func setChordSize(_ groupId: String, size: Int) async throws {
         state.withLock { $0.chordSizes[groupId] = size }
+    }
+
+    public func saveGroup(_ groupId: String, tuple: JSONValue) async throws {
+        state.withLock { $0.groups[groupId] = ["result": tuple] }
+    }
+
+    public func savedGroup(_ groupId: String) async throws -> JSONValue? {
+        state.withLock { $0.groups[groupId]?["result"] }
+    }
+
+    public func deleteGroup(_ groupId: String) async throws {
+        state.withLock { $0.groups[groupId] = nil }
     }
 
     public func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]? {

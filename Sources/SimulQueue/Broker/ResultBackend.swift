@@ -1,3 +1,5 @@
+public import SimulJSON
+
 /// Where task results are kept until a client reads them or they expire.
 ///
 /// A stored `SUCCESS` is never overwritten, as in Celery: a redelivered task that ran twice keeps its first result.
@@ -21,6 +23,16 @@ public protocol ResultBackend: AnyObject, Sendable {
     /// Records one header task's result. The call that records the last one receives all of them, ordered by
     /// index, and must send the chord body; every other call receives `nil`. Repeats of a part count once.
     func addChordPart(_ groupId: String, index: Int, result: TaskResult) async throws -> [TaskResult]?
+
+    /// Saves a group's result tuple under its id (``GroupResult/save()``), as Celery's `save_group` stores
+    /// `{"result": tuple}`, for as long as results are kept.
+    func saveGroup(_ groupId: String, tuple: JSONValue) async throws
+
+    /// The result tuple saved under `groupId`, or `nil`.
+    func savedGroup(_ groupId: String) async throws -> JSONValue?
+
+    /// Deletes the group saved under `groupId`.
+    func deleteGroup(_ groupId: String) async throws
 }
 
 /// A broker that is its own result backend and stores results and applies a commit in one atomic step.

@@ -48,12 +48,21 @@ public final class QueueClient: Sendable {
         try await apply(Signature(task, args: args, kwargs: kwargs, options: options.signatureOptions))
     }
 
-    /// Sends a signature.
+    /// Sends a signature: a task, or a canvas (``Signature/chain(_:)``, ``Signature/chord(_:body:)``, or
+    /// ``Signature/map(_:over:)`` and its kin), nested as deep as Celery nests them.
+    /// - Returns: the handle on the result that stands for it: a chain's last step's, a chord's body's.
+    /// - Throws: ``QueueError/invalidArgument(_:)`` for a group or a chain that ends in one, which have many
+    ///   results (send a group with ``group(_:)``); ``MessageError`` for a malformed canvas.
     @discardableResult
     public func apply(_ signature: Signature) async throws -> AsyncResult {
-        var signature = signature
-        let id = signature.freeze()
-        try await broker.send([message(for: signature)])
+        let signature = signature.frozen()
+        guard !signature.endsInGroup else {
+            throw QueueError.invalidArgument("\(signature.task) ends in a group, which has many results: use group(_:)")
+        }
+        try await dispatch(signature)
+        guard let id = signature.resultId else {
+            throw QueueError.invalidArgument("\(signature.task) has no task to wait for")
+        }
         return AsyncResult(id: id, backend: backend)
     }
 
@@ -61,23 +70,18 @@ public final class QueueClient: Sendable {
     /// - Returns: the last step's result handle.
     @discardableResult
     public func chain(_ steps: [Signature]) async throws -> AsyncResult {
-        guard var first = steps.first else { throw QueueError.invalidArgument("a chain needs at least one task") }
-        var rest = Array(steps.dropFirst())
-        for index in rest.indices { _ = rest[index].freeze() }
-        let firstId = first.freeze()
-        var message = try message(for: first)
-        message.chain = rest.reversed()
-        try await broker.send([message])
-        return AsyncResult(id: rest.last?.taskId ?? firstId, backend: backend)
+        guard !steps.isEmpty else { throw QueueError.invalidArgument("a chain needs at least one task") }
+        return try await apply(.chain(steps))
     }
 
-    /// Sends a group: its tasks run in parallel.
-    /// - Returns: every member's result handle, in order.
+    /// Sends a group: its members, tasks or canvases, run in parallel.
+    /// - Returns: the group's results, one per member, in order (a chain's is its last step's).
     @discardableResult
-    public func group(_ members: [Signature]) async throws -> [AsyncResult] {
-        let (messages, _) = try groupMessages(members, chord: nil)
-        try await broker.send(messages)
-        return messages.map { AsyncResult(id: $0.id, backend: backend) }
+    public func group(_ members: [Signature]) async throws -> GroupResult {
+        let group = Signature.group(members).frozen()
+        try await dispatch(group)
+        let ids = (group.kwargs["tasks"]?.arrayValue ?? []).compactMap { try? Signature(json: $0).resultId }
+        return GroupResult(id: group.taskId ?? TaskID.make(), ids: ids, backend: backend)
     }
 
     /// Sends a chord: the header runs as a group, then the body runs with the list of their results.
@@ -85,12 +89,15 @@ public final class QueueClient: Sendable {
     @discardableResult
     public func chord(_ header: [Signature], body: Signature) async throws -> AsyncResult {
         guard !header.isEmpty else { throw QueueError.invalidArgument("a chord needs at least one header task") }
-        var body = body
-        let bodyId = body.freeze()
-        let (messages, groupId) = try groupMessages(header, chord: body)
-        try await backend.setChordSize(groupId, size: messages.count)
-        try await broker.send(messages)
-        return AsyncResult(id: bodyId, backend: backend)
+        return try await apply(.chord(header, body: body))
+    }
+
+    /// Records the sizes of the chords `signature` starts, then sends its messages.
+    private func dispatch(_ signature: Signature) async throws {
+        var plan = CanvasPlan(route: { self.routes.queue(for: $0) ?? "celery" }, parent: nil, now: clock.now)
+        try plan.add(signature, args: [])
+        for (groupId, size) in plan.chordSizes { try await backend.setChordSize(groupId, size: size) }
+        try await broker.send(plan.messages)
     }
 
     /// Revokes tasks: workers skip them, and stop them if they are running and `terminate` is set.
@@ -106,21 +113,5 @@ public final class QueueClient: Sendable {
     /// The message that sends `signature`: routed, its countdown counted from the client's clock.
     func message(for signature: Signature) throws(MessageError) -> TaskMessage {
         try TaskMessage(signature, queue: routes.queue(for: signature.task) ?? "celery", now: clock.now)
-    }
-
-    private func groupMessages(_ members: [Signature], chord: Signature?) throws(MessageError)
-        -> ([TaskMessage], String)
-    {
-        let groupId = TaskID.make()
-        let messages = try members.enumerated().map { (index, member) throws(MessageError) in
-            var member = member
-            _ = member.freeze()
-            var message = try message(for: member)
-            message.groupId = groupId
-            message.groupIndex = index
-            message.chord = chord
-            return message
-        }
-        return (messages, groupId)
     }
 }

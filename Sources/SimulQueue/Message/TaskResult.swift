@@ -71,13 +71,14 @@ public struct TaskResult: Codable, Sendable, Equatable {
     public var jsonBytes: [UInt8] { jsonValue.jsonBytes }
 
     /// Reads Celery's result meta.
-    /// - Throws: ``MessageError`` when `json` has no known `status` or no `task_id`.
+    /// - Throws: ``MessageError`` when `json` has no `status` string or no `task_id`. Any status is kept, Celery's or
+    ///   a custom one such as `PROGRESS`.
     public init(json: JSONValue) throws(MessageError) {
-        guard let status = json["status"]?.stringValue.flatMap(TaskState.init(rawValue:)) else {
-            throw MessageError("a result needs a known status, got \(json["status"]?.jsonText ?? "none")")
+        guard let status = json["status"]?.stringValue, !status.isEmpty else {
+            throw MessageError("a result needs a status, got \(json["status"]?.jsonText ?? "none")")
         }
         guard let taskId = json["task_id"]?.stringValue else { throw MessageError("a result needs a task_id") }
-        self.status = status
+        self.status = TaskState(rawValue: status)
         self.taskId = taskId
         result = json["result"] ?? .null
         traceback = json["traceback"]?.stringValue

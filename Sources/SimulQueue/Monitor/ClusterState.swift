@@ -107,13 +107,23 @@ public struct ClusterState: Sendable {
         case "task-failed": state = .failure
         case "task-retried": state = .retry
         case "task-revoked": state = .revoked
-        default: return
+        case "task-sent": return
+        default:
+            // Celery's rule for a custom event: `task-progress` puts the task in the state PROGRESS.
+            guard event.type.hasPrefix("task-"), event.type.count > 5 else { return }
+            state = TaskState(rawValue: event.type.dropFirst(5).uppercased())
         }
         if tasks[id] == nil {
             order.append(id)
             if order.count > taskLimit { tasks[order.removeFirst()] = nil }
         }
         var task = tasks[id] ?? TaskInfo(id: id, state: state, timeline: [:])
+        // A custom state comes before the end: one that arrives after it does not undo it.
+        if state.isCustom {
+            guard !task.state.isReady else { return }
+            let meta = event.fields.filter { !Self.commonEventFields.contains($0.key) }
+            task.outcome = JSONValue.object(meta).jsonText
+        }
         task.state = state
         task.worker = hostname
         task.timeline[state.rawValue] = time
@@ -138,8 +148,15 @@ public struct ClusterState: Sendable {
         workers = workers.filter { $0.value.lastSeen >= cutoff }
     }
 
-    /// The tasks running now, by worker.
-    public var active: [TaskInfo] { tasks.values.filter { $0.state == .started }.sorted { $0.id < $1.id } }
+    /// The fields every event has; a custom task event's other fields are its metadata.
+    private static let commonEventFields: Set<String> = [
+        "type", "hostname", "timestamp", "utcoffset", "pid", "clock", "uuid", "local_received",
+    ]
+
+    /// The tasks running now (started, or in a custom state such as PROGRESS), by worker.
+    public var active: [TaskInfo] {
+        tasks.values.filter { $0.state == .started || $0.state.isCustom }.sorted { $0.id < $1.id }
+    }
 
     /// Reads every stored event from `feed` into a state.
     public static func load(from feed: any EventFeed) async throws -> ClusterState {

@@ -1,3 +1,4 @@
+public import SimulJSON
 import Synchronization
 
 /// What a running task knows about itself: its id, its retries, and whether it has been asked to stop.
@@ -22,16 +23,67 @@ public final class TaskContext: Sendable {
     /// The worker's name.
     public let hostname: String
     private let stopReason = Mutex<TaskError?>(nil)
+    private let stateWriter: (@Sendable (TaskState, JSONValue) -> Void)?
 
     /// The context of the task running on this thread or in this task, if any.
     @TaskLocal public static var current: TaskContext?
 
-    /// Creates a context.
+    /// Creates a context. Its ``updateState(_:meta:)`` throws: only a worker's contexts can store states.
     public init(id: String, name: String, retries: Int, hostname: String) {
         self.id = id
         self.name = name
         self.retries = retries
         self.hostname = hostname
+        stateWriter = nil
+    }
+
+    /// A worker's context, whose ``updateState(_:meta:)`` calls `stateWriter`.
+    init(
+        id: String, name: String, retries: Int, hostname: String,
+        stateWriter: @escaping @Sendable (TaskState, JSONValue) -> Void
+    ) {
+        self.id = id
+        self.name = name
+        self.retries = retries
+        self.hostname = hostname
+        self.stateWriter = stateWriter
+    }
+
+    /// Stores a state of the task's own, with metadata, while it runs: Celery's `self.update_state(state=…, meta=…)`.
+    ///
+    /// The result backend gets `{"status": state, "result": meta, …}` as Celery stores it, so Python's
+    /// `AsyncResult(id).state` is `"PROGRESS"` and `.info` is `meta`; Simul reads it with ``AsyncResult/state()``
+    /// and `simul result`. The write joins the worker's next batch (it does not wait), and a `task-<state>` event
+    /// (`task-progress`, with `meta`'s fields, as Celery's `send_event('task-progress', …)`) lets the dashboard and
+    /// Flower show it. The result the task returns replaces it.
+    ///
+    /// ```swift
+    /// catalog.register("tasks.crunch", parameters: ["items"]) { (items: [Int]) throws -> Int in
+    ///     let context = TaskContext.current!
+    ///     for (done, _) in items.enumerated() {
+    ///         try context.updateState("PROGRESS", meta: ["current": .integer(Int64(done)), "total": 3])
+    ///     }
+    ///     return items.count
+    /// }
+    /// ```
+    /// - Parameters:
+    ///   - state: any state but Celery's ready ones, which the worker stores when the task ends.
+    ///   - meta: what clients read as the result (`.info`) while the state lasts.
+    /// - Throws: ``TaskError`` `ValueError` for an empty or a ready state (`SUCCESS`, `FAILURE`, `REVOKED`);
+    ///   `RuntimeError` when the task does not run in a worker of the `solo`, `threads` or `async` pool, as in a
+    ///   `processes` pool's worker process or a ``TaskCatalog/call(_:args:kwargs:)``, which have no result backend.
+    public func updateState(_ state: TaskState, meta: JSONValue = .null) throws {
+        guard !state.rawValue.isEmpty, !state.isReady else {
+            throw TaskError.valueError(
+                "updateState takes a state of the task's own, not '\(state)': the worker stores the end state")
+        }
+        guard let stateWriter else {
+            throw TaskError(
+                type: "RuntimeError",
+                message: "\(name)[\(id)] cannot store the state \(state): only a task run by a worker's solo, "
+                    + "threads or async pool has a result backend")
+        }
+        stateWriter(state, meta)
     }
 
     /// Whether the task has been revoked or has passed its soft time limit.

@@ -25,7 +25,7 @@ extension Worker {
                     state.running[job.tag] = Running(
                         context: TaskContext(
                             id: job.message.id, name: job.message.task, retries: job.message.retries,
-                            hostname: configuration.name),
+                            hostname: configuration.name, stateWriter: stateWriter(job)),
                         message: job.message, started: now)
                 }
                 return next
@@ -62,11 +62,31 @@ extension Worker {
         return start > now ? start : nil
     }
 
+    /// What ``TaskContext/updateState(_:meta:)`` does in `job`: stores the state in the next batch, as Celery's
+    /// `update_state` stores it, with a `task-<state>` event.
+    private func stateWriter(_ job: Job) -> @Sendable (TaskState, JSONValue) -> Void {
+        let message = job.message
+        let queue = job.delivery.queue
+        return { [self] state, meta in
+            var result = TaskResult(taskId: message.id, status: state, result: meta)
+            result.groupId = message.groupId
+            result.parentId = message.parentId
+            result.name = message.task
+            result.worker = configuration.name
+            result.retries = message.retries
+            result.queue = queue
+            let fields = meta.objectValue ?? ["meta": meta]
+            committer.enqueue(
+                results: [result], events: taskEvent("task-\(state.rawValue.lowercased())", message, fields))
+        }
+    }
+
     private func process(_ job: Job, revoked: Bool) async {
         let message = job.message
         guard let context = state.withLock({ $0.running[job.tag]?.context }) else { return }
         let started = clock.now
         let outcome: Outcome
+        var sends: [TaskMessage] = []
         let task = catalog[message.task]
         if revoked {
             outcome = .revoked("revoked")
@@ -76,6 +96,11 @@ extension Worker {
             let startedState = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .started)] : []
             committer.enqueue(results: startedState, events: taskEvent("task-started", message))
             outcome = await execute(task, message, context, tag: job.tag)
+        } else if Self.builtinTasks.contains(message.task) {
+            committer.enqueue(events: taskEvent("task-started", message))
+            let (builtinOutcome, builtinSends) = await runBuiltin(message, context)
+            outcome = builtinOutcome
+            sends = builtinSends
         } else {
             logger.warning("received unregistered task '\(message.task)' [\(message.id)]")
             outcome = .failure(.notRegistered(message.task))
@@ -89,7 +114,7 @@ extension Worker {
             changed.signal()
             return
         }
-        await finish(job, outcome, task: task, runtime: clock.now.timeIntervalSince(started))
+        await finish(job, outcome, task: task, runtime: clock.now.timeIntervalSince(started), sends: sends)
         state.withLock { state in
             state.running[job.tag] = nil
             if case .failure = outcome {

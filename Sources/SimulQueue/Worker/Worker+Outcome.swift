@@ -5,7 +5,10 @@ import Logging
 
 extension Worker {
     /// Stores the outcome and sends what follows from it, acknowledging the message in the same batch.
-    func finish(_ job: Job, _ outcome: Outcome, task: RegisteredTask?, runtime: Double) async {
+    /// - Parameter sends: messages the task itself sends on success (Celery's built-in canvas tasks).
+    func finish(_ job: Job, _ outcome: Outcome, task: RegisteredTask?, runtime: Double, sends: [TaskMessage] = [])
+        async
+    {
         let message = job.message
         var commit = BrokerCommit(ack: [job.delivery.tag])
         var results: [TaskResult] = []
@@ -44,20 +47,16 @@ extension Worker {
         switch outcome {
         case .success(let value):
             result = TaskResult(taskId: message.id, status: .success, result: value)
-            if let next = message.chain.last,
-                let id = send(
-                    followUp(next, result: value), parent: message, chain: Array(message.chain.dropLast()),
+            commit.send += sends.map(OutgoingMessage.init)
+            result.children += sends.map { Self.childTuple($0.id) }
+            if let next = message.chain.last {
+                result.children += await dispatch(
+                    next, args: [value], placement: .init(chain: Array(message.chain.dropLast())), parent: message,
                     commit: &commit, results: &results)
-            {
-                result.children.append(Self.childTuple(id))
             }
             for callback in message.callbacks {
-                guard
-                    let id = send(
-                        followUp(callback, result: value), parent: message, commit: &commit,
-                        results: &results)
-                else { continue }
-                result.children.append(Self.childTuple(id))
+                result.children += await dispatch(
+                    callback, args: [value], parent: message, commit: &commit, results: &results)
             }
             commit.events += taskEvent(
                 "task-succeeded", message,
@@ -73,9 +72,8 @@ extension Worker {
                 results.append(.failure(taskId: id, error))
             }
             for errback in message.errbacks {
-                var call = errback
-                call.args = [.string(message.id)] + errback.args
-                send(call, parent: message, commit: &commit, results: &results)
+                await dispatch(
+                    errback, args: [.string(message.id)], parent: message, commit: &commit, results: &results)
             }
             commit.events += taskEvent(
                 "task-failed", message,
@@ -134,32 +132,31 @@ extension Worker {
         committer.enqueue(results: results, commit: commit)
     }
 
-    /// The next step of a chain or a callback: the parent's result first, unless immutable.
-    private func followUp(_ signature: Signature, result: JSONValue) -> Signature {
-        var call = signature
-        if !signature.immutable { call.args = [result] + signature.args }
-        return call
-    }
-
-    /// Adds the message that `call` sends to `commit`, and returns its task id. A call whose options are out of
-    /// range (a countdown of `1e300`, say) is not sent: its task id gets a FAILURE with the reason.
+    /// Adds the messages that applying `signature` with `args` sends to `commit`, recording the size of each chord
+    /// it starts, and returns their result tuples. A signature that cannot be sent (a malformed canvas, a countdown
+    /// of `1e300`) is not: its task id gets a FAILURE with the reason.
     @discardableResult
-    private func send(
-        _ call: Signature, parent: TaskMessage, chain: [Signature] = [], commit: inout BrokerCommit,
-        results: inout [TaskResult]
-    ) -> String? {
+    func dispatch(
+        _ signature: Signature, args: [JSONValue], placement: CanvasPlan.Placement = .init(), parent: TaskMessage,
+        commit: inout BrokerCommit, results: inout [TaskResult]
+    ) async -> [JSONValue] {
+        var plan = CanvasPlan(route: route, parent: parent, now: clock.now)
         do {
-            var message = try TaskMessage(call, queue: route(call.task), parent: parent, now: clock.now)
-            message.chain = chain
-            commit.send.append(OutgoingMessage(message))
-            return message.id
+            try plan.add(signature, args: args, placement: placement)
+            for (groupId, size) in plan.chordSizes { try await backend.setChordSize(groupId, size: size) }
         } catch {
-            logger.warning("not sending \(call.task) from \(parent.task)[\(parent.id)]: \(error.reason)")
-            if let id = error.taskId {
-                results.append(.failure(taskId: id, TaskError(type: "ValueError", message: error.reason)))
+            let failure =
+                (error as? MessageError).map { TaskError(type: "ValueError", message: $0.reason) }
+                ?? TaskError(
+                    type: "ChordError", message: "cannot record a chord's size: \(error)", module: "celery.exceptions")
+            logger.warning("not sending \(signature.task) from \(parent.task)[\(parent.id)]: \(failure.message)")
+            if let id = (error as? MessageError)?.taskId ?? signature.resultId {
+                results.append(.failure(taskId: id, failure))
             }
-            return nil
+            return []
         }
+        commit.send += plan.messages.map(OutgoingMessage.init)
+        return plan.messages.map { Self.childTuple($0.id) }
     }
 
     /// The queue for messages this worker sends for `task`.
@@ -184,13 +181,19 @@ extension Worker {
             let error = TaskError(
                 type: "ChordError", message: "Dependency \(failed.taskId) raised \(cause)",
                 module: "celery.exceptions")
-            if let id = body.taskId { results.append(.failure(taskId: id, error)) }
+            guard let bodyId = body.resultId else { return }
+            results.append(.failure(taskId: bodyId, error))
+            // Celery's chord_error_from_stack: the body's error callbacks run with the body's id.
+            let errbacks = (try? body.options["link_error"]?.decode(as: [Signature].self)) ?? []
+            for errback in errbacks {
+                await dispatch(errback, args: [.string(bodyId)], parent: parent, commit: &commit, results: &results)
+            }
             return
         }
         var call = body
-        call.args = [.array(parts.map(\.result))] + body.args
-        call.options["group_id"] = nil
-        send(call, parent: parent, commit: &commit, results: &results)
+        // The body's own group id is its chord's; one it keeps belongs to an outer chord it stands in for.
+        if call.options["chord"] == nil { call.options["group_id"] = nil }
+        await dispatch(call, args: [.array(parts.map(\.result))], parent: parent, commit: &commit, results: &results)
     }
 
     private func traceback(_ error: TaskError, _ message: TaskMessage) -> String {
