@@ -18,6 +18,11 @@ app = Celery(
     backend=os.environ.get("BACKEND", "redis://127.0.0.1:6379/1"),
 )
 app.conf.task_routes = {f"{SWIFT_PREFIX}.*": {"queue": "simul"}}
+# The key-prefix scenario starts a worker of this app under kombu's global_keyprefix (INTEROP_KEY_PREFIX).
+if os.environ.get("INTEROP_KEY_PREFIX"):
+    prefixed = {"global_keyprefix": os.environ["INTEROP_KEY_PREFIX"]}
+    app.conf.broker_transport_options = prefixed
+    app.conf.result_backend_transport_options = prefixed
 
 
 @app.task

@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import urllib.request
@@ -518,6 +519,58 @@ def s6():
     values = from_swift.get(timeout=10)
     expect(values == [6, 8] and from_swift.completed_count() == 2, f"the restored group gave {values!r}")
     return f"Python -> simul [2, 4]; simul -> Python {values}, completed_count 2"
+
+
+@scenario("key-prefix", 90, needs={"swift-client"})
+def key_prefix():
+    """Celery and Simul share a Redis under kombu's global_keyprefix, both ways, every key of theirs prefixed"""
+    from celery import Celery
+
+    prefix = "interop-app1:"
+    queue = f"prefixed-{uuid.uuid4().hex[:8]}"
+
+    def prefixed(url):
+        return url + ("&" if "?" in url else "?") + f"global_keyprefix={prefix}"
+
+    logs = LOG_DIR or tempfile.gettempdir()
+    swift_log = open(os.path.join(logs, "prefixed-swift-worker.log"), "w")
+    python_log = open(os.path.join(logs, "prefixed-python-worker.log"), "w")
+    swift_worker = subprocess.Popen(
+        [SIMUL_BIN, "worker", "--broker", prefixed(BROKER), "--backend", prefixed(BACKEND), "-Q", queue,
+         "-n", "prefixed-swift@%h", "-c", "2"], stdout=swift_log, stderr=subprocess.STDOUT)
+    python_worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "pytasks", "worker", "-Q", f"{queue}-py", "-c", "1", "-P", "solo",
+         "-n", "prefixed-py@%h", "--without-mingle", "--without-gossip"],
+        stdout=python_log, stderr=subprocess.STDOUT, env={**os.environ, "INTEROP_KEY_PREFIX": prefix},
+        cwd=os.path.dirname(os.path.abspath(__file__)))
+    try:
+        client = Celery("prefixed", broker=BROKER, backend=BACKEND)
+        client.conf.broker_transport_options = {"global_keyprefix": prefix}
+        client.conf.result_backend_transport_options = {"global_keyprefix": prefix}
+        sent = client.send_task(f"{SWIFT_PREFIX}.add", (40, 2), queue=queue)
+        expect(sent.get(timeout=30) == 42, "a prefixed Python client did not get 42 from the prefixed Swift worker")
+        back = subprocess.run(
+            [SIMUL_BIN, "send", "pytasks.add", "--args", "[2, 3]", "-Q", f"{queue}-py", "--broker", prefixed(BROKER),
+             "--backend", prefixed(BACKEND), "--wait", "--timeout", "30"], capture_output=True, text=True, timeout=45)
+        expect(back.returncode == 0 and back.stdout.strip().splitlines()[-1:] == ["5"],
+               f"simul send to the prefixed Python worker: {simul_output(back)}")
+        ours = [key for key in broker.keys(f"*{queue}*") if not key.startswith(prefix)]
+        expect(not ours, f"keys of the prefixed queue without the prefix: {ours}")
+        expect(broker.exists(f"{prefix}_kombu.binding.{queue}"), "no prefixed binding for the queue")
+        results = [key for key in backend.keys(f"*{sent.id}*")]
+        expect(results and all(key.startswith(prefix) for key in results), f"the result's keys: {results}")
+    finally:
+        for process in (swift_worker, python_worker):
+            process.terminate()
+        for process in (swift_worker, python_worker):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        swift_log.close()
+        python_log.close()
+    return f"Python client to a Swift worker (42) and simul send to a Python worker (5), all under '{prefix}'"
 
 
 @scenario("flower-monitoring", 45, needs={"swift-worker", "flower"})
