@@ -75,10 +75,30 @@ struct BadInputTests {
         #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
     }
 
-    @Test func anUnknownSchemeAndAnUnreachableRedisGetOneLine() async throws {
+    @Test func badBrokerURLsAndUnreachableBrokersGetOneLine() async throws {
         for (url, message) in [
             ("foo://x", "bad broker URL 'foo://x': unknown scheme 'foo'"),
             ("redis://127.0.0.1:1/0", "cannot connect to redis at 127.0.0.1:1: connection refused"),
+            (
+                "rediss://localhost:1/0?ssl_cert_reqs=maybe",
+                "bad broker URL 'rediss://localhost:1/0?ssl_cert_reqs=maybe': invalid redis URL: ssl_cert_reqs must "
+                    + "be required, optional or none, got 'maybe'"
+            ),
+            (
+                "rediss://localhost:1/0?ssl_ca_certs=/no/such.pem",
+                "invalid redis TLS settings: cannot read ssl_ca_certs '/no/such.pem': no such file or directory"
+            ),
+            (
+                "sentinel://127.0.0.1:1/0",
+                "bad broker URL 'sentinel://127.0.0.1:1/0': invalid redis URL: a sentinel:// URL needs the master's "
+                    + "name: ?master_name=mymaster"
+            ),
+            (
+                "sentinel://127.0.0.1:1;sentinel://127.0.0.1:2/0?master_name=m",
+                "cannot connect to redis at the master 'm': no sentinel gave its address (127.0.0.1:1: cannot "
+                    + "connect to redis at 127.0.0.1:1: connection refused; 127.0.0.1:2: cannot connect to redis at "
+                    + "127.0.0.1:2: connection refused)"
+            ),
         ] {
             for command in [["send", "simul.add"], ["worker"]] {
                 let run = try await QueueCommandTests.simul(command + ["--broker", url])
