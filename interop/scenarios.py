@@ -734,9 +734,9 @@ def control_commands():
     return "rate_limit, time_limit, pool_grow/shrink, autoscale (error), add/cancel_consumer, events, revoke"
 
 
-@scenario("flower-control", 45, needs={"swift-worker", "flower"})
+@scenario("flower-control", 75, needs={"swift-worker", "swift-client", "flower"})
 def flower_control():
-    """Flower's worker buttons (grow, shrink, autoscale, consumers, revoke) on the Swift worker"""
+    """Flower's worker and task buttons (pool, consumers, revoke, rate limit, timeouts, shutdown) on Swift workers"""
     import urllib.error
 
     def post(path):
@@ -758,11 +758,41 @@ def flower_control():
         (f"/api/worker/queue/cancel-consumer/{SWIFT_NODE}?queue=flower-extra", 200,
          "no longer consuming from flower-extra"),
         (f"/api/task/revoke/{uuid.uuid4()}?terminate=true&signal=SIGTERM", 200, "Revoked"),
+        (f"/api/task/rate-limit/{SWIFT_PREFIX}.noop?workername={SWIFT_NODE}&ratelimit=100/m", 200,
+         "new rate limit set successfully"),
+        (f"/api/task/rate-limit/{SWIFT_PREFIX}.noop?workername={SWIFT_NODE}&ratelimit=0", 200,
+         "rate limit disabled successfully"),
+        (f"/api/task/timeout/{SWIFT_PREFIX}.noop?workername={SWIFT_NODE}&soft=60&hard=120", 200,
+         "time limits set successfully"),
+        (f"/api/worker/pool/restart/{SWIFT_NODE}", 403, "Pool restarts not enabled"),
     ]
     for path, status, text in checks:
         code, body = post(path)
         expect(code == status and text in body, f"POST {path}: {code} {body!r}, expected {status} with {text!r}")
-    return "grow, shrink, add/cancel consumer and revoke answered 200; autoscale 403 'Autoscale not enabled'"
+    inspect = app.control.inspect([SWIFT_NODE], timeout=3)
+    registered = inspect.registered("time_limit", "soft_time_limit")[SWIFT_NODE]
+    expect(f"{SWIFT_PREFIX}.noop [time_limit=120.0 soft_time_limit=60.0]" in registered,
+           f"registered after Flower's timeout form: {registered}")
+    post(f"/api/task/timeout/{SWIFT_PREFIX}.noop?workername={SWIFT_NODE}")
+
+    # Shutdown, on a second Swift worker of its own, as Flower's worker page sends it.
+    node = f"flower-down-{uuid.uuid4().hex[:6]}@{HOST}"
+    log = open(os.path.join(LOG_DIR or tempfile.gettempdir(), "flower-down-worker.log"), "w")
+    doomed = subprocess.Popen([SIMUL_BIN, "worker", "--broker", BROKER, "--backend", BACKEND, "-Q", "flower-down",
+                               "-n", node, "-c", "1", "--without-mingle"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(f"{node} in Flower's /api/workers", 20,
+                   lambda: node in flower_get("/api/workers?refresh=1"), interval=0.5)
+        code, body = post(f"/api/worker/shutdown/{node}")
+        expect(code == 200 and "Shutting down!" in body, f"POST shutdown: {code} {body!r}")
+        expect(doomed.wait(timeout=30) == 0, f"the worker Flower shut down exited {doomed.returncode}")
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+            doomed.wait()
+        log.close()
+    return ("grow, shrink, add/cancel consumer, revoke, rate limit (set and off) and timeouts answered 200; "
+            "autoscale and pool restart 403 (not enabled, as on Celery's defaults); shutdown stopped a worker, exit 0")
 
 
 @scenario("c5-swift-control-python-worker", 45, needs={"swift-client"})
