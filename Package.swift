@@ -203,6 +203,7 @@ let package = Package(
             name: "SimulQueueTests",
             dependencies: [
                 "Simul", "SimulJSON", "SimulQueue", "SimulQueueTestSupport", "SimulSQLite", "SimulTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -31,7 +31,11 @@ extension Worker {
                 return next
             }
             switch next {
-            case .run(let job, let revoked): await process(job, revoked: revoked)
+            case .run(let job, let revoked):
+                let metadata = TaskLogMetadata(
+                    taskId: job.message.id, taskName: job.message.task, queue: job.delivery.queue,
+                    worker: configuration.name, retries: job.message.retries)
+                await TaskLogMetadata.$current.withValue(metadata) { await process(job, revoked: revoked) }
             case .wait: guard (try? await readyPermits.acquire()) != nil else { return }
             case .stop: return
             case .retire:
