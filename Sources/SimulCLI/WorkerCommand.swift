@@ -18,6 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
               simul worker
               simul worker -Q celery,slow -c 8 --pool threads -n alpha@%h
               simul worker --pool processes -c 2 --broker sqlite:///var/lib/simul/queue.sqlite
+              simul worker --loglevel debug --log-format json
             """
     )
 
@@ -75,6 +76,29 @@ struct WorkerCommand: AsyncParsableCommand {
         transform: { try parseDouble($0, "--result-expires") })
     var resultExpires: Double?
 
+    @Option(name: [.customShort("l"), .customLong("loglevel")], help: "debug, info, warning or error.")
+    var loglevel = "info"
+
+    @Option(help: "text, or json: one JSON object per line (timestamp, level, label, message, metadata).")
+    var logFormat = "text"
+
+    /// The log levels `--loglevel` takes.
+    static let logLevels: [String: Logger.Level] = [
+        "debug": .debug, "info": .info, "warning": .warning, "error": .error,
+    ]
+
+    func validate() throws {
+        var problem: String?
+        if Self.logLevels[loglevel] == nil {
+            problem = "--loglevel must be debug, info, warning or error, got '\(loglevel)'"
+        } else if logFormat != "text" && logFormat != "json" {
+            problem = "--log-format must be text or json, got '\(logFormat)'"
+        }
+        guard let problem else { return }
+        FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
+        throw ExitCode(2)
+    }
+
     func run() async throws {
         var configuration = WorkerConfiguration()
         guard let poolKind = WorkerConfiguration.Pool(rawValue: pool) else {
@@ -119,13 +143,17 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw CLIError("--result-expires must be at least 1 second, got \(resultExpires)")
             }
         }
-        let connection = try queue.open(resultExpiry: resultExpires, logLevel: .info, connections: 4)
+        let level = Self.logLevels[loglevel] ?? .info
+        let json = logFormat == "json"
+        LoggingSystem.bootstrap(
+            { label, provider in
+                if json { return JSONLogHandler(label: label, logLevel: level, metadataProvider: provider) }
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+                handler.logLevel = level
+                return handler
+            }, metadataProvider: .simulTask)
+        let connection = try queue.open(resultExpiry: resultExpires, logLevel: level, connections: 4)
         let (broker, backend) = (connection.broker, connection.backend)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
         let worker = Worker(
             catalog: SimulMain.catalog, broker: broker, backend: backend, configuration: configuration,
             logger: Logger(label: "simul.worker"))
