@@ -60,6 +60,7 @@ extension Worker {
             if let rate = rateLimit(of: task) { try? await limiter.acquire(task.name, rate: rate) }
             let startedState = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .started)] : []
             committer.enqueue(results: startedState, events: taskEvent("task-started", message))
+            recordStarted(message, queue: job.delivery.queue, at: started)
             outcome = await execute(task, message, context, tag: job.tag)
         } else {
             logger.warning("received unregistered task '\(message.task)' [\(message.id)]")

@@ -34,6 +34,7 @@ extension Worker {
                 outcome = .failure(TaskError(type: "ValueError", message: "\(error)"))
             }
         }
+        recordFinished(message, queue: job.delivery.queue, outcome: outcome, runtime: runtime)
         var result: TaskResult
         switch outcome {
         case .success(let value):

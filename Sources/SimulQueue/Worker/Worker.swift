@@ -48,6 +48,8 @@ public final class Worker: Service, Sendable {
     let lamportClock = Atomic<Int>(0)
     /// Rate and time limits set by remote control, by task name; they override the task's own.
     let limitOverrides = Mutex(LimitOverrides())
+    /// The swift-metrics instruments, or `nil` when no metrics backend is bootstrapped.
+    let metrics: WorkerMetrics?
 
     /// Limits set by `rate_limit` and `time_limit`, over the registered ones.
     struct LimitOverrides {
@@ -123,6 +125,7 @@ public final class Worker: Service, Sendable {
         executor = TaskExecutorPool(configuration: configuration)
         (newSlots, newSlotsContinuation) = AsyncStream.makeStream(of: Int.self)
         taskEventsEnabled = Atomic(configuration.taskEvents)
+        metrics = WorkerMetrics.bootstrapped()
     }
 
     /// The current counts.
@@ -203,6 +206,7 @@ public final class Worker: Service, Sendable {
                 }
             }
             group.addTask { await self.releaseScheduled() }
+            if let metrics { group.addTask { await self.sampleMetrics(metrics) } }
             group.addTask { await self.every(self.configuration.lease / 3) { await self.renewLeases() } }
             if let revocations {
                 group.addTask { await self.followRevocations(in: revocations, from: revocationCursor) }
@@ -275,6 +279,7 @@ public final class Worker: Service, Sendable {
             reject(delivery, error)
             return
         }
+        recordReceived(message, queue: delivery.queue, redelivered: delivery.redelivered || message.redelivered)
         let job = Job(delivery: delivery, message: message)
         let now = clock.now
         let (ready, earliest) = state.withLock { state in
@@ -322,6 +327,7 @@ public final class Worker: Service, Sendable {
     private func reject(_ delivery: Delivery, _ error: MessageError) {
         let reason = DeadLetterLimits.cut(error.reason, to: DeadLetterLimits().maxReasonLength)
         logger.warning("dead letter from \(delivery.queue): \(reason)")
+        recordDeadLetter(delivery)
         var results: [TaskResult] = []
         if let id = error.taskId {
             results.append(
