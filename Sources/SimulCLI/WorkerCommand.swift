@@ -18,7 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
               simul worker
               simul worker -Q celery,slow -c 8 --pool threads -n alpha@%h
               simul worker --pool processes -c 2 --broker sqlite:///var/lib/simul/queue.sqlite
-              simul worker --loglevel debug --log-format json
+              simul worker --loglevel debug --log-format json --metrics-port 9808
             """
     )
 
@@ -82,10 +82,25 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "text, or json: one JSON object per line (timestamp, level, label, message, metadata).")
     var logFormat = "text"
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0 picks a free port).",
+            discussion: "The port is printed on standard output. docs/observability.md lists the metrics."))
+    var metricsPort: String?
+
     /// The log levels `--loglevel` takes.
     static let logLevels: [String: Logger.Level] = [
         "debug": .debug, "info": .info, "warning": .warning, "error": .error,
     ]
+
+    /// `--metrics-port` as a port number, or the line that says why it is not one.
+    static func port(_ text: String) -> Result<Int, CLIError> {
+        guard let port = Int(text), (0...65_535).contains(port) else {
+            return .failure(CLIError("--metrics-port must be a port number from 0 to 65535, got '\(text)'"))
+        }
+        return .success(port)
+    }
 
     func validate() throws {
         var problem: String?
@@ -93,6 +108,8 @@ struct WorkerCommand: AsyncParsableCommand {
             problem = "--loglevel must be debug, info, warning or error, got '\(loglevel)'"
         } else if logFormat != "text" && logFormat != "json" {
             problem = "--log-format must be text or json, got '\(logFormat)'"
+        } else if let metricsPort, case .failure(let error) = Self.port(metricsPort) {
+            problem = error.description
         }
         guard let problem else { return }
         FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
@@ -152,6 +169,21 @@ struct WorkerCommand: AsyncParsableCommand {
                 handler.logLevel = level
                 return handler
             }, metadataProvider: .simulTask)
+        var endpoint: MetricsEndpoint?
+        if let metricsPort, case .success(let port) = Self.port(metricsPort) {
+            var logger = Logger(label: "simul.metrics")
+            logger.logLevel = max(level, .warning)
+            let started: MetricsEndpoint
+            do {
+                started = try await MetricsEndpoint.start(port: port, logger: logger)
+            } catch let error as CLIError {
+                FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+                throw ExitCode(2)
+            }
+            endpoint = started
+            // Written at once, unbuffered, so a script that waits for this line sees it.
+            FileHandle.standardOutput.write(Data("metrics on http://127.0.0.1:\(started.port)/metrics\n".utf8))
+        }
         let connection = try queue.open(resultExpiry: resultExpires, logLevel: level, connections: 4)
         let (broker, backend) = (connection.broker, connection.backend)
         let worker = Worker(
@@ -167,9 +199,11 @@ struct WorkerCommand: AsyncParsableCommand {
         do {
             try await worker.run()
         } catch let error as QueueError where error.isBrokerGone {
+            await endpoint?.stop()
             throw CLIError("\(error.message); stopping")
         }
         for source in signals { source.cancel() }
+        await endpoint?.stop()
         await connection.close()
     }
 }
