@@ -119,6 +119,8 @@ struct ObservabilityTests {
         let runtimes = Self.series(
             "simul_task_duration_seconds_count", ["name": "simul.noop", "queue": "celery", "status": "succeeded"])
         #expect(last[runtimes] == 990)
+        let waits = Self.series("simul_task_queued_duration_seconds_count", ["name": "simul.noop", "queue": "celery"])
+        #expect(last[waits] == 990)
         try await waitUntil("the gauges settle", timeout: .seconds(60)) {
             let now = try await worker.scrape()
             return now[Self.series("simul_queue_depth", ["queue": "celery"])] == 0

@@ -54,6 +54,7 @@ public enum MessageCodec {
             "replaced_task_nesting": 0, "stamped_headers": .null, "stamps": [:],
         ]
         if message.redelivered { headers["redelivered"] = true }
+        if let sentAt = message.sentAt { headers["simul_sent_at"] = .number(sentAt.timeIntervalSince1970) }
         return .object(headers)
     }
 
@@ -163,6 +164,7 @@ public enum MessageCodec {
         message.origin = headers["origin"]?.stringValue ?? ""
         message.deliveryTag = properties["delivery_tag"]?.stringValue ?? TaskID.make()
         message.redelivered = info["redelivered"] == .bool(true) || headers["redelivered"] == .bool(true)
+        message.sentAt = headers["simul_sent_at"]?.doubleValue.map(Date.init(timeIntervalSince1970:))
         return message
     }
 

@@ -53,6 +53,9 @@ public struct TaskMessage: Sendable, Equatable {
     public var deliveryTag: String
     /// Whether the broker delivered it before (restored after a lease ran out).
     public var redelivered: Bool
+    /// When it was made for sending, if the sender says: Simul's senders write it in the `simul_sent_at` header (Unix
+    /// seconds), for the worker's queue-wait metric; Celery's protocol has no such field.
+    public var sentAt: Date?
 
     /// Creates a message for a first send.
     /// - Parameters:
@@ -88,6 +91,7 @@ public struct TaskMessage: Sendable, Equatable {
         origin = MessageCodec.origin
         deliveryTag = TaskID.make()
         redelivered = false
+        sentAt = nil
     }
 
     /// The message a signature sends, as a child of `parent` when there is one.
@@ -103,6 +107,7 @@ public struct TaskMessage: Sendable, Equatable {
         self.init(
             task: signature.task, id: signature.taskId ?? TaskID.make(), args: signature.args,
             kwargs: signature.kwargs, queue: signature.queue ?? queue)
+        sentAt = now
         let options = signature.options
         let id = self.id
         guard !signature.task.isEmpty else { throw MessageError("the task name is empty", taskId: id) }

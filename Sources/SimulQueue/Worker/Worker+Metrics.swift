@@ -17,12 +17,12 @@ extension Worker {
         metrics.count(.deadLettered, task: task, queue: delivery.queue)
     }
 
-    /// Counts a start and, for a message with an ETA, the wait from the ETA to `now`.
+    /// Counts a start, and the wait to `now` from the message's ETA, or else from its sent time when it has one.
     func recordStarted(_ message: TaskMessage, queue: String, at now: Date) {
         guard let metrics else { return }
         metrics.count(.started, task: message.task, queue: queue)
-        if let eta = message.eta {
-            metrics.recordQueueWait(now.timeIntervalSince(eta), task: message.task, queue: queue)
+        if let since = message.eta ?? message.sentAt {
+            metrics.recordQueueWait(now.timeIntervalSince(since), task: message.task, queue: queue)
         }
     }
 

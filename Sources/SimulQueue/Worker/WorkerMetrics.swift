@@ -18,7 +18,7 @@ final class WorkerMetrics: Sendable {
     static let tasksLabel = "simul_tasks_total"
     /// Runtime by `name`, `queue` and `status`: a timer.
     static let runtimeLabel = "simul_task_duration_seconds"
-    /// From a message's ETA to its start, by `name` and `queue`: a timer.
+    /// From a message's ETA, or else its sent time, to its start, by `name` and `queue`: a timer.
     static let queueWaitLabel = "simul_task_queued_duration_seconds"
     /// Tasks running and tasks prefetched, by `status` (`running`, `prefetched`): a meter.
     static let workerTasksLabel = "simul_worker_tasks"
@@ -65,7 +65,7 @@ final class WorkerMetrics: Sendable {
             .recordSeconds(max(0, seconds))
     }
 
-    /// Records how long a message waited past its ETA before it started.
+    /// Records how long a message waited, from its ETA or its sent time, before it started.
     func recordQueueWait(_ seconds: Double, task: String, queue: String) {
         timer(Self.queueWaitLabel, [("name", task), ("queue", queue)]).recordSeconds(max(0, seconds))
     }
