@@ -90,13 +90,17 @@ public final class Worker: Service, Sendable {
     }
 
     /// Creates a worker.
+    ///
+    /// Its metrics go to the swift-metrics backend bootstrapped when it is created; with none, it makes no
+    /// instruments (docs/observability.md).
     /// - Parameters:
     ///   - catalog: the tasks it can run.
     ///   - broker: where messages come from. The worker follows its stored revocations when it is a
     ///     ``RevocationStore``, and serves remote control when it has ``Broker/remoteControl``.
     ///   - backend: where results go.
     ///   - configuration: its queues, pool and limits.
-    ///   - logger: where it reports.
+    ///   - logger: where it reports. Made with ``Logging/Logger/MetadataProvider/simulTask``, its lines about a task
+    ///     carry the task (``TaskLogMetadata``).
     ///   - clock: its time: ETAs, expiry, leases, time limits, rate limits, retries and the shutdown timeout.
     public init(
         catalog: TaskCatalog, broker: any Broker, backend: any ResultBackend,
