@@ -33,12 +33,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         // SHA-256 of dead letters. Already in the graph through swift-nio-extras and swift-certificates, which
@@ -61,6 +63,7 @@ let package = Package(
             name: "SimulQueue",
             dependencies: [
                 "Simul", "SimulJSON", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -149,6 +152,11 @@ let package = Package(
                 "SimulQueue",
                 "SimulTasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -203,6 +211,9 @@ let package = Package(
             name: "SimulQueueTests",
             dependencies: [
                 "Simul", "SimulJSON", "SimulQueue", "SimulQueueTestSupport", "SimulSQLite", "SimulTestSupport",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(
@@ -269,7 +280,7 @@ let package = Package(
                 "SimulServiceTestApp",
                 "Simul", "SimulCLI", "SimulJSON", "SimulQueue", "SimulRedis", "SimulRedisBroker",
                 "SimulProcessSupport", "SimulRedisTestSupport",
-                "SimulSQLite", "SimulTestSupport",
+                "SimulSQLite", "SimulTasks", "SimulTestSupport",
             ]
         ),
     ]

@@ -18,6 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
               simul worker
               simul worker -Q celery,slow -c 8 --pool threads -n alpha@%h
               simul worker --pool processes -c 2 --broker sqlite:///var/lib/simul/queue.sqlite
+              simul worker --loglevel debug --log-format json --metrics-port 9808
             """
     )
 
@@ -94,6 +95,46 @@ struct WorkerCommand: AsyncParsableCommand {
         transform: { try parseDouble($0, "--result-expires") })
     var resultExpires: Double?
 
+    @Option(name: [.customShort("l"), .customLong("loglevel")], help: "debug, info, warning or error.")
+    var loglevel = "info"
+
+    @Option(help: "text, or json: one JSON object per line (timestamp, level, label, message, metadata).")
+    var logFormat = "text"
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0 picks a free port).",
+            discussion: "The port is printed on standard output. docs/observability.md lists the metrics."))
+    var metricsPort: String?
+
+    /// The log levels `--loglevel` takes.
+    static let logLevels: [String: Logger.Level] = [
+        "debug": .debug, "info": .info, "warning": .warning, "error": .error,
+    ]
+
+    /// `--metrics-port` as a port number, or the line that says why it is not one.
+    static func port(_ text: String) -> Result<Int, CLIError> {
+        guard let port = Int(text), (0...65_535).contains(port) else {
+            return .failure(CLIError("--metrics-port must be a port number from 0 to 65535, got '\(text)'"))
+        }
+        return .success(port)
+    }
+
+    func validate() throws {
+        var problem: String?
+        if Self.logLevels[loglevel] == nil {
+            problem = "--loglevel must be debug, info, warning or error, got '\(loglevel)'"
+        } else if logFormat != "text" && logFormat != "json" {
+            problem = "--log-format must be text or json, got '\(logFormat)'"
+        } else if let metricsPort, case .failure(let error) = Self.port(metricsPort) {
+            problem = error.description
+        }
+        guard let problem else { return }
+        FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
+        throw ExitCode(2)
+    }
+
     func run() async throws {
         var configuration = WorkerConfiguration()
         guard let poolKind = WorkerConfiguration.Pool(rawValue: pool) else {
@@ -144,13 +185,32 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw CLIError("--result-expires must be at least 1 second, got \(resultExpires)")
             }
         }
-        let connection = try queue.open(resultExpiry: resultExpires, logLevel: .info, connections: 4)
-        let (broker, backend) = (connection.broker, connection.backend)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
+        let level = Self.logLevels[loglevel] ?? .info
+        let json = logFormat == "json"
+        LoggingSystem.bootstrap(
+            { label, provider in
+                if json { return JSONLogHandler(label: label, logLevel: level, metadataProvider: provider) }
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+                handler.logLevel = level
+                return handler
+            }, metadataProvider: .simulTask)
+        var endpoint: MetricsEndpoint?
+        if let metricsPort, case .success(let port) = Self.port(metricsPort) {
+            var logger = Logger(label: "simul.metrics")
+            logger.logLevel = max(level, .warning)
+            let started: MetricsEndpoint
+            do {
+                started = try await MetricsEndpoint.start(port: port, logger: logger)
+            } catch let error as CLIError {
+                FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+                throw ExitCode(2)
+            }
+            endpoint = started
+            // Written at once, unbuffered, so a script that waits for this line sees it.
+            FileHandle.standardOutput.write(Data("metrics on http://127.0.0.1:\(started.port)/metrics\n".utf8))
         }
+        let connection = try queue.open(resultExpiry: resultExpires, logLevel: level, connections: 4)
+        let (broker, backend) = (connection.broker, connection.backend)
         let worker = Worker(
             catalog: SimulMain.catalog, broker: broker, backend: backend, configuration: configuration,
             logger: Logger(label: "simul.worker"))
@@ -164,9 +224,11 @@ struct WorkerCommand: AsyncParsableCommand {
         do {
             try await worker.run()
         } catch let error as QueueError where error.isBrokerGone {
+            await endpoint?.stop()
             throw CLIError("\(error.message); stopping")
         }
         for source in signals { source.cancel() }
+        await endpoint?.stop()
         await connection.close()
     }
 }

@@ -18,6 +18,8 @@ public final class ClusterMonitor: Service, Sendable {
         package var cluster: ClusterState
         package var throughput: ThroughputSeries
         package var runtimes: [String: RuntimeHistogram]
+        /// Flower's series, for `/metrics`.
+        package var flower = FlowerMetrics()
         /// Grows by one each time an event is folded in.
         package var version: Int
     }
@@ -95,6 +97,9 @@ public final class ClusterMonitor: Service, Sendable {
             if let cursor { state.cursor = cursor }
             for event in events {
                 state.snapshot.cluster.apply(event)
+                state.snapshot.flower.apply(
+                    event, name: event.taskId.flatMap { state.snapshot.cluster.tasks[$0]?.name },
+                    at: event.timestamp ?? clock.now)
                 state.snapshot.version += 1
                 guard event.type == "task-succeeded" || event.type == "task-failed" else { continue }
                 let time = event.timestamp ?? clock.now

@@ -44,7 +44,70 @@ package struct PrometheusText {
         text.sample("simul_workers_online", [:], Double(online))
         text.family("simul_workers_offline", type: "gauge", help: "Workers that said goodbye or fell silent.")
         text.sample("simul_workers_offline", [:], Double(workers.count - online))
+        text.flower(snapshot.flower)
         return text.lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Flower's series, with Flower's names, help, label order and buckets.
+    private mutating func flower(_ metrics: FlowerMetrics) {
+        family("flower_events_total", type: "counter", help: "Number of events")
+        let events = metrics.events.sorted {
+            ($0.key.worker, $0.key.type, $0.key.task) < ($1.key.worker, $1.key.type, $1.key.task)
+        }
+        for (event, count) in events {
+            let labels = [("worker", event.worker), ("type", event.type), ("task", event.task)]
+            ordered("flower_events_total", labels, Double(count))
+        }
+        family("flower_task_runtime_seconds", type: "histogram", help: "Task runtime")
+        for (key, histogram) in Self.byWorkerAndTask(metrics.runtimes) {
+            let labels = [("worker", key.worker), ("task", key.task)]
+            var total = 0
+            for (bound, count) in zip(FlowerMetrics.runtimeBounds, histogram.counts) {
+                total += count
+                ordered("flower_task_runtime_seconds_bucket", labels + [("le", "\(bound)")], Double(total))
+            }
+            ordered("flower_task_runtime_seconds_bucket", labels + [("le", "+Inf")], Double(histogram.count))
+            ordered("flower_task_runtime_seconds_count", labels, Double(histogram.count))
+            ordered("flower_task_runtime_seconds_sum", labels, histogram.sum)
+        }
+        family(
+            "flower_task_prefetch_time_seconds", type: "gauge",
+            help: "The time the task spent waiting at the celery worker to be executed.")
+        for (key, seconds) in Self.byWorkerAndTask(metrics.prefetchTimes) {
+            ordered("flower_task_prefetch_time_seconds", [("worker", key.worker), ("task", key.task)], seconds)
+        }
+        family(
+            "flower_worker_prefetched_tasks", type: "gauge",
+            help: "Number of tasks of given type prefetched at a worker")
+        for (key, count) in Self.byWorkerAndTask(metrics.prefetched) {
+            ordered("flower_worker_prefetched_tasks", [("worker", key.worker), ("task", key.task)], Double(count))
+        }
+        family("flower_worker_online", type: "gauge", help: "Worker online status")
+        for (worker, value) in metrics.online.sorted(by: { $0.key < $1.key }) {
+            ordered("flower_worker_online", [("worker", worker)], Double(value))
+        }
+        family(
+            "flower_worker_number_of_currently_executing_tasks", type: "gauge",
+            help: "Number of tasks currently executing at a worker")
+        for (worker, value) in metrics.executing.sorted(by: { $0.key < $1.key }) {
+            ordered("flower_worker_number_of_currently_executing_tasks", [("worker", worker)], Double(value))
+        }
+    }
+
+    private static func byWorkerAndTask<Value>(_ values: [FlowerMetrics.WorkerTask: Value])
+        -> [(key: FlowerMetrics.WorkerTask, value: Value)]
+    {
+        values.sorted { ($0.key.worker, $0.key.task) < ($1.key.worker, $1.key.task) }
+    }
+
+    /// A sample whose labels keep the order given, as Flower's do, and whose value is written as Python writes a
+    /// float (`1.0`), as Flower's client does.
+    private mutating func ordered(_ name: String, _ labels: [(String, String)], _ value: Double) {
+        lines.append("\(name){\(Self.labelText(labels))} \(value)")
+    }
+
+    private static func labelText(_ labels: [(String, String)]) -> String {
+        labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",")
     }
 
     private mutating func family(_ name: String, type: String, help: String) {

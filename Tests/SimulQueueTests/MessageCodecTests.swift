@@ -15,6 +15,7 @@ import Testing
         message.hardTimeLimit = 10
         message.softTimeLimit = 5
         message.chain = [Signature("simul.mul", args: [10])]
+        message.sentAt = Date(timeIntervalSince1970: 1_795_298_000.25)
         let decoded = try MessageCodec.decode(MessageCodec.encode(message))
         #expect(decoded == message)
     }

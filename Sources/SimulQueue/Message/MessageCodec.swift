@@ -59,6 +59,7 @@ public enum MessageCodec {
         ]
         if message.redelivered { headers["redelivered"] = true }
         if message.lapsedLeases > 0 { headers[lapsedLeasesHeader] = .integer(Int64(message.lapsedLeases)) }
+        if let sentAt = message.sentAt { headers["simul_sent_at"] = .number(sentAt.timeIntervalSince1970) }
         return .object(headers)
     }
 
@@ -169,6 +170,7 @@ public enum MessageCodec {
         message.deliveryTag = properties["delivery_tag"]?.stringValue ?? TaskID.make()
         message.redelivered = info["redelivered"] == .bool(true) || headers["redelivered"] == .bool(true)
         message.lapsedLeases = headers[lapsedLeasesHeader]?.intValue ?? 0
+        message.sentAt = headers["simul_sent_at"]?.doubleValue.map(Date.init(timeIntervalSince1970:))
         return message
     }
 

@@ -56,6 +56,9 @@ public struct TaskMessage: Sendable, Equatable {
     /// How many leases on it ran out before, as a Redis broker counts them in the `simul_lapsed_leases` header when
     /// it restores the message (other brokers count in ``Delivery/lapsedLeases``).
     public var lapsedLeases: Int
+    /// When it was made for sending, if the sender says: Simul's senders write it in the `simul_sent_at` header (Unix
+    /// seconds), for the worker's queue-wait metric; Celery's protocol has no such field.
+    public var sentAt: Date?
 
     /// Creates a message for a first send.
     /// - Parameters:
@@ -92,6 +95,7 @@ public struct TaskMessage: Sendable, Equatable {
         deliveryTag = TaskID.make()
         redelivered = false
         lapsedLeases = 0
+        sentAt = nil
     }
 
     /// The message a signature sends, as a child of `parent` when there is one.
@@ -107,6 +111,7 @@ public struct TaskMessage: Sendable, Equatable {
         self.init(
             task: signature.task, id: signature.taskId ?? TaskID.make(), args: signature.args,
             kwargs: signature.kwargs, queue: signature.queue ?? queue)
+        sentAt = now
         let options = signature.options
         let id = self.id
         guard !signature.task.isEmpty else { throw MessageError("the task name is empty", taskId: id) }

@@ -51,8 +51,12 @@ final class TaskExecutorPool: Sendable {
             }
         }
         if let threads, !task.isAsync {
+            // Task-locals stay on this task: bind them again on the pool's thread.
+            let metadata = TaskLogMetadata.current
             return try await threads.run {
-                try TaskContext.$current.withValue(context) { try task.runBlocking(args: args, kwargs: kwargs)! }
+                try TaskLogMetadata.$current.withValue(metadata) {
+                    try TaskContext.$current.withValue(context) { try task.runBlocking(args: args, kwargs: kwargs)! }
+                }
             }
         }
         return try await TaskContext.$current.withValue(context) { try await task.run(args: args, kwargs: kwargs) }

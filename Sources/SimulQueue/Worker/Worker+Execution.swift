@@ -42,7 +42,10 @@ extension Worker {
                     scheduleChanged.signal()
                     continue
                 }
-                await process(job, revoked: revoked)
+                let metadata = TaskLogMetadata(
+                    taskId: job.message.id, taskName: job.message.task, queue: job.delivery.queue,
+                    worker: configuration.name, retries: job.message.retries)
+                await TaskLogMetadata.$current.withValue(metadata) { await process(job, revoked: revoked) }
             case .wait: guard (try? await readyPermits.acquire()) != nil else { return }
             case .stop: return
             case .retire:
@@ -95,6 +98,7 @@ extension Worker {
         } else if let task {
             let startedState = configuration.trackStarted ? [TaskResult(taskId: message.id, status: .started)] : []
             committer.enqueue(results: startedState, events: taskEvent("task-started", message))
+            recordStarted(message, queue: job.delivery.queue, at: started)
             outcome = await execute(task, message, context, tag: job.tag)
         } else if Self.builtinTasks.contains(message.task) {
             committer.enqueue(events: taskEvent("task-started", message))

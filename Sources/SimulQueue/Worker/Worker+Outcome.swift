@@ -42,7 +42,9 @@ extension Worker {
             commit.ack = []
             commit.deadLetter.append(
                 (job.delivery, "retries ran out after \(message.retries): \(error.type): \(error.message)"))
+            recordDeadLetter(job.delivery)
         }
+        recordFinished(message, queue: job.delivery.queue, outcome: outcome, runtime: runtime)
         var result: TaskResult
         switch outcome {
         case .success(let value):

@@ -48,6 +48,8 @@ public final class Worker: Service, Sendable {
     let lamportClock = Atomic<Int>(0)
     /// Rate and time limits set by remote control, by task name; they override the task's own.
     let limitOverrides = Mutex(LimitOverrides())
+    /// The swift-metrics instruments, or `nil` when no metrics backend is bootstrapped.
+    let metrics: WorkerMetrics?
 
     /// Limits set by `rate_limit` and `time_limit`, over the registered ones.
     struct LimitOverrides {
@@ -90,13 +92,17 @@ public final class Worker: Service, Sendable {
     }
 
     /// Creates a worker.
+    ///
+    /// Its metrics go to the swift-metrics backend bootstrapped when it is created; with none, it makes no
+    /// instruments (docs/observability.md).
     /// - Parameters:
     ///   - catalog: the tasks it can run.
     ///   - broker: where messages come from. The worker follows its stored revocations when it is a
     ///     ``RevocationStore``, and serves remote control when it has ``Broker/remoteControl``.
     ///   - backend: where results go.
     ///   - configuration: its queues, pool and limits.
-    ///   - logger: where it reports.
+    ///   - logger: where it reports. Made with ``Logging/Logger/MetadataProvider/simulTask``, its lines about a task
+    ///     carry the task (``TaskLogMetadata``).
     ///   - clock: its time: ETAs, expiry, leases, time limits, rate limits, retries and the shutdown timeout.
     public init(
         catalog: TaskCatalog, broker: any Broker, backend: any ResultBackend,
@@ -125,6 +131,7 @@ public final class Worker: Service, Sendable {
         executor = TaskExecutorPool(configuration: configuration)
         (newSlots, newSlotsContinuation) = AsyncStream.makeStream(of: Int.self)
         taskEventsEnabled = Atomic(configuration.taskEvents)
+        metrics = WorkerMetrics.bootstrapped()
     }
 
     /// The current counts.
@@ -206,6 +213,7 @@ public final class Worker: Service, Sendable {
                 }
             }
             group.addTask { await self.releaseScheduled() }
+            if let metrics { group.addTask { await self.sampleMetrics(metrics) } }
             group.addTask { await self.every(self.configuration.lease / 3) { await self.renewLeases() } }
             if let revocations {
                 group.addTask { await self.followRevocations(in: revocations, from: revocationCursor) }
@@ -278,6 +286,7 @@ public final class Worker: Service, Sendable {
             reject(delivery, error)
             return
         }
+        recordReceived(message, queue: delivery.queue, redelivered: delivery.redelivered || message.redelivered)
         let lapsed = max(delivery.lapsedLeases, message.lapsedLeases)
         if let limit = configuration.maxLapsedLeases, lapsed >= limit {
             let reason =
@@ -336,6 +345,7 @@ public final class Worker: Service, Sendable {
     private func reject(_ delivery: Delivery, _ error: MessageError, as failure: TaskError? = nil) {
         let reason = DeadLetterLimits.cut(error.reason, to: DeadLetterLimits().maxReasonLength)
         logger.warning("dead letter from \(delivery.queue): \(reason)")
+        recordDeadLetter(delivery)
         var results: [TaskResult] = []
         if let id = error.taskId {
             results.append(

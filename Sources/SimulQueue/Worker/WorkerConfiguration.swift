@@ -36,6 +36,9 @@ public struct WorkerConfiguration: Sendable {
     public var shutdownTimeout: Duration = .seconds(30)
     /// How often the worker says it is alive.
     public var heartbeatInterval: Duration = .seconds(2)
+    /// How often the worker samples its gauges (tasks running and prefetched, queue depths) when a metrics backend
+    /// is bootstrapped.
+    public var metricsInterval: Duration = .seconds(5)
     /// How often the worker reads new revocations from the broker.
     public var revocationInterval: Duration = .milliseconds(250)
     /// How many revocations the worker keeps, and for how long: Celery's 50,000 for three hours by default. Keep
