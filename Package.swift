@@ -181,7 +181,7 @@ let package = Package(
         .executableTarget(
             name: "SimulServiceTestApp",
             dependencies: [
-                "SimulBrokers", "SimulQueue", "SimulTasks",
+                "SimulBrokers", "SimulDashboard", "SimulQueue", "SimulTasks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -75,17 +75,20 @@ package struct Access: Sendable {
         return .none
     }
 
-    /// The `Set-Cookie` value that hands a browser the session `id`; it lasts as long as the session.
-    package func sessionCookie(_ id: String) -> String {
+    /// The `Set-Cookie` value that hands a browser the session `id` for the pages under `path` (`/` at the root); it
+    /// lasts as long as the session.
+    package func sessionCookie(_ id: String, path: String) -> String {
         let seconds = sessions.lifetime.components.seconds
-        return "\(Self.cookieName)=\(id); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Strict"
+        return "\(Self.cookieName)=\(id); Path=\(path); Max-Age=\(seconds); HttpOnly; SameSite=Strict"
     }
 
     /// Why a request with a session cookie but no open session is refused.
     package static let endedSession = "the session is unknown or has ended: log in again"
 
-    /// The `Set-Cookie` value that makes a browser drop its session cookie.
-    package static let clearedCookie = "\(cookieName)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+    /// The `Set-Cookie` value that makes a browser drop its session cookie for the pages under `path`.
+    package static func clearedCookie(path: String) -> String {
+        "\(cookieName)=; Path=\(path); Max-Age=0; HttpOnly; SameSite=Strict"
+    }
 
     /// Whether the request may read pages and the API.
     package func mayRead(_ request: Request) -> Bool {

@@ -85,7 +85,7 @@ package enum Assets {
           }
           function schedule() { setTimeout(refresh, Math.max(0, 2000 - (Date.now() - last))); }
           function connect() {
-            var source = new EventSource("/events");
+            var source = new EventSource((document.body.getAttribute("data-base") || "") + "/events");
             source.addEventListener("update", function (event) {
               live.className = "live on"; live.textContent = "live";
               var version = JSON.parse(event.data).version;

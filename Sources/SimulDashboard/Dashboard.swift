@@ -1,5 +1,5 @@
 import Foundation
-package import Hummingbird
+public import Hummingbird
 public import Logging
 import Mustache
 import NIOCore
@@ -32,6 +32,8 @@ public struct Dashboard: Service, Sendable {
     let logger: Logger
     /// The time the pages measure ages from.
     let clock: any QueueClock
+    /// The path the routes are mounted at, such as `/ops`; empty when the dashboard serves itself.
+    var base = ""
 
     /// A dashboard over `broker` and `backend`, on `clock`.
     ///
@@ -103,7 +105,42 @@ public struct Dashboard: Service, Sendable {
     /// The routes: pages, API, live updates, metrics, assets and actions.
     package func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: GuardMiddleware(access: access, templates: templates))
+        router.add(middleware: GuardMiddleware(access: access, templates: templates, base: base))
+        addRoutes(to: router)
+        return router
+    }
+
+    /// Mounts the dashboard in a Hummingbird router of your own, under `path`, behind the middleware you added to
+    /// `router` before: its pages, JSON API, live updates, metrics and actions, with every link and redirect under
+    /// `path`.
+    ///
+    /// ```swift
+    /// let router = Router()
+    /// router.add(middleware: MyAuthMiddleware())
+    /// try dashboard.addRoutes(to: router, atPath: "/ops")
+    /// let app = Application(router: router)
+    /// let group = ServiceGroup(configuration: .init(services: [app, dashboard.monitor, worker], logger: logger))
+    /// ```
+    ///
+    /// Run ``monitor`` in the same service group: it follows the broker's events that the pages show. The dashboard's
+    /// own access rules (``DashboardConfiguration``'s host and token) still apply after your middleware, and `HEAD`
+    /// is answered as your router answers it.
+    /// - Parameter path: where the pages live: `/` followed by path segments of letters, digits, `-`, `_`, `.` or
+    ///   `~`, without a trailing `/`, such as `/ops` or `/admin/queue`.
+    /// - Throws: ``DashboardError/badPath(_:)`` for any other path.
+    public func addRoutes<Context: RequestContext>(to router: some RouterMethods<Context>, atPath path: String)
+        throws(DashboardError)
+    {
+        try DashboardError.check(path: path)
+        var mounted = self
+        mounted.base = path
+        let group = router.group(RouterPath(path))
+        group.add(middleware: GuardMiddleware<Context>(access: access, templates: templates, base: path))
+        mounted.addRoutes(to: group)
+    }
+
+    /// Adds every route, each under ``base``, to `router`.
+    func addRoutes<Context: RequestContext>(to router: some RouterMethods<Context>) {
         router.get("/") { request, _ in
             let queues = try await self.queueViews()
             return Self.html(self.pages(request).overview(self.monitor.snapshot, queues: queues, now: self.clock.now))
@@ -122,7 +159,7 @@ public struct Dashboard: Service, Sendable {
             if let id = query.id, page.total == 0, Self.isTaskId(id),
                 let stored = try await self.backend.results(for: [id])[id], stored.status != .pending
             {
-                return Self.redirect("/tasks/\(id)")
+                return self.redirect("/tasks/\(id)")
             }
             return Self.html(self.pages(request).tasks(page))
         }
@@ -198,18 +235,18 @@ public struct Dashboard: Service, Sendable {
         }
 
         router.get("/login") { request, _ in Self.html(self.pages(request).login(error: nil)) }
-        router.post("/login") { request, context in try await self.login(request, context: context) }
-        router.post("/logout") { request, context in try await self.logout(request, context: context) }
-        router.post("/actions/revoke") { request, context in
-            try await self.action(request, context: context) { form in
+        router.post("/login") { request, _ in try await self.login(request) }
+        router.post("/logout") { request, _ in try await self.logout(request) }
+        router.post("/actions/revoke") { request, _ in
+            try await self.action(request) { form in
                 guard let id = form["task_id"], Self.isTaskId(id) else { throw BadRequest("task_id must be a task id") }
                 let terminate = form["terminate"] == "1" || form["terminate"] == "true"
                 try await self.broker.require(.revocations).revoke([id], terminate: terminate)
                 return ("/tasks/\(id)", ["revoked": .string(id), "terminate": .bool(terminate)])
             }
         }
-        router.post("/actions/purge") { request, context in
-            try await self.action(request, context: context) { form in
+        router.post("/actions/purge") { request, _ in
+            try await self.action(request) { form in
                 guard let queue = form["queue"], !queue.isEmpty, queue.count <= 200 else {
                     throw BadRequest("queue must name a queue")
                 }
@@ -217,8 +254,8 @@ public struct Dashboard: Service, Sendable {
                 return ("/queues", ["queue": .string(queue), "purged": .integer(Int64(count))])
             }
         }
-        router.post("/actions/replay") { request, context in
-            try await self.action(request, context: context) { form in
+        router.post("/actions/replay") { request, _ in
+            try await self.action(request) { form in
                 let ids: [Int64]?
                 switch form["id"] {
                 case "all": ids = nil
@@ -236,7 +273,6 @@ public struct Dashboard: Service, Sendable {
                 return ("/dead-letters", ["replayed": .integer(Int64(count))])
             }
         }
-        return router
     }
 
     // MARK: Handlers
@@ -266,7 +302,7 @@ public struct Dashboard: Service, Sendable {
     }
 
     func pages(_ request: Request) -> Pages {
-        Pages(templates: templates, access: access, signedIn: access.credential(of: request) != .none)
+        Pages(templates: templates, access: access, signedIn: access.credential(of: request) != .none, base: base)
     }
 
     /// The dead-letter pages' `limit`, checked.
@@ -328,8 +364,8 @@ public struct Dashboard: Service, Sendable {
         return object.jsonText
     }
 
-    func login(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let form = try await Self.form(request, context: context)
+    func login(_ request: Request) async throws -> Response {
+        let form = try await Self.form(request)
         let pages = pages(request)
         guard access.actionsEnabled else {
             return Self.html(pages.error(403, "there is no token to log in with: actions are off"), status: .forbidden)
@@ -341,15 +377,15 @@ public struct Dashboard: Service, Sendable {
         guard let token = form["token"], let expected = access.token, Access.constantTimeEquals(token, expected) else {
             return Self.html(pages.login(error: "wrong token"), status: .unauthorized)
         }
-        var response = Self.redirect("/")
-        response.headers[.setCookie] = access.sessionCookie(access.sessions.open())
+        var response = redirect("/")
+        response.headers[.setCookie] = access.sessionCookie(access.sessions.open(), path: cookiePath)
         return response
     }
 
     /// `POST /logout`: ends the browser's session and clears its cookie. Like an action, it needs the page's CSRF
     /// token and the dashboard's own origin, so another site cannot sign a user out.
-    func logout(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let form = try await Self.form(request, context: context)
+    func logout(_ request: Request) async throws -> Response {
+        let form = try await Self.form(request)
         guard access.sameOrigin(request), let csrf = form["csrf"], Access.constantTimeEquals(csrf, access.csrf) else {
             return Self.html(
                 pages(request).error(403, "the logout form is stale or came from elsewhere: reload the page"),
@@ -358,18 +394,17 @@ public struct Dashboard: Service, Sendable {
         if let session = Access.cookie(Access.cookieName, in: request) {
             access.sessions.close(session)
         }
-        var response = Self.redirect("/login")
-        response.headers[.setCookie] = Access.clearedCookie
+        var response = redirect("/login")
+        response.headers[.setCookie] = Access.clearedCookie(path: cookiePath)
         return response
     }
 
     /// Checks the token and the CSRF defences, reads the form, runs `perform`, then redirects a browser back to the
     /// page it names or answers an API client with its JSON.
     func action(
-        _ request: Request, context: BasicRequestContext,
-        perform: ([String: String]) async throws -> (page: String, reply: [String: JSONValue])
+        _ request: Request, perform: ([String: String]) async throws -> (page: String, reply: [String: JSONValue])
     ) async throws -> Response {
-        let form = try await Self.form(request, context: context)
+        let form = try await Self.form(request)
         let browser = access.credential(of: request) != .bearer
         if let (status, message) = access.refusal(ofAction: request, form: form) {
             return browser
@@ -379,7 +414,7 @@ public struct Dashboard: Service, Sendable {
         do {
             let (page, reply) = try await perform(form)
             logger.info("dashboard action \(request.uri.path): \(JSONValue.object(reply).jsonText)")
-            return browser ? Self.redirect(page) : Self.json(reply)
+            return browser ? redirect(page) : Self.json(reply)
         } catch let error as BadRequest {
             return browser
                 ? Self.html(pages(request).error(400, error.message), status: .badRequest)
@@ -396,14 +431,14 @@ public struct Dashboard: Service, Sendable {
     }
 
     /// A path parameter, percent-decoded.
-    static func pathParameter(_ name: String, _ context: BasicRequestContext) -> String {
+    static func pathParameter(_ name: String, _ context: some RequestContext) -> String {
         let raw = context.parameters.get(name) ?? ""
         return raw.removingPercentEncoding ?? raw
     }
 
     static func query(_ request: Request) -> [String: String] { FormFields.parse(request.uri.query ?? "") }
 
-    static func form(_ request: Request, context: BasicRequestContext) async throws -> [String: String] {
+    static func form(_ request: Request) async throws -> [String: String] {
         var request = request
         let body = try await request.collectBody(upTo: 64 * 1024)
         return FormFields.parse(String(buffer: body))
@@ -425,7 +460,11 @@ public struct Dashboard: Service, Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    static func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location])
+    /// A redirect to the dashboard's page at `path`, under ``base``.
+    func redirect(_ path: String) -> Response {
+        Response(status: .seeOther, headers: [.location: base + path])
     }
+
+    /// The path the session cookie is sent for: the dashboard's pages only.
+    var cookiePath: String { base.isEmpty ? "/" : base }
 }

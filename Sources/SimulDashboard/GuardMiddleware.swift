@@ -11,6 +11,8 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     let access: Access
     /// The templates its refusal pages are rendered with.
     let templates: MustacheLibrary
+    /// The path the dashboard is mounted at, empty at the root.
+    let base: String
 
     /// Paths anyone may load, even where reading needs the token. `/logout` is among them so that a browser whose
     /// session has already ended can still clear its cookie; it checks the CSRF token and the origin itself.
@@ -22,7 +24,7 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         var response: Response
-        let path = request.uri.path
+        let path = String(request.uri.path.dropFirst(base.count))
         let wantsJSON = path.hasPrefix("/api/") || path == "/metrics" || path == "/events"
         if !access.acceptsHost(request) {
             response = refuse(
@@ -36,7 +38,8 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
                 response = try await next(request, context)
             } catch let error as any HTTPResponseError {
                 // The router's own refusals (no such route, a body too large): our page and headers, one line.
-                let message = error.status == .notFound ? "there is no page at \(path)" : error.status.reasonPhrase
+                let message =
+                    error.status == .notFound ? "there is no page at \(request.uri.path)" : error.status.reasonPhrase
                 response = refuse(error.status, message, json: wantsJSON)
             } catch let error as QueueError where error.isUnsupported {
                 response = refuse(.notImplemented, error.message, json: wantsJSON)
@@ -59,7 +62,8 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
             return Dashboard.json(["error": message], status: status)
         }
         // A refusal page knows nothing of the viewer, so it offers no account links of its own.
-        let page = Pages(templates: templates, access: Access(token: nil, loopback: true), signedIn: false)
+        let page = Pages(
+            templates: templates, access: Access(token: nil, loopback: true), signedIn: false, base: base)
         return Dashboard.html(page.error(status.code, message, logInLink: status == .unauthorized), status: status)
     }
 }

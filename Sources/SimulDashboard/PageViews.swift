@@ -8,6 +8,8 @@
 /// A whole page: what the layout shows around the page's own view, `page`.
 struct Document<Page: Sendable>: Sendable {
     var title: String
+    /// The path the dashboard is mounted at, empty at the root: the prefix of every link the templates write.
+    var base: String
     var navigation: [NavigationLink]
     /// The logout form, when the viewer is signed in.
     var logout: ActionForm?

@@ -29,15 +29,17 @@ package struct Pages: Sendable {
     let access: Access
     /// Whether this viewer holds the token, so action buttons work for them.
     let signedIn: Bool
+    /// The path the dashboard is mounted at, such as `/ops`; empty at the root. Every link starts with it.
+    var base = ""
 
     // MARK: Layout
 
     /// The whole page: `page` rendered with `template`, inside the layout.
     func render(_ template: Template, title: String, section: Section?, _ page: some Sendable) -> String {
         let document = Document(
-            title: title,
+            title: title, base: base,
             navigation: Section.allCases.map {
-                NavigationLink(path: $0.rawValue, title: $0.title, here: $0 == section)
+                NavigationLink(path: base + $0.rawValue, title: $0.title, here: $0 == section)
             },
             logout: access.actionsEnabled && signedIn ? actionForm("/logout", fields: [:], label: "Log out") : nil,
             mayLogIn: access.actionsEnabled && !signedIn, actionsOff: !access.actionsEnabled, page: page)
@@ -61,10 +63,10 @@ package struct Pages: Sendable {
         for task in snapshot.cluster.tasks.values { counts[task.state, default: 0] += 1 }
         let page = OverviewPage(
             cards: [
-                .init(label: "workers online", value: online, link: "/workers"),
-                .init(label: "workers offline", value: workers.count - online, link: "/workers"),
-                .init(label: "tasks seen", value: snapshot.cluster.tasks.count, link: "/tasks"),
-                .init(label: "waiting in queues", value: queues.map(\.waiting).reduce(0, +), link: "/queues"),
+                .init(label: "workers online", value: online, link: base + "/workers"),
+                .init(label: "workers offline", value: workers.count - online, link: base + "/workers"),
+                .init(label: "tasks seen", value: snapshot.cluster.tasks.count, link: base + "/tasks"),
+                .init(label: "waiting in queues", value: queues.map(\.waiting).reduce(0, +), link: base + "/queues"),
             ],
             chart: chart(snapshot.throughput.slots(endingAt: now), slotSeconds: snapshot.throughput.slotSeconds),
             states: TaskState.allCases.filter { $0 != .pending }.map {
@@ -119,12 +121,12 @@ package struct Pages: Sendable {
 
     func workerRow(_ worker: WorkerView) -> WorkerRow {
         WorkerRow(
-            hostname: worker.hostname, tasksLink: "/tasks?worker=\(HTML.queryComponent(worker.hostname))",
+            hostname: worker.hostname, tasksLink: base + "/tasks?worker=\(HTML.queryComponent(worker.hostname))",
             status: worker.online ? "online" : "offline", software: worker.software ?? "—",
             pool: worker.pool ?? "—", concurrency: worker.concurrency.map(String.init) ?? "—",
             processed: worker.processed.map(String.init) ?? "—", active: worker.active.map(String.init) ?? "—",
             activeTasks: worker.activeTasks.prefix(5).map {
-                TaskLink(href: Self.taskPath($0), label: String($0.prefix(8)))
+                TaskLink(href: taskPath($0), label: String($0.prefix(8)))
             },
             load: worker.loadavg.map { String(format: "%.2f", $0) }.joined(separator: " "),
             heartbeat: String(format: "%.1f", worker.heartbeatAge))
@@ -143,20 +145,20 @@ package struct Pages: Sendable {
             nameFilter: query.name ?? "", workerFilter: query.worker ?? "", idFilter: query.id ?? "",
             tasks: page.tasks.map { task in
                 TaskRow(
-                    href: Self.taskPath(task.id), id: task.id, name: task.name ?? "—", state: task.state.rawValue,
+                    href: taskPath(task.id), id: task.id, name: task.name ?? "—", state: task.state.rawValue,
                     args: Self.cut(task.args ?? "", to: 120), outcome: Self.cut(task.outcome ?? "", to: 80),
                     worker: task.worker ?? "—", received: Self.time(task.received ?? task.updated),
                     runtime: task.runtime.map { String(format: "%.3f s", $0) } ?? "")
             },
             summary: "\(page.total) task\(page.total == 1 ? "" : "s"), page \(query.page) of \(page.pageCount)",
-            newer: query.page > 1 ? "/tasks?\(query.with(page: query.page - 1).queryString)" : nil,
-            older: query.page < page.pageCount ? "/tasks?\(query.with(page: query.page + 1).queryString)" : nil)
+            newer: query.page > 1 ? base + "/tasks?\(query.with(page: query.page - 1).queryString)" : nil,
+            older: query.page < page.pageCount ? base + "/tasks?\(query.with(page: query.page + 1).queryString)" : nil)
         return render(.tasks, title: "Tasks", section: .tasks, view)
     }
 
     func task(_ detail: TaskDetail) -> String {
         let task = detail.task
-        func link(_ id: String) -> TaskLink { TaskLink(href: Self.taskPath(id), label: id) }
+        func link(_ id: String) -> TaskLink { TaskLink(href: taskPath(id), label: id) }
         var actions: [ActionForm] = []
         if access.actionsEnabled && !task.state.isReady {
             actions = [
@@ -215,14 +217,14 @@ package struct Pages: Sendable {
 
     func actionForm(_ path: String, fields: [String: String], label: String, danger: Bool = false) -> ActionForm {
         ActionForm(
-            action: path, fields: fields.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) },
+            action: base + path, fields: fields.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) },
             label: label, danger: danger, csrf: access.csrf)
     }
 
     // MARK: Formatting
 
     /// The task page's path for `id`, percent-encoded, so an id from a foreign client cannot change the URL's shape.
-    static func taskPath(_ id: String) -> String { "/tasks/" + HTML.queryComponent(id) }
+    func taskPath(_ id: String) -> String { base + "/tasks/" + HTML.queryComponent(id) }
 
     /// `text` cut to `limit` characters, with an ellipsis when it was longer.
     static func cut(_ text: String, to limit: Int) -> String {

@@ -51,15 +51,15 @@ enum Template: String, CaseIterable, Sendable {
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
             <title>{{title}} · Simul</title>
-            <link rel="stylesheet" href="/assets/dashboard.css"><script src="/assets/dashboard.js" defer></script>
-            </head><body>
-            <header><a class="brand" href="/">Simul</a>
+            <link rel="stylesheet" href="{{base}}/assets/dashboard.css"><script src="{{base}}/assets/dashboard.js" defer></script>
+            </head><body data-base="{{base}}">
+            <header><a class="brand" href="{{base}}/">Simul</a>
             {{#navigation}}
             <a href="{{path}}"{{#here}} class="here"{{/here}}>{{title}}</a>
             {{/navigation}}
             <span id="live" class="live">static</span>\
             {{#logout}}<span class="muted">signed in</span>{{>action-form}}{{/logout}}\
-            {{#mayLogIn}}<a href="/login">Log in</a>{{/mayLogIn}}</header>
+            {{#mayLogIn}}<a href="{{base}}/login">Log in</a>{{/mayLogIn}}</header>
             <main id="main">
             <h1>{{title}}</h1>
             {{$body}}{{/body}}
@@ -76,7 +76,7 @@ enum Template: String, CaseIterable, Sendable {
             """
             {{#actionsOff}}<p class="note">Actions are off: start the dashboard with <code>--token</code> to purge, \
             replay and revoke.</p>{{/actionsOff}}{{#mayLogIn}}<p class="note">Actions need the token: \
-            <a href="/login">log in</a>.</p>{{/mayLogIn}}
+            <a href="{{base}}/login">log in</a>.</p>{{/mayLogIn}}
             """
         case .workerTable:
             """
@@ -138,7 +138,7 @@ enum Template: String, CaseIterable, Sendable {
             <span><i class="swatch bad"></i>failed</span></p>
             <h2>Tasks by state</h2>
             <table class="narrow"><tr><th>state</th><th class="num">tasks</th></tr>{{#states}}\
-            <tr><td><a class="state {{state}}" href="/tasks?state={{state}}">{{state}}</a></td>\
+            <tr><td><a class="state {{state}}" href="{{base}}/tasks?state={{state}}">{{state}}</a></td>\
             <td class="num">{{count}}</td></tr>{{/states}}</table>
             <h2>Queues</h2>
             {{>queue-table}}
@@ -155,14 +155,14 @@ enum Template: String, CaseIterable, Sendable {
         case .tasks:
             """
             {{<layout}}{{$body}}{{#page}}
-            <form class="filters" method="get" action="/tasks">
+            <form class="filters" method="get" action="{{base}}/tasks">
             <label>state<select name="state">{{#stateOptions}}\
             <option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/stateOptions}}\
             </select></label>
             <label>name<input name="name" value="{{nameFilter}}"></label>
             <label>worker<input name="worker" value="{{workerFilter}}"></label>
             <label>task id<input name="id" value="{{idFilter}}" size="38"></label>
-            <button type="submit">Filter</button> <a href="/tasks">clear</a>
+            <button type="submit">Filter</button> <a href="{{base}}/tasks">clear</a>
             </form>
             {{^tasks}}<p class="muted">No task matches.</p>{{/tasks}}
             {{^empty(tasks)}}
@@ -248,7 +248,7 @@ enum Template: String, CaseIterable, Sendable {
             """
             {{<layout}}{{$body}}{{#page}}
             {{#error}}<p class="error">{{.}}</p>{{/error}}
-            <form method="post" action="/login" class="filters">
+            <form method="post" action="{{base}}/login" class="filters">
             <label>dashboard token<input type="password" name="token" autocomplete="current-password"></label>
             <input type="hidden" name="csrf" value="{{csrf}}">
             <button type="submit">Log in</button></form>
@@ -261,7 +261,7 @@ enum Template: String, CaseIterable, Sendable {
             """
             {{<layout}}{{$body}}{{#page}}
             <p class="error">{{message}}</p>
-            {{#logInLink}}<p><a href="/login">Log in</a></p>{{/logInLink}}
+            {{#logInLink}}<p><a href="{{base}}/login">Log in</a></p>{{/logInLink}}
             {{/page}}{{/body}}{{/layout}}
             """
         }

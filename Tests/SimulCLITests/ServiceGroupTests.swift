@@ -2,13 +2,16 @@ import Foundation
 import Simul
 import SimulBrokers
 import SimulJSON
+import SimulProcessSupport
 import SimulQueue
 import SimulRedisTestSupport
+import SimulTasks
 import SimulTestSupport
 import Testing
 
-/// A worker, a beat and a Hummingbird app in one `ServiceGroup`, in a process of their own, stopped by SIGTERM:
-/// the work in flight finishes, what was prefetched goes back to the queue, and the process exits 0.
+/// A worker, a beat and a Hummingbird app with the dashboard mounted in its router, in one `ServiceGroup`, in a
+/// process of their own, stopped by SIGTERM: the work in flight finishes, what was prefetched goes back to the queue,
+/// and the process exits 0.
 @Suite(.timeLimit(.minutes(2)))
 struct ServiceGroupTests {
     @Test func sigtermFinishesWorkInFlightAndPutsThePrefetchedBack() async throws {
@@ -28,8 +31,9 @@ struct ServiceGroupTests {
         app.standardError = FileHandle.nullDevice
         try app.run()
         defer { if app.isRunning { app.interrupt() } }
-        let listening = try output.fileHandleForReading.readLine()
-        #expect(listening?.hasPrefix("listening on ") == true, "\(listening ?? "nothing")")
+        let listening = try #require(try output.fileHandleForReading.readLine())
+        #expect(listening.hasPrefix("listening on "), "\(listening)")
+        let port = try #require(Int(listening.dropFirst("listening on ".count)))
 
         // Two running (concurrency 2) and two more prefetched (prefetch 2 × 2 = 4 held).
         try await waitUntil("two tasks started and four held", timeout: .seconds(60)) {
@@ -37,6 +41,13 @@ struct ServiceGroupTests {
             let waiting = try await queue.broker.require(.queueAdministration).queueLengths()["celery"]
             return started == 2 && waiting == 6
         }
+        // The dashboard in the app's router shows the queue's page, linked under its path.
+        let page = try await onOwnThread {
+            try BlockingHTTP.get("http://127.0.0.1:\(port)/ops/queues", timeout: .seconds(10))
+        }
+        let html = String(decoding: page, as: UTF8.self)
+        #expect(html.contains(#"href="/ops/tasks""#))
+        #expect(html.contains("<td>celery</td>"))
         app.terminate()
         await app.exited()
         #expect(app.terminationReason == .exit)

@@ -27,7 +27,7 @@ struct HTMLAudit {
     static let attributes: Set<String> = [
         "lang", "charset", "name", "content", "rel", "href", "src", "defer", "class", "id", "method", "action", "type",
         "value", "selected", "size", "autocomplete", "viewbox", "role", "aria-label", "xmlns", "x", "y", "x1", "y1",
-        "x2", "y2", "width", "height", "fill", "stroke",
+        "x2", "y2", "width", "height", "fill", "stroke", "data-base",
     ]
 
     /// The dashboard's one script tag.

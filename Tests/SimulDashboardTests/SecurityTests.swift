@@ -364,8 +364,12 @@ struct SecurityTests {
     }
 
     @Test func taskLinksPercentEncodeForeignIds() {
-        #expect(Pages.taskPath("a/../b?x=\"<") == "/tasks/a%2F..%2Fb%3Fx%3D%22%3C")
-        #expect(Pages.taskPath(Fixture.added) == "/tasks/\(Fixture.added)")
+        let pages = Pages(templates: Template.library, access: Access(token: nil, loopback: true), signedIn: false)
+        #expect(pages.taskPath("a/../b?x=\"<") == "/tasks/a%2F..%2Fb%3Fx%3D%22%3C")
+        #expect(pages.taskPath(Fixture.added) == "/tasks/\(Fixture.added)")
+        var mounted = pages
+        mounted.base = "/ops"
+        #expect(mounted.taskPath(Fixture.added) == "/ops/tasks/\(Fixture.added)")
     }
 
     @Test(arguments: [

@@ -1,10 +1,11 @@
-// A Swift service as a team would write one: a Hummingbird app, a Simul worker and a beat in one ServiceGroup,
-// stopped gracefully by SIGTERM. `ServiceGroupTests` runs it: simul-service-test-app BROKER_URL.
+// A Swift service as a team would write one: a Hummingbird app with the dashboard mounted at /ops, a Simul worker
+// and a beat in one ServiceGroup, stopped gracefully by SIGTERM. `ServiceGroupTests` runs it: simul-service-test-app BROKER_URL.
 import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
 import SimulBrokers
+import SimulDashboard
 import SimulQueue
 import SimulTasks
 import UnixSignals
@@ -27,8 +28,10 @@ let beat = Beat(
     client: QueueClient(broker: queue.broker, backend: queue.backend), claims: try queue.broker.require(.slotClaims),
     logger: logger)
 
+let dashboard = try Dashboard(broker: queue.broker, backend: queue.backend, logger: logger)
 let router = Router()
 router.get("/healthz") { _, _ in "ok" }
+try dashboard.addRoutes(to: router, atPath: "/ops")
 let app = Application(
     router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
     onServerRunning: { channel in
@@ -37,7 +40,8 @@ let app = Application(
     }, logger: logger)
 
 let group = ServiceGroup(
-    configuration: .init(services: [app, worker, beat], gracefulShutdownSignals: [.sigterm], logger: logger))
+    configuration: .init(
+        services: [app, dashboard.monitor, worker, beat], gracefulShutdownSignals: [.sigterm], logger: logger))
 try await group.run()
 await queue.close()
 print("stopped")
