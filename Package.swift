@@ -29,6 +29,15 @@ let package = Package(
         // The dashboard's browser test (docs/dashboard.md), run by scripts/browser-test.sh.
         .executable(name: "simul-browser-test", targets: ["SimulBrowserSuite"]),
     ],
+    // A consumer that wants only the core library depends with `traits: []` and the `Simul` product; the packages
+    // the queue needs are then neither resolved nor built (docs/packaging.md).
+    traits: [
+        .trait(
+            name: "Queue",
+            description: "The task queue, its brokers, dashboard and CLI, and the packages they need: SwiftNIO, "
+                + "GRDB, Hummingbird, AsyncHTTPClient and the rest."),
+        .default(enabledTraits: ["Queue"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
@@ -309,4 +318,14 @@ if Context.environment["SIMUL_FUZZ"] == "1" {
 
 for target in package.targets where target.type != .system && target.name != "CSimulShims" {
     target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}
+
+// Every dependency on another package, except the core's (swift-collections and swift-log), is the `Queue` trait's.
+let corePackages: Set<String> = ["swift-collections", "swift-log"]
+for target in package.targets {
+    target.dependencies = target.dependencies.map { dependency in
+        guard case .productItem(let name, let owner?, let aliases, nil) = dependency, !corePackages.contains(owner)
+        else { return dependency }
+        return .product(name: name, package: owner, moduleAliases: aliases, condition: .when(traits: ["Queue"]))
+    }
 }

@@ -72,6 +72,9 @@ SIMUL_TEST_REDIS_TLS=1 swift test --skip-build --filter "RedisConnectionTests|Re
     tee .build/test-tls-output.txt | grep -E "^(✘|✔ Test run)"
 grep -Eq "Test run with [0-9]+ tests? .*passed" .build/test-tls-output.txt
 
+step "core-only consumer: traits: [] and the Simul product resolve and build no NIO, GRDB, Hummingbird or AHC"
+scripts/core-consumer.sh
+
 step "CLI smoke: simul demo --quick"
 simul=$(swift build --show-bin-path)/simul
 "$simul" demo --quick
