@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "SimulBrokers", targets: ["SimulBrokers"]),
         .library(name: "SimulTasks", targets: ["SimulTasks"]),
         .library(name: "SimulDashboard", targets: ["SimulDashboard"]),
+        .library(name: "SimulCommands", targets: ["SimulCommands"]),
         .executable(name: "simul", targets: ["SimulCLI"]),
         // The fault suite's driver (docs/faults.md), run by scripts/faults.sh.
         .executable(name: "simul-faults", targets: ["SimulFaultSuite"]),
@@ -149,14 +150,13 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .executableTarget(
-            name: "SimulCLI",
+        // The queue's subcommands, for `simul` and for a user's own executable (docs/commands.md).
+        .target(
+            name: "SimulCommands",
             dependencies: [
                 "Simul",
-                "SimulBench",
                 "SimulBrokers",
                 "SimulDashboard",
-                "SimulDemos",
                 "SimulJSON",
                 "SimulQueue",
                 "SimulTasks",
@@ -167,6 +167,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "SimulCLI",
+            dependencies: [
+                "Simul", "SimulBench", "SimulCommands", "SimulDemos", "SimulTasks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Test helpers: waiting for a condition, a manual clock, scratch directories, the built executables and the
@@ -198,6 +205,9 @@ let package = Package(
             ],
             path: "Tests/SimulServiceTestApp"
         ),
+        .executableTarget(
+            name: "SimulCommandsTestApp", dependencies: ["SimulCommands", "SimulQueue"],
+            path: "Tests/SimulCommandsTestApp"),
         // The drivers of scripts/faults.sh and scripts/browser-test.sh, and what they share: child processes in their
         // own process groups, interruptible waits, a redis-server of their own.
         .target(
@@ -286,7 +296,7 @@ let package = Package(
         .testTarget(
             name: "SimulCLITests",
             dependencies: [
-                "SimulServiceTestApp",
+                "SimulServiceTestApp", "SimulCommandsTestApp",
                 "Simul", "SimulCLI", "SimulJSON", "SimulQueue", "SimulRedis", "SimulRedisBroker",
                 "SimulProcessSupport", "SimulRedisTestSupport",
                 "SimulSQLite", "SimulTasks", "SimulTestSupport",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SimulCommands
 import SimulBench
 
 struct BenchCommand: AsyncParsableCommand {

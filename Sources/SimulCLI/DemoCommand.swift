@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SimulCommands
 import SimulDemos
 
 struct DemoCommand: AsyncParsableCommand {

@@ -14,15 +14,17 @@ import Testing
         var error: String
     }
 
-    /// Runs the built `simul` with `arguments` to the end, on a thread of its own (it blocks on the child's pipes),
-    /// and returns what it printed.
-    static func simul(_ arguments: [String], input: String? = nil) async throws -> Run {
-        try await onOwnThread { try run(arguments, input: input) }
+    /// Runs the built `simul`, or another `executable`, with `arguments` to the end, on a thread of its own (it
+    /// blocks on the child's pipes), and returns what it printed.
+    static func simul(_ arguments: [String], input: String? = nil, executable: String = simulExecutable)
+        async throws -> Run
+    {
+        try await onOwnThread { try run(arguments, input: input, executable: executable) }
     }
 
-    private static func run(_ arguments: [String], input: String?) throws -> Run {
+    private static func run(_ arguments: [String], input: String?, executable: String) throws -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: simulExecutable)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let output = Pipe()
         let error = Pipe()

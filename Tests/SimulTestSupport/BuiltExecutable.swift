@@ -9,10 +9,11 @@ public func builtExecutable(_ name: String) -> String {
 /// The `simul` executable, for the tests that start it or use it as a process-pool worker.
 public let simulExecutable = builtExecutable("simul")
 
-/// Starts `simul` with `arguments`, its output thrown away: a worker, or another command that runs until stopped.
-public func startSimul(_ arguments: [String]) throws -> Process {
+/// Starts `simul`, or another `executable`, with `arguments`, its output thrown away: a worker, or another command
+/// that runs until stopped.
+public func startSimul(_ arguments: [String], executable: String = simulExecutable) throws -> Process {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: simulExecutable)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice

@@ -212,7 +212,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let connection = try queue.open(resultExpiry: resultExpires, logLevel: level, connections: 4)
         let (broker, backend) = (connection.broker, connection.backend)
         let worker = Worker(
-            catalog: SimulMain.catalog, broker: broker, backend: backend, configuration: configuration,
+            catalog: QueueCommands.tasks, broker: broker, backend: backend, configuration: configuration,
             logger: Logger(label: "simul.worker"))
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
