@@ -330,6 +330,12 @@ for target in package.targets where target.type != .system && target.name != "CS
     target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
 }
 
+// `SIMUL_DOCS=1 swift package generate-documentation --target Simul --target SimulQueue` builds the DocC catalogs
+// (docs/packaging.md); without it the plugin is not a dependency, so consumers never resolve it.
+if Context.environment["SIMUL_DOCS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"))
+}
+
 // Every dependency on another package, except the core's (swift-collections and swift-log), is the `Queue` trait's.
 let corePackages: Set<String> = ["swift-collections", "swift-log"]
 for target in package.targets {

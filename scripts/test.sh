@@ -123,6 +123,10 @@ step "fuzzing: 25 s each of the RESP parser, and of the JSON parser and message 
 scripts/fuzz.sh resp 10000000 -max_total_time=25 -max_len=512
 scripts/fuzz.sh json 10000000 -max_total_time=25
 
+step "documentation: the DocC catalogs of Simul and SimulQueue build with warnings as errors"
+SIMUL_DOCS=1 swift package generate-documentation --target Simul --target SimulQueue --warnings-as-errors 2>&1 |
+    tail -3
+
 step "fault suite: scripts/faults.sh --quick"
 # Kills workers, sends malformed messages and crashing tasks, and counts from the results and the tasks' own records
 # that nothing is lost (docs/faults.md), on SQLite and on a Redis it starts itself. About 4 minutes; the timeout

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// When ``wait(_:timeout:returnWhen:)`` returns, as Python's `concurrent.futures` constants.
+/// When ``wait(_:timeout:returnWhen:clock:)`` returns, as Python's `concurrent.futures` constants.
 public enum ReturnWhen: Sendable, Hashable {
     /// As soon as any future finishes or is cancelled.
     case firstCompleted

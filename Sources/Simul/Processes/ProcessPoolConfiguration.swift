@@ -16,7 +16,7 @@ public struct ProcessPoolConfiguration: Sendable {
     public var maxTasksPerChild: Int?
     /// What a crash does to the pool.
     public var crashPolicy: CrashPolicy = .failTaskAndRespawn
-    /// A task running longer than this is killed with its worker and fails with ``ProcessPoolError/timedOut``.
+    /// A task running longer than this is killed with its worker and fails with ``ProcessPoolError/timedOut(task:after:)``.
     public var taskTimeout: Duration?
     /// The binary to start as a worker; `nil` re-executes this program (`/proc/self/exe`), which must call
     /// ``TaskRegistry/runWorkerIfRequested()`` first thing in `main`.
@@ -33,7 +33,7 @@ public struct ProcessPoolConfiguration: Sendable {
     public init() {}
 
     /// Runs `task` with `input` once in every worker before it takes work. If it throws, the pool is broken and
-    /// every future fails with ``ProcessPoolError/initializerFailed``, as in Python.
+    /// every future fails with ``ProcessPoolError/initializerFailed(task:type:message:)``, as in Python.
     public mutating func setInitializer<T: ProcessTask>(_ task: T.Type, _ input: T.Input) throws {
         initializer = (T.name, try PoolCodec.encode(input))
     }

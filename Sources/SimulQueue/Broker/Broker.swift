@@ -212,6 +212,10 @@ public struct DeadLetter: Sendable, Codable, Equatable {
 
     /// Creates a dead letter.
     /// - Parameters:
+    ///   - id: its number in the store.
+    ///   - queue: the queue it came from.
+    ///   - reason: why it could not be run.
+    ///   - at: when it was set aside.
     ///   - body: the envelope, or its head.
     ///   - size: the size of the whole envelope; `body`'s size when `nil`.
     ///   - sha256: the whole envelope's SHA-256 in hex; `body`'s when `nil`.

@@ -105,7 +105,7 @@ public struct TaskMessage: Sendable, Equatable {
     ///   - parent: the message whose task sends this one.
     ///   - now: the time a `countdown` or a relative `expires` counts from.
     /// - Throws: ``MessageError`` when an option is out of range: a `countdown`, `expires`, `time_limit` or
-    ///   `soft_time_limit` that is negative, not finite or over ``Seconds/limit``, an `eta` that is not ISO-8601,
+    ///   `soft_time_limit` that is negative, not finite or over `Seconds.limit`, an `eta` that is not ISO-8601,
     ///   or a `priority` outside 0 to 255; or when the task name is empty.
     public init(_ signature: Signature, queue: String, parent: TaskMessage? = nil, now: Date) throws(MessageError) {
         self.init(

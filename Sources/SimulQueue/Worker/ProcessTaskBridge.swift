@@ -4,15 +4,15 @@ public import Simul
 public import SimulJSON
 import Synchronization
 
-/// Runs catalog tasks in a ``ProcessPool``: the worker sends the task's name and arguments, and the worker process
+/// Runs catalog tasks in a `ProcessPool`: the worker sends the task's name and arguments, and the worker process
 /// (this binary started again) looks the task up in the same catalog.
 ///
 /// Call ``install(_:into:)`` at the start of `main`, before `runWorkerIfRequested()`.
 public enum QueueProcessTask: ProcessTask {
     /// What crosses the pipe to the worker process.
     ///
-    /// Arguments cross as JSON text, read back with ``JSONValue/init(parsing:)-(some Collection<UInt8>)``, so they
-    /// arrive as the message had them: `Codable` would turn a ``JSONValue/bigInteger(_:)`` into a `Double`.
+    /// Arguments cross as JSON text, read back with `JSONValue(parsing:)`, so they arrive as the message
+    /// had them: `Codable` would turn a `JSONValue.bigInteger` into a `Double`.
     public struct Input: Codable, Sendable {
         var name: String
         var args: [JSONValue]
