@@ -46,9 +46,10 @@ struct OtherDivide: BlockingQueueTask {
     func run(_ arguments: Arguments) -> Int { arguments.x }
 }
 
-/// A task only declared, as one another worker runs, whose arguments may not encode.
+/// A task only declared, as one another worker runs, whose arguments may not encode; its messages go to `shop`.
 struct Measure: TaskDefinition {
     static let name = "shop.measure"
+    static let options = TaskOptions(queue: "shop")
     struct Arguments: Codable, Sendable { var length: Double }
     typealias Output = Double
 }
@@ -148,6 +149,22 @@ struct Measure: TaskDefinition {
                 == "the arguments of shop.measure cannot be encoded: Unable to encode Double.nan directly in JSON. "
                 + "(at 'length')")
         #expect(try await broker.queueLengths().isEmpty)
+    }
+
+    @Test func aTypedSendGoesToTheTasksQueueUnlessTheSenderNamesOne() async throws {
+        let broker = MemoryBroker()
+        let client = QueueClient(broker: broker, backend: broker)
+        try await client.send(Measure.self, .init(length: 1))
+        try await client.send(Measure.self, .init(length: 2), options: .init(queue: "rush"))
+        #expect(try await broker.queueLengths() == ["shop": 1, "rush": 1])
+    }
+
+    @Test func aResultReadByIdIsTyped() async throws {
+        let queue = QueueHarness(catalog: Self.catalog)
+        let sent = try await queue.client.send(Divide.self, .init(dividend: 7, divisor: 7))
+        let read = queue.client.result(sent.id, of: Divide.self)
+        #expect(try await read.get(timeout: .seconds(30)) == Divide.Output(quotient: 1, remainder: 0, label: nil))
+        try await queue.stop()
     }
 
     @Test func aTypedChainLowersToCeleryChainAndReturnsTheLastStepsOutput() async throws {

@@ -26,4 +26,9 @@ extension QueueClient {
     public func apply<Output>(_ signature: TypedSignature<Output>) async throws -> TypedResult<Output> {
         TypedResult(try await apply(signature.signature))
     }
+
+    /// The typed handle on the result of the task `id`, sent earlier as `task`.
+    public func result<T: TaskDefinition>(_ id: String, of task: T.Type) -> TypedResult<T.Output> {
+        TypedResult(result(id))
+    }
 }
