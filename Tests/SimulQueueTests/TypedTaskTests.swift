@@ -109,6 +109,7 @@ struct Measure: TaskDefinition {
             ),
             ([], ["dividend": 1], "shop.divide() missing required argument: 'divisor'"),
             ([1], ["dividend": 1, "divisor": 2], "shop.divide() got multiple values for argument 'dividend'"),
+            ([1, 2, "a"], ["label": "b"], "shop.divide() got multiple values for argument 'label'"),
             ([1, 2, "a", 4], [:], "shop.divide() takes 3 positional arguments but 4 were given"),
         ] as [([JSONValue], [String: JSONValue], String)])
     func argumentsThatDoNotFitTheTypeFailWithTypeErrorAndAreAcknowledged(

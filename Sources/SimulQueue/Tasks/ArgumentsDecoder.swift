@@ -40,7 +40,14 @@ struct ArgumentsDecoder: Decoder {
         /// The keyword arguments' names; a positional argument has one only once its key is asked for.
         var allKeys: [Key] { binding.keywords.compactMap(Key.init(stringValue:)) }
 
-        func contains(_ key: Key) -> Bool { (try? binding.value(for: key.stringValue)) != nil }
+        /// Whether the call gives the argument; one given twice counts, so that decoding it throws the `TypeError`.
+        func contains(_ key: Key) -> Bool {
+            do {
+                return try binding.value(for: key.stringValue) != nil
+            } catch {
+                return true
+            }
+        }
 
         func decodeNil(forKey key: Key) throws -> Bool { (try binding.value(for: key.stringValue) ?? .null) == .null }
 

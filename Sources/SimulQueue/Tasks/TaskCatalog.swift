@@ -136,7 +136,7 @@ public struct TaskCatalog: Sendable {
         }
     }
 
-    /// A closure's type as Swift spells it, such as `(Int, Int) -> Int`, to name it in errors.
+    /// A closure's type as Swift spells it, such as `a closure (Int, Int) -> Int`, to name it in errors.
     private static func signature<each Argument, Output>(
         _ types: repeat (each Argument).Type, returning output: Output.Type
     ) -> String {
