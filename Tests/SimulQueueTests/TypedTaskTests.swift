@@ -38,6 +38,17 @@ struct Scale: QueueTask {
     func run(_ arguments: Arguments) async throws -> Int { arguments.input.quotient * arguments.rest.factor }
 }
 
+/// A chord body after ``Divide``s: `total(input, offset)`, the sum of the quotients plus the offset.
+struct Total: QueueTask {
+    static let name = "shop.total"
+    struct Offset: Codable, Sendable { var offset: Int }
+    typealias Arguments = ChainedArguments<[Divide.Output], Offset>
+
+    func run(_ arguments: Arguments) async throws -> Int {
+        arguments.input.map(\.quotient).reduce(arguments.rest.offset, +)
+    }
+}
+
 /// Another task that claims Divide's name.
 struct OtherDivide: BlockingQueueTask {
     static let name = "shop.divide"
@@ -59,6 +70,7 @@ struct Measure: TaskDefinition {
         var catalog = TaskCatalog()
         catalog.register(Divide())
         catalog.register(Scale())
+        catalog.register(Total())
         return catalog
     }()
 
@@ -176,6 +188,22 @@ struct Measure: TaskDefinition {
         #expect(flow.signature.kwargs["tasks"]?.arrayValue?.count == 2)
         let scaled: Int = try await queue.client.apply(flow).get(timeout: .seconds(30))
         #expect(scaled == 30)
+        try await queue.stop()
+    }
+
+    @Test func aTypedGroupJoinsToOutputsAndATypedChordPassesThemToItsBody() async throws {
+        let queue = QueueHarness(catalog: Self.catalog)
+        let header = try [(9, 2), (20, 3)].map { dividend, divisor in
+            try TypedSignature(Divide.self, .init(dividend: dividend, divisor: divisor))
+        }
+        let group = try await queue.client.group(header)
+        #expect(
+            try await group.join(timeout: .seconds(30)) == [
+                Divide.Output(quotient: 4, remainder: 1), Divide.Output(quotient: 6, remainder: 2),
+            ])
+        let total: Int = try await queue.client.chord(header, body: Total.self, .init(offset: 100))
+            .get(timeout: .seconds(30))
+        #expect(total == 110)
         try await queue.stop()
     }
 

@@ -39,12 +39,19 @@ public struct TypedSignature<Output: Codable & Sendable>: Sendable {
     public func then<T: TaskDefinition, Rest>(_ task: T.Type, _ rest: Rest, options: SendOptions = .init())
         throws(QueueError) -> TypedSignature<T.Output> where T.Arguments == ChainedArguments<Output, Rest>
     {
-        let step = try Self.call(T.self, keywords: Self.keywords(rest, of: T.name), options: options)
+        let step = try Self.step(T.self, rest, options: options)
         let steps =
             signature.subtaskType == "chain" ? (signature.kwargs["tasks"]?.arrayValue ?? []) : [signature.jsonValue]
         var chain = Signature.chain([])
         chain.kwargs["tasks"] = .array(steps + [step.jsonValue])
         return TypedSignature<T.Output>(signature: chain)
+    }
+
+    /// A step that receives a result as its first argument: `task` with `rest` as keyword arguments.
+    static func step<T: TaskDefinition>(_ task: T.Type, _ rest: some Encodable, options: SendOptions)
+        throws(QueueError) -> Signature
+    {
+        try call(T.self, keywords: keywords(rest, of: T.name), options: options)
     }
 
     private static func call<T: TaskDefinition>(

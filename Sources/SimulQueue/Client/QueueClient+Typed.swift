@@ -27,6 +27,35 @@ extension QueueClient {
         TypedResult(try await apply(signature.signature))
     }
 
+    /// Sends a group of typed calls, run in parallel.
+    /// - Returns: their typed results, in order.
+    @discardableResult
+    public func group<Output>(_ members: [TypedSignature<Output>]) async throws -> TypedGroupResult<Output> {
+        TypedGroupResult(try await group(members.map(\.signature)))
+    }
+
+    /// Sends a typed chord: the header runs as a group, then `body` runs with the list of the header's results as its
+    /// first argument, so its task takes ``ChainedArguments`` of `[Output]`, which the compiler checks.
+    ///
+    /// ```swift
+    /// let total = try await client.chord(sizes, body: Total.self, .init(unit: "KiB"))   // Total.Output
+    /// ```
+    /// - Parameters:
+    ///   - header: the calls whose results the body receives, in order.
+    ///   - body: the task that receives them.
+    ///   - rest: the body's other arguments, sent as keyword arguments.
+    ///   - options: the body's send options.
+    /// - Returns: the typed handle on the body's result.
+    /// - Throws: ``QueueError/invalidArgument(_:)`` for an empty header or a `rest` that cannot be encoded, with
+    ///   nothing sent.
+    @discardableResult
+    public func chord<Output, T: TaskDefinition, Rest>(
+        _ header: [TypedSignature<Output>], body: T.Type, _ rest: Rest, options: SendOptions = .init()
+    ) async throws -> TypedResult<T.Output> where T.Arguments == ChainedArguments<[Output], Rest> {
+        let body = try TypedSignature<Output>.step(T.self, rest, options: options)
+        return TypedResult(try await chord(header.map(\.signature), body: body))
+    }
+
     /// The typed handle on the result of the task `id`, sent earlier as `task`.
     public func result<T: TaskDefinition>(_ id: String, of task: T.Type) -> TypedResult<T.Output> {
         TypedResult(result(id))

@@ -26,11 +26,16 @@ public struct TypedResult<Output: Decodable & Sendable>: Sendable {
     ///   traceback, from a Swift or a Python worker; a ``TaskError`` `TypeError` when the result is not an `Output`;
     ///   ``QueueError`` with ``QueueError/isTimeout`` when it did not finish in time.
     public func get(timeout: Duration? = nil) async throws -> Output {
-        let value = try await untyped.get(timeout: timeout)
+        try Self.output(try await untyped.get(timeout: timeout), of: id)
+    }
+
+    /// The task `id`'s result `value`, as an `Output`.
+    /// - Throws: ``TaskError`` `TypeError` when it is not one.
+    static func output(_ value: JSONValue, of id: String) throws(TaskError) -> Output {
         do {
             return try value.decode(as: Output.self)
         } catch {
-            throw TaskError.typeError(
+            throw .typeError(
                 "the result of task \(id), \(value.jsonText), is not a \(Output.self): \(DecodingError.describe(error))"
             )
         }
