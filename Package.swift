@@ -194,6 +194,12 @@ let package = Package(
             dependencies: ["Simul", "SimulTestSupport"],
             path: "Tests/SimulTestWorker"
         ),
+        // The Swift client of interop/scenarios.py's typed-tasks scenario: typed sends and gets over Redis.
+        .executableTarget(
+            name: "SimulInteropClient",
+            dependencies: ["SimulBrokers", "SimulQueue", "SimulTasks"],
+            path: "Tests/SimulInteropClient"
+        ),
         .executableTarget(
             name: "SimulServiceTestApp",
             dependencies: [

@@ -408,6 +408,34 @@ def c4():
     return f"exit {process.returncode}, stderr 'Error: ValueError: boom'"
 
 
+@scenario("c4b-typed-tasks", 60, needs={"swift-client", "swift-worker"})
+def c4b():
+    """Typed tasks: Python's positional and keyword calls of a typed Swift task, and Swift's typed get"""
+    name = f"{SWIFT_PREFIX}.divmod"
+    calls = {"positional": ((17, 5), {}), "keyword": ((), {"divisor": 5, "dividend": 17}),
+             "mixed": ((17,), {"divisor": 5})}
+    for form, (args, kwargs) in calls.items():
+        value = get(app.send_task(name, args=args, kwargs=kwargs), 20)
+        expect(value == {"quotient": 3, "remainder": 2}, f"{form} {name}{args} {kwargs} returned {value!r}")
+    try:
+        value = get(app.send_task(name, kwargs={"dividend": 17, "divisor": 5, "colour": "red"}), 20)
+    except TypeError as error:
+        expected = f"{name}() got an unexpected keyword argument 'colour'"
+        expect(error.args == (expected,), f"the TypeError's args are {error.args!r}, expected ({expected!r},)")
+    else:
+        raise AssertionError(f"expected TypeError for the keyword 'colour', the task returned {value!r}")
+    client = os.path.join(os.path.dirname(SIMUL_BIN), "SimulInteropClient")
+    expect(os.access(client, os.X_OK), f"no {client}: build it with 'swift build --product SimulInteropClient'")
+    process = subprocess.run([client, BROKER, BACKEND], capture_output=True, text=True, timeout=50)
+    lines = process.stdout.strip().splitlines()
+    expect(process.returncode == 0 and len(lines) == 2, f"SimulInteropClient: exit {process.returncode}, "
+           f"stdout {process.stdout.strip()!r}, stderr {process.stderr.strip()!r}")
+    expect(lines[0] == "divmod quotient=3 remainder=2", f"Swift's typed divmod printed {lines[0]!r}")
+    expect(lines[1].startswith("fail ValueError: boom (module builtins, traceback of ")
+           and not lines[1].endswith("of 0 lines)"), f"Swift's typed get of pytasks.fail printed {lines[1]!r}")
+    return f"positional, keyword and mixed = (3, 2), TypeError for 'colour'; Swift: {lines[0]!r}, {lines[1]!r}"
+
+
 @scenario("s1-progress-swift-task-python-client", 45, needs={"swift-worker"})
 def s1():
     """S1 a Swift task's PROGRESS read by Python's AsyncResult.state and .info"""

@@ -14,7 +14,8 @@ public enum BuiltinTasks {
 
     /// Registers `simul.add`, `simul.mul`, `simul.xsum`, `simul.sleep`, `simul.noop`, `simul.lpf`, `simul.fetch`,
     /// `simul.fail`, `simul.flaky`, `simul.progress` (`total` steps of `seconds`, each stored as the state
-    /// PROGRESS with `{"current", "total"}`), and the fault suite's `simul.record` and `simul.crash`.
+    /// PROGRESS with `{"current", "total"}`), the typed ``Divmod`` (`simul.divmod`), and the fault suite's
+    /// `simul.record` and `simul.crash`.
     public static func register(in catalog: inout TaskCatalog) {
         catalog.register("simul.add", parameters: ["x", "y"]) { (x: JSONValue, y: JSONValue) throws in
             try arithmetic("simul.add", .add, x, y)
@@ -68,6 +69,7 @@ public enum BuiltinTasks {
             }
             return total
         }
+        catalog.register(Divmod())
         registerFaultTasks(in: &catalog)
     }
 

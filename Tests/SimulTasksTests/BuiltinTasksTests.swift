@@ -142,4 +142,24 @@ import Testing
             try await catalog.call("simul.crash", args: ["gently"])
         }
     }
+
+    /// `simul.divmod` is Python's `divmod` on integers: the quotient rounds down, the remainder has the divisor's sign.
+    @Test(arguments: [
+        ("[17, 5]", Divmod.Output(quotient: 3, remainder: 2)),
+        ("[-7, 2]", Divmod.Output(quotient: -4, remainder: 1)),
+        ("[7, -2]", Divmod.Output(quotient: -4, remainder: -1)),
+        ("[-7, -2]", Divmod.Output(quotient: 3, remainder: -1)),
+    ])
+    func divmodRoundsAsPythonDoes(args: String, expected: Divmod.Output) async throws {
+        let value = try await catalog.call("simul.divmod", args: Self.args(args))
+        #expect(try value.decode(as: Divmod.Output.self) == expected)
+    }
+
+    @Test(arguments: [
+        (17, 0, TaskError(type: "ZeroDivisionError", message: "integer division or modulo by zero")),
+        (Int.min, -1, TaskError.overflowError("simul.divmod(): \(Int.min) // -1 is outside the 64-bit integers")),
+    ])
+    func divmodRefusesAZeroDivisorAndAnOverflow(dividend: Int, divisor: Int, expected: TaskError) {
+        #expect(throws: expected) { try Divmod().run(.init(dividend: dividend, divisor: divisor)) }
+    }
 }

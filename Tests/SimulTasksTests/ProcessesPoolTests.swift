@@ -43,6 +43,20 @@ import Testing
         }
     }
 
+    /// A typed task runs in a pool process as on any worker: a typed send, Python-style positional arguments, and
+    /// a failure with its type.
+    @Test func aTypedTaskRunsInAPoolProcess() async throws {
+        try await Self.withProcessesQueue { queue in
+            let typed = try await queue.client.send(Divmod.self, .init(dividend: -7, divisor: 2))
+            #expect(try await typed.get(timeout: .seconds(60)) == Divmod.Output(quotient: -4, remainder: 1))
+            let positional = TypedResult<Divmod.Output>(try await queue.client.send("simul.divmod", args: [17, 5]))
+            #expect(try await positional.get(timeout: .seconds(60)) == Divmod.Output(quotient: 3, remainder: 2))
+            let zero = try await queue.client.send(Divmod.self, .init(dividend: 1, divisor: 0))
+            let error = await #expect(throws: TaskError.self) { try await zero.get(timeout: .seconds(60)) }
+            #expect(error?.type == "ZeroDivisionError")
+        }
+    }
+
     /// Each crash fails only its own task, with the signal or exit code, and the worker keeps serving.
     @Test(arguments: [
         ("trap", "was killed by signal"), ("segfault", "was killed by signal 11 (SIGSEGV, a segmentation fault)"),
