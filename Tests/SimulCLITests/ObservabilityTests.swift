@@ -174,7 +174,7 @@ struct ObservabilityTests {
         worker.standardError = errorPipe
         try worker.run()
         defer { if worker.isRunning { worker.terminate() } }
-        let errors = Task { try await onOwnThread { errorPipe.fileHandleForReading.readDataToEndOfFile() } }
+        let errors = Task { try await onOwnThread { try errorPipe.fileHandleForReading.readAll() } }
         let failing = try await QueueCommandTests.simul([
             "send", "simul.fail", "--args", #"["boom"]"#, "--broker", url, "--wait", "--timeout", "60",
         ])

@@ -38,8 +38,8 @@ import Testing
             try typed.fileHandleForWriting.close()
         }
         // Read before waiting, so a long output cannot fill the pipe and block the child.
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
+        let out = try output.fileHandleForReading.readAll()
+        let err = try error.fileHandleForReading.readAll()
         process.waitUntilExit()
         return Run(
             status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),

@@ -87,7 +87,7 @@ struct WorkerProcessTests {
         }
         await observer.close()
         server.stop()
-        let complaint = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let complaint = String(decoding: try error.fileHandleForReading.readAll(), as: UTF8.self)
         await client.exited()
         #expect(client.terminationStatus == 1)
         #expect(

@@ -1,4 +1,5 @@
 import Foundation
+import SimulTestSupport
 import Testing
 
 @testable import SimulDemos
@@ -180,8 +181,8 @@ func runPython(_ script: String, _ arguments: String...) throws -> String {
     process.standardOutput = output
     process.standardError = errors
     try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let text = String(decoding: try output.fileHandleForReading.readAll(), as: UTF8.self)
+    let errorText = String(decoding: try errors.fileHandleForReading.readAll(), as: UTF8.self)
     process.waitUntilExit()
     guard process.terminationStatus == 0 else { throw PythonFailed(description: errorText) }
     return text
