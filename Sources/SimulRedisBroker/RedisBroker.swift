@@ -42,6 +42,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// Queues whose bindings this process declared.
     private let declaredQueues = Mutex<Set<String>>([])
     private let lastRestore = Mutex<Date?>(nil)
+    /// Per list whose oldest message has no `simul_sent_at` header: that message's id, and when ``backlogs(of:)``
+    /// first saw it oldest.
+    private let oldestSeen = Mutex<[String: (id: String, at: Date)]>([:])
     let clock: any QueueClock
     private let logicalClock = Atomic<Int>(0)
     /// Concurrent sends share one pipeline: one round trip and one `LPUSH` per list. When a write fails, every sender
@@ -570,6 +573,44 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         var lengths: [String: Int] = [:]
         for (list, reply) in zip(lists, replies) { lengths[kombu.queue(ofList: list), default: 0] += reply.int ?? 0 }
         return lengths
+    }
+
+    /// One pipeline for every queue: `LLEN` and `LINDEX -1` of each priority list. Senders `LPUSH` and workers pop
+    /// from the right, so the last element is the oldest; it has waited since its `simul_sent_at` header, and one
+    /// without (a Python Celery client's) since the first time this broker object saw it last in its list.
+    public func backlogs(of queues: [String]) async throws -> [String: QueueBacklog] {
+        var backlogs = Dictionary(queues.map { ($0, QueueBacklog.empty) }) { first, _ in first }
+        let lists = kombu.listKeys(Array(backlogs.keys))
+        guard !lists.isEmpty else { return backlogs }
+        let replies = try await redis {
+            try await self.pool.pipeline(
+                lists.flatMap { [["LLEN", RedisArgument($0)], ["LINDEX", RedisArgument($0), "-1"]] })
+        }
+        let now = clock.now
+        oldestSeen.withLock { seen in
+            for (index, list) in lists.enumerated() {
+                let queue = kombu.queue(ofList: list)
+                backlogs[queue]?.length += replies[2 * index].int ?? 0
+                guard case .bulkString(let bytes) = replies[2 * index + 1] else {
+                    seen[list] = nil
+                    continue
+                }
+                let oldest = Data(bytes.readableBytesView)
+                let headers = Kombu.json(oldest)?["headers"]
+                let since: Date
+                if let sentAt = headers?["simul_sent_at"]?.doubleValue {
+                    seen[list] = nil
+                    since = Date(timeIntervalSince1970: sentAt)
+                } else {
+                    let id = headers?["id"]?.stringValue ?? "\(oldest.count):\(oldest.hashValue)"
+                    since = seen[list].flatMap { $0.id == id ? $0.at : nil } ?? now
+                    seen[list] = (id, since)
+                }
+                let oldestSince = backlogs[queue]?.oldestSince ?? since
+                backlogs[queue]?.oldestSince = min(oldestSince, since)
+            }
+        }
+        return backlogs
     }
 
     /// The queues that some binding names: the task queues that kombu or Simul declared.
