@@ -118,8 +118,9 @@ import Testing
         #expect(wait.values.count == 2)
         try await waitUntil("the gauges settle") {
             let depth = try? metrics.expectMeter("simul_queue_depth", [("queue", "celery")])
+            let age = try? metrics.expectMeter("simul_queue_oldest_age_seconds", [("queue", "celery")])
             let running = try? metrics.expectMeter("simul_worker_tasks", [("status", "running")])
-            return depth?.lastValue == 0 && running?.lastValue == 0
+            return depth?.lastValue == 0 && age?.lastValue == 0 && running?.lastValue == 0
         }
         try await queue.stop()
     }
