@@ -586,26 +586,32 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
             try await self.pool.pipeline(
                 lists.flatMap { [["LLEN", RedisArgument($0)], ["LINDEX", RedisArgument($0), "-1"]] })
         }
+        // Each list's oldest message: its sent time, or else its id.
+        let oldest = lists.indices.map { index -> (sentAt: Date?, id: String)? in
+            guard case .bulkString(let bytes) = replies[2 * index + 1] else { return nil }
+            let message = Data(bytes.readableBytesView)
+            let headers = Kombu.json(message)?["headers"]
+            return (
+                headers?["simul_sent_at"]?.doubleValue.map(Date.init(timeIntervalSince1970:)),
+                headers?["id"]?.stringValue ?? "\(message.count):\(message.hashValue)"
+            )
+        }
         let now = clock.now
-        oldestSeen.withLock { seen in
-            for (index, list) in lists.enumerated() {
-                let queue = kombu.queue(ofList: list)
-                backlogs[queue]?.length += replies[2 * index].int ?? 0
-                guard case .bulkString(let bytes) = replies[2 * index + 1] else {
+        let since = oldestSeen.withLock { seen in
+            zip(lists, oldest).map { list, oldest -> Date? in
+                guard let oldest, oldest.sentAt == nil else {
                     seen[list] = nil
-                    continue
+                    return oldest?.sentAt
                 }
-                let oldest = Data(bytes.readableBytesView)
-                let headers = Kombu.json(oldest)?["headers"]
-                let since: Date
-                if let sentAt = headers?["simul_sent_at"]?.doubleValue {
-                    seen[list] = nil
-                    since = Date(timeIntervalSince1970: sentAt)
-                } else {
-                    let id = headers?["id"]?.stringValue ?? "\(oldest.count):\(oldest.hashValue)"
-                    since = seen[list].flatMap { $0.id == id ? $0.at : nil } ?? now
-                    seen[list] = (id, since)
-                }
+                let since = seen[list].flatMap { $0.id == oldest.id ? $0.at : nil } ?? now
+                seen[list] = (oldest.id, since)
+                return since
+            }
+        }
+        for (index, list) in lists.enumerated() {
+            let queue = kombu.queue(ofList: list)
+            backlogs[queue]?.length += replies[2 * index].int ?? 0
+            if let since = since[index] {
                 let oldestSince = backlogs[queue]?.oldestSince ?? since
                 backlogs[queue]?.oldestSince = min(oldestSince, since)
             }
