@@ -174,6 +174,7 @@ let package = Package(
             dependencies: [
                 "Simul", "SimulBench", "SimulCommands", "SimulDemos", "SimulTasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Test helpers: waiting for a condition, a manual clock, scratch directories, the built executables and the

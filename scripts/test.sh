@@ -132,7 +132,7 @@ step "fault suite: scripts/faults.sh --quick"
 # that nothing is lost (docs/faults.md), on SQLite and on a Redis it starts itself. About 4 minutes; the timeout
 # only stops a hang. Its driver, simul-faults, was built above with the rest; built again with other flags, it would
 # recompile its dependencies.
-SIMUL_BIN="$simul" SIMUL_FAULTS_BIN="$(dirname "$simul")/simul-faults" timeout 600 scripts/faults.sh --quick
+SIMUL_BIN="$simul" SIMUL_FAULTS_BIN="$(dirname "$simul")/simul-faults" timeout 1200 scripts/faults.sh --quick
 
 echo
 echo "all checks passed"

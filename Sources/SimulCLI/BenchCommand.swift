@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import SimulCommands
+import Logging
 import SimulBench
+import SimulCommands
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,10 +43,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The Redis for the queue suite's Redis cases (default: a redis-server of its own on a free port).")
     var redis: String?
 
+    @Flag(
+        help: """
+            Run with the workers' metrics on, as `simul worker --metrics-port 0` has them (swift-prometheus, served on \
+            127.0.0.1), to measure what they cost.
+            """)
+    var metrics = false
+
     func run() async throws {
         try checkNames(names, kind: "suite", available: Self.suites)
         let selected = names.isEmpty ? Self.suites : Self.suites.filter(names.contains)
         let settings = BenchSettings(quick: quick, redisURL: redis)
+        let endpoint = metrics ? try await MetricsEndpoint.start(port: 0, logger: Logger(label: "simul.bench")) : nil
         var results = BenchReport()
         for suite in selected {
             switch suite {
@@ -103,6 +112,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         print(json ? try results.json() : Self.table(results))
+        await endpoint?.stop()
     }
 
     private func peer(_ body: () throws -> [BenchResult]) throws -> [BenchResult] {

@@ -1,21 +1,21 @@
 import CoreMetrics
 import Foundation
 import Hummingbird
-import Logging
+package import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
 
 /// `simul worker --metrics-port`: the worker's swift-metrics, bootstrapped into a swift-prometheus registry and served
 /// in Prometheus' text format at `http://127.0.0.1:PORT/metrics`.
-struct MetricsEndpoint {
+package struct MetricsEndpoint {
     /// The runtime and queue-wait buckets, in seconds: Flower's (the Prometheus client's defaults), then minutes.
     static let durationBuckets: [Double] = [
         0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60, 300,
     ]
 
     /// The port it listens on.
-    let port: Int
+    package let port: Int
     private let group: ServiceGroup
     private let server: Task<Void, Never>
 
@@ -24,7 +24,7 @@ struct MetricsEndpoint {
     ///   - port: the port; 0 picks a free one.
     ///   - logger: where the server reports.
     /// - Throws: ``CLIError`` when the port is in use, or cannot be bound for another reason.
-    static func start(port: Int, logger: Logger) async throws -> MetricsEndpoint {
+    package static func start(port: Int, logger: Logger) async throws -> MetricsEndpoint {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         let buckets = durationBuckets.map { Duration.nanoseconds(Int64(($0 * 1e9).rounded())) }
@@ -66,7 +66,7 @@ struct MetricsEndpoint {
     }
 
     /// Stops serving, gracefully.
-    func stop() async {
+    package func stop() async {
         await group.triggerGracefulShutdown()
         await server.value
     }

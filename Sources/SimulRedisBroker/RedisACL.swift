@@ -14,8 +14,8 @@ public enum RedisACL {
     public static let commands = [
         // Connecting (ROLE through sentinels), and each commit as one transaction (WAIT with wait_replicas).
         "ping", "auth", "select", "role", "multi", "exec", "wait",
-        // Receiving, requeueing and acknowledging (the receive is a Lua script).
-        "eval", "brpop", "lpush", "rpush", "rpop", "llen", "del", "expire",
+        // Receiving, requeueing and acknowledging (the receive is a Lua script); the oldest waiting message.
+        "eval", "brpop", "lpush", "rpush", "rpop", "llen", "lindex", "del", "expire",
         // Results, chords, beat claims and counters.
         "get", "set", "setex", "exists", "mget", "incr", "incrby", "decrby",
         // kombu's bindings and unacked, dead letters, leases.

@@ -42,6 +42,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
     /// Queues whose bindings this process declared.
     private let declaredQueues = Mutex<Set<String>>([])
     private let lastRestore = Mutex<Date?>(nil)
+    /// Per list whose oldest message has no `simul_sent_at` header: that message's id, and when ``backlogs(of:)``
+    /// first saw it oldest.
+    private let oldestSeen = Mutex<[String: (id: String, at: Date)]>([:])
     let clock: any QueueClock
     private let logicalClock = Atomic<Int>(0)
     /// Concurrent sends share one pipeline: one round trip and one `LPUSH` per list. When a write fails, every sender
@@ -570,6 +573,50 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         var lengths: [String: Int] = [:]
         for (list, reply) in zip(lists, replies) { lengths[kombu.queue(ofList: list), default: 0] += reply.int ?? 0 }
         return lengths
+    }
+
+    /// One pipeline for every queue: `LLEN` and `LINDEX -1` of each priority list. Senders `LPUSH` and workers pop
+    /// from the right, so the last element is the oldest; it has waited since its `simul_sent_at` header, and one
+    /// without (a Python Celery client's) since the first time this broker object saw it last in its list.
+    public func backlogs(of queues: [String]) async throws -> [String: QueueBacklog] {
+        var backlogs = Dictionary(queues.map { ($0, QueueBacklog.empty) }) { first, _ in first }
+        let lists = kombu.listKeys(Array(backlogs.keys))
+        guard !lists.isEmpty else { return backlogs }
+        let replies = try await redis {
+            try await self.pool.pipeline(
+                lists.flatMap { [["LLEN", RedisArgument($0)], ["LINDEX", RedisArgument($0), "-1"]] })
+        }
+        // Each list's oldest message: its sent time, or else its id.
+        let oldest = lists.indices.map { index -> (sentAt: Date?, id: String)? in
+            guard case .bulkString(let bytes) = replies[2 * index + 1] else { return nil }
+            let message = Data(bytes.readableBytesView)
+            let headers = Kombu.json(message)?["headers"]
+            return (
+                headers?["simul_sent_at"]?.doubleValue.map(Date.init(timeIntervalSince1970:)),
+                headers?["id"]?.stringValue ?? "\(message.count):\(message.hashValue)"
+            )
+        }
+        let now = clock.now
+        let since = oldestSeen.withLock { seen in
+            zip(lists, oldest).map { list, oldest -> Date? in
+                guard let oldest, oldest.sentAt == nil else {
+                    seen[list] = nil
+                    return oldest?.sentAt
+                }
+                let since = seen[list].flatMap { $0.id == oldest.id ? $0.at : nil } ?? now
+                seen[list] = (oldest.id, since)
+                return since
+            }
+        }
+        for (index, list) in lists.enumerated() {
+            let queue = kombu.queue(ofList: list)
+            backlogs[queue]?.length += replies[2 * index].int ?? 0
+            if let since = since[index] {
+                let oldestSince = backlogs[queue]?.oldestSince ?? since
+                backlogs[queue]?.oldestSince = min(oldestSince, since)
+            }
+        }
+        return backlogs
     }
 
     /// The queues that some binding names: the task queues that kombu or Simul declared.

@@ -63,7 +63,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            pool = try Self.open(path, configuration)
+            pool = try Self.open(path, configuration, now: clock.now.timeIntervalSince1970)
         } catch {
             throw QueueError.storage("cannot open the SQLite broker '\(path)': \(Self.reason(error))")
         }
@@ -84,7 +84,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
     /// can answer SQLITE_BUSY at once (see "Sometimes Queries Return SQLITE_BUSY In WAL Mode" in
     /// https://www.sqlite.org/wal.html). Processes that start together, as a worker and a client do, meet it; so a
     /// busy open is tried again, for up to about ten seconds.
-    private static func open(_ path: String, _ configuration: Configuration) throws -> DatabasePool {
+    private static func open(_ path: String, _ configuration: Configuration, now: Double) throws -> DatabasePool {
         var pause = 0.005
         let deadline = Date().addingTimeInterval(10)
         while true {
@@ -95,7 +95,7 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
                 // cannot upgrade to a write and fails at once.
                 try pool.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
-                        try migrate(db)
+                        try migrate(db, now: now)
                         return .commit
                     }
                 }
@@ -107,7 +107,9 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
         }
     }
 
-    private static func migrate(_ db: Database) throws {
+    /// Creates the tables, and brings a file made by an earlier version up to date; `now` is when its waiting
+    /// messages are taken to have been queued, as it never stored that.
+    private static func migrate(_ db: Database, now: Double) throws {
         try db.execute(
             sql: """
                 CREATE TABLE IF NOT EXISTS messages (
@@ -120,7 +122,8 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
                     leased INTEGER NOT NULL DEFAULT 0,
                     deliveries INTEGER NOT NULL DEFAULT 0,
                     lapses INTEGER NOT NULL DEFAULT 0,
-                    body BLOB NOT NULL);
+                    body BLOB NOT NULL,
+                    queued_at REAL);
                 CREATE INDEX IF NOT EXISTS messages_order ON messages (queue, priority, id);
                 CREATE TABLE IF NOT EXISTS results (
                     task_id TEXT PRIMARY KEY,
@@ -176,6 +179,12 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
         if !columns.contains("lapses") {
             try db.execute(sql: "ALTER TABLE messages ADD COLUMN lapses INTEGER NOT NULL DEFAULT 0")
         }
+        // Files from before the queue time was stored: their messages have waited at least since now. A row that a
+        // version without the column writes later has none (NULL), and does not count for the oldest's age.
+        if !columns.contains("queued_at") {
+            try db.execute(sql: "ALTER TABLE messages ADD COLUMN queued_at REAL")
+            try db.execute(sql: "UPDATE messages SET queued_at = ?", arguments: [now])
+        }
     }
 
     /// Adds the whole envelope's size, SHA-256, task id and name to the dead letters of a file made before they had
@@ -218,13 +227,16 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
         if !commit.send.isEmpty {
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO messages (tag, task_id, queue, priority, visible_at, body, queued_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (tag) DO NOTHING
                     """)
             for message in commit.send {
+                let eta = message.eta?.timeIntervalSince1970
+                // It waits from now, or from its ETA: until then no worker can take it.
                 try insert.execute(arguments: [
-                    message.tag, message.taskId, message.queue, message.priority,
-                    message.eta?.timeIntervalSince1970 ?? 0, message.body,
+                    message.tag, message.taskId, message.queue, message.priority, eta ?? 0, message.body,
+                    max(now, eta ?? now),
                 ])
             }
         }
@@ -416,6 +428,30 @@ public final class SQLiteBroker: ResultCommitting, RevocationStore, DeadLetterSt
                 lengths[row["queue"]] = row["n"]
             }
             return lengths
+        }
+    }
+
+    /// One query for every queue: the waiting messages as ``queueLengths()`` counts them, and the earliest stored
+    /// queue time among them that has come (a message with a later ETA has not begun to wait).
+    public func backlogs(of queues: [String]) async throws -> [String: QueueBacklog] {
+        let empty = Dictionary(queues.map { ($0, QueueBacklog.empty) }) { first, _ in first }
+        guard !empty.isEmpty else { return empty }
+        let now = clock.now.timeIntervalSince1970
+        let marks = Array(repeating: "?", count: empty.count).joined(separator: ",")
+        return try await read { db in
+            var backlogs = empty
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT queue, COUNT(*) AS n, MIN(CASE WHEN queued_at <= ? THEN queued_at END) AS oldest
+                    FROM messages WHERE queue IN (\(marks)) AND (leased = 0 OR visible_at <= ?) GROUP BY queue
+                    """,
+                arguments: StatementArguments([now] + empty.keys.map { $0 as any DatabaseValueConvertible } + [now]))
+            {
+                backlogs[row["queue"]] = QueueBacklog(
+                    length: row["n"], oldestSince: (row["oldest"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+            return backlogs
         }
     }
 

@@ -88,6 +88,64 @@ struct BrokerContractTests {
         }
     }
 
+    /// A queue's backlog is its waiting messages, as queue lengths count them, and since when the oldest has waited:
+    /// its `simul_sent_at`, the send time that Simul's senders write. A message without one (a Python client's) is
+    /// dated by the broker, never later than when the broker first reported it, and keeps that date while it waits,
+    /// so its age grows. A message that a broker holds until its ETA waits from then; on Redis, where the worker holds
+    /// it, from its send time.
+    @Test(arguments: BrokerKind.allCases)
+    func backlogsCountTheWaitingMessagesAndDateTheOldest(kind: BrokerKind) async throws {
+        let clock = ManualClock()
+        try await kind.withStore(on: clock) { store in
+            let administration = try store.broker.require(.queueAdministration)
+            let start = clock.now
+            var first = Self.message()
+            first.sentAt = start
+            try await store.broker.send([first])
+            clock.advance(by: .seconds(5))
+            var second = Self.message()
+            second.sentAt = clock.now
+            try await store.broker.send([second])
+            clock.advance(by: .seconds(5))
+            #expect(
+                try await administration.backlogs(of: ["celery", "empty"])
+                    == ["celery": QueueBacklog(length: 2, oldestSince: start), "empty": .empty])
+
+            let leased = try await Self.receive(1, from: store.broker, lease: Self.longLease)
+            #expect(leased.map(\.tag) == [first.deliveryTag])
+            #expect(
+                try await administration.backlogs(of: ["celery"])
+                    == ["celery": QueueBacklog(length: 1, oldestSince: start.addingTimeInterval(5))])
+            try await store.broker.commit(BrokerCommit(ack: leased.map(\.tag)))
+            try await store.broker.commit(
+                BrokerCommit(ack: try await Self.receive(1, from: store.broker, lease: Self.longLease).map(\.tag)))
+            #expect(try await administration.backlogs(of: ["celery"]) == ["celery": .empty])
+
+            let sentAt = clock.now
+            try await store.broker.send([Self.message()])
+            clock.advance(by: .seconds(5))
+            let dated = try #require(try await administration.backlogs(of: ["celery"])["celery"]?.oldestSince)
+            #expect(dated >= sentAt && dated <= clock.now)
+            clock.advance(by: .seconds(5))
+            #expect(
+                try await administration.backlogs(of: ["celery"])
+                    == ["celery": QueueBacklog(length: 1, oldestSince: dated)])
+
+            var later = Self.message(queue: "later")
+            later.sentAt = clock.now
+            later.eta = clock.now.addingTimeInterval(60)
+            try await store.broker.send([later])
+            let waiting = kind.holdsETA ? nil : clock.now
+            #expect(
+                try await administration.backlogs(of: ["later"])
+                    == ["later": QueueBacklog(length: 1, oldestSince: waiting)])
+            clock.advance(by: .seconds(61))
+            #expect(
+                try await administration.backlogs(of: ["later"])
+                    == ["later": QueueBacklog(length: 1, oldestSince: waiting ?? later.eta)])
+        }
+    }
+
     /// At least once, second half: a message received and neither acknowledged nor renewed goes back when its lease
     /// runs out, marked redelivered.
     ///

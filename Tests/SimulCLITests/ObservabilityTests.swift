@@ -7,8 +7,8 @@ import SimulTestSupport
 import Testing
 
 /// `simul worker --metrics-port`, `--loglevel` and `--log-format` as a user runs them: the counters a scrape reads
-/// match the run, queue depth follows a worker that stops and resumes consuming, JSON logs carry the task, and bad
-/// values get one line and exit 2.
+/// match the run, queue depth and the oldest message's age follow a worker that stops and resumes consuming, JSON
+/// logs carry the task, and bad values get one line and exit 2.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct ObservabilityTests {
     /// A `simul worker` whose metrics port is read from its first line of output.
@@ -90,8 +90,29 @@ struct ObservabilityTests {
         return "sqlite://\(directory.path)/queue.sqlite"
     }
 
-    @Test func aScrapeDuringAndAfterARunOf1000TasksMatchesTheRun() async throws {
-        let url = try Self.sqliteURL()
+    /// The brokers the scrape tests run on.
+    enum BrokerCase: String, CaseIterable, Sendable {
+        case sqlite, redis
+
+        /// A fresh broker's URL: a new SQLite file, or a Redis server of the test's own, for the test to stop.
+        func start() async throws -> (url: String, server: RedisServer?) {
+            switch self {
+            case .sqlite: return (try ObservabilityTests.sqliteURL(), nil)
+            case .redis:
+                let server = try await RedisServer.start()
+                return (server.url(), server)
+            }
+        }
+    }
+
+    static let counted = [
+        "simul.noop": ["received", "started", "succeeded"], "simul.fail": ["received", "started", "failed"],
+    ]
+
+    @Test(arguments: BrokerCase.allCases)
+    func aScrapeDuringAndAfterARunOf1000TasksMatchesTheRun(broker: BrokerCase) async throws {
+        let (url, server) = try await broker.start()
+        defer { server?.stop() }
         let worker = try await MetricsWorker.start(["--broker", url, "-c", "4", "-n", "metrics@test"])
         defer { if worker.process.isRunning { worker.process.terminate() } }
         let noops = try await QueueCommandTests.simul(["send", "simul.noop", "--count", "990", "--broker", url])
@@ -101,9 +122,21 @@ struct ObservabilityTests {
         ])
         #expect(failures.status == 0, "\(failures.error)")
 
+        // Every scrape, during the run and after it, is a moment of it: no counter goes back, and no task is
+        // started before it is received or finished before it is started.
         var last: [String: Double] = [:]
         try await waitUntil("the scrape counts 1,000 finished tasks", timeout: .seconds(150)) {
-            last = try await worker.scrape()
+            let now = try await worker.scrape()
+            for (series, value) in last where series.hasPrefix("simul_tasks_total") {
+                #expect(now[series, default: 0] >= value, "\(series) went from \(value) to \(now[series] ?? 0)")
+            }
+            for (name, statuses) in Self.counted {
+                let counts = statuses.map {
+                    now[Self.tasks(name, $0, exception: $0 == "failed" ? "ValueError" : nil), default: 0]
+                }
+                #expect(counts == counts.sorted(by: >), "\(name): \(zip(statuses, counts).map { "\($0) \($1)" })")
+            }
+            last = now
             let finished =
                 (last[Self.tasks("simul.noop", "succeeded")] ?? 0)
                 + (last[Self.tasks("simul.fail", "failed", exception: "ValueError")] ?? 0)
@@ -124,6 +157,7 @@ struct ObservabilityTests {
         try await waitUntil("the gauges settle", timeout: .seconds(60)) {
             let now = try await worker.scrape()
             return now[Self.series("simul_queue_depth", ["queue": "celery"])] == 0
+                && now[Self.series("simul_queue_oldest_age_seconds", ["queue": "celery"])] == 0
                 && now[Self.series("simul_worker_tasks", ["status": "running"])] == 0
                 && now[Self.series("simul_worker_tasks", ["status": "prefetched"])] == 0
         }
@@ -131,33 +165,61 @@ struct ObservabilityTests {
         #expect(worker.process.terminationStatus == 0)
     }
 
-    @Test func queueDepthFollowsAWorkerThatStopsAndResumesConsuming() async throws {
-        let server = try await RedisServer.start()
-        defer { server.stop() }
-        let url = server.url()
-        let worker = try await MetricsWorker.start(["--broker", url, "-c", "2", "-n", "depth@test"])
+    /// A worker stops taking messages, then takes them again: on Redis it cancels its consumer and adds it back
+    /// (remote control); on SQLite, which has no remote control, its one slot runs a long `simul.sleep`, which a
+    /// terminating revoke ends. Meanwhile the scrape shows the messages it leaves waiting, and their age growing.
+    @Test(arguments: BrokerCase.allCases)
+    func queueDepthAndOldestAgeFollowAWorkerThatStopsAndResumes(broker: BrokerCase) async throws {
+        let (url, server) = try await broker.start()
+        defer { server?.stop() }
+        let worker = try await MetricsWorker.start([
+            "--broker", url, "-c", "1", "--prefetch-multiplier", "1", "-n", "depth@test",
+        ])
         defer { if worker.process.isRunning { worker.process.terminate() } }
         func control(_ arguments: [String]) async throws -> QueueCommandTests.Run {
             try await QueueCommandTests.simul(
                 ["control"] + arguments + ["--broker", url, "-d", "depth@test", "--timeout", "5"])
         }
-        try await waitUntil("the worker answers ping") { try await control(["ping"]).status == 0 }
-        #expect(try await control(["cancel_consumer", "celery"]).status == 0)
+        let resume: () async throws -> QueueCommandTests.Run
+        switch broker {
+        case .redis:
+            try await waitUntil("the worker answers ping") { try await control(["ping"]).status == 0 }
+            #expect(try await control(["cancel_consumer", "celery"]).status == 0)
+            resume = { try await control(["add_consumer", "celery"]) }
+        case .sqlite:
+            let sleep = try await QueueCommandTests.simul([
+                "send", "simul.sleep", "--args", "[3600]", "--broker", url,
+            ])
+            #expect(sleep.status == 0, "\(sleep.error)")
+            let id = sleep.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await waitUntil("the sleep starts", timeout: .seconds(60)) {
+                try await worker.scrape()[Self.tasks("simul.sleep", "started")] == 1
+            }
+            resume = { try await QueueCommandTests.simul(["revoke", id, "--terminate", "--broker", url]) }
+        }
         let sent = try await QueueCommandTests.simul(["send", "simul.noop", "--count", "25", "--broker", url])
         #expect(sent.status == 0, "\(sent.error)")
         let depth = Self.series("simul_queue_depth", ["queue": "celery"])
+        let age = Self.series("simul_queue_oldest_age_seconds", ["queue": "celery"])
         // A receive already under way when the consumer was cancelled may still take a batch: depth counts the rest.
         var paused: [String: Double] = [:]
-        try await waitUntil("depth shows the messages the paused worker leaves", timeout: .seconds(60)) {
+        try await waitUntil("depth shows the messages the stopped worker leaves", timeout: .seconds(60)) {
             paused = try await worker.scrape()
             let taken = paused[Self.tasks("simul.noop", "received")] ?? 0
             return paused[depth].map { $0 > 0 && $0 + taken == 25 } ?? false
         }
-        #expect(paused[Self.tasks("simul.noop", "succeeded")] == paused[Self.tasks("simul.noop", "received")])
-        #expect(try await control(["add_consumer", "celery"]).status == 0)
-        try await waitUntil("depth falls to 0 once the worker resumes", timeout: .seconds(60)) {
+        let firstAge = try #require(paused[age])
+        #expect(firstAge > 0)
+        try await waitUntil("the oldest message's age grows while the worker is stopped", timeout: .seconds(60)) {
             let now = try await worker.scrape()
-            return now[depth] == 0 && now[Self.tasks("simul.noop", "succeeded")] == 25
+            return now[depth] == paused[depth] && now[age, default: 0] > firstAge
+        }
+        #expect(paused[Self.tasks("simul.noop", "succeeded")] == paused[Self.tasks("simul.noop", "received")])
+        let resumed = try await resume()
+        #expect(resumed.status == 0, "\(resumed.error)")
+        try await waitUntil("depth and age fall to 0 once the worker resumes", timeout: .seconds(60)) {
+            let now = try await worker.scrape()
+            return now[depth] == 0 && now[age] == 0 && now[Self.tasks("simul.noop", "succeeded")] == 25
         }
         await worker.stop()
     }

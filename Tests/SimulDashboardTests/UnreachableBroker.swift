@@ -22,6 +22,7 @@ final class UnreachableBroker: ResultBackend, RevocationStore, DeadLetterStore, 
     func replayDeadLetters(_ ids: [Int64]?) async throws -> Int { throw Down() }
     func purge(queue: String) async throws -> Int { throw Down() }
     func queueLengths() async throws -> [String: Int] { throw Down() }
+    func backlogs(of queues: [String]) async throws -> [String: QueueBacklog] { throw Down() }
     func revoke(_ ids: [String], terminate: Bool) async throws { throw Down() }
     func revocations(after cursor: RevocationCursor?) async throws
         -> (revocations: [Revocation], cursor: RevocationCursor)

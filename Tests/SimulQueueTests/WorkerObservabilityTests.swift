@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Logging
 import MetricsTestKit
+import Simul
 import SimulJSON
 import SimulQueue
 import SimulQueueTestSupport
@@ -70,6 +71,36 @@ import Testing
         }
     }
 
+    /// A processes pool's worker process binds the task's metadata again from what crosses the pipe, for blocking
+    /// and async tasks alike.
+    @Test(arguments: ["t.meta", "t.ameta"])
+    func aTaskInAPoolProcessCarriesItsMetadata(task: String) throws {
+        var catalog = TaskCatalog()
+        catalog.register("t.meta") { () -> JSONValue in Self.current() }
+        catalog.register("t.ameta") { () async -> JSONValue in
+            await Task.yield()
+            return Self.current()
+        }
+        var registry = TaskRegistry()
+        QueueProcessTask.install(catalog, into: &registry)
+        // As the worker sends it down the pipe.
+        let sent = #"{"name":"\#(task)","args":"[]","kwargs":"{}","id":"abc","retries":2,"hostname":"w@h","queue":"q"}"#
+        let input = try JSONDecoder().decode(QueueProcessTask.Input.self, from: Data(sent.utf8))
+        guard case .success(let metadata) = try QueueProcessTask.run(input) else {
+            Issue.record("\(task) did not succeed")
+            return
+        }
+        let expected: JSONValue = [
+            "task_id": "abc", "task_name": .string(task), "task_retries": "2", "queue": "q", "worker": "w@h",
+        ]
+        #expect(metadata == expected)
+    }
+
+    /// The running task's log metadata, as JSON.
+    static func current() -> JSONValue {
+        .object((TaskLogMetadata.current?.metadata ?? [:]).mapValues { .string("\($0)") })
+    }
+
     @Test func outsideATaskThereIsNoTaskMetadata() {
         #expect(Logger.MetadataProvider.simulTask.get().isEmpty)
     }
@@ -118,8 +149,9 @@ import Testing
         #expect(wait.values.count == 2)
         try await waitUntil("the gauges settle") {
             let depth = try? metrics.expectMeter("simul_queue_depth", [("queue", "celery")])
+            let age = try? metrics.expectMeter("simul_queue_oldest_age_seconds", [("queue", "celery")])
             let running = try? metrics.expectMeter("simul_worker_tasks", [("status", "running")])
-            return depth?.lastValue == 0 && running?.lastValue == 0
+            return depth?.lastValue == 0 && age?.lastValue == 0 && running?.lastValue == 0
         }
         try await queue.stop()
     }

@@ -97,6 +97,9 @@ final class RefusingBroker: Broker {
     func replayDeadLetters(_ ids: [Int64]?) async throws -> Int { try await inner.replayDeadLetters(ids) }
     func purge(queue: String) async throws -> Int { try await inner.purge(queue: queue) }
     func queueLengths() async throws -> [String: Int] { try await inner.queueLengths() }
+    func backlogs(of queues: [String]) async throws -> [String: QueueBacklog] {
+        try await inner.backlogs(of: queues)
+    }
     func revoke(_ ids: [String], terminate: Bool) async throws { try await inner.revoke(ids, terminate: terminate) }
     func revocations(after cursor: RevocationCursor?) async throws
         -> (revocations: [Revocation], cursor: RevocationCursor)

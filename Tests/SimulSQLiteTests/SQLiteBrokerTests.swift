@@ -290,6 +290,39 @@ import Testing
         #expect(!oldTableLeft)
     }
 
+    /// A file from before messages kept their queue time gets the column when first opened, with that moment as the
+    /// time its waiting messages were queued; a row that an older version writes afterwards has none, and counts for
+    /// the depth but not for the oldest's age.
+    @Test func messagesOfAnOlderFileAreDatedWhenItIsFirstOpened() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("queue.sqlite")
+        // As a version without the column writes a waiting message.
+        let insert = """
+            INSERT INTO messages (tag, task_id, queue, priority, visible_at, body) VALUES (?, ?, 'celery', 0, 0, x'7b7d')
+            """
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE messages (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT NOT NULL UNIQUE, task_id TEXT NOT NULL,
+                        queue TEXT NOT NULL, priority INTEGER NOT NULL, visible_at REAL NOT NULL,
+                        leased INTEGER NOT NULL DEFAULT 0, deliveries INTEGER NOT NULL DEFAULT 0,
+                        lapses INTEGER NOT NULL DEFAULT 0, body BLOB NOT NULL);
+                    """)
+            try db.execute(sql: insert, arguments: ["first", "a"])
+        }
+        let clock = ManualClock()
+        let opened = clock.now
+        let broker = try SQLiteBroker(path: path, clock: clock)
+        clock.advance(by: .seconds(5))
+        #expect(try await broker.backlogs(of: ["celery"]) == ["celery": QueueBacklog(length: 1, oldestSince: opened)])
+        try await DatabaseQueue(path: path).write { db in try db.execute(sql: insert, arguments: ["second", "b"]) }
+        #expect(try await broker.backlogs(of: ["celery"]) == ["celery": QueueBacklog(length: 2, oldestSince: opened)])
+        try await broker.commit(BrokerCommit(ack: ["first"]))
+        #expect(try await broker.backlogs(of: ["celery"]) == ["celery": QueueBacklog(length: 1, oldestSince: nil)])
+    }
+
     @Test func aSlotIsClaimedOnceAcrossConnections() async throws {
         let (broker, scratch) = try open()
         defer { scratch.remove() }

@@ -59,6 +59,15 @@ public protocol QueueAdministration: Broker {
 
     /// Waiting (not leased) messages per queue.
     func queueLengths() async throws -> [String: Int]
+
+    /// The backlog of each of `queues`: how many messages wait, and since when the oldest has waited (a worker's
+    /// `simul_queue_depth` and `simul_queue_oldest_age_seconds`). Every queue asked for is in the answer, empty or
+    /// not.
+    ///
+    /// A message waits from when it was sent, or from its ETA when the broker holds it until then. Brokers that
+    /// store no send time read the `simul_sent_at` header of the oldest message, and for a message without one
+    /// (from Python Celery) the first time this broker object saw it oldest: a later time than the truth.
+    func backlogs(of queues: [String]) async throws -> [String: QueueBacklog]
 }
 
 extension DeadLetterStore {

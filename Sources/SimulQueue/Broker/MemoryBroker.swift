@@ -17,6 +17,8 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
         var queue: String
         var priority: Int
         var eta: Date?
+        /// When it began to wait: when it was sent, or its ETA if later.
+        var queuedAt: Date
         var body: Data
         var sequence: Int
         var leaseUntil: Date?
@@ -73,8 +75,9 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
             for message in commit.send {
                 state.sequence += 1
                 state.messages[message.tag] = Stored(
-                    queue: message.queue, priority: message.priority, eta: message.eta, body: message.body,
-                    sequence: state.sequence, leaseUntil: nil, deliveries: 0)
+                    queue: message.queue, priority: message.priority, eta: message.eta,
+                    queuedAt: max(time, message.eta ?? time), body: message.body, sequence: state.sequence,
+                    leaseUntil: nil, deliveries: 0)
             }
             for tag in commit.ack { state.messages[tag] = nil }
             for tag in commit.requeue { state.messages[tag]?.leaseUntil = nil }
@@ -207,6 +210,22 @@ public final class MemoryBroker: ResultCommitting, RevocationStore, DeadLetterSt
                 lengths[message.queue, default: 0] += 1
             }
             return lengths
+        }
+    }
+
+    public func backlogs(of queues: [String]) async throws -> [String: QueueBacklog] {
+        let time = clock.now
+        return state.withLock { state in
+            var backlogs = Dictionary(queues.map { ($0, QueueBacklog.empty) }) { first, _ in first }
+            for message in state.messages.values
+            where (message.leaseUntil ?? .distantPast) <= time && backlogs[message.queue] != nil {
+                backlogs[message.queue]?.length += 1
+                if message.queuedAt <= time {
+                    let oldest = backlogs[message.queue]?.oldestSince ?? message.queuedAt
+                    backlogs[message.queue]?.oldestSince = min(oldest, message.queuedAt)
+                }
+            }
+            return backlogs
         }
     }
 

@@ -20,9 +20,12 @@ public enum QueueProcessTask: ProcessTask {
         var id: String
         var retries: Int
         var hostname: String
+        /// The queue the message came from, for the task's log metadata.
+        var queue: String
 
         init(
-            name: String, args: [JSONValue], kwargs: [String: JSONValue], id: String, retries: Int, hostname: String
+            name: String, args: [JSONValue], kwargs: [String: JSONValue], id: String, retries: Int, hostname: String,
+            queue: String
         ) {
             self.name = name
             self.args = args
@@ -30,9 +33,10 @@ public enum QueueProcessTask: ProcessTask {
             self.id = id
             self.retries = retries
             self.hostname = hostname
+            self.queue = queue
         }
 
-        private enum CodingKeys: String, CodingKey { case name, args, kwargs, id, retries, hostname }
+        private enum CodingKeys: String, CodingKey { case name, args, kwargs, id, retries, hostname, queue }
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -42,6 +46,7 @@ public enum QueueProcessTask: ProcessTask {
             try container.encode(id, forKey: .id)
             try container.encode(retries, forKey: .retries)
             try container.encode(hostname, forKey: .hostname)
+            try container.encode(queue, forKey: .queue)
         }
 
         public init(from decoder: any Decoder) throws {
@@ -52,6 +57,7 @@ public enum QueueProcessTask: ProcessTask {
             id = try container.decode(String.self, forKey: .id)
             retries = try container.decode(Int.self, forKey: .retries)
             hostname = try container.decode(String.self, forKey: .hostname)
+            queue = try container.decode(String.self, forKey: .queue)
         }
     }
 
@@ -132,10 +138,15 @@ public enum QueueProcessTask: ProcessTask {
             return .failure(type: error.type, message: error.message, module: error.module, traceback: nil)
         }
         let context = TaskContext(id: input.id, name: input.name, retries: input.retries, hostname: input.hostname)
+        // The worker's task-local does not cross the pipe: bind it again here, for the loggers of the task's code.
+        let metadata = TaskLogMetadata(
+            taskId: input.id, taskName: input.name, queue: input.queue, worker: input.hostname, retries: input.retries)
         do {
-            let value = try TaskContext.$current.withValue(context) {
-                try task.runBlocking(args: input.args, kwargs: input.kwargs)
-                    ?? blockingRun { try await task.run(args: input.args, kwargs: input.kwargs) }
+            let value = try TaskLogMetadata.$current.withValue(metadata) {
+                try TaskContext.$current.withValue(context) {
+                    try task.runBlocking(args: input.args, kwargs: input.kwargs)
+                        ?? blockingRun { try await task.run(args: input.args, kwargs: input.kwargs) }
+                }
             }
             return .success(value)
         } catch let retry as RetryRequest {

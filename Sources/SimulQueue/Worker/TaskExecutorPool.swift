@@ -31,7 +31,7 @@ final class TaskExecutorPool: Sendable {
         if let processes {
             let input = QueueProcessTask.Input(
                 name: task.name, args: args, kwargs: kwargs, id: message.id, retries: message.retries,
-                hostname: context.hostname)
+                hostname: context.hostname, queue: TaskLogMetadata.current?.queue ?? message.queue)
             let output: QueueProcessTask.Output
             do {
                 output = try await processes.run(QueueProcessTask.self, input)

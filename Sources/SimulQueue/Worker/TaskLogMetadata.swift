@@ -15,7 +15,8 @@ public import Logging
 /// }
 /// ```
 ///
-/// The processes pool runs tasks in other processes, which do not inherit it.
+/// The processes pool runs tasks in other processes, which do not inherit it: ``QueueProcessTask`` binds it again
+/// there, from what crosses the pipe.
 public struct TaskLogMetadata: Sendable {
     /// The task id.
     public var taskId: String

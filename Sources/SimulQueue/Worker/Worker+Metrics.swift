@@ -47,8 +47,8 @@ extension Worker {
     }
 
     /// Every ``WorkerConfiguration/metricsInterval``, from the start: the tasks running and prefetched, and the depth
-    /// of each queue the worker was configured for or consumes from, read from the broker when it can count them
-    /// (``QueueAdministration``).
+    /// and oldest message's age of each queue the worker was configured for or consumes from, read from the broker
+    /// when it can count them (``QueueAdministration/backlogs(of:)``).
     func sampleMetrics(_ metrics: WorkerMetrics) async {
         let configured = configuration.queues
         repeat {
@@ -58,12 +58,11 @@ extension Worker {
             metrics.setWorkerTasks(running: running, prefetched: max(0, held - running - finished))
             if let administration = broker.queueAdministration {
                 do {
-                    let lengths = try await administration.queueLengths()
-                    for queue in Set(configured + queues) {
-                        metrics.setQueueDepth(lengths[queue] ?? 0, queue: queue)
-                    }
+                    let backlogs = try await administration.backlogs(of: Array(Set(configured + queues)))
+                    let now = clock.now
+                    for (queue, backlog) in backlogs { metrics.setQueueBacklog(backlog, queue: queue, at: now) }
                 } catch {
-                    logger.debug("cannot read queue lengths for metrics: \(error)")
+                    logger.debug("cannot read queue backlogs for metrics: \(error)")
                 }
             }
         } while (try? await clock.sleep(for: configuration.metricsInterval)) != nil

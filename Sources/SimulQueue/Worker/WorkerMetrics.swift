@@ -24,6 +24,8 @@ final class WorkerMetrics: Sendable {
     static let workerTasksLabel = "simul_worker_tasks"
     /// Waiting messages per `queue`, read from the broker: a meter.
     static let queueDepthLabel = "simul_queue_depth"
+    /// The age of the oldest waiting message per `queue`, in seconds, read from the broker: a meter.
+    static let queueOldestAgeLabel = "simul_queue_oldest_age_seconds"
 
     private struct Series: Hashable {
         var label: String
@@ -76,9 +78,19 @@ final class WorkerMetrics: Sendable {
         meter(Self.workerTasksLabel, [("status", "prefetched")]).set(prefetched)
     }
 
-    /// Sets the waiting messages of `queue`.
-    func setQueueDepth(_ depth: Int, queue: String) {
-        meter(Self.queueDepthLabel, [("queue", queue)]).set(depth)
+    /// Sets the waiting messages of `queue`, and the age at `now` of the oldest: 0 when none waits, and left as it
+    /// was when the broker cannot tell.
+    func setQueueBacklog(_ backlog: QueueBacklog, queue: String, at now: Date) {
+        meter(Self.queueDepthLabel, [("queue", queue)]).set(backlog.length)
+        let age: Double
+        if let since = backlog.oldestSince {
+            age = max(0, now.timeIntervalSince(since))
+        } else if backlog.length == 0 {
+            age = 0
+        } else {
+            return
+        }
+        meter(Self.queueOldestAgeLabel, [("queue", queue)]).set(age)
     }
 
     private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
