@@ -11,10 +11,16 @@ import Synchronization
 /// import SimulCommands
 /// import SimulQueue
 ///
+/// struct Double: BlockingQueueTask {
+///     static let name = "shop.double"
+///     struct Arguments: Codable, Sendable { var n: Int }
+///     func run(_ arguments: Arguments) -> Int { arguments.n * 2 }
+/// }
+///
 /// @main enum Shop {
 ///     static func main() async {
 ///         var tasks = TaskCatalog()
-///         tasks.register("shop.double") { (n: Int) in n * 2 }
+///         tasks.register(Double())
 ///         await QueueCommands.main(name: "shop", tasks: tasks)
 ///     }
 /// }

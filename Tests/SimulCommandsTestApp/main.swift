@@ -4,7 +4,13 @@ import Foundation
 import SimulCommands
 import SimulQueue
 
+struct Double: BlockingQueueTask {
+    static let name = "shop.double"
+    struct Arguments: Codable, Sendable { var n: Int }
+    func run(_ arguments: Arguments) -> Int { arguments.n * 2 }
+}
+
 var tasks = TaskCatalog()
-tasks.register("shop.double", parameters: ["n"]) { (n: Int) in n * 2 }
+tasks.register(Double())
 tasks.register("shop.pid") { () -> Int32 in getpid() }
 await QueueCommands.main(name: "shop", version: "1.2.3", tasks: tasks)
