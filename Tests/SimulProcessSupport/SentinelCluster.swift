@@ -57,7 +57,7 @@ package final class SentinelCluster: Sendable {
                     sentinels.append(sentinel)
                 }
             }
-            try Waiting.until(60, "the sentinels know the replicas well enough to promote one", pause: 0.2) {
+            try Waiting.until(120, "the sentinels know the replicas well enough to promote one", pause: 0.2) {
                 try cluster.sentinelPorts.allSatisfy { port in
                     let known = try cluster.sentinel(port, ["SENTINEL", "replicas", masterName])
                     let fresh = known.matches(of: /info-refresh\n\d{1,3}\n/).count

@@ -10,7 +10,7 @@ import SimulTestSupport
 import Testing
 
 /// The broker through Redis Sentinel, against real sentinels on 127.0.0.1: a master, two replicas, three sentinels.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct RedisSentinelTests {
     /// A worker and a client find the master through the sentinels. The master is killed in the middle of the run;
     /// they carry on with the replica the sentinels promote, and with `wait_replicas=1` no task whose send returned
