@@ -194,6 +194,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 handler.logLevel = level
                 return handler
             }, metadataProvider: .simulTask)
+        try TraceFile.bootstrapIfAsked()
         var endpoint: MetricsEndpoint?
         if let metricsPort, case .success(let port) = Self.port(metricsPort) {
             var logger = Logger(label: "simul.metrics")

@@ -14,16 +14,19 @@ import Testing
         var error: String
     }
 
-    /// Runs the built `simul` with `arguments` to the end, on a thread of its own (it blocks on the child's pipes),
-    /// and returns what it printed.
-    static func simul(_ arguments: [String], input: String? = nil) async throws -> Run {
-        try await onOwnThread { try run(arguments, input: input) }
+    /// Runs the built `simul` with `arguments`, and `environment` added to this process's, to the end, on a thread
+    /// of its own (it blocks on the child's pipes), and returns what it printed.
+    static func simul(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) async throws
+        -> Run
+    {
+        try await onOwnThread { try run(arguments, input: input, environment: environment) }
     }
 
-    private static func run(_ arguments: [String], input: String?) throws -> Run {
+    private static func run(_ arguments: [String], input: String?, environment: [String: String]) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: simulExecutable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let output = Pipe()
         let error = Pipe()
         process.standardOutput = output
