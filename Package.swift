@@ -47,6 +47,9 @@ let package = Package(
         // accept 3.x to 5.x; a plain `from: "3.12.0"` would force it back to 3.x.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        // OTLP/HTTP only: without the OTLPGRPC trait, grpc-swift is resolved but not built (docs/observability.md has
+        // what swift-otel adds to a clean build).
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         .target(name: "CSimulShims"),
@@ -161,6 +164,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel"),
             ]
         ),
         // Test helpers: waiting for a condition, a manual clock, scratch directories, the built executables and the

@@ -886,6 +886,79 @@ def trace_swift_client_python_worker():
     return "; ".join(f"{span['name']} ({span['kind']}, {role})" for role, span in spans)
 
 
+@scenario("otlp-swift-worker", 60, needs={"swift-client"})
+def otlp_swift_worker():
+    """A simul worker with OTEL_EXPORTER_OTLP_ENDPOINT exports its spans through swift-otel to an OTLP receiver"""
+    import http.server
+    import threading
+
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append((self.path, body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    queue = f"otlp-{uuid.uuid4().hex[:8]}"
+    trace_id, parent = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    log = open(os.path.join(LOG_DIR or tempfile.gettempdir(), "otlp-swift-worker.log"), "w")
+    worker = subprocess.Popen(
+        [SIMUL_BIN, "worker", "--broker", BROKER, "--backend", BACKEND, "-Q", queue, "-n", "otlp-swift@%h", "-c", "1"],
+        stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
+             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_SERVICE_NAME": "simul-interop"})
+    try:
+        process = simul("send", f"{SWIFT_PREFIX}.add", "--args", "[2, 3]", "-Q", queue, "--wait", "--timeout", "30",
+                        env={"SIMUL_TRACE_FILE": os.path.join(TRACE_DIR, "otlp-send.jsonl"),
+                             "TRACEPARENT": f"00-{trace_id}-{parent}-01"})
+        lines = process.stdout.strip().splitlines()
+        expect(process.returncode == 0 and lines and lines[-1].strip() == "5", simul_output(process))
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+        server.shutdown()
+    expect(worker.returncode == 0, f"the OTLP worker exited {worker.returncode}")
+    send = wait_for_spans([("otlp-send", f"apply_async/{SWIFT_PREFIX}.add", lines[0].strip())])[0][1]
+    exported = []
+    for path, body in received:
+        for resource in json.loads(body).get("resourceSpans", []) if path == "/v1/traces" else []:
+            attributes = {a["key"]: a["value"].get("stringValue") for a in resource["resource"]["attributes"]}
+            for scope in resource.get("scopeSpans", []):
+                exported += [(attributes.get("service.name"), span) for span in scope.get("spans", [])]
+    runs = [(service, span) for service, span in exported if span["name"] == f"run/{SWIFT_PREFIX}.add"]
+    expect(runs, f"no run/{SWIFT_PREFIX}.add among the exported spans {[span['name'] for _, span in exported]} "
+                 f"(requests to {[path for path, _ in received]})")
+    service, run = runs[0]
+    expect(service == "simul-interop", f"service.name {service!r}")
+    expect((otlp_id(run["traceId"]), otlp_id(run["parentSpanId"])) == (trace_id, send["span_id"]),
+           f"run/{SWIFT_PREFIX}.add is in trace {otlp_id(run['traceId'])} under {otlp_id(run['parentSpanId'])}, "
+           f"expected {trace_id} under simul send's {send['span_id']}")
+    return (f"{len(exported)} spans over OTLP/HTTP JSON, run/{SWIFT_PREFIX}.add in trace {trace_id} under "
+            f"apply_async/{SWIFT_PREFIX}.add {send['span_id']}")
+
+
+def otlp_id(value):
+    """A trace or span id of OTLP/JSON as hex: the specification's hex, or the base64 of protobuf's JSON mapping."""
+    if len(value) in (16, 32) and all(c in "0123456789abcdef" for c in value):
+        return value
+    return base64.b64decode(value).hex()
+
+
 def read_spans(role):
     """The spans in the files <INTEROP_TRACE_DIR>/<role>*.jsonl."""
     spans = []

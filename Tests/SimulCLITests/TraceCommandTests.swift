@@ -51,4 +51,14 @@ import Testing
                 == "Error: SIMUL_TRACE_FILE: cannot open '\(directory)/missing/spans.jsonl': No such file or directory\n"
         )
     }
+
+    @Test func aWorkerTakesOneWayOfTracing() async throws {
+        let run = try await QueueCommandTests.simul(
+            ["worker", "--broker", "sqlite://\(directory)/queue.sqlite"],
+            environment: [
+                "SIMUL_TRACE_FILE": "\(directory)/spans.jsonl", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+            ])
+        #expect(run.status == 1)
+        #expect(run.error == "Error: set SIMUL_TRACE_FILE or OTEL_EXPORTER_OTLP_ENDPOINT, not both\n")
+    }
 }
