@@ -258,11 +258,13 @@ def start_swift_worker(processes, simul_bin):
     if command:
         say(f"Swift worker stand-in: {command}")
         return processes.start("swift-worker", ["bash", "-c", f"exec {command}"])
-    say(f"Swift worker: {simul_bin} worker")
+    say(f"Swift worker: {simul_bin} worker, its spans in {os.environ['INTEROP_TRACE_DIR']}/swift-worker.jsonl")
     prefix = os.environ["SWIFT_TASK_PREFIX"]
+    trace_file = os.path.join(os.environ["INTEROP_TRACE_DIR"], "swift-worker.jsonl")
     return processes.start("swift-worker", [
         simul_bin, "worker", "--broker", os.environ["BROKER"], "--backend", os.environ["BACKEND"], "-Q", "simul",
-        "-n", "swift@%h", "-c", "4", "--lease", "5", "--route", "pytasks.*=celery", "--route", f"{prefix}.*=simul"])
+        "-n", "swift@%h", "-c", "4", "--lease", "5", "--route", "pytasks.*=celery", "--route", f"{prefix}.*=simul"],
+        env={**os.environ, "SIMUL_TRACE_FILE": trace_file})
 
 
 def start_flower(processes, python):
@@ -303,7 +305,8 @@ def parse_arguments(arguments):
         os.environ["SWIFT_WORKER_CMD"] = f"$PYTHON '{reference}' $BROKER $BACKEND simul"
         os.environ["SWIFT_TASK_PREFIX"] = "swift"
         if "INTEROP_SKIP" not in os.environ:
-            os.environ["INTEROP_SKIP"] = "expiry,crash-recovery,malformed-input,t11-exact-integers"
+            os.environ["INTEROP_SKIP"] = ("expiry,crash-recovery,malformed-input,t11-exact-integers,"
+                                          "trace-python-swift-python")
     return "--tls" in arguments
 
 
@@ -344,7 +347,9 @@ def run(processes, python, simul_bin, tls):
         "PYTHONPATH": os.path.join(ROOT, "interop") + (f":{existing}" if existing else ""),
         "PYTHONDONTWRITEBYTECODE": "1",
         "INTEROP_LOG_DIR": processes.work,
+        "INTEROP_TRACE_DIR": os.path.join(processes.work, "traces"),
     })
+    os.makedirs(os.environ["INTEROP_TRACE_DIR"])
     print(f"redis on {LOCALHOST}:{port}{' (TLS)' if tls else ''}, logs in {processes.work}", flush=True)
     start_python_worker(processes, python)
     os.environ["SWIFT_WORKER_PID"] = str(start_swift_worker(processes, simul_bin).pid)

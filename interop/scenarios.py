@@ -12,6 +12,8 @@ Environment:
   SIMUL_BIN              the simul CLI for the Swift-client scenarios; empty: those are skipped
   FLOWER_URL             Flower's base URL; empty: the Flower scenario is skipped
   INTEROP_LOG_DIR        where the processes' logs are; a failure prints what they logged meanwhile
+  INTEROP_TRACE_DIR      where the traced processes write their spans, one JSON lines file each (the Swift worker's
+                         is swift-worker.jsonl)
   INTEROP_SCENARIOS      comma-separated scenario names to run (default: all)
   INTEROP_SKIP           comma-separated scenario names to skip
 """
@@ -37,6 +39,7 @@ from celery.exceptions import TaskRevokedError
 from celery.exceptions import TimeoutError as ResultTimeout
 from celery.result import AsyncResult, GroupResult, result_from_tuple
 
+import pytasks
 from pytasks import SWIFT_PREFIX, add, app, mul, xsum
 
 BROKER = os.environ["BROKER"]
@@ -48,6 +51,7 @@ SWIFT_PID = int(os.environ.get("SWIFT_WORKER_PID") or 0)
 SIMUL_BIN = os.environ.get("SIMUL_BIN", "")
 FLOWER_URL = os.environ.get("FLOWER_URL", "")
 LOG_DIR = os.environ.get("INTEROP_LOG_DIR", "")
+TRACE_DIR = os.environ.get("INTEROP_TRACE_DIR", "")
 SWIFT_QUEUE = "simul"
 SEP = "\x06\x16"
 READY = ("SUCCESS", "FAILURE", "REVOKED")
@@ -142,10 +146,11 @@ def envelope(task, args, task_id, queue=SWIFT_QUEUE):
     }
 
 
-def simul(*arguments, timeout=45):
-    """Runs the simul CLI against the harness's Redis; returns the CompletedProcess."""
+def simul(*arguments, timeout=45, env=None):
+    """Runs the simul CLI against the harness's Redis, with `env` added to the environment; returns the
+    CompletedProcess."""
     command = [SIMUL_BIN, *arguments, "--broker", BROKER, "--backend", BACKEND]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def simul_output(process):
@@ -872,6 +877,157 @@ def celery_cli_control():
     expect(json.loads(shrink.stdout or "[]") == [{SWIFT_NODE: {"ok": "pool will shrink"}}],
            f"pool_shrink: {shrink.stdout!r}")
     return f"celery inspect {', '.join(results)}; celery control rate_limit, pool_grow, pool_shrink"
+
+
+@scenario("trace-python-swift-python", 45, needs={"swift-worker"})
+def trace_python_swift_python():
+    """One trace: traced Python client -> Swift worker -> traced Python worker"""
+    instrumentor = pytasks.trace_to("python-client")
+    try:
+        result = chain(swift("noop", immutable=True), add.si(2, 3)).apply_async()
+    finally:
+        instrumentor.uninstrument()
+    value = get(result, 30)
+    expect(value == 5, f"the chain returned {value!r}, expected 5")
+    first, second = result.parent.id, result.id
+    spans = wait_for_spans([
+        ("python-client", f"apply_async/{SWIFT_PREFIX}.noop", first), ("swift-worker", f"run/{SWIFT_PREFIX}.noop", first),
+        ("swift-worker", "apply_async/pytasks.add", second), ("python-worker", "run/pytasks.add", second)])
+    expect_one_trace(spans, parent_of_first=None)
+    return "; ".join(f"{span['name']} ({span['kind']}, {role})" for role, span in spans)
+
+
+@scenario("trace-swift-client-python-worker", 60, needs={"swift-client"})
+def trace_swift_client_python_worker():
+    """A trace passed to simul send in TRACEPARENT goes on in a traced Python worker"""
+    trace_id, parent = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    process = simul("send", "pytasks.add", "--args", "[2, 3]", "-Q", "celery", "--wait", "--timeout", "30",
+                    env={"SIMUL_TRACE_FILE": os.path.join(TRACE_DIR, "simul-send.jsonl"),
+                         "TRACEPARENT": f"00-{trace_id}-{parent}-01"})
+    lines = process.stdout.strip().splitlines()
+    expect(process.returncode == 0 and lines and lines[-1].strip() == "5", simul_output(process))
+    task_id = lines[0].strip()
+    spans = wait_for_spans([("simul-send", "simul send", None), ("simul-send", "apply_async/pytasks.add", task_id),
+                            ("python-worker", "run/pytasks.add", task_id)])
+    expect(spans[0][1]["trace_id"] == trace_id, f"simul send's span is in trace {spans[0][1]['trace_id']}, not {trace_id}")
+    expect_one_trace(spans, parent_of_first=parent)
+    return "; ".join(f"{span['name']} ({span['kind']}, {role})" for role, span in spans)
+
+
+@scenario("otlp-swift-worker", 60, needs={"swift-client"})
+def otlp_swift_worker():
+    """A simul worker with OTEL_EXPORTER_OTLP_ENDPOINT exports its spans through swift-otel to an OTLP receiver"""
+    import http.server
+    import threading
+
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append((self.path, body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    queue = f"otlp-{uuid.uuid4().hex[:8]}"
+    trace_id, parent = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    log = open(os.path.join(LOG_DIR or tempfile.gettempdir(), "otlp-swift-worker.log"), "w")
+    worker = subprocess.Popen(
+        [SIMUL_BIN, "worker", "--broker", BROKER, "--backend", BACKEND, "-Q", queue, "-n", "otlp-swift@%h", "-c", "1"],
+        stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
+             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_SERVICE_NAME": "simul-interop"})
+    try:
+        process = simul("send", f"{SWIFT_PREFIX}.add", "--args", "[2, 3]", "-Q", queue, "--wait", "--timeout", "30",
+                        env={"SIMUL_TRACE_FILE": os.path.join(TRACE_DIR, "otlp-send.jsonl"),
+                             "TRACEPARENT": f"00-{trace_id}-{parent}-01"})
+        lines = process.stdout.strip().splitlines()
+        expect(process.returncode == 0 and lines and lines[-1].strip() == "5", simul_output(process))
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+        server.shutdown()
+    expect(worker.returncode == 0, f"the OTLP worker exited {worker.returncode}")
+    send = wait_for_spans([("otlp-send", f"apply_async/{SWIFT_PREFIX}.add", lines[0].strip())])[0][1]
+    exported = []
+    for path, body in received:
+        for resource in json.loads(body).get("resourceSpans", []) if path == "/v1/traces" else []:
+            attributes = {a["key"]: a["value"].get("stringValue") for a in resource["resource"]["attributes"]}
+            for scope in resource.get("scopeSpans", []):
+                exported += [(attributes.get("service.name"), span) for span in scope.get("spans", [])]
+    runs = [(service, span) for service, span in exported if span["name"] == f"run/{SWIFT_PREFIX}.add"]
+    expect(runs, f"no run/{SWIFT_PREFIX}.add among the exported spans {[span['name'] for _, span in exported]} "
+                 f"(requests to {[path for path, _ in received]})")
+    service, run = runs[0]
+    expect(service == "simul-interop", f"service.name {service!r}")
+    expect((otlp_id(run["traceId"]), otlp_id(run["parentSpanId"])) == (trace_id, send["span_id"]),
+           f"run/{SWIFT_PREFIX}.add is in trace {otlp_id(run['traceId'])} under {otlp_id(run['parentSpanId'])}, "
+           f"expected {trace_id} under simul send's {send['span_id']}")
+    return (f"{len(exported)} spans over OTLP/HTTP JSON, run/{SWIFT_PREFIX}.add in trace {trace_id} under "
+            f"apply_async/{SWIFT_PREFIX}.add {send['span_id']}")
+
+
+def otlp_id(value):
+    """A trace or span id of OTLP/JSON as hex: the specification's hex, or the base64 of protobuf's JSON mapping."""
+    if len(value) in (16, 32) and all(c in "0123456789abcdef" for c in value):
+        return value
+    return base64.b64decode(value).hex()
+
+
+def read_spans(role):
+    """The spans in the files <INTEROP_TRACE_DIR>/<role>*.jsonl."""
+    spans = []
+    for name in sorted(os.listdir(TRACE_DIR)):
+        if name.startswith(role) and name.endswith(".jsonl"):
+            with open(os.path.join(TRACE_DIR, name)) as lines:
+                spans += [json.loads(line) for line in lines if line.strip()]
+    return spans
+
+
+def wait_for_spans(wanted, timeout=15):
+    """For each (role, span name, message id or None), the last span of that name in that role's files, about that
+    message; waits up to `timeout` s for all of them (a worker exports a span when it ends, after the result)."""
+    def find():
+        found = []
+        for role, name, message_id in wanted:
+            matches = [span for span in read_spans(role) if span["name"] == name
+                       and (message_id is None or span["attributes"].get("messaging.message.id") == message_id)]
+            if not matches:
+                return None
+            found.append((role, matches[-1]))
+        return found
+
+    try:
+        return wait_until("the spans", timeout, find)
+    except TimeoutError:
+        missing = [f"{name} in {role}" for role, name, message_id in wanted
+                   if not any(span["name"] == name for span in read_spans(role))]
+        raise AssertionError(f"no span {', '.join(missing) or 'with the message ids'} within {timeout} s") from None
+
+
+def expect_one_trace(spans, parent_of_first):
+    """All `spans` ((role, span) pairs) share one trace id, and each is the parent of the next."""
+    traces = {span["trace_id"] for _, span in spans}
+    expect(len(traces) == 1, f"the spans are in {len(traces)} traces: {[(s['name'], s['trace_id']) for _, s in spans]}")
+    expect(spans[0][1]["parent_span_id"] == parent_of_first,
+           f"{spans[0][1]['name']}'s parent is {spans[0][1]['parent_span_id']}, expected {parent_of_first}")
+    for (_, parent), (role, child) in zip(spans, spans[1:]):
+        expect(child["parent_span_id"] == parent["span_id"],
+               f"{child['name']} ({role})'s parent is {child['parent_span_id']}, not {parent['name']} "
+               f"({parent['span_id']})")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Creates, once, a virtualenv with the real Python Celery and Flower from PyPI, and prints its python's path.
+# Creates, once, a virtualenv with the real Python Celery, Flower and OpenTelemetry (the SDK and the Celery
+# instrumentation, for the cross-language trace scenario) from PyPI, and prints its python's path.
 # The interop harness and the benchmarks use it. A second run is a fast no-op.
 #   Usage: PY=$(scripts/python-celery-env.sh)
 #   Env:   SIMUL_PYTHON_CELERY_VENV  where the venv lives (default: .build/python-celery in the package)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${SIMUL_PYTHON_CELERY_VENV:-$root/.build/python-celery}
-requirements="celery[redis]==5.7.0 flower==2.2.0"
+requirements="celery[redis]==5.7.0 flower==2.2.0 opentelemetry-sdk==1.45.2 opentelemetry-instrumentation-celery==0.66b2"
 stamp=$venv/.simul-requirements
 
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$requirements" ]; then

@@ -3,6 +3,7 @@ import Foundation
 import SimulBrokers
 import SimulJSON
 import SimulQueue
+import Tracing
 
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,6 +20,8 @@ struct SendCommand: AsyncParsableCommand {
               simul send simul.sleep --args '[5]' -Q slow --priority 0
               simul send simul.noop --count 10000 > ids.txt
               simul send --raw bad-envelope.json -Q celery
+            With SIMUL_TRACE_FILE set (docs/observability.md), the send is a span `simul send`, continuing the trace \
+            in TRACEPARENT when there is one, and its messages carry the context on.
             """
     )
 
@@ -79,6 +82,14 @@ struct SendCommand: AsyncParsableCommand {
 
     func run() async throws {
         if !raw.isEmpty { return try await sendRaw() }
+        try TraceFile.bootstrapIfAsked()
+        try await withSpan("simul send", context: TraceFile.environmentContext(), ofKind: .internal) { span in
+            if let task { span.attributes["celery.task_name"] = task }
+            try await sendTasks()
+        }
+    }
+
+    private func sendTasks() async throws {
         guard let task, !task.isEmpty else { throw CLIError("give a task name, such as simul.add (or --raw FILE)") }
         let args = try JSONArgument.array(self.args, option: "--args")
         let kwargs = try JSONArgument.object(self.kwargs, option: "--kwargs")

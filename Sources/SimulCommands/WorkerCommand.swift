@@ -14,6 +14,8 @@ struct WorkerCommand: AsyncParsableCommand {
             A warm shutdown stops fetching, puts prefetched messages back, and lets running tasks finish within \
             --shutdown-timeout; a second signal stops them and puts them back too. Nothing received is lost: \
             a message is acknowledged only after its result is stored.
+            Spans (docs/observability.md): with OTEL_EXPORTER_OTLP_ENDPOINT set, exported over OTLP/HTTP through \
+            swift-otel; with SIMUL_TRACE_FILE, written to that file as JSON lines.
             Examples:
               simul worker
               simul worker -Q celery,slow -c 8 --pool threads -n alpha@%h
@@ -194,6 +196,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 handler.logLevel = level
                 return handler
             }, metadataProvider: .simulTask)
+        let exporter = try OTLPExport.bootstrapIfAsked()
+        if exporter == nil { try TraceFile.bootstrapIfAsked() }
         var endpoint: MetricsEndpoint?
         if let metricsPort, case .success(let port) = Self.port(metricsPort) {
             var logger = Logger(label: "simul.metrics")
@@ -222,7 +226,7 @@ struct WorkerCommand: AsyncParsableCommand {
             return source
         }
         do {
-            try await worker.run()
+            try await OTLPExport.exporting(exporter) { try await worker.run() }
         } catch let error as QueueError where error.isBrokerGone {
             await endpoint?.stop()
             throw CLIError("\(error.message); stopping")

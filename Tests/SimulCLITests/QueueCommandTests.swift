@@ -14,18 +14,22 @@ import Testing
         var error: String
     }
 
-    /// Runs the built `simul`, or another `executable`, with `arguments` to the end, on a thread of its own (it
-    /// blocks on the child's pipes), and returns what it printed.
-    static func simul(_ arguments: [String], input: String? = nil, executable: String = simulExecutable)
-        async throws -> Run
-    {
-        try await onOwnThread { try run(arguments, input: input, executable: executable) }
+    /// Runs the built `simul`, or another `executable`, with `arguments`, and `environment` added to this process's,
+    /// to the end, on a thread of its own (it blocks on the child's pipes), and returns what it printed.
+    static func simul(
+        _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
+        executable: String = simulExecutable
+    ) async throws -> Run {
+        try await onOwnThread { try run(arguments, input: input, environment: environment, executable: executable) }
     }
 
-    private static func run(_ arguments: [String], input: String?, executable: String) throws -> Run {
+    private static func run(
+        _ arguments: [String], input: String?, environment: [String: String], executable: String
+    ) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let output = Pipe()
         let error = Pipe()
         process.standardOutput = output

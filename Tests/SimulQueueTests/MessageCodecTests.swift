@@ -20,6 +20,34 @@ import Testing
         #expect(decoded == message)
     }
 
+    /// A traced Python client's headers (research/embedding.md §4.4), with Sentry's nested copy: every header the
+    /// codec does not read comes back out as it went in, and its own headers are not among them.
+    @Test func headersItDoesNotReadSurviveAHop() throws {
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        var envelope = try JSONValue(parsing: MessageCodec.encode(TaskMessage(task: "t.add", args: [1, 2])))
+        var headers = try #require(envelope["headers"]?.objectValue)
+        let foreign: [String: JSONValue] = [
+            "traceparent": .string(traceparent), "tracestate": "vendor=opaque", "baggage": "user=42",
+            "headers": ["sentry-trace": "abc-def-1"], "x_count": 3,
+        ]
+        headers.merge(foreign) { _, new in new }
+        envelope = .object((envelope.objectValue ?? [:]).merging(["headers": .object(headers)]) { _, new in new })
+        let decoded = try MessageCodec.decode(Data(envelope.jsonBytes))
+        #expect(decoded.otherHeaders == foreign)
+        let again = try JSONValue(parsing: MessageCodec.encode(decoded))
+        for (key, value) in foreign { #expect(again["headers"]?[key] == value) }
+        #expect(try MessageCodec.decode(Data(again.jsonBytes)) == decoded)
+    }
+
+    /// A header of the codec's own wins over another of the same name.
+    @Test func ownHeadersWinOverOtherHeaders() throws {
+        var message = TaskMessage(task: "t.add", id: "own")
+        message.otherHeaders = ["id": "theirs", "baggage": "k=v"]
+        let headers = try JSONValue(parsing: MessageCodec.encode(message))["headers"]
+        #expect(headers?["id"] == "own")
+        #expect(headers?["baggage"] == "k=v")
+    }
+
     /// On Linux, `JSONDecoder` says only "not valid JSON"; the codec names the cause.
     @Test(arguments: [
         (

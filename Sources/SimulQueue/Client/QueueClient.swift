@@ -1,4 +1,5 @@
 public import SimulJSON
+import Tracing
 
 /// Sends tasks and canvases to a broker and hands back their ``AsyncResult``s: Celery's `delay`, `apply_async`,
 /// `chain`, `group` and `chord`.
@@ -92,12 +93,29 @@ public final class QueueClient: Sendable {
         return try await apply(.chord(header, body: body))
     }
 
-    /// Records the sizes of the chords `signature` starts, then sends its messages.
+    /// Records the sizes of the chords `signature` starts, then sends its messages, each in a producer span
+    /// `apply_async/<task>` (a child of the current trace context) whose context goes in its headers, as
+    /// opentelemetry-instrumentation-celery sends them.
     private func dispatch(_ signature: Signature) async throws {
         var plan = CanvasPlan(route: { self.routes.queue(for: $0) ?? "celery" }, parent: nil, now: clock.now)
         try plan.add(signature, args: [])
         for (groupId, size) in plan.chordSizes { try await backend.setChordSize(groupId, size: size) }
-        try await broker.send(plan.messages)
+        guard let tracer = MessageTracing.tracer else { return try await broker.send(plan.messages) }
+        var messages = plan.messages
+        let context = ServiceContext.current ?? .topLevel
+        let spans = messages.indices.map {
+            MessageTracing.startSend(&messages[$0], .send, tracer: tracer, context: context)
+        }
+        defer { for span in spans { span.end() } }
+        do {
+            try await broker.send(messages)
+        } catch {
+            for span in spans {
+                span.recordError(error)
+                span.setStatus(SpanStatus(code: .error, message: "\(error)"))
+            }
+            throw error
+        }
     }
 
     /// Revokes tasks: workers skip them, and stop them if they are running and `terminate` is set.

@@ -16,6 +16,13 @@ public enum MessageCodec {
     /// Celery tools carry it along as an unknown header.
     public static let lapsedLeasesHeader = "simul_lapsed_leases"
 
+    /// The headers ``encode(_:)`` writes; ``decode(_:)`` keeps every other one in ``TaskMessage/otherHeaders``.
+    static let ownHeaders: Set<String> = [
+        "lang", "task", "id", "shadow", "eta", "expires", "group", "group_index", "retries", "timelimit", "root_id",
+        "parent_id", "argsrepr", "kwargsrepr", "origin", "ignore_result", "replaced_task_nesting", "stamped_headers",
+        "stamps", "redelivered", lapsedLeasesHeader, "simul_sent_at",
+    ]
+
     /// Encodes `message` as a kombu envelope.
     public static func encode(_ message: TaskMessage) -> Data {
         let embed: JSONValue = [
@@ -60,6 +67,7 @@ public enum MessageCodec {
         if message.redelivered { headers["redelivered"] = true }
         if message.lapsedLeases > 0 { headers[lapsedLeasesHeader] = .integer(Int64(message.lapsedLeases)) }
         if let sentAt = message.sentAt { headers["simul_sent_at"] = .number(sentAt.timeIntervalSince1970) }
+        if !message.otherHeaders.isEmpty { headers.merge(message.otherHeaders) { own, _ in own } }
         return .object(headers)
     }
 
@@ -171,6 +179,7 @@ public enum MessageCodec {
         message.redelivered = info["redelivered"] == .bool(true) || headers["redelivered"] == .bool(true)
         message.lapsedLeases = headers[lapsedLeasesHeader]?.intValue ?? 0
         message.sentAt = headers["simul_sent_at"]?.doubleValue.map(Date.init(timeIntervalSince1970:))
+        message.otherHeaders = headers.filter { !ownHeaders.contains($0.key) }
         return message
     }
 

@@ -59,6 +59,9 @@ public struct TaskMessage: Sendable, Equatable {
     /// When it was made for sending, if the sender says: Simul's senders write it in the `simul_sent_at` header (Unix
     /// seconds), for the worker's queue-wait metric; Celery's protocol has no such field.
     public var sentAt: Date?
+    /// The headers this codec does not read, kept as they came so that a hop drops no other tool's fields: a trace
+    /// context (`traceparent`, `tracestate`, `baggage`), Sentry's, Celery's stamps. A retry carries them on.
+    public var otherHeaders: [String: JSONValue]
 
     /// Creates a message for a first send.
     /// - Parameters:
@@ -96,6 +99,7 @@ public struct TaskMessage: Sendable, Equatable {
         redelivered = false
         lapsedLeases = 0
         sentAt = nil
+        otherHeaders = [:]
     }
 
     /// The message a signature sends, as a child of `parent` when there is one.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Tracing
 
 /// Writes a worker's results, acknowledgements, follow-up messages and events in batches.
 ///
@@ -13,6 +14,8 @@ final class Committer: Sendable {
     private struct Pending {
         var results: [TaskResult] = []
         var commit = BrokerCommit()
+        /// The trace contexts of the tasks whose results are in the batch.
+        var traced: [ServiceContext] = []
         var finished = false
         var abandoned = false
         /// Enqueue calls so far, and how many of them are written.
@@ -37,7 +40,12 @@ final class Committer: Sendable {
     }
 
     /// Adds writes to the next batch, stamping each ready result's `dateDone` with the clock's time.
-    func enqueue(results: [TaskResult] = [], commit: BrokerCommit = .init(), events: [QueueEvent] = []) {
+    /// - Parameter context: the trace context of the task whose writes these are, if it is traced: the span of the
+    ///   batch's write is its child, or links to it.
+    func enqueue(
+        results: [TaskResult] = [], commit: BrokerCommit = .init(), events: [QueueEvent] = [],
+        tracedBy context: ServiceContext? = nil
+    ) {
         var results = results
         if results.contains(where: \.status.isReady) {
             let now = clock.now
@@ -49,6 +57,7 @@ final class Committer: Sendable {
             pending.results += results
             pending.commit.append(commit)
             pending.commit.events += events
+            if let context { pending.traced.append(context) }
             pending.enqueued += 1
         }
         changed.signal()
@@ -62,12 +71,13 @@ final class Committer: Sendable {
     func run(released: @Sendable ([String]) -> Void) async {
         while true {
             let generation = changed.generation
-            let (results, commit, upTo, finished) = pending.withLock { pending in
+            let (results, commit, traced, upTo, finished) = pending.withLock { pending in
                 defer {
                     pending.results = []
                     pending.commit = BrokerCommit()
+                    pending.traced = []
                 }
-                return (pending.results, pending.commit, pending.enqueued, pending.finished)
+                return (pending.results, pending.commit, pending.traced, pending.enqueued, pending.finished)
             }
             if results.isEmpty && commit.isEmpty {
                 pending.withLock { $0.written = upTo }
@@ -76,7 +86,7 @@ final class Committer: Sendable {
                 await changed.wait(after: generation)
                 continue
             }
-            await writeWithRetry(results: results, commit: commit)
+            await write(results: results, commit: commit, traced: traced)
             released(commit.ack + commit.requeue + commit.deadLetter.map(\.delivery.tag))
             pending.withLock { $0.written = upTo }
             written.signal()
@@ -116,6 +126,26 @@ final class Committer: Sendable {
     func finish() {
         pending.withLock { $0.finished = true }
         changed.signal()
+    }
+
+    /// Writes a batch, inside a `store_results` span when tasks in it are traced: a child of the first one's run span,
+    /// linked to the others'.
+    private func write(results: [TaskResult], commit: BrokerCommit, traced: [ServiceContext]) async {
+        guard let parent = traced.first, let tracer = MessageTracing.tracer else {
+            return await writeWithRetry(results: results, commit: commit)
+        }
+        let span = tracer.startSpan("store_results", context: parent, ofKind: .client)
+        for other in traced.dropFirst() { span.addLink(SpanLink(context: other, attributes: [:])) }
+        if span.isRecording {
+            span.updateAttributes { attributes in
+                attributes["celery.action"] = "store_results"
+                attributes["simul.results.count"] = results.count
+                attributes["simul.messages.sent"] = commit.send.count
+                attributes["simul.messages.acknowledged"] = commit.ack.count
+            }
+        }
+        await writeWithRetry(results: results, commit: commit)
+        span.end()
     }
 
     private func writeWithRetry(results: [TaskResult], commit: BrokerCommit) async {

@@ -45,7 +45,9 @@ extension Worker {
                 let metadata = TaskLogMetadata(
                     taskId: job.message.id, taskName: job.message.task, queue: job.delivery.queue,
                     worker: configuration.name, retries: job.message.retries)
-                await TaskLogMetadata.$current.withValue(metadata) { await process(job, revoked: revoked) }
+                await TaskLogMetadata.$current.withValue(metadata) {
+                    await traced(job) { await process(job, revoked: revoked) }
+                }
             case .wait: guard (try? await readyPermits.acquire()) != nil else { return }
             case .stop: return
             case .retire:
@@ -84,9 +86,10 @@ extension Worker {
         }
     }
 
-    private func process(_ job: Job, revoked: Bool) async {
+    /// Runs `job` and stores its outcome; returns the outcome stored, or `nil` when the job was put back.
+    private func process(_ job: Job, revoked: Bool) async -> Outcome? {
         let message = job.message
-        guard let context = state.withLock({ $0.running[job.tag]?.context }) else { return }
+        guard let context = state.withLock({ $0.running[job.tag]?.context }) else { return nil }
         let started = clock.now
         let outcome: Outcome
         var sends: [TaskMessage] = []
@@ -116,9 +119,9 @@ extension Worker {
                 state.machine.interrupt(job.tag)
             }
             changed.signal()
-            return
+            return nil
         }
-        await finish(job, outcome, task: task, runtime: clock.now.timeIntervalSince(started), sends: sends)
+        let stored = await finish(job, outcome, task: task, runtime: clock.now.timeIntervalSince(started), sends: sends)
         state.withLock { state in
             state.running[job.tag] = nil
             if case .failure = outcome {
@@ -128,6 +131,7 @@ extension Worker {
             }
         }
         changed.signal()
+        return stored
     }
 
     /// Runs the task in the pool, enforcing its soft and hard time limits, and stopping it if it is revoked.

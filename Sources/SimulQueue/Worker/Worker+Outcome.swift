@@ -2,12 +2,14 @@ import Foundation
 import Simul
 import SimulJSON
 import Logging
+import Tracing
 
 extension Worker {
     /// Stores the outcome and sends what follows from it, acknowledging the message in the same batch.
     /// - Parameter sends: messages the task itself sends on success (Celery's built-in canvas tasks).
+    /// - Returns: the outcome stored: a failure the task retries on is a retry, a retry past its limit a failure.
     func finish(_ job: Job, _ outcome: Outcome, task: RegisteredTask?, runtime: Double, sends: [TaskMessage] = [])
-        async
+        async -> Outcome
     {
         let message = job.message
         var commit = BrokerCommit(ack: [job.delivery.tag])
@@ -49,7 +51,7 @@ extension Worker {
         switch outcome {
         case .success(let value):
             result = TaskResult(taskId: message.id, status: .success, result: value)
-            commit.send += sends.map(OutgoingMessage.init)
+            commit.send += outgoing(sends)
             result.children += sends.map { Self.childTuple($0.id) }
             if let next = message.chain.last {
                 result.children += await dispatch(
@@ -97,7 +99,7 @@ extension Worker {
             again.deliveryTag = TaskID.make()
             again.redelivered = false
             again.lapsedLeases = 0
-            commit.send.append(OutgoingMessage(again))
+            commit.send += outgoing([again])
             let cause = request.cause
             result = TaskResult(
                 taskId: message.id, status: .retry, result: cause?.resultValue ?? .null,
@@ -131,7 +133,8 @@ extension Worker {
                 commit: &commit, results: &results)
         }
         if !(message.ignoreResult || task?.options.ignoreResult == true) { results.insert(result, at: 0) }
-        committer.enqueue(results: results, commit: commit)
+        committer.enqueue(results: results, commit: commit, tracedBy: ServiceContext.current)
+        return outcome
     }
 
     /// Adds the messages that applying `signature` with `args` sends to `commit`, recording the size of each chord
@@ -157,7 +160,7 @@ extension Worker {
             }
             return []
         }
-        commit.send += plan.messages.map(OutgoingMessage.init)
+        commit.send += outgoing(plan.messages)
         return plan.messages.map { Self.childTuple($0.id) }
     }
 

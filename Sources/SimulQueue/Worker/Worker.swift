@@ -50,6 +50,8 @@ public final class Worker: Service, Sendable {
     let limitOverrides = Mutex(LimitOverrides())
     /// The swift-metrics instruments, or `nil` when no metrics backend is bootstrapped.
     let metrics: WorkerMetrics?
+    /// Whether a message with a malformed `traceparent` came, which the worker says once.
+    let malformedTraceParentSeen = Atomic(false)
 
     /// Limits set by `rate_limit` and `time_limit`, over the registered ones.
     struct LimitOverrides {
