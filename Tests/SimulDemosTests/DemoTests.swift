@@ -118,6 +118,16 @@ func quietContext(quick: Bool = true) -> DemoContext {
         #expect(report.runs.map(\.model) == ["sequential", "threads", "async-graph"])
         #expect(report.summary["critical_path"] == .array([.string("query"), .string("process")]))
         #expect(report.summary["floor_s"] == .number(0.6))
+        for run in report.runs {
+            let spans = try #require(run.spans, "\(run.model)")
+            #expect(Set(spans.map(\.label)) == ["query", "process", "log"], "\(run.model)")
+            #expect(spans.allSatisfy { 0 <= $0.start_s && $0.start_s <= $0.end_s && $0.end_s <= run.wall_s })
+            let query = try #require(spans.first { $0.label == "query" })
+            let process = try #require(spans.first { $0.label == "process" })
+            #expect(process.start_s >= query.end_s, "\(run.model) processed before the query ended")
+        }
+        #expect(report.run("sequential")?.spans?.map(\.lane) == ["main", "main", "main"])
+        #expect(Set(report.run("async-graph")?.spans?.map(\.lane) ?? []) == ["task 1", "task 2", "task 3"])
     }
 
     @Test func polgarsScheduleIsTenHoursOrFiftyMinutes() async throws {
