@@ -1,5 +1,6 @@
 import Foundation
 import Simul
+import SimulJSON
 import Testing
 
 @testable import SimulDemos
@@ -196,5 +197,39 @@ import Testing
         report.runs[1].spans = nil
         let page = TimelinePage.render([report], language: .en)
         #expect(page.components(separatedBy: "units of work not recorded for this model").count == 2)
+    }
+}
+
+/// The decision table drawn as a chart from its summary: every model of a row on one scale, the seed's pick
+/// marked, the winner named.
+@Suite struct DecisionChartTests {
+    static let table = DemoReport(
+        demo: "table",
+        runs: ["sequential", "threads", "async"].map { model in
+            TimelinePageTests.run("download/\(model)", wall: 1, [])
+        },
+        summary: [
+            "download": .object([
+                "seed_models": .array([.string("threads"), .string("async")]),
+                "ranked_by": .string("wall_s"),
+                "figures": .object(["sequential": .number(4), "threads": .number(1), "async": .number(0.5)]),
+                "winner": .string("async"),
+                "speedup": .number(8),
+            ])
+        ])
+
+    @Test func eachModelIsABarOnTheRowsScale() throws {
+        let page = TimelinePage.render([Self.table], language: .en)
+        let bars = page.matches(
+            of: #/<rect class="(?<kind>unit|unit pick)" x="[\d.]+" y="[\d.]+" width="(?<w>[\d.]+)"/#)
+        let widths = try bars.map { try #require(Double(String($0.output.w))) }
+        try #require(widths.count == 3)
+        #expect(abs(widths[0] - TimelinePage.plotWidth) <= 1)
+        #expect(abs(widths[1] - TimelinePage.plotWidth / 4) <= 1)
+        #expect(abs(widths[2] - TimelinePage.plotWidth / 8) <= 1)
+        #expect(bars.map { String($0.output.kind) } == ["unit", "unit pick", "unit pick"])
+        #expect(page.contains("download · winner: async (8.00× over sequential)"))
+        #expect(page.contains("★ threads"))
+        #expect(!page.contains("units of work not recorded"))
     }
 }

@@ -32,7 +32,8 @@ public enum TimelinePage {
             .note { color: #555; }
             svg text { font-size: 11px; fill: #333; }
             .wall { fill: #eef1f6; } .grid { stroke: #d5dae3; } .axis { stroke: #555; }
-            .unit { fill: #4a6fa5; stroke: #fff; stroke-width: 0.5; } .unit-label { fill: #fff; }
+            .unit { fill: #4a6fa5; stroke: #fff; stroke-width: 0.5; } .unit-label { fill: #fff; } .pick { fill: #e4572e; }
+            figure { margin: 0.8em 0; } figcaption { font-weight: 600; margin-bottom: 0.2em; }
             </style></head><body>
             <h1>\(words.title)</h1>
             <p class="note">\(words.intro)</p>
@@ -43,6 +44,7 @@ public enum TimelinePage {
 
     /// One demo: its models' timelines on a shared axis.
     static func section(_ report: DemoReport, words: Words) -> String {
+        if let chart = decisionChart(report, words: words) { return chart }
         let axisEnd = axisEnd(report)
         let sequential = report.run("sequential")?.wall_s
         let models = report.runs.map { run in
@@ -202,6 +204,15 @@ public enum TimelinePage {
         var sys: String { say("sys", "sistema") }
         var wall: String { say("wall", "real") }
         var speedup: String { say("speedup over sequential", "aceleração sobre o sequencial") }
+        var decisionIntro: String {
+            say(
+                "Each workload's models on one scale, shorter is better; ★ marks the seed's pick.",
+                "Os modelos de cada carga numa mesma escala, menor é melhor; ★ marca a escolha da semente."
+            )
+        }
+        var winner: String { say("winner:", "vencedor:") }
+        var overSequential: String { say("over sequential", "sobre o sequencial") }
+        var lateness: String { say("ranked by p99 tick lateness", "ordenado pelo atraso p99 dos ticks") }
         var notRecorded: String {
             say("units of work not recorded for this model", "unidades de trabalho não registradas neste modelo")
         }
