@@ -18,6 +18,7 @@ struct DemoCommand: AsyncParsableCommand {
               simul demo wikipics --images 20 --rate 600000 --gallery gallery.html
               simul demo --lang pt
               simul demo --json > runs.json
+              simul demo cakes primes --html timelines.html
             """
     )
 
@@ -48,18 +49,53 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "wikipics: write an HTML page showing the downloaded pictures.")
     var gallery: String?
 
+    @Option(help: "Write one HTML page with each model's timeline: a lane per thread, process or task.")
+    var html: String?
+
     func run() async throws {
         let demos = try selectedDemos()
         let options = try makeOptions()
+        if let html { try Self.checkWritable(html) }
         let context = DemoContext(options: options) { text in print(text) }
+        var reports: [DemoReport] = []
         for demo in demos {
             context.say("\n== \(type(of: demo).name)", "\n== \(type(of: demo).name)")
             let report = try await demo.run(in: context)
+            reports.append(report)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             }
+        }
+        if let html {
+            let page = TimelinePage.render(reports, language: options.language)
+            do {
+                try page.write(toFile: html, atomically: true, encoding: .utf8)
+            } catch {
+                throw CLIError("cannot write the HTML page '\(html)': \(error.localizedDescription)")
+            }
+            context.say("\nTimelines: \(html)", "\nLinhas do tempo: \(html)")
+        }
+    }
+
+    /// Refuses a page path that cannot be written, before any demo runs.
+    static func checkWritable(_ path: String) throws {
+        let files = FileManager.default
+        var isDirectory: ObjCBool = false
+        if files.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard !isDirectory.boolValue else { throw CLIError("cannot write the HTML page '\(path)': a directory") }
+            guard files.isWritableFile(atPath: path) else {
+                throw CLIError("cannot write the HTML page '\(path)': permission denied")
+            }
+            return
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard files.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("cannot write the HTML page '\(path)': no such directory '\(directory)'")
+        }
+        guard files.isWritableFile(atPath: directory) else {
+            throw CLIError("cannot write the HTML page '\(path)': permission denied on '\(directory)'")
         }
     }
 

@@ -52,6 +52,11 @@ struct BadInputTests {
         (["demo", "wikipics", "--rate", "-1"], "--rate must be at least 1 byte per second, got -1"),
         (["demo", "wikipics", "--urls", "/no/such/file"], "cannot read the URL list '/no/such/file'"),
         (["demo", "cakes", "--lang", "xx"], "unknown language 'xx'"),
+        (
+            ["demo", "cakes", "--html", "/no/such/dir/out.html"],
+            "cannot write the HTML page '/no/such/dir/out.html': no such directory '/no/such/dir'"
+        ),
+        (["demo", "cakes", "--html", "/tmp"], "cannot write the HTML page '/tmp': a directory"),
         (["bench", "nope"], "unknown suite 'nope'"),
         (["send", "simul.add", "--route", "nope"], "a route is TASK=QUEUE, such as 'simul.*=simul', got 'nope'"),
         (["chain", ":[1]"], "a chain step needs a task name, got ':[1]'"),

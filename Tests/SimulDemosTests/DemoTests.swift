@@ -23,13 +23,30 @@ func quietContext(quick: Bool = true) -> DemoContext {
         configuration.workerExecutable = simulExecutable
         let numbers = PrimeSample.quickNumbers
         let settled = SettledLog()
-        let factors = try await model.factor(numbers, configuration: configuration) { settled.add($0, $1) }
+        let recorder = SpanRecorder()
+        let factors = try await model.factor(numbers, configuration: configuration, recorder: recorder) {
+            settled.add($0, $1)
+        }
         #expect(factors == numbers.map(Primes.leastPrimeFactor))
         #expect(
             factors == [
                 4_194_301, 2, 13_194_139_533_299, 17_592_186_044_399, 2_097_143, 6_597_069_766_631, 2, 4_194_301,
             ])
         #expect(settled.all.sorted { $0.0 < $1.0 }.map(\.1) == factors)
+        let spans = recorder.spans
+        #expect(spans.allSatisfy { 0 <= $0.start_s && $0.start_s <= $0.end_s })
+        let lanes = Set(spans.map(\.lane))
+        switch model {
+        case .sequential:
+            #expect(spans.map(\.label) == numbers.map(PrimeSample.grouped))
+            #expect(lanes == ["main"])
+        case .threads, .async:
+            #expect(lanes.allSatisfy { $0.hasPrefix("thread ") })
+            #expect((1...SystemInfo.availableCPUs).contains(lanes.count))
+        case .processes:
+            #expect(lanes.allSatisfy { $0.hasPrefix("pid ") && $0 != "pid \(getpid())" })
+            #expect((1...SystemInfo.availableCPUs).contains(lanes.count))
+        }
     }
 
     @Test func theSeedsTableIsWhatTheSequentialCodeComputes() {
@@ -75,11 +92,42 @@ func quietContext(quick: Bool = true) -> DemoContext {
         #expect(report.runs.map(\.model) == ["sequential", "threads", "processes", "async"])
     }
 
+    /// One span per cake in every model, inside the model's wall time, on the lanes of the workers that baked.
+    @Test func cakesRecordsEachCakeOnItsWorkersLane() async throws {
+        let report = try await CakesDemo().run(in: quietContext())
+        for run in report.runs {
+            let spans = try #require(run.spans, "\(run.model)")
+            #expect(Set(spans.map(\.label)) == ["chocolate", "carrot"], "\(run.model)")
+            for span in spans {
+                #expect(0 <= span.start_s && span.start_s <= span.end_s && span.end_s <= run.wall_s, "\(span)")
+            }
+            let lanes = Set(spans.map(\.lane))
+            switch run.model {
+            case "sequential": #expect(lanes == ["main"])
+            case "threads": #expect(lanes == ["thread 1", "thread 2"])
+            case "processes":
+                #expect(lanes.count == 2)
+                #expect(lanes.allSatisfy { $0.hasPrefix("pid ") && $0 != "pid \(getpid())" }, "\(lanes)")
+            default: #expect(lanes == ["task 1", "task 2"])
+            }
+        }
+    }
+
     @Test func pipelineFindsTheCriticalPath() async throws {
         let report = try await PipelineDemo().run(in: quietContext())
         #expect(report.runs.map(\.model) == ["sequential", "threads", "async-graph"])
         #expect(report.summary["critical_path"] == .array([.string("query"), .string("process")]))
         #expect(report.summary["floor_s"] == .number(0.6))
+        for run in report.runs {
+            let spans = try #require(run.spans, "\(run.model)")
+            #expect(Set(spans.map(\.label)) == ["query", "process", "log"], "\(run.model)")
+            #expect(spans.allSatisfy { 0 <= $0.start_s && $0.start_s <= $0.end_s && $0.end_s <= run.wall_s })
+            let query = try #require(spans.first { $0.label == "query" })
+            let process = try #require(spans.first { $0.label == "process" })
+            #expect(process.start_s >= query.end_s, "\(run.model) processed before the query ended")
+        }
+        #expect(report.run("sequential")?.spans?.map(\.lane) == ["main", "main", "main"])
+        #expect(Set(report.run("async-graph")?.spans?.map(\.lane) ?? []) == ["task 1", "task 2", "task 3"])
     }
 
     @Test func polgarsScheduleIsTenHoursOrFiftyMinutes() async throws {
@@ -114,6 +162,9 @@ func quietContext(quick: Bool = true) -> DemoContext {
             json
                 == #"{"demo":"primes","runs":[{"model":"threads","results":[{"lpf":3,"n":9,"prime":false}],"sys_s":0,"user_s":1,"wall_s":2}],"summary":{}}"#
         )
+        report.runs[0].spans = [WorkSpan(lane: "thread 1", label: "9 #1", start_s: 0.5, end_s: 1.5)]
+        let withSpans = String(decoding: try encoder.encode(report), as: UTF8.self)
+        #expect(withSpans.contains(#""spans":[{"end_s":1.5,"label":"9 #1","lane":"thread 1","start_s":0.5}]"#))
     }
 }
 

@@ -23,14 +23,17 @@ public struct CakesDemo: Demo {
         @Sendable func done(_ cake: (String, String)) {
             context.say("\(cake.0.capitalized) cake done!", "Bolo \(cake.1) feito!")
         }
+        @Sendable func label(_ cake: (String, String)) -> String {
+            context.options.language == .pt ? cake.1 : cake.0
+        }
 
         var report = DemoReport(demo: Self.name)
         context.say("\nsequential:", "\nsequencial:")
         report.runs.append(
-            await context.measure("sequential") {
+            await context.measure("sequential") { recorder in
                 for cake in Self.cakes {
                     start(cake)
-                    blockingWait(oven)
+                    recorder.time(label(cake), lane: "main") { blockingWait(oven) }
                     done(cake)
                 }
             }.run
@@ -39,11 +42,11 @@ public struct CakesDemo: Demo {
         context.say("\nthreads (ThreadPool):", "\nthreads (ThreadPool):")
         let threads = ThreadPool(maxWorkers: Self.cakes.count)
         report.runs.append(
-            try await context.measure("threads") {
+            try await context.measure("threads") { recorder in
                 let futures = Self.cakes.map { cake in
                     threads.submit {
                         start(cake)
-                        blockingWait(oven)
+                        recorder.timeOnThread(label(cake)) { blockingWait(oven) }
                         done(cake)
                     }
                 }
@@ -56,10 +59,10 @@ public struct CakesDemo: Demo {
         let processes = ProcessPool(context.options.processPool)
         _ = try await processes.run(DemoTasks.Bake.self, 0)  // start the workers before the clock does
         report.runs.append(
-            try await context.measure("processes") {
+            try await context.measure("processes") { recorder in
                 try await Self.cakes.concurrentMap(maxConcurrency: Self.cakes.count) { cake in
                     start(cake)
-                    _ = try await processes.run(DemoTasks.Bake.self, oven)
+                    recorder.record(label(cake), try await processes.run(TimedTask<DemoTasks.Bake>.self, oven))
                     done(cake)
                 }
             }.run
@@ -68,10 +71,13 @@ public struct CakesDemo: Demo {
 
         context.say("\nasync (tasks):", "\nasync (tarefas):")
         report.runs.append(
-            try await context.measure("async") {
-                try await Self.cakes.concurrentMap(maxConcurrency: Self.cakes.count) { cake in
+            try await context.measure("async") { recorder in
+                try await Array(Self.cakes.enumerated()).concurrentMap(maxConcurrency: Self.cakes.count) {
+                    index, cake in
                     start(cake)
-                    try await Task.sleep(for: .seconds(oven))
+                    try await recorder.time(label(cake), lane: "task \(index + 1)") {
+                        try await Task.sleep(for: .seconds(oven))
+                    }
                     done(cake)
                 }
             }.run

@@ -70,9 +70,27 @@ public final class DemoContext: Sendable {
         results: (Value) -> JSONValue = { _ in .null },
         _ body: () async throws -> Value
     ) async rethrows -> (value: Value, run: ModelRun) {
-        let (value, times) = try await timed(body)
+        try await measure(model, results: results) { _ in try await body() }
+    }
+
+    /// Times `body` as `model` as ``measure(_:results:_:)`` does, and hands it a ``SpanRecorder`` started with the
+    /// clock, for the body to record each unit of work it runs; the run carries the spans recorded, if any.
+    /// - Parameters:
+    ///   - model: the model's name in the report.
+    ///   - results: what to report of the value.
+    ///   - body: the work, recording its units.
+    public func measure<Value>(
+        _ model: String,
+        results: (Value) -> JSONValue = { _ in .null },
+        recording body: (SpanRecorder) async throws -> Value
+    ) async rethrows -> (value: Value, run: ModelRun) {
+        let ((value, spans), times) = try await timed {
+            let recorder = SpanRecorder()
+            return (try await body(recorder), recorder.spans)
+        }
         write("  \(model):\n" + times.description.split(separator: "\n").map { "    \($0)" }.joined(separator: "\n"))
-        return (value, ModelRun(model: model, times: times, results: results(value)))
+        let run = ModelRun(model: model, times: times, results: results(value), spans: spans.isEmpty ? nil : spans)
+        return (value, run)
     }
 }
 

@@ -13,14 +13,17 @@ public struct ModelRun: Codable, Sendable, Equatable {
     public var sys_s: Double
     /// What the run produced, demo by demo (for primes: `n`, `lpf` and `prime` per number).
     public var results: JSONValue
+    /// The units of work, where the demo records them (cakes, pipeline and primes); absent otherwise.
+    public var spans: [WorkSpan]?
 
     /// Creates a run from a measurement.
-    public init(model: String, times: CPUTimes, results: JSONValue = .null) {
+    public init(model: String, times: CPUTimes, results: JSONValue = .null, spans: [WorkSpan]? = nil) {
         self.model = model
         wall_s = times.wall.seconds
         user_s = times.user.seconds
         sys_s = times.system.seconds
         self.results = results
+        self.spans = spans
     }
 }
 

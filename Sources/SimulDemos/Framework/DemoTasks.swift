@@ -44,7 +44,9 @@ public enum DemoTasks {
     public static func register(in registry: inout TaskRegistry) {
         registry.register(LeastPrimeFactor.self)
         registry.register(LeastFactorInRange.self)
+        registry.register(TimedTask<LeastFactorInRange>.self)
         registry.register(Bake.self)
+        registry.register(TimedTask<Bake>.self)
         registry.register(OutOfBounds.self)
         TableTasks.register(in: &registry)
     }

@@ -25,14 +25,17 @@ public struct PipelineDemo: Demo {
             let step = graph.step(name)
             context.say("  \(step.name)...", "  \(step.portuguese)...")
         }
+        let label: @Sendable (String) -> String = { name in
+            context.options.language == .pt ? graph.step(name).portuguese : name
+        }
         var report = DemoReport(demo: Self.name)
 
         context.say("\nsequential (seed: 6 s):", "\nsequencial (seed: 6 s):")
         report.runs.append(
-            await context.measure("sequential") {
+            await context.measure("sequential") { recorder in
                 for step in graph.steps {
                     say(step.name)
-                    blockingWait(step.seconds)
+                    recorder.time(label(step.name), lane: "main") { blockingWait(step.seconds) }
                 }
             }.run
         )
@@ -41,20 +44,20 @@ public struct PipelineDemo: Demo {
             "\nthreads, the seed's ThreadPoolExecutor code (seed: 4 s):", "\nthreads, o código do seed (seed: 4 s):")
         let pool = ThreadPool()
         report.runs.append(
-            try await context.measure("threads") {
+            try await context.measure("threads") { recorder in
                 let query = pool.submit {
                     say("query")
-                    blockingWait(step)
+                    recorder.timeOnThread(label("query")) { blockingWait(step) }
                     return "data"
                 }
                 _ = try await query.value
                 let process = pool.submit {
                     say("process")
-                    blockingWait(step)
+                    recorder.timeOnThread(label("process")) { blockingWait(step) }
                 }
                 let log = pool.submit {
                     say("log")
-                    blockingWait(step)
+                    recorder.timeOnThread(label("log")) { blockingWait(step) }
                 }
                 try await process.value
                 try await log.value
@@ -67,10 +70,13 @@ public struct PipelineDemo: Demo {
             "\nasync, como grafo de dependências: cada etapa começa assim que o que ela precisa termina:"
         )
         report.runs.append(
-            try await context.measure("async-graph") {
+            try await context.measure("async-graph") { recorder in
                 try await graph.run { step in
                     say(step.name)
-                    try await Task.sleep(for: .seconds(step.seconds))
+                    let task = graph.steps.firstIndex { $0.name == step.name }! + 1
+                    try await recorder.time(label(step.name), lane: "task \(task)") {
+                        try await Task.sleep(for: .seconds(step.seconds))
+                    }
                 }
             }.run
         )

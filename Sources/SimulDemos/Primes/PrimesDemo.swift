@@ -32,8 +32,9 @@ public struct PrimesDemo: Demo {
                 rows: numbers.map { [PrimeSample.grouped($0), "🕒", ""] }, widths: [23, 1, 23]
             )
             let (factors, run) = try await context.measure(model.rawValue, results: Self.results(numbers)) {
-                try await model.factor(numbers, configuration: context.options.processPool) { index, factor in
-                    table.update(index, Self.row(numbers[index], factor))
+                recorder in
+                try await model.factor(numbers, configuration: context.options.processPool, recorder: recorder) {
+                    index, factor in table.update(index, Self.row(numbers[index], factor))
                 }
             }
             try Self.check(numbers, factors, model: model.rawValue, quick: context.options.quick)
@@ -93,16 +94,19 @@ public enum PrimeModel: String, CaseIterable, Sendable {
     /// - Parameters:
     ///   - numbers: the numbers, each at least 2.
     ///   - configuration: the process pool's configuration, for `processes`.
+    ///   - recorder: records each unit of work: a number (sequential) or a piece of one (`n #k`), on the lane of
+    ///     the OS thread (threads, async) or worker process (processes) that ran it.
     ///   - settled: told each number's factor as soon as it is certain.
     /// - Returns: the factors, in the order of `numbers`.
     public func factor(
         _ numbers: [UInt64],
         configuration: ProcessPoolConfiguration = ProcessPoolConfiguration(),
+        recorder: SpanRecorder = SpanRecorder(),
         settled: @escaping @Sendable (Int, UInt64) -> Void = { _, _ in }
     ) async throws -> [UInt64] {
         if self == .sequential {
             return numbers.enumerated().map { index, n in
-                let factor = Primes.leastPrimeFactor(n)
+                let factor = recorder.time(PrimeSample.grouped(n), lane: "main") { Primes.leastPrimeFactor(n) }
                 settled(index, factor)
                 return factor
             }
@@ -115,18 +119,23 @@ public enum PrimeModel: String, CaseIterable, Sendable {
         let operations = search.pieces.map { piece in
             { @Sendable () async throws -> UInt64? in
                 guard search.isNeeded(piece) else { return nil }
-                switch self {
-                case .threads:
-                    return try await threadPool!.run {
+                let label = "\(PrimeSample.grouped(piece.n)) #\(piece.index + 1)"
+                @Sendable func divide() -> UInt64? {
+                    recorder.timeOnThread(label) {
                         Primes.leastFactor(of: piece.n, from: piece.start, through: piece.end)
                     }
+                }
+                switch self {
+                case .threads:
+                    return try await threadPool!.run(divide)
                 case .processes:
                     let found = try await processPool!.run(
-                        DemoTasks.LeastFactorInRange.self, [piece.n, piece.start, piece.end]
+                        TimedTask<DemoTasks.LeastFactorInRange>.self, [piece.n, piece.start, piece.end]
                     )
-                    return found == 0 ? nil : found
+                    recorder.record(label, found)
+                    return found.value == 0 ? nil : found.value
                 case .async, .sequential:
-                    return Primes.leastFactor(of: piece.n, from: piece.start, through: piece.end)
+                    return divide()
                 }
             }
         }
