@@ -916,7 +916,7 @@ def trace_swift_client_python_worker():
 
 @scenario("otlp-swift-worker", 60, needs={"swift-client"})
 def otlp_swift_worker():
-    """A simul worker with OTEL_EXPORTER_OTLP_ENDPOINT exports its spans through swift-otel to an OTLP receiver"""
+    """A simul worker with OTEL_EXPORTER_OTLP_ENDPOINT exports spans and metrics through swift-otel to a receiver"""
     import http.server
     import threading
 
@@ -944,7 +944,8 @@ def otlp_swift_worker():
         [SIMUL_BIN, "worker", "--broker", BROKER, "--backend", BACKEND, "-Q", queue, "-n", "otlp-swift@%h", "-c", "1"],
         stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
-             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_SERVICE_NAME": "simul-interop"})
+             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_SERVICE_NAME": "simul-interop",
+             "OTEL_METRIC_EXPORT_INTERVAL": "1000"})
     try:
         process = simul("send", f"{SWIFT_PREFIX}.add", "--args", "[2, 3]", "-Q", queue, "--wait", "--timeout", "30",
                         env={"SIMUL_TRACE_FILE": os.path.join(TRACE_DIR, "otlp-send.jsonl"),
@@ -976,8 +977,21 @@ def otlp_swift_worker():
     expect((otlp_id(run["traceId"]), otlp_id(run["parentSpanId"])) == (trace_id, send["span_id"]),
            f"run/{SWIFT_PREFIX}.add is in trace {otlp_id(run['traceId'])} under {otlp_id(run['parentSpanId'])}, "
            f"expected {trace_id} under simul send's {send['span_id']}")
+    succeeded = 0
+    for path, body in received:
+        for resource in json.loads(body).get("resourceMetrics", []) if path == "/v1/metrics" else []:
+            for scope in resource.get("scopeMetrics", []):
+                for metric in scope.get("metrics", []):
+                    if metric["name"] != "simul_tasks_total":
+                        continue
+                    for point in metric.get("sum", {}).get("dataPoints", []):
+                        labels = {a["key"]: a["value"].get("stringValue") for a in point.get("attributes", [])}
+                        if labels.get("status") == "succeeded" and labels.get("name") == f"{SWIFT_PREFIX}.add":
+                            succeeded = max(succeeded, int(point.get("asInt") or point.get("asDouble") or 0))
+    expect(succeeded == 1, f"simul_tasks_total{{status=succeeded}} exported over OTLP is {succeeded}, not 1 "
+                           f"(requests to {sorted({path for path, _ in received})})")
     return (f"{len(exported)} spans over OTLP/HTTP JSON, run/{SWIFT_PREFIX}.add in trace {trace_id} under "
-            f"apply_async/{SWIFT_PREFIX}.add {send['span_id']}")
+            f"apply_async/{SWIFT_PREFIX}.add {send['span_id']}; simul_tasks_total succeeded = 1 over /v1/metrics")
 
 
 def otlp_id(value):

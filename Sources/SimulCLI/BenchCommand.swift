@@ -19,7 +19,9 @@ struct BenchCommand: AsyncParsableCommand {
               simul bench revokes
             The queue suite's Redis cases need redis-server (Debian: apt-get install redis-server) and compare \
             with Celery 5.7, which --compare-python installs from PyPI into a virtual environment. The revokes \
-            suite drains 2,000 no-ops with 0 and with 30,000 revocations stored, on SQLite and on Redis.
+            suite drains 2,000 no-ops with 0 and with 30,000 revocations stored, on SQLite and on Redis. \
+            With SIMUL_TRACE_FILE set, every message is traced and its spans written to that file, and with \
+            --metrics the workers' metrics are on: what each costs.
             """
     )
 
@@ -54,6 +56,8 @@ struct BenchCommand: AsyncParsableCommand {
         try checkNames(names, kind: "suite", available: Self.suites)
         let selected = names.isEmpty ? Self.suites : Self.suites.filter(names.contains)
         let settings = BenchSettings(quick: quick, redisURL: redis)
+        // With SIMUL_TRACE_FILE, every send, run and result store is traced and written there: tracing's cost.
+        try TraceFile.bootstrapIfAsked()
         let endpoint = metrics ? try await MetricsEndpoint.start(port: 0, logger: Logger(label: "simul.bench")) : nil
         var results = BenchReport()
         for suite in selected {

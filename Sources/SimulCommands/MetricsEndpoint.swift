@@ -1,4 +1,4 @@
-import CoreMetrics
+package import CoreMetrics
 import Foundation
 import Hummingbird
 package import Logging
@@ -23,13 +23,16 @@ package struct MetricsEndpoint {
     /// - Parameters:
     ///   - port: the port; 0 picks a free one.
     ///   - logger: where the server reports.
+    ///   - other: a second backend that gets every metric too, such as swift-otel's OTLP exporter.
     /// - Throws: ``CLIError`` when the port is in use, or cannot be bound for another reason.
-    package static func start(port: Int, logger: Logger) async throws -> MetricsEndpoint {
+    package static func start(port: Int, logger: Logger, alongside other: (any MetricsFactory)? = nil) async throws
+        -> MetricsEndpoint
+    {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         let buckets = durationBuckets.map { Duration.nanoseconds(Int64(($0 * 1e9).rounded())) }
         factory.defaultDurationHistogramBuckets = buckets
-        MetricsSystem.bootstrap(factory)
+        MetricsSystem.bootstrap(other.map { MultiplexMetricsHandler(factories: [factory, $0]) } ?? factory)
         let router = Router()
         router.get("metrics") { _, _ in
             Response(

@@ -7,10 +7,10 @@ import Tracing
 /// `SIMUL_TRACE_FILE`, a debugging aid: `simul worker` and `simul send` write each span they finish to
 /// that file, one JSON object a line (``TraceContextTracer/FinishedSpan/json``), appending, so that processes can
 /// share the file. Context goes in and out of the messages as W3C `traceparent` and `tracestate` headers.
-enum TraceFile {
+package enum TraceFile {
     /// Bootstraps the tracer when `SIMUL_TRACE_FILE` names a file; else leaves tracing off.
     /// - Throws: ``CLIError`` when the file cannot be opened for appending.
-    static func bootstrapIfAsked(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package static func bootstrapIfAsked(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         guard let path = environment["SIMUL_TRACE_FILE"], !path.isEmpty else { return }
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Dispatch
 import Foundation
 import Logging
@@ -196,15 +197,15 @@ struct WorkerCommand: AsyncParsableCommand {
                 handler.logLevel = level
                 return handler
             }, metadataProvider: .simulTask)
-        let exporter = try OTLPExport.bootstrapIfAsked()
-        if exporter == nil { try TraceFile.bootstrapIfAsked() }
+        let export = try OTLPExport.bootstrapIfAsked()
+        if export == nil { try TraceFile.bootstrapIfAsked() }
         var endpoint: MetricsEndpoint?
         if let metricsPort, case .success(let port) = Self.port(metricsPort) {
             var logger = Logger(label: "simul.metrics")
             logger.logLevel = max(level, .warning)
             let started: MetricsEndpoint
             do {
-                started = try await MetricsEndpoint.start(port: port, logger: logger)
+                started = try await MetricsEndpoint.start(port: port, logger: logger, alongside: export?.metrics)
             } catch let error as CLIError {
                 FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
                 throw ExitCode(2)
@@ -212,6 +213,8 @@ struct WorkerCommand: AsyncParsableCommand {
             endpoint = started
             // Written at once, unbuffered, so a script that waits for this line sees it.
             FileHandle.standardOutput.write(Data("metrics on http://127.0.0.1:\(started.port)/metrics\n".utf8))
+        } else if let metrics = export?.metrics {
+            MetricsSystem.bootstrap(metrics)
         }
         let connection = try queue.open(resultExpiry: resultExpires, logLevel: level, connections: 4)
         let (broker, backend) = (connection.broker, connection.backend)
@@ -226,7 +229,7 @@ struct WorkerCommand: AsyncParsableCommand {
             return source
         }
         do {
-            try await OTLPExport.exporting(exporter) { try await worker.run() }
+            try await OTLPExport.exporting(export) { try await worker.run() }
         } catch let error as QueueError where error.isBrokerGone {
             await endpoint?.stop()
             throw CLIError("\(error.message); stopping")
