@@ -40,9 +40,13 @@ func quietContext(quick: Bool = true) -> DemoContext {
         case .sequential:
             #expect(spans.map(\.label) == numbers.map(PrimeSample.grouped))
             #expect(lanes == ["main"])
-        case .threads, .async:
+        case .threads:
             #expect(lanes.allSatisfy { $0.hasPrefix("thread ") })
             #expect((1...SystemInfo.availableCPUs).contains(lanes.count))
+        case .async:
+            // The threads of Swift's global executor, which on Linux is Dispatch's: it may add threads beyond the
+            // CPU count while other tests' work blocks some, so only their kind is certain.
+            #expect(!lanes.isEmpty && lanes.allSatisfy { $0.hasPrefix("thread ") })
         case .processes:
             #expect(lanes.allSatisfy { $0.hasPrefix("pid ") && $0 != "pid \(getpid())" })
             #expect((1...SystemInfo.availableCPUs).contains(lanes.count))
