@@ -53,7 +53,7 @@ public final class QueueClient: Sendable {
     /// ``Signature/map(_:over:)`` and its kin), nested as deep as Celery nests them.
     /// - Returns: the handle on the result that stands for it: a chain's last step's, a chord's body's.
     /// - Throws: ``QueueError/invalidArgument(_:)`` for a group or a chain that ends in one, which have many
-    ///   results (send a group with ``group(_:)``); ``MessageError`` for a malformed canvas.
+    ///   results (send a group with `group(_:)`); ``MessageError`` for a malformed canvas.
     @discardableResult
     public func apply(_ signature: Signature) async throws -> AsyncResult {
         let signature = signature.frozen()
