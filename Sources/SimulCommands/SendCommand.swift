@@ -38,7 +38,9 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "Keyword arguments as a JSON object.")
     var kwargs = "{}"
 
-    @Option(name: [.customShort("Q"), .customLong("queue")], help: "The queue (default: celery).")
+    @Option(
+        name: [.customShort("Q"), .customLong("queue")],
+        help: "The queue (default: the task's own queue if this executable registers one, else celery).")
     var queueName: String?
 
     @Option(
@@ -93,7 +95,10 @@ struct SendCommand: AsyncParsableCommand {
         guard let task, !task.isEmpty else { throw CLIError("give a task name, such as simul.add (or --raw FILE)") }
         let args = try JSONArgument.array(self.args, option: "--args")
         let kwargs = try JSONArgument.object(self.kwargs, option: "--kwargs")
-        var options = SendOptions(queue: queueName)
+        let routes = try route.routes()
+        // A task of this executable's own goes to the queue its options name, unless --queue or a route says otherwise.
+        var options = SendOptions(
+            queue: queueName ?? (routes.queue(for: task) == nil ? QueueCommands.tasks[task]?.options.queue : nil))
         options.countdown = try checkedSeconds(countdown, option: "--countdown")
         if let eta {
             guard let date = ISODate.parse(eta) else {
@@ -115,7 +120,6 @@ struct SendCommand: AsyncParsableCommand {
             throw CLIError("--wait takes one task; with --count, use simul result")
         }
         let timeout = try waiting.checkedTimeout()
-        let routes = try route.routes()
         let connection = try queue.open()
         let (broker, backend) = (connection.broker, connection.backend)
         let client = QueueClient(broker: broker, backend: backend, routes: routes)

@@ -49,6 +49,17 @@ struct Total: QueueTask {
     }
 }
 
+/// Sends a ``Divide`` of its own through the worker's client, as a Celery task calls `delay`, and returns its id.
+struct DivideLater: QueueTask {
+    static let name = "shop.divide-later"
+    struct Arguments: Codable, Sendable { var dividend: Int }
+
+    func run(_ arguments: Arguments) async throws -> String {
+        guard let client = TaskContext.current?.client else { throw TaskError.valueError("no client") }
+        return try await client.send(Divide.self, .init(dividend: arguments.dividend, divisor: 4)).id
+    }
+}
+
 /// Another task that claims Divide's name.
 struct OtherDivide: BlockingQueueTask {
     static let name = "shop.divide"
@@ -71,6 +82,7 @@ struct Measure: TaskDefinition {
         catalog.register(Divide())
         catalog.register(Scale())
         catalog.register(Total())
+        catalog.register(DivideLater())
         return catalog
     }()
 
@@ -82,6 +94,17 @@ struct Measure: TaskDefinition {
         let output: Divide.Output = try await result.get(timeout: .seconds(30))
         #expect(output == Divide.Output(quotient: 3, remainder: 2, label: "a"))
         #expect(try await result.state() == .success)
+        try await queue.stop()
+    }
+
+    /// A task sends tasks of its own through ``TaskContext/client``, on the worker's broker and backend; a context
+    /// made outside a worker has none.
+    @Test func aTaskSendsTasksThroughItsWorkersClient() async throws {
+        let queue = QueueHarness(catalog: Self.catalog)
+        let id = try await queue.client.send(DivideLater.self, .init(dividend: 9)).get(timeout: .seconds(30))
+        let output = try await queue.client.result(id, of: Divide.self).get(timeout: .seconds(30))
+        #expect(output == Divide.Output(quotient: 2, remainder: 1, label: nil))
+        #expect(TaskContext(id: "x", name: "shop.divide-later", retries: 0, hostname: "h").client == nil)
         try await queue.stop()
     }
 

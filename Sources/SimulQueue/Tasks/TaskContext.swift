@@ -22,6 +22,10 @@ public final class TaskContext: Sendable {
     public let retries: Int
     /// The worker's name.
     public let hostname: String
+    /// A client on the worker's own broker and result backend, for a task that sends tasks of its own (a group, a
+    /// chain, a follow-up), as a Celery task calls `delay` on its app. `nil` outside a worker, and in a `processes`
+    /// pool's child process, which has no broker connection.
+    public let client: QueueClient?
     private let stopReason = Mutex<TaskError?>(nil)
     private let stateWriter: (@Sendable (TaskState, JSONValue) -> Void)?
 
@@ -34,18 +38,20 @@ public final class TaskContext: Sendable {
         self.name = name
         self.retries = retries
         self.hostname = hostname
+        client = nil
         stateWriter = nil
     }
 
     /// A worker's context, whose ``updateState(_:meta:)`` calls `stateWriter`.
     init(
-        id: String, name: String, retries: Int, hostname: String,
+        id: String, name: String, retries: Int, hostname: String, client: QueueClient,
         stateWriter: @escaping @Sendable (TaskState, JSONValue) -> Void
     ) {
         self.id = id
         self.name = name
         self.retries = retries
         self.hostname = hostname
+        self.client = client
         self.stateWriter = stateWriter
     }
 

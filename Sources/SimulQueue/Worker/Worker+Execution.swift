@@ -25,7 +25,8 @@ extension Worker {
                     state.running[job.tag] = Running(
                         context: TaskContext(
                             id: job.message.id, name: job.message.task, retries: job.message.retries,
-                            hostname: configuration.name, stateWriter: stateWriter(job)),
+                            hostname: configuration.name, client: client,
+                            stateWriter: stateWriter(job)),
                         message: job.message, started: now)
                 }
                 return next

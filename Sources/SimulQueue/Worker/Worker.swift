@@ -24,6 +24,8 @@ public final class Worker: Service, Sendable {
     let catalog: TaskCatalog
     let broker: any Broker
     let backend: any ResultBackend
+    /// What its tasks send further tasks with (``TaskContext/client``).
+    let client: QueueClient
     let configuration: WorkerConfiguration
     let logger: Logger
     let clock: any QueueClock
@@ -115,6 +117,7 @@ public final class Worker: Service, Sendable {
         self.catalog = catalog
         self.broker = broker
         self.backend = backend
+        client = QueueClient(broker: broker, backend: backend, clock: clock)
         var configuration = configuration
         if configuration.pool == .solo { configuration.concurrency = 1 }
         self.configuration = configuration
