@@ -33,7 +33,7 @@ need_redis
 need_shellcheck
 
 step "lint: swift format lint --strict, and shellcheck on the scripts"
-swift format lint --strict --recursive Sources Tests Fuzz Package.swift
+swift format lint --strict --recursive Sources Tests Fuzz Package.swift Examples
 shellcheck scripts/*.sh .ci/run
 
 step "build (warnings are errors)"
@@ -117,6 +117,12 @@ assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.or
 print(f"bench JSON has {len(rows)} rows, ours and the Python peer's for every case; the HTML report has charts")
 PY
 
+step "the example app (Examples/Thumbnails, a package of its own): built in the background beside the fuzzers and DocC"
+# Its build compiles Simul and its dependencies again, for its own graph: a few minutes that would otherwise add to
+# the run. The fuzzers and DocC check no timing, so they can share the machine with it.
+scripts/example-smoke.sh --build-only >.build/example-build.txt 2>&1 &
+example_build=$!
+
 step "fuzzing: 25 s each of the RESP parser, and of the JSON parser and message codec (scripts/fuzz.sh)"
 # A short pass from the seed corpora, so a harness that no longer builds or a crash on the seeds fails CI; the long
 # runs are in docs/resp.md. Each builds its harness with libFuzzer and AddressSanitizer first (in .build-fuzz/).
@@ -127,6 +133,10 @@ step "documentation: the DocC catalogs of Simul and SimulQueue build with warnin
 # Only DocC's own lines: what it warns of, with the place, and where it put the archives.
 SIMUL_DOCS=1 swift package generate-documentation --target Simul --target SimulQueue --warnings-as-errors 2>&1 |
     grep -vE '^\[[0-9]+/[0-9]+\]|unhandled; explicitly declare'
+
+step "the example app: its smoke test on SQLite and on Redis, with a Python Celery client calling its tasks"
+wait "$example_build" || { tail -40 .build/example-build.txt; exit 1; }
+scripts/example-smoke.sh
 
 step "fault suite: scripts/faults.sh --quick"
 # Kills workers, sends malformed messages and crashing tasks, and counts from the results and the tasks' own records
