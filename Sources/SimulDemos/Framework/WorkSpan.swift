@@ -10,12 +10,16 @@ public struct WorkSpan: Codable, Sendable, Equatable {
     public var start_s: Double
     /// When it ended, in seconds from the start of the run.
     public var end_s: Double
+    /// The CPU time its thread spent on it, where the demo measured it (wikipics' blocking downloads); the rest of
+    /// the span was waiting.
+    public var cpu_s: Double?
 
     /// Creates a span.
-    public init(lane: String, label: String, start_s: Double, end_s: Double) {
+    public init(lane: String, label: String, start_s: Double, end_s: Double, cpu_s: Double? = nil) {
         self.lane = lane
         self.label = label
         self.start_s = start_s
         self.end_s = end_s
+        self.cpu_s = cpu_s
     }
 }
