@@ -4,7 +4,7 @@ extension BenchHTMLReport {
     /// The models a suite's cases can end with (`primes-threads`, `wikipics-async`), in the order they are drawn.
     static let models = ["sequential", "threads", "processes", "async"]
     /// Where the bars start, after their names, in pixels.
-    static let modelsLeft = 220.0
+    static let modelsLeft = 260.0
     /// The length of the longest bar on the linear scale, and of the axis on the log scale, in pixels.
     static let modelsWidth = 400.0
     /// Past this ratio of the largest to the smallest value, the chart is drawn on a log scale.
