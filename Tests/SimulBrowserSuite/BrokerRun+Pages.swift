@@ -4,10 +4,11 @@ import SimulProcessSupport
 /// The pages as headless Chromium sees them, after their scripts ran, the live feed on the wire, and the screenshots.
 extension BrokerRun {
     /// The page's DOM after its scripts ran, into the working directory's `NAME.html`; returns the file.
-    /// - Throws: ``DriverError`` if Chromium fails or takes more than 60 s.
+    /// - Throws: ``DriverError`` if Chromium fails or takes more than 60 s, or the page wrote to the console.
     func dump(_ page: String, as name: String) throws -> String {
         let file = path("\(name).html")
-        try test.chromium.dump(dashboard + page, to: file)
+        let messages = try test.chromium.dump(dashboard + page, to: file)
+        try require(messages.isEmpty, "\(page) wrote to the console:\n" + messages.joined(separator: "\n"))
         return file
     }
 
