@@ -1,8 +1,9 @@
-/// One unit of work in a model's run (a cake, a piece of a prime search): where it ran and when, in seconds from
-/// the start of the run. `simul demo --json` prints them per model, and `--html` draws them.
+/// One unit of work in a model's run (a cake, a piece of a prime search, a download, one of Polgár's moves): where
+/// it ran and when, in seconds from the start of the run. `simul demo --json` prints them per model, and `--html`
+/// draws them.
 public struct WorkSpan: Codable, Sendable, Equatable {
     /// Who ran it: `main` (sequential), `thread N` (the Nth OS thread seen in the run), `pid N` (a worker
-    /// process) or `task N` (an async task).
+    /// process), `task N` (an async task or a queued one) or `board N` (Polgár's boards).
     public var lane: String
     /// What it was, such as `chocolate` or `17_596_380_345_407 #3`.
     public var label: String

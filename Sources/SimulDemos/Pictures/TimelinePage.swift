@@ -215,10 +215,10 @@ public enum TimelinePage {
         var intro: String {
             say(
                 "One lane per thread, process or task; one bar per unit of work (a cake, a piece of a prime "
-                    + "search) from its measured start to its end. The shaded band is the model's wall time. The "
+                    + "search, a download, a move) from its measured start to its end. The shaded band is the model's wall time. The "
                     + "models of a demo share one time axis.",
                 "Uma faixa por thread, processo ou tarefa; uma barra por unidade de trabalho (um bolo, um pedaço "
-                    + "da busca de primos) do início ao fim medidos. A faixa sombreada é o tempo real do modelo. Os "
+                    + "da busca de primos, um download, um lance) do início ao fim medidos. A faixa sombreada é o tempo real do modelo. Os "
                     + "modelos de uma demo compartilham o mesmo eixo de tempo."
             )
         }
