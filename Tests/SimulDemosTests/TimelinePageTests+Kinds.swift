@@ -88,6 +88,7 @@ extension TimelinePageTests {
         let boards = ["board 1", "board 2", "board 3"]
         #expect(timelines.map(\.lanes) == [boards, boards, boards])
         #expect(timelines[0].ticks.map(\.x) == timelines[1].ticks.map(\.x))
+        #expect(timelines[0].ticks.map(\.seconds) == [0, 0.2, 0.4, 0.6, 0.8, 1, 1.2], "a tick at the axis' end")
         let own = timelines[2]
         let origin = try #require(own.ticks.first)
         let end = try #require(own.ticks.last)

@@ -81,9 +81,10 @@ public enum TimelinePage {
         return (longest / step).rounded(.up) * step
     }
 
-    /// A round step (1, 2 or 5 times a power of ten) giving at most about six ticks up to `end`.
+    /// A round step (1, 2 or 5 times a power of ten) giving at most about six ticks up to `end`. The comparison
+    /// forgives rounding, so that an axis ending at 1.2000000000000002 s steps by 0.2 s and has a tick at its end.
     static func tickStep(_ end: Double) -> Double {
-        let rough = end / 6
+        let rough = end / 6 * (1 - 1e-9)
         let power = pow(10, (log10(rough)).rounded(.down))
         return [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? 10 * power
     }
