@@ -240,6 +240,7 @@ let package = Package(
             dependencies: ["CSimulShims", "Simul", "SimulTestSupport", "SimulTestWorker"]
         ),
         .testTarget(name: "SimulJSONTests", dependencies: ["SimulJSON"]),
+        .testTarget(name: "SimulBenchTests", dependencies: ["SimulBench"]),
         .testTarget(
             name: "SimulQueueTests",
             dependencies: [

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Renders a ``BenchReport`` as one self-contained HTML page with inline SVG bar charts: every case, ours beside
-/// the peer's. It loads nothing from the network.
+/// Renders a ``BenchReport`` as one self-contained HTML page with inline SVG bar charts: for a suite with models
+/// (`cpu`, `io`), the models against each other on one scale, then every case, ours beside the peer's. It loads
+/// nothing from the network.
 public enum BenchHTMLReport {
     /// The page.
     public static func render(_ report: BenchReport) -> String {
@@ -10,6 +11,7 @@ public enum BenchHTMLReport {
         for suite in suites {
             body += "<h2>\(escape(suite))</h2>\n"
             let rows = report.results.filter { $0.suite == suite }
+            body += modelsChart(suite, rows) ?? ""
             let cases = rows.reduce(into: [String]()) { if !$0.contains($1.case) { $0.append($1.case) } }
             for name in cases { body += chart(name, rows.filter { $0.case == name }) }
         }
@@ -61,7 +63,7 @@ public enum BenchHTMLReport {
             """
     }
 
-    private static func format(_ value: Double) -> String {
+    static func format(_ value: Double) -> String {
         switch value {
         case 1e6...: String(format: "%.2fM", value / 1e6)
         case 1e4...: String(format: "%.0fk", value / 1e3)

@@ -3,49 +3,19 @@ import SimulProcessSupport
 
 /// The pages as headless Chromium sees them, after their scripts ran, the live feed on the wire, and the screenshots.
 extension BrokerRun {
-    /// Chromium's command line before what it is asked to do.
-    private var chromium: [String] {
-        [
-            "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--user-data-dir=\(path("chromium"))",
-        ]
-    }
-
     /// The page's DOM after its scripts ran, into the working directory's `NAME.html`; returns the file.
-    /// - Throws: ``DriverError`` if Chromium fails or takes more than 60 s.
+    /// - Throws: ``DriverError`` if Chromium fails or takes more than 60 s, or the page wrote to the console.
     func dump(_ page: String, as name: String) throws -> String {
         let file = path("\(name).html")
-        let code = try ChildProcess.run(
-            chromium + ["--dump-dom", dashboard + page], output: .file(file),
-            error: .file(path("chromium.log"), append: true), limit: 60)
-        try require(code == 0, "chromium --dump-dom \(dashboard + page): exit \(code)")
+        let messages = try test.chromium.dump(dashboard + page, to: file)
+        try require(messages.isEmpty, "\(page) wrote to the console:\n" + messages.joined(separator: "\n"))
         return file
     }
 
     /// A screenshot of `page`, 1400 by 1000, into `.build/screenshots/NAME.png`.
     /// - Throws: ``DriverError`` if Chromium fails, takes more than 60 s, or writes nothing.
     func screenshot(_ name: String, _ page: String) throws {
-        let file = "\(test.shots)/\(name).png"
-        try? FileManager.default.removeItem(atPath: file)
-        let code = try ChildProcess.run(
-            chromium + ["--hide-scrollbars", "--window-size=1400,1000", "--screenshot=\(file)", dashboard + page],
-            output: .file(path("chromium.log"), append: true), error: .standardOutput, limit: 60)
-        try require(code == 0, "chromium --screenshot \(dashboard + page): exit \(code)")
-        let size = (try? Data(contentsOf: URL(fileURLWithPath: file)).count) ?? 0
-        try require(size > 0, "no screenshot \(file)")
-        printOutput("screenshot: \(file)")
-    }
-
-    /// Checks that the page dumped into `file` has `text`.
-    func expect(_ file: String, has text: String, _ what: String) throws {
-        try require(contents(file).contains(text), "\(what): '\(text)' is not on the page (DOM in \(file))")
-        ok(what)
-    }
-
-    /// Checks that the page dumped into `file` does not have `text`.
-    func expect(_ file: String, hasNo text: String, _ what: String) throws {
-        try require(!contents(file).contains(text), "\(what): '\(text)' is on the page (DOM in \(file))")
-        ok(what)
+        try test.chromium.screenshot(dashboard + page, to: "\(test.shots)/\(name).png")
     }
 
     /// What each page shows: the workers, the tasks, the failure filter, a traceback, the script argument as text,

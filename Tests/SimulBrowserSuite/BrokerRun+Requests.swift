@@ -47,14 +47,4 @@ extension BrokerRun {
         }
         return status
     }
-
-    /// Throws ``DriverError`` `failure` unless `condition` holds: the shell script's `[ ... ] || fail ...`.
-    func require(_ condition: Bool, _ failure: @autoclosure () -> String) throws {
-        guard condition else { throw DriverError(failure()) }
-    }
-
-    /// The text of `file`, empty if it cannot be read.
-    func contents(_ file: String) -> String {
-        (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-    }
 }

@@ -1,21 +1,23 @@
 import Foundation
 import SimulProcessSupport
 
-/// The dashboard's browser test (docs/dashboard.md): loads the dashboard's pages in headless Chromium, once on the
+/// The browser test (docs/dashboard.md, docs/demos.md): loads the dashboard's pages in headless Chromium, once on the
 /// embedded SQLite broker and once on Redis with a Python Celery worker (`-E`) beside the Simul worker, and checks
-/// what a user would see, the refusals of its security model, and `/metrics` with `prometheus_client`. Screenshots go
-/// to `.build/screenshots/`. Everything listens on 127.0.0.1.
+/// what a user would see, the refusals of its security model, and `/metrics` with `prometheus_client`; then the
+/// pictures: the page of `simul demo --html` and the report of `simul bench --report`, which must render without a
+/// message on the console. Screenshots go to `.build/screenshots/`. Everything listens on 127.0.0.1.
 ///
 /// `scripts/browser-test.sh` builds it and runs it from the repository's root with its own arguments
-/// (`[sqlite|redis ...]`, both by default); `SIMUL_BIN` names the `simul` binary it tests.
+/// (`[sqlite|redis|pictures ...]`, all three by default); `SIMUL_BIN` names the `simul` binary it tests.
 @main
 struct BrowserSuite {
     /// What `--help` prints.
     static let help = """
         Loads the dashboard's pages in headless Chromium, on SQLite and on Redis with a Python Celery -E worker, and
-        checks what a user would see; screenshots go to .build/screenshots/ (docs/dashboard.md).
+        checks what a user would see (docs/dashboard.md); then the pages of simul demo --html and simul bench --report,
+        which must render without console messages (docs/demos.md). Screenshots go to .build/screenshots/.
 
-          scripts/browser-test.sh [sqlite|redis ...]     (default: both)
+          scripts/browser-test.sh [sqlite|redis|pictures ...]     (default: all three)
 
         SIMUL_BIN names the simul binary (scripts/browser-test.sh: swift build --show-bin-path, then /simul).
         """
@@ -27,13 +29,18 @@ struct BrowserSuite {
             exit(0)
         }
         var brokers: [Broker] = []
+        var pictures = arguments.isEmpty
         for argument in arguments {
+            if argument == "pictures" {
+                pictures = true
+                continue
+            }
             guard let broker = Broker(rawValue: argument) else {
-                fail("unknown broker '\(argument)' (use sqlite or redis)")
+                fail("unknown part '\(argument)' (use sqlite, redis or pictures)")
             }
             brokers.append(broker)
         }
-        if brokers.isEmpty { brokers = [.sqlite, .redis] }
+        if arguments.isEmpty { brokers = [.sqlite, .redis] }
         let simul = ProcessInfo.processInfo.environment["SIMUL_BIN"] ?? ""
         guard !simul.isEmpty, FileManager.default.isExecutableFile(atPath: simul) else {
             fail("no simul binary at \(simul): run 'swift build' or set SIMUL_BIN")
@@ -44,7 +51,7 @@ struct BrowserSuite {
         Waiting.installSignalHandlers()
         let test: BrowserTest
         do {
-            test = try BrowserTest(simul: simul, brokers: brokers)
+            test = try BrowserTest(simul: simul, brokers: brokers, pictures: pictures)
         } catch {
             fail("\(error)")
         }

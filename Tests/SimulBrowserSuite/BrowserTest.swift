@@ -2,13 +2,15 @@ import Foundation
 import SimulProcessSupport
 
 /// One run of the browser test: its prerequisites (Chromium, the Celery virtualenv with `prometheus_client`,
-/// `redis-server`), its working directory of logs and pages, and a run per broker. Whatever happens, including SIGINT
+/// `redis-server`), its working directory of logs and pages, a run per broker, and the pictures' pages. Whatever happens, including SIGINT
 /// and SIGTERM, it ends by stopping every process it started; on a failure it prints the end of their logs and keeps
 /// the working directory, else it removes it.
 final class BrowserTest {
     /// The `simul` binary.
     let simul: String
     let brokers: [Broker]
+    /// Whether to check the pictures' pages: `simul demo --html` and `simul bench --report`.
+    let pictures: Bool
     /// The repository's root, the current directory: `interop/`, `scripts/`, `.build/screenshots/`.
     let root = FileManager.default.currentDirectoryPath
     /// `${TMPDIR:-/tmp}/simul-browser.XXXXXX`: the logs, the pages Chromium dumped, the cookie jar.
@@ -21,26 +23,33 @@ final class BrowserTest {
     private(set) var python = ""
     /// The processes started for the broker being tested, stopped after it.
     let services: Services
+    /// The browser, its profile and log in the working directory.
+    let chromium: Chromium
 
-    init(simul: String, brokers: [Broker]) throws {
+    init(simul: String, brokers: [Broker], pictures: Bool) throws {
         self.simul = simul
         self.brokers = brokers
+        self.pictures = pictures
         work = try TemporaryDirectory.make("simul-browser")
         shots = "\(root)/.build/screenshots"
         services = Services(work: work)
+        chromium = Chromium(profile: "\(work)/chromium", log: "\(work)/chromium.log")
     }
 
-    /// Runs the checks on every broker, then cleans up; returns the exit code (1 on a failure, 130 after SIGINT or
-    /// SIGTERM).
+    /// Runs the checks on every broker and on the pictures' pages, then cleans up; returns the exit code (1 on a
+    /// failure, 130 after SIGINT or SIGTERM).
     func run() -> Int32 {
         var code: Int32 = 0
         do {
             try prepare()
-            try checkRefusalWithoutToken()
+            try chromium.checkConsoleIsReported(work: work)
+            if !brokers.isEmpty { try checkRefusalWithoutToken() }
             for kind in brokers {
                 try BrokerRun(test: self, kind: kind).run()
             }
-            printOutput("browser test passed: \(brokers.map(\.rawValue).joined(separator: " "))")
+            if pictures { try PicturesRun(test: self).run() }
+            let parts = brokers.map(\.rawValue) + (pictures ? ["pictures"] : [])
+            printOutput("browser test passed: \(parts.joined(separator: " "))")
         } catch is Interrupted {
             code = 130
         } catch {
@@ -60,14 +69,15 @@ final class BrowserTest {
         return code
     }
 
-    /// Installs what is missing: Chromium, `prometheus_client` in the Celery virtualenv, and `redis-server` when
-    /// Redis is to be tested.
+    /// Installs what is missing: Chromium, and for the dashboard `prometheus_client` in the Celery virtualenv, and
+    /// `redis-server` when Redis is to be tested.
     private func prepare() throws {
         try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
         if try !Debian.has("chromium") {
             say("installing chromium (Debian)")
             try Debian.install("chromium")
         }
+        guard !brokers.isEmpty else { return }
         let found = "\(work)/python-celery-env.out"
         guard try ChildProcess.run(["scripts/python-celery-env.sh"], output: .file(found)) == 0 else {
             throw DriverError("scripts/python-celery-env.sh failed")

@@ -140,6 +140,18 @@ func quietContext(quick: Bool = true) -> DemoContext {
         #expect(exhibition.simultaneousSeconds == 3_000)
         let report = try await PolgarDemo().run(in: quietContext())
         #expect(report.runs.map(\.model) == ["sequential", "async"])
+        // Every one of Polgár's 600 moves is on its board's lane, within the run.
+        for run in report.runs {
+            let spans = try #require(run.spans, "\(run.model)")
+            #expect(spans.count == 600, "\(run.model)")
+            #expect(Set(spans.map(\.lane)) == Set((1...20).map { "board \($0)" }), "\(run.model)")
+            #expect(Set(spans.map(\.label)) == Set((1...30).map { "move \($0)" }), "\(run.model)")
+            #expect(spans.allSatisfy { 0 <= $0.start_s && $0.start_s <= $0.end_s && $0.end_s <= run.wall_s })
+        }
+        // One after another: board 2's first move comes after board 1's last.
+        let sequential = try #require(report.run("sequential")?.spans)
+        let firstBoardEnds = try #require(sequential.filter { $0.lane == "board 1" }.map(\.end_s).max())
+        #expect(sequential.filter { $0.lane == "board 2" }.allSatisfy { $0.start_s >= firstBoardEnds })
         #expect(PolgarDemo.clock(36_000) == "10 h 0 min")
         #expect(PolgarDemo.clock(3_059) == "50 min 59 s")
     }

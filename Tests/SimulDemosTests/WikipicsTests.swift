@@ -59,7 +59,17 @@ import Testing
             #expect(images.map(\.bytes) == [200_000, 200_000, 200_000, 200_000], "\(run.model)")
             #expect(images.allSatisfy { $0.error == nil }, "\(run.model)")
             #expect(Self.total(run) == 800_000, "\(run.model)")
+            // A span per download, within the run; the blocking models measured their threads' CPU time.
+            let spans = try #require(run.spans, "\(run.model)")
+            #expect(Set(spans.map(\.label)) == Set(names), "\(run.model)")
+            #expect(spans.allSatisfy { 0 <= $0.start_s && $0.start_s <= $0.end_s && $0.end_s <= run.wall_s })
+            #expect(spans.allSatisfy { ($0.cpu_s != nil) == (run.model != "async") }, "\(run.model)")
+            #expect(spans.allSatisfy { ($0.cpu_s ?? 0) >= 0 }, "\(run.model)")
         }
+        #expect(Set(report.run("sequential")?.spans?.map(\.lane) ?? []) == ["main"])
+        #expect(Set(report.run("async")?.spans?.map(\.lane) ?? []) == ["task 1", "task 2", "task 3", "task 4"])
+        let threadLanes = Set(report.run("threads")?.spans?.map(\.lane) ?? [])
+        #expect(!threadLanes.isEmpty && threadLanes.isSubset(of: ["thread 1", "thread 2", "thread 3", "thread 4"]))
         for key in ["ideal_speedup", "speedup_threads", "speedup_async", "longest_download_s"] {
             #expect(report.summary[key] != nil, "\(key)")
         }

@@ -13,7 +13,7 @@ public struct ModelRun: Codable, Sendable, Equatable {
     public var sys_s: Double
     /// What the run produced, demo by demo (for primes: `n`, `lpf` and `prime` per number).
     public var results: JSONValue
-    /// The units of work, where the demo records them (cakes, pipeline and primes); absent otherwise.
+    /// The units of work, where the demo records them (every demo but table); absent otherwise.
     public var spans: [WorkSpan]?
 
     /// Creates a run from a measurement.

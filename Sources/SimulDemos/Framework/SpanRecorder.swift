@@ -23,12 +23,13 @@ public final class SpanRecorder: Sendable {
     /// The spans recorded so far, in the order they started.
     public var spans: [WorkSpan] { state.withLock { $0.spans }.sorted { $0.start_s < $1.start_s } }
 
-    /// Records a unit that ran from `start` to `end` on `lane`.
+    /// Records a unit that ran from `start` to `end` on `lane`, and used `cpu` seconds of CPU if that was measured.
     public func record(
-        _ label: String, lane: String, from start: ContinuousClock.Instant, to end: ContinuousClock.Instant = .now
+        _ label: String, lane: String, from start: ContinuousClock.Instant, to end: ContinuousClock.Instant = .now,
+        cpu: Double? = nil
     ) {
         let span = WorkSpan(
-            lane: lane, label: label, start_s: (start - origin).seconds, end_s: (end - origin).seconds)
+            lane: lane, label: label, start_s: (start - origin).seconds, end_s: (end - origin).seconds, cpu_s: cpu)
         state.withLock { $0.spans.append(span) }
     }
 

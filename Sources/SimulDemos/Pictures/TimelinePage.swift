@@ -13,6 +13,9 @@ public enum TimelinePage {
     static let laneHeight = 22.0
     /// A bar's height in pixels.
     static let barHeight = 16.0
+    /// A model whose wall time is less than this part of its demo's axis is drawn a second time on its own axis
+    /// (Polgár's simultaneous exhibition takes a twelfth of the games one after another).
+    static let zoomBelow = 1.0 / 8
 
     /// The page.
     /// - Parameters:
@@ -33,6 +36,7 @@ public enum TimelinePage {
             svg text { font-size: 11px; fill: #333; }
             .wall { fill: #eef1f6; } .grid { stroke: #d5dae3; } .axis { stroke: #555; }
             .unit { fill: #4a6fa5; stroke: #fff; stroke-width: 0.5; } .unit-label { fill: #fff; } .pick { fill: #e4572e; }
+            .waiting { fill: #a9bcd8; } .working { fill: #1f3b63; }
             figure { margin: 0.8em 0; } figcaption { font-weight: 600; margin-bottom: 0.2em; }
             </style></head><body>
             <h1>\(words.title)</h1>
@@ -45,32 +49,42 @@ public enum TimelinePage {
     /// One demo: its models' timelines on a shared axis.
     static func section(_ report: DemoReport, words: Words) -> String {
         if let chart = decisionChart(report, words: words) { return chart }
-        let axisEnd = axisEnd(report)
+        let axisEnd = axisEnd(report.runs)
         let sequential = report.run("sequential")?.wall_s
         let models = report.runs.map { run in
-            """
-            <div class="model">
-            <div><h3>\(escape(run.model))</h3>
-            \(timeline(run, axisEnd: axisEnd, words: words))</div>
-            \(times(run, sequential: sequential, words: words))
-            </div>
+            var zoom = ""
+            if run.spans != nil, run.wall_s > 0, run.wall_s < axisEnd * zoomBelow {
+                zoom = """
+                    <div><p class="note">\(words.ownAxis)</p>
+                    \(timeline(run, axisEnd: Self.axisEnd([run]), words: words))</div>
+                    """
+            }
+            return """
+                <div class="model">
+                <div><h3>\(escape(run.model))</h3>
+                \(timeline(run, axisEnd: axisEnd, words: words))</div>
+                \(times(run, sequential: sequential, words: words))
+                \(zoom)</div>
 
-            """
+                """
         }
-        return "<section><h2>\(escape(report.demo))</h2>\n\(models.joined())</section>\n"
+        let legend = report.runs.contains { $0.spans?.contains { $0.cpu_s != nil } ?? false }
+        let note = legend ? "<p class=\"note\">\(words.waitingLegend)</p>\n" : ""
+        return "<section><h2>\(escape(report.demo))</h2>\n\(note)\(models.joined())</section>\n"
     }
 
-    /// The end of a demo's axis: a round number of seconds at or past its longest run and its last unit.
-    static func axisEnd(_ report: DemoReport) -> Double {
-        let longest = report.runs.flatMap { run in [run.wall_s] + (run.spans ?? []).map(\.end_s) }.max() ?? 0
+    /// The end of an axis for `runs`: a round number of seconds at or past their longest run and last unit.
+    static func axisEnd(_ runs: [ModelRun]) -> Double {
+        let longest = runs.flatMap { run in [run.wall_s] + (run.spans ?? []).map(\.end_s) }.max() ?? 0
         guard longest > 0 else { return 1 }
         let step = tickStep(longest)
         return (longest / step).rounded(.up) * step
     }
 
-    /// A round step (1, 2 or 5 times a power of ten) giving at most about six ticks up to `end`.
+    /// A round step (1, 2 or 5 times a power of ten) giving at most about six ticks up to `end`. The comparison
+    /// forgives rounding, so that an axis ending at 1.2000000000000002 s steps by 0.2 s and has a tick at its end.
     static func tickStep(_ end: Double) -> Double {
-        let rough = end / 6
+        let rough = end / 6 * (1 - 1e-9)
         let power = pow(10, (log10(rough)).rounded(.down))
         return [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? 10 * power
     }
@@ -121,14 +135,23 @@ public enum TimelinePage {
                 """
             for span in spans where span.lane == lane {
                 let left = x(span.start_s, axisEnd: axisEnd)
-                let width = max(0, x(span.end_s, axisEnd: axisEnd) - left)
+                // At least a pixel, so a unit too short for the axis still shows where it ran.
+                let width = max(1, x(span.end_s, axisEnd: axisEnd) - left)
                 let barTop = top + (laneHeight - barHeight) / 2
+                var title = "\(escape(span.label)): \(seconds(span.start_s, words)) – \(seconds(span.end_s, words))"
+                if let cpu = span.cpu_s { title += ", \(words.working) \(seconds(cpu, words))" }
                 svg += """
-                    <rect class="unit" x="\(number(left))" y="\(number(barTop))" width="\(number(width))" \
-                    height="\(barHeight)"><title>\(escape(span.label)): \(seconds(span.start_s, words)) – \
-                    \(seconds(span.end_s, words))</title></rect>
+                    <rect class="\(span.cpu_s == nil ? "unit" : "unit waiting")" x="\(number(left))" \
+                    y="\(number(barTop))" width="\(number(width))" height="\(barHeight)"><title>\(title)</title></rect>
 
                     """
+                if let cpu = span.cpu_s {
+                    svg += """
+                        <rect class="working" x="\(number(left))" y="\(number(barTop))" \
+                        width="\(number(min(width, cpu / axisEnd * plotWidth)))" height="\(barHeight)"></rect>
+
+                        """
+                }
                 if width >= Double(span.label.count) * 6.5 + 6 {
                     svg += """
                         <text class="unit-label" x="\(number(left + 3))" y="\(number(barTop + barHeight - 4))">\
@@ -193,10 +216,10 @@ public enum TimelinePage {
         var intro: String {
             say(
                 "One lane per thread, process or task; one bar per unit of work (a cake, a piece of a prime "
-                    + "search) from its measured start to its end. The shaded band is the model's wall time. The "
+                    + "search, a download, a move) from its measured start to its end. The shaded band is the model's wall time. The "
                     + "models of a demo share one time axis.",
                 "Uma faixa por thread, processo ou tarefa; uma barra por unidade de trabalho (um bolo, um pedaço "
-                    + "da busca de primos) do início ao fim medidos. A faixa sombreada é o tempo real do modelo. Os "
+                    + "da busca de primos, um download, um lance) do início ao fim medidos. A faixa sombreada é o tempo real do modelo. Os "
                     + "modelos de uma demo compartilham o mesmo eixo de tempo."
             )
         }
@@ -213,6 +236,17 @@ public enum TimelinePage {
         var winner: String { say("winner:", "vencedor:") }
         var overSequential: String { say("over sequential", "sobre o sequencial") }
         var lateness: String { say("ranked by p99 tick lateness", "ordenado pelo atraso p99 dos ticks") }
+        var ownAxis: String { say("The same run on its own axis:", "A mesma execução no seu próprio eixo:") }
+        var working: String { say("working", "trabalhando") }
+        var waitingLegend: String {
+            say(
+                "Light: waiting (for the network); dark: working, the CPU time of the thread that ran it, drawn from "
+                    + "the start of its bar. Async downloads share the event loops' threads, so theirs is not measured.",
+                "Claro: esperando (a rede); escuro: trabalhando, o tempo de CPU da thread que a executou, desenhado "
+                    + "do início da barra. Os downloads async dividem as threads dos event loops, então o deles não é "
+                    + "medido."
+            )
+        }
         var notRecorded: String {
             say("units of work not recorded for this model", "unidades de trabalho não registradas neste modelo")
         }
@@ -222,6 +256,7 @@ public enum TimelinePage {
             guard language == .pt else { return lane }
             if lane == "main" { return "principal" }
             if lane.hasPrefix("task ") { return "tarefa " + lane.dropFirst("task ".count) }
+            if lane.hasPrefix("board ") { return "tabuleiro " + lane.dropFirst("board ".count) }
             return lane
         }
 

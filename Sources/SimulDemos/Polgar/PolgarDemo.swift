@@ -39,13 +39,16 @@ public struct PolgarDemo: Demo {
         )
         var report = DemoReport(demo: Self.name)
 
-        let (_, sequential) = try await context.measure("sequential") {
+        // Each of Polgár's moves is a unit of work, on its board's lane.
+        let (_, sequential) = try await context.measure("sequential") { recorder in
             clock.restart()
             var now = 0.0
-            for _ in 0..<exhibition.boards {
-                for _ in 0..<exhibition.moves {
+            for board in 1...exhibition.boards {
+                for move in 1...exhibition.moves {
                     now += exhibition.polgarMove
-                    try await clock.sleep(until: now)
+                    try await recorder.time("move \(move)", lane: "board \(board)") {
+                        try await clock.sleep(until: now)
+                    }
                     now += exhibition.opponentMove
                     try await clock.sleep(until: now)
                 }
@@ -56,14 +59,16 @@ public struct PolgarDemo: Demo {
         // Polgár is one player: a semaphore with one permit, handed to the boards first come, first served.
         let polgar = AsyncSemaphore(value: 1)
         let polgarFreeAt = LockedClockTime()
-        let (_, simultaneous) = try await context.measure("async") {
+        let (_, simultaneous) = try await context.measure("async") { recorder in
             clock.restart()
-            _ = try await (0..<exhibition.boards).concurrentMap(maxConcurrency: exhibition.boards) { _ in
+            _ = try await (1...exhibition.boards).concurrentMap(maxConcurrency: exhibition.boards) { board in
                 var now = 0.0
-                for _ in 0..<exhibition.moves {
+                for move in 1...exhibition.moves {
                     try await polgar.withPermit {
                         now = polgarFreeAt.advance(from: now, by: exhibition.polgarMove)
-                        try await clock.sleep(until: now)
+                        try await recorder.time("move \(move)", lane: "board \(board)") {
+                            try await clock.sleep(until: now)
+                        }
                     }
                     now += exhibition.opponentMove
                     try await clock.sleep(until: now)

@@ -28,9 +28,11 @@ public struct QueueDemo: Demo {
             "\(count) tarefas demoradas de \(seconds) s cada (simul.sleep), como no tasks.py do seed.")
         context.say("\nwithout a queue: the program waits for each task", "\nsem fila: o programa espera cada tarefa")
         report.runs.append(
-            try await context.measure("sequential") {
+            try await context.measure("sequential") { recorder in
                 for index in 1...count {
-                    _ = try await BuiltinTasks.catalog.call("simul.sleep", args: [.number(seconds)])
+                    _ = try await recorder.time("task \(index)", lane: "main") {
+                        try await BuiltinTasks.catalog.call("simul.sleep", args: [.number(seconds)])
+                    }
                     context.say("  task \(index) done", "  tarefa \(index) concluída")
                 }
             }.run)
@@ -42,18 +44,25 @@ public struct QueueDemo: Demo {
         defer { worker.terminate() }
         _ = try await client.send("simul.noop").get(timeout: .seconds(30))  // the worker is up before the clock starts
         var handedOver = 0.0
+        // The worker's side is another process: each task is drawn from when the program sent it to when the
+        // program had its result.
         let queued = try await context.measure("queue", results: { (values: [JSONValue]) in .array(values) }) {
+            recorder in
             let start = ContinuousClock.now
-            var results: [AsyncResult] = []
-            for _ in 1...count { results.append(try await client.send("simul.sleep", args: [.number(seconds)])) }
+            var results: [(AsyncResult, ContinuousClock.Instant)] = []
+            for _ in 1...count {
+                let sent = ContinuousClock.now
+                results.append((try await client.send("simul.sleep", args: [.number(seconds)]), sent))
+            }
             handedOver = (ContinuousClock.now - start).seconds
             context.say(
                 "  \(count) tasks sent in \(Self.milliseconds(handedOver)); the program carries on while the worker runs them",
                 "  \(count) tarefas enviadas em \(Self.milliseconds(handedOver)); o programa segue enquanto o worker as executa"
             )
             var values: [JSONValue] = []
-            for (index, result) in results.enumerated() {
+            for (index, (result, sent)) in results.enumerated() {
                 values.append(try await result.get(timeout: .seconds(60)))
+                recorder.record("task \(index + 1)", lane: "task \(index + 1)", from: sent)
                 context.say(
                     "  task \(index + 1) done (id \(result.id))", "  tarefa \(index + 1) concluída (id \(result.id))")
             }
@@ -62,11 +71,13 @@ public struct QueueDemo: Demo {
         report.runs.append(queued.run)
 
         context.say("\nchain: add(1, 2) | mul(10) | add(5)", "\nchain (cadeia): add(1, 2) | mul(10) | add(5)")
-        let chained = try await context.measure("chain", results: { (value: JSONValue) in value }) {
-            try await client.chain([
-                Signature("simul.add", args: [1, 2]), Signature("simul.mul", args: [10]),
-                Signature("simul.add", args: [5]),
-            ]).get(timeout: .seconds(60))
+        let chained = try await context.measure("chain", results: { (value: JSONValue) in value }) { recorder in
+            try await recorder.time("add(1, 2) | mul(10) | add(5)", lane: "main") {
+                try await client.chain([
+                    Signature("simul.add", args: [1, 2]), Signature("simul.mul", args: [10]),
+                    Signature("simul.add", args: [5]),
+                ]).get(timeout: .seconds(60))
+            }
         }
         context.say(
             "  ((1 + 2) × 10) + 5 = \(chained.value.jsonText)", "  ((1 + 2) × 10) + 5 = \(chained.value.jsonText)")

@@ -1,9 +1,14 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Simul
 package import SimulTasks
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One picture to download.
 package struct PictureSource: Sendable, Hashable {
@@ -29,8 +34,13 @@ package struct DownloadOutcome: Sendable {
     package var data: [UInt8]?
     /// Why it failed, if it did.
     package var failure: DownloadError?
+    /// When it started.
+    package var start: ContinuousClock.Instant
     /// How long it took.
     package var seconds: Double
+    /// The CPU time of the thread that downloaded it, for the blocking models; the async model's downloads share
+    /// the event loops' threads, so theirs is not measured.
+    package var cpuSeconds: Double?
 }
 
 /// The three ways the demo downloads: one after another, on a pool of threads, and as async tasks.
@@ -137,12 +147,23 @@ package struct PictureDownloader: Sendable {
 
     private func blockingDownload(_ source: PictureSource) -> DownloadOutcome {
         let start = ContinuousClock.now
+        let cpuStart = Self.threadCPUSeconds()
+        var outcome: DownloadOutcome
         do {
             let bytes = try BlockingHTTP.get(source.url, timeout: timeout)
-            return outcome(source, .success(bytes), since: start)
+            outcome = self.outcome(source, .success(bytes), since: start)
         } catch {
-            return outcome(source, .failure(Self.downloadError(error, timeout: timeout)), since: start)
+            outcome = self.outcome(source, .failure(Self.downloadError(error, timeout: timeout)), since: start)
         }
+        outcome.cpuSeconds = Self.threadCPUSeconds() - cpuStart
+        return outcome
+    }
+
+    /// The CPU time the calling thread has used, user and system.
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// `execute` with a deadline only bounds the wait for the response head; `withTimeout` around it and the body
@@ -174,10 +195,11 @@ package struct PictureDownloader: Sendable {
         switch result {
         case .success(let bytes):
             return DownloadOutcome(
-                name: source.name, byteCount: bytes.count, data: keepData ? bytes : nil, failure: nil, seconds: seconds
-            )
+                name: source.name, byteCount: bytes.count, data: keepData ? bytes : nil, failure: nil, start: start,
+                seconds: seconds)
         case .failure(let failure):
-            return DownloadOutcome(name: source.name, byteCount: 0, data: nil, failure: failure, seconds: seconds)
+            return DownloadOutcome(
+                name: source.name, byteCount: 0, data: nil, failure: failure, start: start, seconds: seconds)
         }
     }
 

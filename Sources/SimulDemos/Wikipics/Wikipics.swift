@@ -111,8 +111,9 @@ public struct Wikipics: Demo {
                 rows: sources.indices.map { [Self.label($0, of: sources.count), "🕒", sources[$0].name] },
                 widths: [0, 20, 0]
             )
-            let (outcomes, run) = try await context.measure(model.rawValue, results: Self.results) {
+            let (outcomes, run) = try await context.measure(model.rawValue, results: Self.results) { recorder in
                 let outcomes = try await downloader.run(model, sources) { index, outcome in
+                    Self.record(outcome, index: index, model: model, recorder: recorder)
                     table.update(index, Self.row(index, of: sources.count, outcome))
                 }
                 let total = outcomes.reduce(0) { $0 + $1.byteCount }
@@ -176,6 +177,20 @@ public struct Wikipics: Demo {
             )
         }
         return DemoReport(demo: Self.name, runs: runs, summary: summary)
+    }
+
+    /// Records a download as a span: on `main` for sequential, on its thread for threads (`landed` runs on the
+    /// thread that downloaded), on its task for async; with the thread's CPU time where it was measured.
+    static func record(_ outcome: DownloadOutcome, index: Int, model: DownloadModel, recorder: SpanRecorder) {
+        let lane =
+            switch model {
+            case .sequential: "main"
+            case .threads: recorder.threadLane()
+            case .async: "task \(index + 1)"
+            }
+        recorder.record(
+            outcome.name, lane: lane, from: outcome.start, to: outcome.start + .seconds(outcome.seconds),
+            cpu: outcome.cpuSeconds)
     }
 
     /// Fails early, before any download, if the gallery page could not be written.
