@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's header says how far into the run it starts, so a slow step shows in CI's log.
+step() { printf '\n== %s  [%dm%02ds]\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 need_python() {
     if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
@@ -146,4 +147,4 @@ step "fault suite: scripts/faults.sh --quick"
 SIMUL_BIN="$simul" SIMUL_FAULTS_BIN="$(dirname "$simul")/simul-faults" timeout 1200 scripts/faults.sh --quick
 
 echo
-echo "all checks passed"
+printf "all checks passed in %dm%02ds\n" $((SECONDS / 60)) $((SECONDS % 60))
