@@ -1,3 +1,4 @@
+import Foundation
 import Simul
 import SimulJSON
 import SimulQueue
@@ -84,6 +85,37 @@ import Testing
             #expect(error?.type == "TimeLimitExceeded")
             #expect(error?.message == "0.5")
             #expect(try await queue.client.send("simul.add", args: [2, 3]).get(timeout: .seconds(60)) == 5)
+        }
+    }
+
+    /// A task in a pool process stores its own state: it crosses the pipe, and the worker stores PROGRESS with its
+    /// meta while the task runs, then SUCCESS. A call that does not fit fails with its reason, as in other pools.
+    @Test func aTaskInAPoolProcessStoresItsOwnState() async throws {
+        try await Self.withProcessesQueue { queue in
+            let scratch = try ScratchDirectory()
+            defer { scratch.remove() }
+            let gate = scratch.file("gate")
+            let progress = try await queue.client.send("simul.progress", args: [2, 0, .string(gate)])
+            try await waitUntil("PROGRESS stored") { try await progress.state() == "PROGRESS" }
+            let stored = try #require(try await progress.result())
+            #expect(stored.status == TaskState(rawValue: "PROGRESS"))
+            #expect(stored.result == ["current": 1, "total": 2])
+            #expect(stored.dateDone == nil)
+            #expect(FileManager.default.createFile(atPath: gate, contents: nil))
+            #expect(try await progress.get(timeout: .seconds(60)) == 2)
+            #expect(try await progress.state() == .success)
+            let events = try await queue.broker.events(after: 0, limit: 1_000).events.filter {
+                $0.taskId == progress.id
+            }
+            #expect(
+                events.map(\.type).filter { $0 != "task-received" }
+                    == ["task-started", "task-progress", "task-progress", "task-succeeded"])
+            #expect(events.filter { $0.type == "task-progress" }.map { $0.fields["current"] } == [1, 2])
+
+            let zero = try await queue.client.send("simul.progress", args: [0, 0])
+            let error = await #expect(throws: TaskError.self) { try await zero.get(timeout: .seconds(60)) }
+            #expect(error?.type == "ValueError")
+            #expect(error?.message == "total must be at least 1, got 0")
         }
     }
 

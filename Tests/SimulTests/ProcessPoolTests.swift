@@ -2,6 +2,7 @@ import CSimulShims
 import Foundation
 import Simul
 import SimulTestSupport
+import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct ProcessPoolTests {
@@ -125,6 +126,25 @@ import Testing
         #expect(Set(pids).count == 3)
         #expect(pids[0] == pids[2] && pids[3] == pids[5] && pids[6] == pids[8])
         #expect(pids[0] != pids[3] && pids[3] != pids[6])
+        await pool.shutdown()
+    }
+
+    /// What a task sends while it runs reaches `updates` in order, before its output; a sender kept past its call
+    /// sends nothing, and outside a worker process there is no sender.
+    @Test func aTaskSendsUpdatesBeforeItsOutput() async throws {
+        let pool = ProcessPool(TestTasks.configuration(workers: 1))
+        let received = Mutex<[String]>([])
+        let record: @Sendable (Data) -> Void = { data in
+            received.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
+        }
+        #expect(try await pool.run(Report.self, 3, updates: record) == nil)
+        #expect(received.withLock { $0 } == ["1", "2", "3"])
+        let late = try await pool.run(Report.self, 1) { data in
+            received.withLock { $0.append("second call: " + String(decoding: data, as: UTF8.self)) }
+        }
+        #expect(late == false)
+        #expect(received.withLock { $0 } == ["1", "2", "3", "second call: 1"])
+        #expect(ProcessTaskUpdates.current == nil)
         await pool.shutdown()
     }
 

@@ -273,6 +273,9 @@ extension ProcessPool {
                         .failure(
                             ProcessPoolError.decoding(task: head.name, message: "a malformed reply from the worker")))
                 }
+            case .update:
+                // Only the running call sends them; a late one, whose call was settled, is dropped.
+                inFlight.first { $0.id == frame.id }?.update?(frame.payload)
             case .setup, .call:
                 if let worker, !terminated { kill(worker, for: .protocolError("unexpected \(frame.kind) frame")) }
             }
