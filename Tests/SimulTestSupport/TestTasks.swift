@@ -18,6 +18,7 @@ public enum TestTasks {
         registry.register(Initialize.self)
         registry.register(Initialized.self)
         registry.register(Report.self)
+        registry.register(WaitForFile.self)
         return registry
     }
 
@@ -84,6 +85,14 @@ public struct Hang: ProcessTask {
 
 public struct WorkerPID: ProcessTask {
     public static func run(_ input: Int) -> Int32 { getpid() }
+}
+
+/// Waits until a file exists at the path it is given, then returns its worker's pid.
+public struct WaitForFile: ProcessTask {
+    public static func run(_ input: String) -> Int32 {
+        while !FileManager.default.fileExists(atPath: input) { usleep(10_000) }
+        return getpid()
+    }
 }
 
 /// Sends `"1"` … `"n"` to the pool through ``ProcessTaskUpdates``, then returns whether the sender kept from this

@@ -148,6 +148,30 @@ import Testing
         await pool.shutdown()
     }
 
+    /// A restart replaces every worker once its tasks are done: a task running through it finishes in its old
+    /// process, the next tasks run in new ones, and nothing is lost.
+    @Test func aRestartReplacesTheWorkersAfterTheirTasks() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let gate = scratch.file("gate")
+        let pool = ProcessPool(TestTasks.configuration(workers: 2))
+        let running = pool.submit(WaitForFile.self, gate)
+        _ = try await pool.run(WorkerPID.self, 0)
+        try await waitUntil("both workers started") { pool.workerPIDs.count == 2 }
+        let before = Set(pool.workerPIDs)
+        pool.restart()
+        var after: [Int32] = []
+        for _ in 0..<6 { after.append(try await pool.run(WorkerPID.self, 0)) }
+        #expect(before.isDisjoint(with: after))
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
+        #expect(before.contains(try await running.value))
+        try await waitUntil("the old workers exited") { before.isDisjoint(with: pool.workerPIDs) }
+        let squares = (0..<20).map { pool.submit(Square.self, $0) }
+        for (n, future) in squares.enumerated() { #expect(try await future.value == n * n) }
+        #expect(before.isDisjoint(with: pool.workerPIDs))
+        await pool.shutdown()
+    }
+
     @Test func theInitializerRunsInEveryWorker() async throws {
         var configuration = TestTasks.configuration(workers: 2)
         try configuration.setInitializer(Initialize.self, 40)

@@ -105,6 +105,16 @@ public final class ProcessPool: Sendable {
         submitEncoded(T.name, [T.Output].self, chunk: true, updates: nil) { try PoolCodec.encode(chunk) }.future
     }
 
+    /// The pids of the worker processes running now, in increasing order.
+    public var workerPIDs: [Int32] { core.workerPIDs }
+
+    /// Replaces every worker process with a fresh one, as Celery's `pool_restart` does: a worker takes no new task
+    /// from now on, finishes the ones it has, and exits; the next task starts a fresh worker from the executable as
+    /// it is on disk now. Nothing queued or running is lost or run twice.
+    public func restart() {
+        core.restart()
+    }
+
     /// Stops taking work, lets the queued work finish (or cancels it), and stops every worker: input closed, then
     /// SIGTERM, then SIGKILL after ``ProcessPoolConfiguration/shutdownGrace``, and every process reaped.
     /// - Parameter cancelPending: cancel the work no worker has started.

@@ -67,6 +67,17 @@ final class TaskExecutorPool: Sendable {
         return try await TaskContext.$current.withValue(context) { try await task.run(args: args, kwargs: kwargs) }
     }
 
+    /// The pids of the processes pool's worker processes; empty for the other pools.
+    var processIDs: [Int32] { processes?.workerPIDs ?? [] }
+
+    /// Replaces the processes pool's worker processes once their running tasks are done.
+    /// - Returns: false for the other pools, which have no processes to replace.
+    func restart() -> Bool {
+        guard let processes else { return false }
+        processes.restart()
+        return true
+    }
+
     func shutdown() async {
         await threads?.shutdown(cancelPending: true)
         await processes?.shutdown(cancelPending: true)
