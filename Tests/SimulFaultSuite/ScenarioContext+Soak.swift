@@ -7,20 +7,22 @@ extension ScenarioContext {
     static let revokesMax = 50_000
 
     /// 7. Soak (`--full`): 1,000,000 tasks (`FAULTS_SOAK_TASKS`) from one client while one worker runs them,
-    /// results expiring after 60 s; memory and throughput sampled every 5 s. Meanwhile `simul revoke` stores 60,000
-    /// revocations of ids no task has, 2,000 at a time, one batch a sample (the rest after the tasks, with the worker
-    /// still running): the stored set must stay at Celery's bound of 50,000, and on Redis the worker must hold the
-    /// newest 50,000 and have dropped the oldest, as Celery's `LimitedSet` does.
+    /// results expiring after 60 s; memory and throughput sampled every 5 s. `simul revoke` stores revocations of
+    /// ids no task has, 2,000 at a time: 50,000 before the client starts (so the revoked sets are full before memory
+    /// is first judged), then a batch a sample, and after the tasks as many as make 60,000 in all, the worker still
+    /// running. The stored set must stay at Celery's bound of 50,000, and on Redis the worker must hold the newest
+    /// 50,000 and have dropped the oldest, as Celery's `LimitedSet` does.
     func soak() throws {
         let count = ProcessInfo.processInfo.environment["FAULTS_SOAK_TASKS"].flatMap { Int($0) } ?? 1_000_000
         let worker = try startWorker(
             log: "worker.log", ["-c", "4", "--lease", "30", "--result-expires", "60", "-n", "soak@faults"])
+        var revoker = Revoker(batch: 2_000)
+        while revoker.sent.count < Self.revokesMax { try revoker.revokeBatch(in: self) }
         let client = try ChildProcess.start(
             [binary, "send", "simul.record", "--args", #"["\#(records)"]"#, "--count", "\(count)", "--broker", url],
             output: .file(ids))
         // Sample every 5 s until every task has run; give up if the worker dies, the client stops short, or nothing
         // runs for two minutes.
-        var revoker = Revoker(total: Self.revokesMax + 10_000, batch: 2_000)
         var samples: [SoakSample] = []
         var lastDone = -1
         var lastProgress = Stopwatch()
@@ -60,7 +62,7 @@ extension ScenarioContext {
         let lastIDs = Self.lines(of: ids).suffix(1000).map { $0 + "\n" }.joined()
         try Data(lastIDs.utf8).write(to: URL(fileURLWithPath: path("last-ids")))
         checks.append(try Check("the last 1000 tasks have SUCCESS stored") { try allSucceeded(path("last-ids")) })
-        while try revoker.revokeBatch(in: self) {}
+        while revoker.sent.count < Self.revokesMax + 10_000 { try revoker.revokeBatch(in: self) }
         checks += try revoker.checks(in: self)
         try stopWorker(worker, limit: 60)
         checks.append(try Check("the queue is empty") { try waiting() == 0 })
@@ -71,24 +73,19 @@ extension ScenarioContext {
 /// The soak's revocations: ids no task has, stored with `simul revoke` a batch at a time, and the checks that the
 /// revoked set stays bounded.
 struct Revoker {
-    let total: Int
     let batch: Int
+    /// The ids revoked, oldest first.
     private(set) var sent: [String] = []
 
-    init(total: Int, batch: Int) {
-        self.total = total
+    init(batch: Int) {
         self.batch = batch
     }
 
-    /// Revokes the next batch, if any is left.
-    /// - Returns: whether it revoked one.
-    @discardableResult
-    mutating func revokeBatch(in context: ScenarioContext) throws -> Bool {
-        guard sent.count < total else { return false }
-        let ids = (0..<min(batch, total - sent.count)).map { _ in UUID().uuidString.lowercased() }
+    /// Revokes `batch` new ids.
+    mutating func revokeBatch(in context: ScenarioContext) throws {
+        let ids = (0..<batch).map { _ in UUID().uuidString.lowercased() }
         try context.simul(["revoke"] + ids, to: "/dev/null")
         sent += ids
-        return true
     }
 
     /// The stored set holds at most the bound (SQLite's `revoked` table, read with the `sqlite3` shell; Redis's
