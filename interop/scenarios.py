@@ -828,6 +828,58 @@ def flower_control():
             "autoscale and pool restart 403 (not enabled, as on Celery's defaults); shutdown stopped a worker, exit 0")
 
 
+@scenario("processes-pool", 90, needs={"swift-client"})
+def processes_pool():
+    """A Swift worker's processes pool: a task's PROGRESS from its process, and pool_restart from app.control"""
+    node = f"procs-{uuid.uuid4().hex[:6]}@{HOST}"
+    queue = "simul-procs"
+    log = open(os.path.join(LOG_DIR or tempfile.gettempdir(), "processes-worker.log"), "w")
+    worker = subprocess.Popen([SIMUL_BIN, "worker", "--broker", BROKER, "--backend", BACKEND, "-Q", queue, "-n", node,
+                               "-c", "2", "--pool", "processes", "--pool-restarts", "--without-mingle"],
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(f"{node} answering ping", 30, lambda: app.control.ping([node], timeout=1), interval=0)
+        result = app.send_task("simul.progress", (3, 1.0), queue=queue)
+
+        def progress():
+            state, info = result.state, result.info
+            return (state, info) if state == "PROGRESS" and isinstance(info, dict) else None
+
+        state, info = wait_until(f"{result.id} in state PROGRESS", 20, progress, interval=0.05)
+        expect(info.get("total") == 3 and info.get("current") in (1, 2, 3), f"info {info!r}, expected current of 3")
+        expect(get(result, 20) == 3 and result.state == "SUCCESS", f"then {result.state}, expected SUCCESS 3")
+
+        def processes():
+            stats = app.control.inspect([node], timeout=2).stats() or {}
+            return sorted(stats.get(node, {}).get("pool", {}).get("processes", []))
+
+        before = processes()
+        expect(before, f"stats lists no processes for {node}")
+        replies = app.control.pool_restart(destination=[node], reply=True, timeout=3)
+        expect(replies == [{node: {"ok": "reload started"}}], f"pool_restart answered {replies!r}")
+        sums = [app.send_task("simul.add", (n, 1), queue=queue) for n in range(6)]
+        values = [get(s, 20) for s in sums]
+        expect(values == [n + 1 for n in range(6)], f"after the restart: {values!r}")
+        def fresh():
+            now = processes()
+            return now if now and set(now).isdisjoint(before) else None
+
+        after = wait_until("only new processes in stats", 20, fresh)
+        bad = app.control.pool_restart(modules=5, destination=[node], reply=True, timeout=3)
+        expect(bad == [{node: {"error": "modules must be a string or a list of strings, got 5"}}],
+               f"pool_restart with modules=5 answered {bad!r}")
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+    return (f"PROGRESS {info} from a pool process, then SUCCESS 3; pool_restart: reload started, processes "
+            f"{before} then {after}, 6 tasks after it all SUCCESS; modules=5 answered an error")
+
+
 @scenario("c5-swift-control-python-worker", 45, needs={"swift-client"})
 def c5():
     """simul control asks the Python worker, as celery inspect/control would"""
