@@ -511,6 +511,20 @@ def s4b():
     expect(values == [20, 10], f"group(add(1, 1) | pytasks.mul(10), add(5, 5)) returned {values!r}, expected [20, 10]")
     return f"group({SWIFT_PREFIX}.add(1, 1) | pytasks.mul(10), {SWIFT_PREFIX}.add(5, 5)) = [20, 10]"
 
+@scenario("s4c-group-in-a-chord-header", 45, needs={"swift-worker"})
+def s4c():
+    """S4c a chord whose header holds a group, as a Swift task's callback: unrolled by Swift in Celery's order"""
+    # A Python worker would apply this callback with Celery's own chord: its header [group(mul(2), mul(3)), mul(4)]
+    # flattens as _freeze_unroll does, to [mul(3), mul(2), mul(4)], each with the parent's result first.
+    body_id = str(uuid.uuid4())
+    body = app.signature("celery.accumulate", kwargs={"index": 0}, options={"task_id": body_id})
+    callback = chord([group(swift("mul", 2), swift("mul", 3)), swift("mul", 4)], body)
+    swift("add", 1, 1).apply_async(link=callback)
+    values = get(AsyncResult(body_id, app=app), 30)
+    expect(values == [6, 4, 8], f"the chord's body (celery.accumulate) got {values!r}, expected Celery's [6, 4, 8]")
+    return f"add(1, 1) linked to chord([group(mul(2), mul(3)), mul(4)], celery.accumulate) = {values}"
+
+
 @scenario("s5-chunks-map-starmap", 45, needs={"swift-worker"})
 def s5():
     """S5 chunks, map and starmap of a Swift task, run by the Swift worker's celery.* built-ins"""
