@@ -842,9 +842,11 @@ def flower_control():
             "autoscale and pool restart 403 (not enabled, as on Celery's defaults); shutdown stopped a worker, exit 0")
 
 
-@scenario("processes-pool", 90, needs={"swift-client"})
+@scenario("processes-pool", 90, needs={"swift-client", "flower"})
 def processes_pool():
-    """A Swift worker's processes pool: a task's PROGRESS from its process, and pool_restart from app.control"""
+    """A Swift worker's processes pool: a task's PROGRESS from its process, pool_restart from app.control and Flower"""
+    import urllib.error
+
     node = f"procs-{uuid.uuid4().hex[:6]}@{HOST}"
     queue = "simul-procs"
     log = open(os.path.join(LOG_DIR or tempfile.gettempdir(), "processes-worker.log"), "w")
@@ -879,6 +881,17 @@ def processes_pool():
             return now if now and set(now).isdisjoint(before) else None
 
         after = wait_until("only new processes in stats", 20, fresh)
+        # Flower's Restart Pool button, on a worker that allows it.
+        wait_until(f"{node} in Flower's /api/workers", 20,
+                   lambda: node in flower_get("/api/workers?refresh=1"), interval=0.5)
+        request = urllib.request.Request(f"{FLOWER_URL}/api/worker/pool/restart/{node}", data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                code, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            code, text = error.code, error.read().decode()
+        expect(code == 200 and f"Restarting '{node}' worker's pool" in text, f"Flower's pool restart: {code} {text!r}")
+        expect(get(app.send_task("simul.add", (20, 22), queue=queue), 20) == 42, "no task ran after Flower's restart")
         bad = app.control.pool_restart(modules=5, destination=[node], reply=True, timeout=3)
         expect(bad == [{node: {"error": "modules must be a string or a list of strings, got 5"}}],
                f"pool_restart with modules=5 answered {bad!r}")
@@ -891,7 +904,8 @@ def processes_pool():
             worker.wait()
         log.close()
     return (f"PROGRESS {info} from a pool process, then SUCCESS 3; pool_restart: reload started, processes "
-            f"{before} then {after}, 6 tasks after it all SUCCESS; modules=5 answered an error")
+            f"{before} then {after}, 6 tasks after it all SUCCESS; Flower's Restart Pool 200, then 20 + 22 = 42; "
+            "modules=5 answered an error")
 
 
 @scenario("c5-swift-control-python-worker", 45, needs={"swift-client"})
