@@ -511,6 +511,20 @@ def s4b():
     expect(values == [20, 10], f"group(add(1, 1) | pytasks.mul(10), add(5, 5)) returned {values!r}, expected [20, 10]")
     return f"group({SWIFT_PREFIX}.add(1, 1) | pytasks.mul(10), {SWIFT_PREFIX}.add(5, 5)) = [20, 10]"
 
+@scenario("s4c-group-in-a-chord-header", 45, needs={"swift-worker"})
+def s4c():
+    """S4c a chord whose header holds a group, as a Swift task's callback: unrolled by Swift in Celery's order"""
+    # A Python worker would apply this callback with Celery's own chord: its header [group(mul(2), mul(3)), mul(4)]
+    # flattens as _freeze_unroll does, to [mul(3), mul(2), mul(4)], each with the parent's result first.
+    body_id = str(uuid.uuid4())
+    body = app.signature("celery.accumulate", kwargs={"index": 0}, options={"task_id": body_id})
+    callback = chord([group(swift("mul", 2), swift("mul", 3)), swift("mul", 4)], body)
+    swift("add", 1, 1).apply_async(link=callback)
+    values = get(AsyncResult(body_id, app=app), 30)
+    expect(values == [6, 4, 8], f"the chord's body (celery.accumulate) got {values!r}, expected Celery's [6, 4, 8]")
+    return f"add(1, 1) linked to chord([group(mul(2), mul(3)), mul(4)], celery.accumulate) = {values}"
+
+
 @scenario("s5-chunks-map-starmap", 45, needs={"swift-worker"})
 def s5():
     """S5 chunks, map and starmap of a Swift task, run by the Swift worker's celery.* built-ins"""
@@ -826,6 +840,72 @@ def flower_control():
         log.close()
     return ("grow, shrink, add/cancel consumer, revoke, rate limit (set and off) and timeouts answered 200; "
             "autoscale and pool restart 403 (not enabled, as on Celery's defaults); shutdown stopped a worker, exit 0")
+
+
+@scenario("processes-pool", 90, needs={"swift-client", "flower"})
+def processes_pool():
+    """A Swift worker's processes pool: a task's PROGRESS from its process, pool_restart from app.control and Flower"""
+    import urllib.error
+
+    node = f"procs-{uuid.uuid4().hex[:6]}@{HOST}"
+    queue = "simul-procs"
+    log = open(os.path.join(LOG_DIR or tempfile.gettempdir(), "processes-worker.log"), "w")
+    worker = subprocess.Popen([SIMUL_BIN, "worker", "--broker", BROKER, "--backend", BACKEND, "-Q", queue, "-n", node,
+                               "-c", "2", "--pool", "processes", "--pool-restarts", "--without-mingle"],
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(f"{node} answering ping", 30, lambda: app.control.ping([node], timeout=1), interval=0)
+        result = app.send_task("simul.progress", (3, 1.0), queue=queue)
+
+        def progress():
+            state, info = result.state, result.info
+            return (state, info) if state == "PROGRESS" and isinstance(info, dict) else None
+
+        state, info = wait_until(f"{result.id} in state PROGRESS", 20, progress, interval=0.05)
+        expect(info.get("total") == 3 and info.get("current") in (1, 2, 3), f"info {info!r}, expected current of 3")
+        expect(get(result, 20) == 3 and result.state == "SUCCESS", f"then {result.state}, expected SUCCESS 3")
+
+        def processes():
+            stats = app.control.inspect([node], timeout=2).stats() or {}
+            return sorted(stats.get(node, {}).get("pool", {}).get("processes", []))
+
+        before = processes()
+        expect(before, f"stats lists no processes for {node}")
+        replies = app.control.pool_restart(destination=[node], reply=True, timeout=3)
+        expect(replies == [{node: {"ok": "reload started"}}], f"pool_restart answered {replies!r}")
+        sums = [app.send_task("simul.add", (n, 1), queue=queue) for n in range(6)]
+        values = [get(s, 20) for s in sums]
+        expect(values == [n + 1 for n in range(6)], f"after the restart: {values!r}")
+        def fresh():
+            now = processes()
+            return now if now and set(now).isdisjoint(before) else None
+
+        after = wait_until("only new processes in stats", 20, fresh)
+        # Flower's Restart Pool button, on a worker that allows it.
+        wait_until(f"{node} in Flower's /api/workers", 20,
+                   lambda: node in flower_get("/api/workers?refresh=1"), interval=0.5)
+        request = urllib.request.Request(f"{FLOWER_URL}/api/worker/pool/restart/{node}", data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                code, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            code, text = error.code, error.read().decode()
+        expect(code == 200 and f"Restarting '{node}' worker's pool" in text, f"Flower's pool restart: {code} {text!r}")
+        expect(get(app.send_task("simul.add", (20, 22), queue=queue), 20) == 42, "no task ran after Flower's restart")
+        bad = app.control.pool_restart(modules=5, destination=[node], reply=True, timeout=3)
+        expect(bad == [{node: {"error": "modules must be a string or a list of strings, got 5"}}],
+               f"pool_restart with modules=5 answered {bad!r}")
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+    return (f"PROGRESS {info} from a pool process, then SUCCESS 3; pool_restart: reload started, processes "
+            f"{before} then {after}, 6 tasks after it all SUCCESS; Flower's Restart Pool 200, then 20 + 22 = 42; "
+            "modules=5 answered an error")
 
 
 @scenario("c5-swift-control-python-worker", 45, needs={"swift-client"})

@@ -34,7 +34,7 @@ struct ControlCommand: AsyncParsableCommand {
     ]
     static let controlCommands = [
         "rate_limit", "time_limit", "pool_grow", "pool_shrink", "autoscale", "add_consumer", "cancel_consumer",
-        "shutdown", "enable_events", "disable_events", "revoke", "heartbeat",
+        "shutdown", "enable_events", "disable_events", "revoke", "heartbeat", "pool_restart",
     ]
 
     @OptionGroup var queue: QueueOptions
@@ -126,6 +126,9 @@ struct ControlCommand: AsyncParsableCommand {
                 command,
                 ["queue": .string(args[0]), "exchange": nil, "exchange_type": "direct", "routing_key": nil]
             )
+        case "pool_restart":
+            try take(0...0, "")
+            return (command, ["modules": nil, "reload": false, "reloader": nil])
         case "cancel_consumer":
             try take(1...1, "QUEUE")
             return (command, ["queue": .string(args[0])])

@@ -76,6 +76,13 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Do not ask the running workers for their revocations at start (Celery's mingle), a second saved.")
     var withoutMingle = false
 
+    @Flag(
+        help: """
+            Let remote control's pool_restart replace the processes pool's worker processes (Celery's \
+            worker_pool_restarts); without it the command answers Celery's error.
+            """)
+    var poolRestarts = false
+
     @OptionGroup var route: RouteOptions
 
     @Option(
@@ -172,6 +179,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.trackStarted = trackStarted
         configuration.taskEvents = !withoutTaskEvents
         configuration.mingle = !withoutMingle
+        configuration.poolRestarts = poolRestarts
         configuration.routes = try route.routes()
         if let maxMessageSize {
             guard maxMessageSize >= 1 else {

@@ -61,6 +61,10 @@ package struct Pages: Sendable {
         let online = workers.filter(\.online).count
         var counts: [TaskState: Int] = [:]
         for task in snapshot.cluster.tasks.values { counts[task.state, default: 0] += 1 }
+        // Celery's states, then the custom ones seen (PROGRESS), each linked to the task list filtered on it.
+        let custom = counts.keys.filter { $0.isCustom && TaskQuery.isFilterable($0) }.sorted {
+            $0.rawValue < $1.rawValue
+        }
         let page = OverviewPage(
             cards: [
                 .init(label: "workers online", value: online, link: base + "/workers"),
@@ -69,7 +73,7 @@ package struct Pages: Sendable {
                 .init(label: "waiting in queues", value: queues.map(\.waiting).reduce(0, +), link: base + "/queues"),
             ],
             chart: chart(snapshot.throughput.slots(endingAt: now), slotSeconds: snapshot.throughput.slotSeconds),
-            states: TaskState.allCases.filter { $0 != .pending }.map {
+            states: (TaskState.allCases.filter { $0 != .pending } + custom).map {
                 OverviewPage.StateCount(state: $0.rawValue, count: counts[$0] ?? 0)
             },
             queues: queueRows(queues), queueActions: false, workers: workers.map(workerRow))
@@ -136,7 +140,10 @@ package struct Pages: Sendable {
 
     func tasks(_ page: TaskPage) -> String {
         let query = page.query
-        let states = [""] + TaskState.allCases.filter { $0 != .pending }.map(\.rawValue)
+        // Celery's states, then the custom ones seen (PROGRESS), and the one asked for even if no task has it now.
+        var offered = TaskState.allCases.filter { $0 != .pending } + page.customStates
+        if let state = query.state, !offered.contains(state) { offered.append(state) }
+        let states = [""] + offered.map(\.rawValue)
         let view = TaskListPage(
             stateOptions: states.map {
                 TaskListPage.StateOption(

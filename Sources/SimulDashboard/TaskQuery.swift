@@ -29,16 +29,32 @@ package struct TaskQuery: Sendable, Equatable {
         perPage = try CountParameter.perPage.read(from: parameters)
         if let state = text("state") {
             let known = TaskState(rawValue: state.uppercased())
-            guard !known.isCustom else {
+            if !known.isCustom {
+                self.state = known
+            } else if Self.isFilterable(TaskState(rawValue: state)) {
+                self.state = TaskState(rawValue: state)
+            } else {
                 throw BadRequest(
                     "unknown state '\(CountParameter.quoted(state))' "
-                        + "(use \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        + "(use \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")), or a custom state's "
+                        + "name, such as PROGRESS: at most 64 letters, digits, '_', '-' or '.', from a letter)")
             }
-            self.state = known
         }
         name = text("name")
         worker = text("worker")
         id = text("id")
+    }
+
+    /// Whether the filter takes `state`: Celery's states (in any case), and custom ones (as written, since a task
+    /// may store any string) that are names: at most 64 ASCII letters, digits, `_`, `-` or `.`, from a letter.
+    package static func isFilterable(_ state: TaskState) -> Bool {
+        let scalars = state.rawValue.unicodeScalars
+        guard let first = scalars.first, scalars.count <= 64, first.isASCII, first.properties.isAlphabetic else {
+            return false
+        }
+        return scalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0))
+        }
     }
 
     /// Whether `task` passes the filters.
@@ -84,7 +100,10 @@ package struct TaskQuery: Sendable, Equatable {
         let start = overflow ? matching.count : min(matching.count, offset)
         let end = start + min(size, matching.count - start)
         let tasks = matching[start..<end].map(TaskView.init)
-        return TaskPage(query: self, tasks: tasks, total: matching.count, pageCount: pageCount)
+        let custom = Set(cluster.tasks.values.map(\.state).filter { $0.isCustom && Self.isFilterable($0) })
+        return TaskPage(
+            query: self, tasks: tasks, total: matching.count, pageCount: pageCount,
+            customStates: custom.sorted { $0.rawValue < $1.rawValue })
     }
 }
 
@@ -94,6 +113,8 @@ package struct TaskPage: Codable, Sendable, Equatable {
     package var tasks: [TaskView]
     package var total: Int
     package var pageCount: Int
+    /// The custom states the filter offers besides Celery's: those of the tasks seen, by name. Not in the JSON.
+    package var customStates: [TaskState]
 
     enum CodingKeys: String, CodingKey {
         case tasks, total, page
@@ -101,11 +122,12 @@ package struct TaskPage: Codable, Sendable, Equatable {
         case perPage = "per_page"
     }
 
-    init(query: TaskQuery, tasks: [TaskView], total: Int, pageCount: Int) {
+    init(query: TaskQuery, tasks: [TaskView], total: Int, pageCount: Int, customStates: [TaskState]) {
         self.query = query
         self.tasks = tasks
         self.total = total
         self.pageCount = pageCount
+        self.customStates = customStates
     }
 
     package init(from decoder: any Decoder) throws {
@@ -113,6 +135,7 @@ package struct TaskPage: Codable, Sendable, Equatable {
         tasks = try container.decode([TaskView].self, forKey: .tasks)
         total = try container.decode(Int.self, forKey: .total)
         pageCount = try container.decode(Int.self, forKey: .pageCount)
+        customStates = []
         query = TaskQuery()
         query.page = try container.decode(Int.self, forKey: .page)
         query.perPage = try container.decode(Int.self, forKey: .perPage)

@@ -14,7 +14,8 @@ public enum BuiltinTasks {
 
     /// Registers `simul.add`, `simul.mul`, `simul.xsum`, `simul.sleep`, `simul.noop`, `simul.lpf`, `simul.fetch`,
     /// `simul.fail`, `simul.flaky`, `simul.progress` (`total` steps of `seconds`, each stored as the state
-    /// PROGRESS with `{"current", "total"}`), the typed ``Divmod`` (`simul.divmod`), and the fault suite's
+    /// PROGRESS with `{"current", "total"}`; with `gate`, a file path, the last step also waits until that file
+    /// exists), the typed ``Divmod`` (`simul.divmod`), and the fault suite's
     /// `simul.record` and `simul.crash`.
     public static func register(in catalog: inout TaskCatalog) {
         catalog.register("simul.add", parameters: ["x", "y"]) { (x: JSONValue, y: JSONValue) throws in
@@ -53,8 +54,8 @@ public enum BuiltinTasks {
             guard let context = TaskContext.current, context.retries < n else { return n }
             throw context.retry(countdown: 1)
         }
-        catalog.register("simul.progress", parameters: ["total", "seconds"]) {
-            (total: Int, seconds: Double) async throws -> Int in
+        catalog.register("simul.progress", parameters: ["total", "seconds", "gate"]) {
+            (total: Int, seconds: Double, gate: String?) async throws -> Int in
             guard let context = TaskContext.current, total >= 1 else {
                 throw TaskError.valueError("total must be at least 1, got \(total)")
             }
@@ -63,6 +64,9 @@ public enum BuiltinTasks {
                     try await Task.sleep(for: Seconds.duration(seconds, "seconds"))
                 } catch let error as SecondsError {
                     throw TaskError.valueError("\(error)")
+                }
+                while step == total, let gate, !FileManager.default.fileExists(atPath: gate) {
+                    try await Task.sleep(for: .milliseconds(10))
                 }
                 try context.updateState(
                     "PROGRESS", meta: ["current": .integer(Int64(step)), "total": .integer(Int64(total))])

@@ -29,6 +29,7 @@ struct ControlCommandTests {
         (["control", "ping", "--timeout", "abc"], "--timeout must be a number of seconds, got 'abc'"),
         (["control", "ping", "extra"], "usage: simul control ping "),
         (["control", "stats", "-n", "2"], "-n applies to pool_grow and pool_shrink only"),
+        (["control", "pool_restart", "now"], "usage: simul control pool_restart "),
         (["revoke"], "give at least one task id"),
     ]
 
@@ -95,6 +96,8 @@ struct ControlCommandTests {
 
         let autoscale = try await control(["autoscale", "4", "1"])
         #expect(autoscale.output == "cli@test: error: ValueError('Autoscale not enabled')\n")
+        let restart = try await control(["pool_restart"])
+        #expect(restart.output == "cli@test: error: ValueError('Pool restarts not enabled')\n" && restart.status == 1)
 
         let revoke = try await QueueCommandTests.simul([
             "revoke", "5d6f0c1e-8a7b-4c5d-9e0f-1a2b3c4d5e6f", "--broker", url,

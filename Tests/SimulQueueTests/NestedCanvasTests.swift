@@ -83,6 +83,81 @@ import Testing
         try await queue.stop()
     }
 
+    @Test(arguments: BrokerKind.allCases)
+    func aGroupInsideAGroupIsFlattenedIntoIt(kind: BrokerKind) async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let queue = QueueHarness(broker: try kind.make(in: scratch))
+        // Celery's group(group(a, b), c) runs as group(a, b, c): one group id, the results in order.
+        let group = try await queue.client.group([
+            .group([Self.add(1, 1), .group([Self.add(2, 2), Self.add(3, 3)])]), Self.add(4, 4),
+        ])
+        #expect(group.count == 4)
+        #expect(try await group.join(timeout: .seconds(30)) == [2, 4, 6, 8])
+        let stored = try await queue.broker.results(for: (0..<4).map { group[$0].id })
+        #expect(Set(stored.values.map(\.groupId)) == [group.id])
+        // Inside a chain, as a step that a worker sends: a group in a group followed by a task is one chord.
+        let flow = Signature.chain([
+            Self.add(1, 1), .group([.group([Self.mul(2), Self.mul(3)]), Self.mul(4)]), Signature("t.xsum"),
+        ])
+        #expect(try await queue.client.apply(flow).get(timeout: .seconds(30)) == 18)
+        try await queue.stop()
+    }
+
+    @Test(arguments: BrokerKind.allCases)
+    func aGroupInAChordsHeaderIsFlattenedInCelerysOrder(kind: BrokerKind) async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let queue = QueueHarness(broker: try kind.make(in: scratch))
+        // Celery's _freeze_unroll puts a header's group back on its work list front first: [group(a, b), c] runs
+        // as [b, a, c], and so does [group(group(a, b), c), d] as [c, b, a, d].
+        let chord = Signature.chord(
+            [.group([Self.add(1, 0), Self.add(2, 0)]), Self.add(3, 0)], body: Signature("t.echo"))
+        #expect(try await queue.client.apply(chord).get(timeout: .seconds(30)) == [2, 1, 3])
+        let deeper = Signature.chord(
+            [.group([.group([Self.add(1, 0), Self.add(2, 0)]), Self.add(3, 0)]), Self.add(4, 0)],
+            body: Signature("t.echo"))
+        #expect(try await queue.client.apply(deeper).get(timeout: .seconds(30)) == [3, 2, 1, 4])
+        // In a chain, where the worker unrolls it: add(1, 1) | chord([group(mul(2), mul(3)), mul(4)], echo).
+        let flow = Signature.chain([
+            Self.add(1, 1), .chord([.group([Self.mul(2), Self.mul(3)]), Self.mul(4)], body: Signature("t.echo")),
+        ])
+        #expect(try await queue.client.apply(flow).get(timeout: .seconds(30)) == [6, 4, 8])
+        try await queue.stop()
+    }
+
+    /// What Celery cannot join is refused before anything is sent, with what to do instead: a group that ends a chain
+    /// in a chord's header, and, for a client's group, a member that ends in a group.
+    @Test func nestedShapesThatCannotJoinAreRefused() async throws {
+        let queue = QueueHarness()
+        let chord = Signature.chord(
+            [.chain([Self.add(1, 1), .group([Self.mul(2), Self.mul(3)])]), Self.add(5, 5)], body: Signature("t.echo"))
+        do {
+            _ = try await queue.client.apply(chord)
+            Issue.record("expected a MessageError")
+        } catch let error as MessageError {
+            #expect(
+                error.reason
+                    == "a group at the end of a chain inside a chord's header cannot join the chord: end the chain "
+                    + "with a task after the group (a chord of its own), or list the group's tasks in the header")
+        }
+        do {
+            _ = try await queue.client.group([.chain([Self.add(1, 1), .group([Self.mul(2)])]), Self.add(5, 5)])
+            Issue.record("expected a QueueError")
+        } catch let error as QueueError {
+            #expect(
+                "\(error)".contains(
+                    "celery.chain ends in a group, whose results cannot take one place in a group's results: send it "
+                        + "on its own with group(_:), or end it with a task"))
+        }
+        // The same chain ending in a task joins: add(1, 1) | group(mul(2), mul(3)) | xsum is a chord of its own.
+        let joined = Signature.chord(
+            [.chain([Self.add(1, 1), .group([Self.mul(2), Self.mul(3)]), Signature("t.xsum")]), Self.add(5, 5)],
+            body: Signature("t.echo"))
+        #expect(try await queue.client.apply(joined).get(timeout: .seconds(30)) == [10, 10])
+        try await queue.stop()
+    }
+
     @Test func aChainInAGroupCarriesItsPlaceOnItsLastStepAsCeleryDoes() async throws {
         let broker = MemoryBroker()
         let client = QueueClient(broker: broker, backend: broker)

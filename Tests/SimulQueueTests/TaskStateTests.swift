@@ -1,6 +1,6 @@
 import Foundation
 import SimulJSON
-import SimulQueue
+@testable import SimulQueue
 import SimulQueueTestSupport
 import SimulTestSupport
 import Testing
@@ -117,6 +117,17 @@ import Testing
         #expect(cluster.tasks[id]?.outcome == "3")
     }
 
+    /// The state a task stores in a processes pool's worker process crosses the pipe as `{"state", "meta"}` JSON
+    /// text, exactly; anything else is not an update, and the worker drops it.
+    @Test func aStateUpdateCrossesThePipeExactly() throws {
+        let update = QueueProcessTask.StateUpdate(
+            state: "PROGRESS", meta: ["current": .bigInteger("1180591620717411303424"), "total": 2])
+        #expect(QueueProcessTask.StateUpdate(decoding: update.encoded) == update)
+        for bad in ["", "not json", "[]", #"{"state": 1, "meta": {}}"#, #"{"state": "PROGRESS"}"#] {
+            #expect(QueueProcessTask.StateUpdate(decoding: Data(bad.utf8)) == nil, "\(bad)")
+        }
+    }
+
     @Test func updateStateRefusesReadyStatesAndRunsOnlyInAWorker() async throws {
         let context = TaskContext(id: "t1", name: "t.x", retries: 0, hostname: "h")
         #expect(throws: TaskError.self) { try context.updateState("PROGRESS") }
@@ -126,8 +137,7 @@ import Testing
             #expect(error.type == "RuntimeError")
             #expect(
                 error.message
-                    == "t.x[t1] cannot store the state PROGRESS: only a task run by a worker's solo, threads or async "
-                    + "pool has a result backend")
+                    == "t.x[t1] cannot store the state PROGRESS: only a task run by a worker has a result backend")
         }
         let queue = QueueHarness(catalog: Self.catalog)
         let result = try await queue.client.send("t.progressSync", args: ["SUCCESS"])

@@ -1,5 +1,6 @@
 import Foundation
 public import Simul
+import Synchronization
 
 /// Process tasks for the process-pool tests, run by the `SimulTestWorker` executable.
 public enum TestTasks {
@@ -16,6 +17,8 @@ public enum TestTasks {
         registry.register(WorkerPID.self)
         registry.register(Initialize.self)
         registry.register(Initialized.self)
+        registry.register(Report.self)
+        registry.register(WaitForFile.self)
         return registry
     }
 
@@ -82,6 +85,30 @@ public struct Hang: ProcessTask {
 
 public struct WorkerPID: ProcessTask {
     public static func run(_ input: Int) -> Int32 { getpid() }
+}
+
+/// Waits until a file exists at the path it is given, then returns its worker's pid.
+public struct WaitForFile: ProcessTask {
+    public static func run(_ input: String) -> Int32 {
+        while !FileManager.default.fileExists(atPath: input) { usleep(10_000) }
+        return getpid()
+    }
+}
+
+/// Sends `"1"` … `"n"` to the pool through ``ProcessTaskUpdates``, then returns whether the sender kept from this
+/// worker process's previous call could still send (it cannot: its call has ended), or `nil` on its first call.
+public struct Report: ProcessTask {
+    private static let previous = Mutex<ProcessTaskUpdates.Sender?>(nil)
+
+    public static func run(_ input: Int) throws -> Bool? {
+        guard let updates = ProcessTaskUpdates.current else { throw TaskFailure(description: "no update channel") }
+        for step in 0..<input { updates.send(Data(String(step + 1).utf8)) }
+        let stale = previous.withLock { previous in
+            defer { previous = updates }
+            return previous
+        }
+        return stale?.send(Data("late".utf8))
+    }
 }
 
 /// The initializer: stores its input in the worker; a negative input fails.

@@ -2,6 +2,7 @@ import CSimulShims
 import Foundation
 import Simul
 import SimulTestSupport
+import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct ProcessPoolTests {
@@ -125,6 +126,49 @@ import Testing
         #expect(Set(pids).count == 3)
         #expect(pids[0] == pids[2] && pids[3] == pids[5] && pids[6] == pids[8])
         #expect(pids[0] != pids[3] && pids[3] != pids[6])
+        await pool.shutdown()
+    }
+
+    /// What a task sends while it runs reaches `updates` in order, before its output; a sender kept past its call
+    /// sends nothing, and outside a worker process there is no sender.
+    @Test func aTaskSendsUpdatesBeforeItsOutput() async throws {
+        let pool = ProcessPool(TestTasks.configuration(workers: 1))
+        let received = Mutex<[String]>([])
+        let record: @Sendable (Data) -> Void = { data in
+            received.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
+        }
+        #expect(try await pool.run(Report.self, 3, updates: record) == nil)
+        #expect(received.withLock { $0 } == ["1", "2", "3"])
+        let late = try await pool.run(Report.self, 1) { data in
+            received.withLock { $0.append("second call: " + String(decoding: data, as: UTF8.self)) }
+        }
+        #expect(late == false)
+        #expect(received.withLock { $0 } == ["1", "2", "3", "second call: 1"])
+        #expect(ProcessTaskUpdates.current == nil)
+        await pool.shutdown()
+    }
+
+    /// A restart replaces every worker once its tasks are done: a task running through it finishes in its old
+    /// process, the next tasks run in new ones, and nothing is lost.
+    @Test func aRestartReplacesTheWorkersAfterTheirTasks() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let gate = scratch.file("gate")
+        let pool = ProcessPool(TestTasks.configuration(workers: 2))
+        let running = pool.submit(WaitForFile.self, gate)
+        _ = try await pool.run(WorkerPID.self, 0)
+        try await waitUntil("both workers started") { pool.workerPIDs.count == 2 }
+        let before = Set(pool.workerPIDs)
+        pool.restart()
+        var after: [Int32] = []
+        for _ in 0..<6 { after.append(try await pool.run(WorkerPID.self, 0)) }
+        #expect(before.isDisjoint(with: after))
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
+        #expect(before.contains(try await running.value))
+        try await waitUntil("the old workers exited") { before.isDisjoint(with: pool.workerPIDs) }
+        let squares = (0..<20).map { pool.submit(Square.self, $0) }
+        for (n, future) in squares.enumerated() { #expect(try await future.value == n * n) }
+        #expect(before.isDisjoint(with: pool.workerPIDs))
         await pool.shutdown()
     }
 

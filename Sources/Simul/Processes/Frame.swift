@@ -16,6 +16,9 @@ struct Frame: Sendable, Equatable {
         case failure = 12
         /// Worker → parent, instead of hello: the initializer failed, as a failure payload.
         case setupFailed = 13
+        /// Worker → parent, while the call with this id runs: `[payload]`, what its task sent through
+        /// ``ProcessTaskUpdates``.
+        case update = 14
     }
 
     /// Frames larger than this are treated as a broken worker.

@@ -29,6 +29,8 @@ extension ProcessPool {
         private var closingSince: ContinuousClock.Instant?
         private var terminated = false
         private var bootFailures = 0
+        /// The pool's restart generation when the worker started.
+        private var workerGeneration: UInt64 = 0
         /// A moving average of task run time, which sets how many tasks to keep queued in the worker.
         private var averageRunNanoseconds = 0.0
 
@@ -77,7 +79,15 @@ extension ProcessPool {
 
         /// Takes queued work into the worker; true when the pool is done with this slot.
         private func takeWork() -> Bool {
-            let canTake = closingSince == nil && !terminated
+            // After a restart the worker takes no more work, and its input is closed once its tasks are done: it
+            // exits, and the next task starts a fresh one.
+            let replaced = worker != nil && workerGeneration != core.generation
+            if replaced, inFlight.isEmpty, var worker, closingSince == nil, !terminated {
+                worker.closeRequests()
+                self.worker = worker
+                closingSince = .now
+            }
+            let canTake = closingSince == nil && !terminated && !replaced
             let budget = worker == nil ? Int.max : tasksLeft
             let capacity = canTake ? max(0, min(inFlightLimit - inFlight.count, budget)) : 0
             let intake = core.take(for: self, capacity: capacity, isIdle: inFlight.isEmpty && canTake)
@@ -123,6 +133,8 @@ extension ProcessPool {
                 return false
             }
             helloReceived = false
+            workerGeneration = core.generation
+            core.setWorker(of: self, pid: worker?.pid)
             spawnedAt = .now
             killReason = nil
             closingSince = nil
@@ -273,6 +285,9 @@ extension ProcessPool {
                         .failure(
                             ProcessPoolError.decoding(task: head.name, message: "a malformed reply from the worker")))
                 }
+            case .update:
+                // Only the running call sends them; a late one, whose call was settled, is dropped.
+                inFlight.first { $0.id == frame.id }?.update?(frame.payload)
             case .setup, .call:
                 if let worker, !terminated { kill(worker, for: .protocolError("unexpected \(frame.kind) frame")) }
             }
@@ -292,6 +307,7 @@ extension ProcessPool {
             guard var worker else { return }
             let status = worker.reap(grace: configuration.shutdownGrace)
             self.worker = nil
+            core.setWorker(of: self, pid: nil)
             output.removeAll()
             assembler = FrameAssembler()
             let reason = killReason

@@ -14,6 +14,10 @@ extension ProcessPool {
             var isShuttingDown = false
             var brokenBy: ProcessPoolError?
             var exitWaiters: [CheckedContinuation<Void, Never>] = []
+            /// Bumped by each restart: a worker started before the last one is replaced.
+            var generation: UInt64 = 0
+            /// The pid of each slot's worker process.
+            var pids: [ObjectIdentifier: pid_t] = [:]
         }
 
         /// What a slot gets when it asks for work.
@@ -98,6 +102,25 @@ extension ProcessPool {
             return intake
         }
 
+        /// Which restart a worker started now belongs to.
+        var generation: UInt64 { state.withLock { $0.generation } }
+
+        /// Replaces every worker process once its running tasks are done.
+        func restart() {
+            let slots = state.withLock { state in
+                state.generation += 1
+                return state.slots
+            }
+            for slot in slots { slot.wake() }
+        }
+
+        /// Notes the pid of `slot`'s worker, or that it has none.
+        func setWorker(of slot: Slot, pid: pid_t?) {
+            state.withLock { $0.pids[ObjectIdentifier(slot)] = pid }
+        }
+
+        var workerPIDs: [pid_t] { state.withLock { $0.pids.values.sorted() } }
+
         /// Puts items that a crashed worker had not started back at the front of the queue, in order.
         func requeue(_ items: some Collection<Item>) {
             guard !items.isEmpty else { return }
@@ -145,6 +168,7 @@ extension ProcessPool {
             let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.slots.removeAll { $0 === slot }
                 state.idleSlots.removeAll { $0 === slot }
+                state.pids[ObjectIdentifier(slot)] = nil
                 guard state.slots.isEmpty, state.isShuttingDown || state.brokenBy != nil else { return [] }
                 defer { state.exitWaiters = [] }
                 return state.exitWaiters

@@ -1,5 +1,5 @@
 import CSimulShims
-import Foundation
+package import Foundation
 import Synchronization
 public import Logging
 
@@ -51,7 +51,17 @@ public final class ProcessPool: Sendable {
     /// respawned) and throws `CancellationError`.
     /// - Throws: ``ProcessPoolError`` when the task fails, crashes or times out.
     public func run<T: ProcessTask>(_ task: T.Type, _ input: T.Input) async throws -> T.Output {
-        let (future, item) = submitItem(task, input)
+        try await run(task, input, updates: nil)
+    }
+
+    /// Runs `task` in a worker as ``run(_:_:)`` does, and calls `updates` with each message the task sends through
+    /// ``ProcessTaskUpdates`` while it runs, in order and before the output arrives, on the pool's thread.
+    package func run<T: ProcessTask>(
+        _ task: T.Type, _ input: T.Input, updates: (@Sendable (Data) -> Void)?
+    ) async throws -> T.Output {
+        let (future, item) = submitEncoded(T.name, T.Output.self, chunk: false, updates: updates) {
+            try PoolCodec.encode(input)
+        }
         return try await withTaskCancellationHandler {
             try await future.value
         } onCancel: {
@@ -92,7 +102,17 @@ public final class ProcessPool: Sendable {
 
     @usableFromInline
     func submitChunk<T: ProcessTask>(_ task: T.Type, _ chunk: [T.Input]) -> Future<[T.Output]> {
-        submitEncoded(T.name, [T.Output].self, chunk: true) { try PoolCodec.encode(chunk) }.future
+        submitEncoded(T.name, [T.Output].self, chunk: true, updates: nil) { try PoolCodec.encode(chunk) }.future
+    }
+
+    /// The pids of the worker processes running now, in increasing order.
+    public var workerPIDs: [Int32] { core.workerPIDs }
+
+    /// Replaces every worker process with a fresh one, as Celery's `pool_restart` does: a worker takes no new task
+    /// from now on, finishes the ones it has, and exits; the next task starts a fresh worker from the executable as
+    /// it is on disk now. Nothing queued or running is lost or run twice.
+    public func restart() {
+        core.restart()
     }
 
     /// Stops taking work, lets the queued work finish (or cancels it), and stops every worker: input closed, then
@@ -104,11 +124,12 @@ public final class ProcessPool: Sendable {
     }
 
     private func submitItem<T: ProcessTask>(_ task: T.Type, _ input: T.Input) -> (Future<T.Output>, Item?) {
-        submitEncoded(T.name, T.Output.self, chunk: false) { try PoolCodec.encode(input) }
+        submitEncoded(T.name, T.Output.self, chunk: false, updates: nil) { try PoolCodec.encode(input) }
     }
 
     private func submitEncoded<Output: Decodable & Sendable>(
-        _ name: String, _ output: Output.Type, chunk: Bool, encode: () throws -> Data
+        _ name: String, _ output: Output.Type, chunk: Bool, updates: (@Sendable (Data) -> Void)?,
+        encode: () throws -> Data
     ) -> (future: Future<Output>, item: Item?) {
         let body: Data
         do {
@@ -120,6 +141,7 @@ public final class ProcessPool: Sendable {
         let item = Item(
             name: name, body: body, chunk: chunk,
             start: { future.markRunning() },
+            update: updates,
             finish: { result in
                 future.complete(
                     with: result.flatMap { data in
@@ -148,6 +170,8 @@ extension ProcessPool {
         let chunk: Bool
         /// Moves the future to running; false if it was cancelled.
         let start: @Sendable () -> Bool
+        /// Takes what the task sends while it runs.
+        let update: (@Sendable (Data) -> Void)?
         let finish: @Sendable (Result<Data, any Error>) -> Void
         let cancel: @Sendable () -> Void
         /// Sent to a worker at least once; a requeued item is not started again.
@@ -159,7 +183,7 @@ extension ProcessPool {
 
         init(
             name: String, body: Data, chunk: Bool, start: @escaping @Sendable () -> Bool,
-            finish: @escaping @Sendable (Result<Data, any Error>) -> Void,
+            update: (@Sendable (Data) -> Void)?, finish: @escaping @Sendable (Result<Data, any Error>) -> Void,
             cancel: @escaping @Sendable () -> Void
         ) {
             id = Self.ids.add(1, ordering: .relaxed).newValue
@@ -167,6 +191,7 @@ extension ProcessPool {
             self.body = body
             self.chunk = chunk
             self.start = start
+            self.update = update
             self.finish = finish
             self.cancel = cancel
         }

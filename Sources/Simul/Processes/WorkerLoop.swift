@@ -70,7 +70,9 @@ struct WorkerLoop {
             case .call:
                 let name = try reader.string16()
                 let chunk = try reader.integer(UInt8.self) != 0
+                ResponseWriter.shared.setRunningCall(frame.id)
                 let (result, nanoseconds) = call(name, reader.rest(), chunk: chunk)
+                ResponseWriter.shared.setRunningCall(nil)
                 switch result {
                 case .success(let body):
                     var header = Data()
@@ -84,7 +86,7 @@ struct WorkerLoop {
                     flush()
                     exit(0)
                 }
-            case .hello, .result, .failure, .setupFailed:
+            case .hello, .result, .failure, .setupFailed, .update:
                 fail("unexpected \(frame.kind) frame from the pool")
             }
         } catch {
@@ -121,7 +123,7 @@ struct WorkerLoop {
 
     private mutating func flush() {
         guard !output.isEmpty else { return }
-        let complete = output.write(to: Self.responses) == output.count
+        let complete = ResponseWriter.shared.write(output)
         output.removeAll(keepingCapacity: true)
         if !complete { exit(0) }  // the parent is gone
     }

@@ -6,8 +6,9 @@ import SimulJSON
 ///
 /// A plain signature is one message. A chain sends its first step with the others, reversed, in `embed.chain`; a
 /// step that belongs to a group or a chord carries `group_id`, `group_index` and `chord` in its options until it is
-/// sent. A group sends its members under one group id (a group followed by more steps becomes a chord, as Celery's
-/// `group | task` does). A chord records its header's size, then sends the header with the body in `embed.chord`;
+/// sent. A group sends its members under one group id, a group among them flattened into it (a group followed by
+/// more steps becomes a chord, as Celery's `group | task` does). A chord flattens the groups in its header as
+/// Celery does, records the header's size, then sends the header with the body in `embed.chord`;
 /// what follows the chord rides in the body's `chain` option. Partial arguments (the parent's result) go first in
 /// the arguments of each task that starts the canvas, unless it is immutable.
 struct CanvasPlan {
@@ -38,7 +39,7 @@ struct CanvasPlan {
 
     /// Adds what applying `signature` with `partialArgs` first sends.
     /// - Throws: ``MessageError`` naming what is wrong: a canvas whose parts are not signatures, an unknown
-    ///   `subtask_type`, a group inside a chord's header, or a message option out of range.
+    ///   `subtask_type`, a group that ends a chain inside a chord's header, or a message option out of range.
     mutating func add(_ signature: Signature, args partialArgs: [JSONValue], placement: Placement = Placement())
         throws(MessageError)
     {
@@ -61,13 +62,11 @@ struct CanvasPlan {
                         chain: Array(placement.chain.dropLast())))
                 return
             }
-            guard placement.chord == nil else {
-                throw MessageError(
-                    "a group inside a chord's header is not supported: list its tasks in the header itself",
-                    taskName: signature.task)
-            }
+            // A chord's header has its groups flattened already (addChord): this one ends a chain in a header,
+            // where Celery's join would wait on the chord's id for results stored under the group's own.
+            guard placement.chord == nil else { throw Self.groupEndingAChainInAHeader(signature) }
             let groupId = signature.taskId ?? TaskID.make()
-            for (index, member) in members.enumerated() {
+            for (index, member) in try Self.flattened(members, of: signature).enumerated() {
                 try add(member, args: partialArgs, placement: Placement(groupId: groupId, groupIndex: index))
             }
         case "chord":
@@ -120,6 +119,7 @@ struct CanvasPlan {
         }
         // The last step is the chain's result: it joins the group or chord the chain belongs to.
         var last = steps[steps.count - 1]
+        if placement.chord != nil, last.subtaskType == "group" { throw Self.groupEndingAChainInAHeader(last) }
         if let groupId = placement.groupId { last.options["group_id"] = .string(groupId) }
         if let index = placement.groupIndex { last.options["group_index"] = .integer(Int64(index)) }
         if let chord = placement.chord { last.options["chord"] = chord.jsonValue }
@@ -142,6 +142,7 @@ struct CanvasPlan {
         if let outer = placement.groupId { body.options["group_id"] = .string(outer) }
         if let index = placement.groupIndex { body.options["group_index"] = .integer(Int64(index)) }
         if let chord = placement.chord { body.options["chord"] = chord.jsonValue }
+        let header = try Self.unrolled(header)
         guard !header.isEmpty else {
             try add(body, args: [.array([])])
             return
@@ -150,6 +151,46 @@ struct CanvasPlan {
         for (index, member) in header.enumerated() {
             try add(member, args: partialArgs, placement: Placement(groupId: groupId, groupIndex: index, chord: body))
         }
+    }
+
+    /// A group's members with each group among them replaced by its own members, in order, as Celery's
+    /// `group.apply_async` sends a group in a group (`group._prepared`): one group, one id.
+    private static func flattened(_ members: [Signature], of owner: Signature) throws(MessageError) -> [Signature] {
+        var tasks: [Signature] = []
+        for member in members {
+            if member.subtaskType == "group" {
+                tasks += try flattened(signatures(member.kwargs["tasks"], "kwargs.tasks", of: member), of: member)
+            } else {
+                tasks.append(member)
+            }
+        }
+        return tasks
+    }
+
+    /// A chord header's tasks, each group among them replaced by its members as Celery's `group._freeze_unroll`
+    /// does: it takes tasks from the front of a work list and puts a group's members back at the front one by one
+    /// (`deque.extendleft`), so they come out in reverse order: the header `[group(a, b), c]` runs as `[b, a, c]`,
+    /// and the body gets the results in that order, whichever language unrolls it.
+    private static func unrolled(_ header: [Signature]) throws(MessageError) -> [Signature] {
+        var stack = Array(header.reversed())
+        var tasks: [Signature] = []
+        while let next = stack.popLast() {
+            if next.subtaskType == "group" {
+                stack += try signatures(next.kwargs["tasks"], "kwargs.tasks", of: next)
+            } else {
+                tasks.append(next)
+            }
+        }
+        return tasks
+    }
+
+    /// A group that ends a chain in a chord's header would store its members' results under its own id while the
+    /// chord waits on its header's: Celery counts them in the chord's size and then never joins it.
+    private static func groupEndingAChainInAHeader(_ group: Signature) -> MessageError {
+        MessageError(
+            "a group at the end of a chain inside a chord's header cannot join the chord: end the chain with a task "
+                + "after the group (a chord of its own), or list the group's tasks in the header",
+            taskName: group.task)
     }
 
     /// The options that place a signature, which ``add(_:args:placement:)`` reads and sets itself.

@@ -69,6 +69,14 @@ extension Signature {
         }
     }
 
+    /// A group's members, each group among them replaced by its own members, in order, as Celery's
+    /// `group.apply_async` sends them; parts that are not signatures are left for ``CanvasPlan`` to refuse.
+    var flattenedMembers: [Signature] {
+        (kwargs["tasks"]?.arrayValue ?? []).compactMap { try? Signature(json: $0) }.flatMap {
+            $0.subtaskType == "group" ? $0.flattenedMembers : [$0]
+        }
+    }
+
     /// Whether applying it gives many results rather than one: a group, or a chain that ends in one.
     var endsInGroup: Bool {
         switch subtaskType {

@@ -75,14 +75,22 @@ public final class QueueClient: Sendable {
         return try await apply(.chain(steps))
     }
 
-    /// Sends a group: its members, tasks or canvases, run in parallel.
-    /// - Returns: the group's results, one per member, in order (a chain's is its last step's).
+    /// Sends a group: its members, tasks or canvases, run in parallel. A group among the members is flattened into
+    /// this one, as Celery's `group(group(a, b), c)` runs as `group(a, b, c)`.
+    /// - Returns: the group's results, one per task or canvas, in order (a chain's is its last step's).
+    /// - Throws: ``QueueError/invalidArgument(_:)`` for a member that ends in a group (a chain whose last step is a
+    ///   group), whose results cannot take one place in the list.
     @discardableResult
     public func group(_ members: [Signature]) async throws -> GroupResult {
         let group = Signature.group(members).frozen()
+        let tasks = group.flattenedMembers
+        if let nested = tasks.first(where: \.endsInGroup) {
+            throw QueueError.invalidArgument(
+                "\(nested.task) ends in a group, whose results cannot take one place in a group's results: "
+                    + "send it on its own with group(_:), or end it with a task")
+        }
         try await dispatch(group)
-        let ids = (group.kwargs["tasks"]?.arrayValue ?? []).compactMap { try? Signature(json: $0).resultId }
-        return GroupResult(id: group.taskId ?? TaskID.make(), ids: ids, backend: backend)
+        return GroupResult(id: group.taskId ?? TaskID.make(), ids: tasks.compactMap(\.resultId), backend: backend)
     }
 
     /// Sends a chord: the header runs as a group, then the body runs with the list of their results.

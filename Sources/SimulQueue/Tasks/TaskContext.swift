@@ -76,8 +76,8 @@ public final class TaskContext: Sendable {
     ///   - state: any state but Celery's ready ones, which the worker stores when the task ends.
     ///   - meta: what clients read as the result (`.info`) while the state lasts.
     /// - Throws: ``TaskError`` `ValueError` for an empty or a ready state (`SUCCESS`, `FAILURE`, `REVOKED`);
-    ///   `RuntimeError` when the task does not run in a worker of the `solo`, `threads` or `async` pool, as in a
-    ///   `processes` pool's worker process or a ``TaskCatalog/call(_:args:kwargs:)``, which have no result backend.
+    ///   `RuntimeError` when the task does not run in a worker, as in a ``TaskCatalog/call(_:args:kwargs:)``, which
+    ///   has no result backend. In the `processes` pool the state crosses the pipe and the worker stores it.
     public func updateState(_ state: TaskState, meta: JSONValue = .null) throws {
         guard !state.rawValue.isEmpty, !state.isReady else {
             throw TaskError.valueError(
@@ -86,8 +86,8 @@ public final class TaskContext: Sendable {
         guard let stateWriter else {
             throw TaskError(
                 type: "RuntimeError",
-                message: "\(name)[\(id)] cannot store the state \(state): only a task run by a worker's solo, "
-                    + "threads or async pool has a result backend")
+                message: "\(name)[\(id)] cannot store the state \(state): only a task run by a worker has a "
+                    + "result backend")
         }
         stateWriter(state, meta)
     }

@@ -111,6 +111,28 @@ public enum QueueProcessTask: ProcessTask {
         }
     }
 
+    /// A state a task stores with ``TaskContext/updateState(_:meta:)`` in a worker process, on its way to the
+    /// worker: `{"state": …, "meta": …}` as JSON text, so the meta stays exact.
+    struct StateUpdate: Equatable {
+        var state: TaskState
+        var meta: JSONValue
+
+        var encoded: Data { Data(JSONValue.object(["state": .string(state.rawValue), "meta": meta]).jsonBytes) }
+
+        /// Reads an update; `nil` for anything else.
+        init?(decoding data: Data) {
+            guard let update = try? JSONValue(parsing: data), let state = update["state"]?.stringValue,
+                let meta = update["meta"]
+            else { return nil }
+            self.init(state: TaskState(rawValue: state), meta: meta)
+        }
+
+        init(state: TaskState, meta: JSONValue) {
+            self.state = state
+            self.meta = meta
+        }
+    }
+
     /// Parses the JSON text under `key`.
     private static func exactJSON<Key>(_ container: KeyedDecodingContainer<Key>, _ key: Key) throws -> JSONValue {
         let text = try container.decode(String.self, forKey: key)
@@ -137,7 +159,13 @@ public enum QueueProcessTask: ProcessTask {
             let error = TaskError.notRegistered(input.name)
             return .failure(type: error.type, message: error.message, module: error.module, traceback: nil)
         }
-        let context = TaskContext(id: input.id, name: input.name, retries: input.retries, hostname: input.hostname)
+        // The state a task stores crosses the pipe to the worker, which stores it as its other pools do.
+        let context =
+            ProcessTaskUpdates.current.map { updates in
+                TaskContext(
+                    id: input.id, name: input.name, retries: input.retries, hostname: input.hostname,
+                    stateWriter: { state, meta in updates.send(StateUpdate(state: state, meta: meta).encoded) })
+            } ?? TaskContext(id: input.id, name: input.name, retries: input.retries, hostname: input.hostname)
         // The worker's task-local does not cross the pipe: bind it again here, for the loggers of the task's code.
         let metadata = TaskLogMetadata(
             taskId: input.id, taskName: input.name, queue: input.queue, worker: input.hostname, retries: input.retries)

@@ -1,3 +1,4 @@
+import Foundation
 import Simul
 import SimulJSON
 
@@ -34,7 +35,11 @@ final class TaskExecutorPool: Sendable {
                 hostname: context.hostname, queue: TaskLogMetadata.current?.queue ?? message.queue)
             let output: QueueProcessTask.Output
             do {
-                output = try await processes.run(QueueProcessTask.self, input)
+                output = try await processes.run(QueueProcessTask.self, input) { data in
+                    // The worker process checked the state; what does not decode did not come from updateState.
+                    guard let update = QueueProcessTask.StateUpdate(decoding: data) else { return }
+                    try? context.updateState(update.state, meta: update.meta)
+                }
             } catch let error as ProcessPoolError {
                 // The pool runs every queued task as `simul.queue.run`: name the task the user sent instead.
                 guard let pid = error.pid, let status = error.signal ?? error.exitCode.map({ $0 << 8 }) else {
@@ -60,6 +65,17 @@ final class TaskExecutorPool: Sendable {
             }
         }
         return try await TaskContext.$current.withValue(context) { try await task.run(args: args, kwargs: kwargs) }
+    }
+
+    /// The pids of the processes pool's worker processes; empty for the other pools.
+    var processIDs: [Int32] { processes?.workerPIDs ?? [] }
+
+    /// Replaces the processes pool's worker processes once their running tasks are done.
+    /// - Returns: false for the other pools, which have no processes to replace.
+    func restart() -> Bool {
+        guard let processes else { return false }
+        processes.restart()
+        return true
     }
 
     func shutdown() async {

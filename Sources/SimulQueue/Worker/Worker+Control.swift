@@ -89,7 +89,7 @@ extension Worker {
             let n = try arguments.int("n") ?? 1
             return resize(grow: method == "pool_grow", by: n)
         case "autoscale": return ["error": "ValueError('Autoscale not enabled')"]
-        case "pool_restart": return ["error": "ValueError('Pool restarts not enabled')"]
+        case "pool_restart": return try poolRestart(arguments)
         case "add_consumer":
             let queue = try arguments.requiredString("queue")
             state.withLock { _ = $0.machine.addConsumer(queue) }
@@ -138,7 +138,8 @@ extension Worker {
             "pool": [
                 "implementation": .string("simul:\(configuration.pool.rawValue)"),
                 "max-concurrency": .integer(Int64(concurrency)),
-                "processes": .array(Array(repeating: pid, count: configuration.pool == .processes ? 0 : 1)),
+                "processes": configuration.pool == .processes
+                    ? .array(executor.processIDs.map { .integer(Int64($0)) }) : [pid],
                 "max-tasks-per-child": configuration.pool == .processes ? .string("N/A") : .null,
                 "put-guarded-by-semaphore": false, "timeouts": .array(limits),
             ],
@@ -374,6 +375,24 @@ extension Worker {
             logger.info("remote control: concurrency is now \(concurrency)")
             return ["ok": grow ? "pool will grow" : "pool will shrink"]
         }
+    }
+
+    /// `pool_restart`: Celery's checks in Celery's order (enabled, then a pool that can restart). The worker
+    /// processes run this worker's binary, so there are no `modules` to import or `reload`: the fresh processes
+    /// start from the binary as it is on disk now.
+    private func poolRestart(_ arguments: ControlArguments) throws -> JSONValue {
+        _ = try arguments.strings("modules")
+        _ = try arguments.bool("reload")
+        guard configuration.poolRestarts else { return ["error": "ValueError('Pool restarts not enabled')"] }
+        guard executor.restart() else {
+            return [
+                "error": .string(
+                    "NotImplementedError('the \(configuration.pool.rawValue) pool does not implement restart: only "
+                        + "the processes pool has processes to replace')")
+            ]
+        }
+        logger.info("remote control: restarting the pool's worker processes")
+        return ["ok": "reload started"]
     }
 
     // MARK: Shapes

@@ -54,6 +54,10 @@ public struct WorkerConfiguration: Sendable {
     /// second for their answers, so a task revoked only in a Python worker's memory is not run here. For brokers
     /// with remote control; `simul worker --without-mingle` turns it off.
     public var mingle: Bool = true
+    /// Let remote control's `pool_restart` replace the `processes` pool's worker processes once their running tasks
+    /// are done (Celery's `worker_pool_restarts`, off by default as there). Off, the command answers Celery's
+    /// `ValueError('Pool restarts not enabled')`; `simul worker --pool-restarts` turns it on.
+    public var poolRestarts: Bool = false
     /// Store RECEIVED and STARTED states as well as outcomes (Celery's `task_track_started`); one more write each.
     public var trackStarted: Bool = false
     /// The largest message the worker takes, in bytes. A larger one is not decoded: it goes to the dead letters, and
