@@ -44,7 +44,7 @@ public final class TaskContext: Sendable {
 
     /// A worker's context, whose ``updateState(_:meta:)`` calls `stateWriter`.
     init(
-        id: String, name: String, retries: Int, hostname: String, client: QueueClient,
+        id: String, name: String, retries: Int, hostname: String, client: QueueClient?,
         stateWriter: @escaping @Sendable (TaskState, JSONValue) -> Void
     ) {
         self.id = id

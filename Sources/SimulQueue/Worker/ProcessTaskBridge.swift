@@ -163,7 +163,7 @@ public enum QueueProcessTask: ProcessTask {
         let context =
             ProcessTaskUpdates.current.map { updates in
                 TaskContext(
-                    id: input.id, name: input.name, retries: input.retries, hostname: input.hostname,
+                    id: input.id, name: input.name, retries: input.retries, hostname: input.hostname, client: nil,
                     stateWriter: { state, meta in updates.send(StateUpdate(state: state, meta: meta).encoded) })
             } ?? TaskContext(id: input.id, name: input.name, retries: input.retries, hostname: input.hostname)
         // The worker's task-local does not cross the pipe: bind it again here, for the loggers of the task's code.
