@@ -313,11 +313,9 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
         if !taken.isEmpty { return taken }
         guard let popped = try await blockingPop(keys, timeout: timeout) else { return [] }
         let tag = try await holdRetrying(popped.message, from: popped.list)
-        let first = Delivery(
-            tag: tag, queue: kombu.queue(ofList: popped.list), body: popped.message,
-            redelivered: false)
-        guard limit > 1 else { return [first] }
-        return [first] + (try await take(from: keys, limit: limit - 1))
+        // The message that woke an idle worker starts at once, without another round trip to take more: the
+        // worker's next receive takes the rest of a burst in one batch while this one runs.
+        return [Delivery(tag: tag, queue: kombu.queue(ofList: popped.list), body: popped.message, redelivered: false)]
     }
 
     /// Pops and holds up to `limit` messages without waiting.
