@@ -373,8 +373,11 @@ struct RedisBrokerTests {
             $0.heartbeatInterval = .milliseconds(500)
         }
         let monitor = try RedisBroker(url: fixture.server.url())
-        let state = try await ClusterState.load(from: monitor)
-        let seen = try #require(state.workers["redis@test"])
+        // The worker publishes worker-online once it has started, which a loaded machine may delay.
+        try await waitUntil("the monitor sees redis@test") {
+            try await ClusterState.load(from: monitor).workers["redis@test"] != nil
+        }
+        let seen = try #require(try await ClusterState.load(from: monitor).workers["redis@test"])
         #expect(seen.fields["sw_ident"] == "simul" && seen.fields["freq"] == 0.5 && !seen.offline)
         try await queue.stop()
         await monitor.close()
