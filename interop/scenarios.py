@@ -153,6 +153,17 @@ def simul(*arguments, timeout=45, env=None):
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
+def stop_worker(worker, log):
+    """Stops a worker a scenario started itself: SIGTERM, SIGKILL after 30 s, then closes its log."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    log.close()
+
+
 def simul_output(process):
     return f"exit {process.returncode}, stdout {process.stdout.strip()!r}, stderr {process.stderr.strip()!r}"
 
@@ -896,13 +907,7 @@ def processes_pool():
         expect(bad == [{node: {"error": "modules must be a string or a list of strings, got 5"}}],
                f"pool_restart with modules=5 answered {bad!r}")
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
+        stop_worker(worker, log)
     return (f"PROGRESS {info} from a pool process, then SUCCESS 3; pool_restart: reload started, processes "
             f"{before} then {after}, 6 tasks after it all SUCCESS; Flower's Restart Pool 200, then 20 + 22 = 42; "
             "modules=5 answered an error")
@@ -1033,13 +1038,7 @@ def otlp_swift_worker():
         lines = process.stdout.strip().splitlines()
         expect(process.returncode == 0 and lines and lines[-1].strip() == "5", simul_output(process))
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
+        stop_worker(worker, log)
         server.shutdown()
     expect(worker.returncode == 0, f"the OTLP worker exited {worker.returncode}")
     send = wait_for_spans([("otlp-send", f"apply_async/{SWIFT_PREFIX}.add", lines[0].strip())])[0][1]
