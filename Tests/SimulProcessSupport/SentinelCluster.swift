@@ -60,7 +60,10 @@ package final class SentinelCluster: Sendable {
             try Waiting.until(120, "the sentinels know the replicas well enough to promote one", pause: 0.2) {
                 try cluster.sentinelPorts.allSatisfy { port in
                     let known = try cluster.sentinel(port, ["SENTINEL", "replicas", masterName])
-                    let fresh = known.matches(of: /info-refresh\n\d{1,3}\n/).count
+                    // Milliseconds since the sentinel last read the replica's INFO: it reads it every 10 s, each
+                    // sentinel at its own moment, so they are seldom all under a second at once.
+                    let refreshed = known.matches(of: /info-refresh\n(\d+)\n/).compactMap { Int($0.1) }
+                    let fresh = refreshed.filter { $0 < 20_000 }.count
                     return fresh == replicas.count && known.components(separatedBy: "master-link-status\nok").count == 3
                 }
             }

@@ -34,6 +34,24 @@ import Testing
         try await Self.expectTheMessageComesBack(broker.inner, clock)
     }
 
+    /// Once the drain is over, the worker cancels its loops but not a write in flight: cancelled, it would fail,
+    /// and its retries, failing at once, would spin and never let the worker return.
+    @Test func aStopEndsAfterTheWriteInFlightWithoutCancellingIt() async throws {
+        let broker = RefusingBroker(MemoryBroker(), slowHeartbeats: .milliseconds(200))
+        var configuration = WorkerConfiguration()
+        configuration.name = "test@host"
+        configuration.heartbeatInterval = .milliseconds(20)
+        let worker = Worker(
+            catalog: QueueHarness.catalog, broker: broker, backend: broker.inner, configuration: configuration)
+        let running = Task { try await worker.run() }
+        try await waitUntil("a heartbeat written") {
+            try await broker.inner.events(after: 0, limit: 100).events.contains { $0.type == "worker-heartbeat" }
+        }
+        worker.shutdown()
+        try await running.value
+        #expect(broker.refusals == 0)
+    }
+
     // MARK: Helpers
 
     static func brokerOnAManualClock() -> (RefusingBroker, ManualClock) {
@@ -68,12 +86,18 @@ import Testing
     }
 }
 
-/// A memory broker whose commits fail whenever they acknowledge something, as a broker on a full disk fails.
+/// A memory broker whose commits fail whenever they acknowledge something, as a broker on a full disk fails; or,
+/// with `slowHeartbeats`, one that takes that long to write a heartbeat and fails it if its task is cancelled, as a
+/// network client does.
 final class RefusingBroker: Broker {
     let inner: MemoryBroker
+    private let slowHeartbeats: Duration?
     private let refused = Mutex(0)
 
-    init(_ inner: MemoryBroker) { self.inner = inner }
+    init(_ inner: MemoryBroker, slowHeartbeats: Duration? = nil) {
+        self.inner = inner
+        self.slowHeartbeats = slowHeartbeats
+    }
 
     var transport: String { inner.transport }
 
@@ -81,7 +105,14 @@ final class RefusingBroker: Broker {
     var refusals: Int { refused.withLock { $0 } }
 
     func commit(_ commit: BrokerCommit) async throws {
-        guard commit.ack.isEmpty else {
+        if let slowHeartbeats, commit.events.contains(where: { $0.type == "worker-heartbeat" }) {
+            do {
+                try await Task.sleep(for: slowHeartbeats)
+            } catch {
+                refused.withLock { $0 += 1 }
+                throw error
+            }
+        } else if slowHeartbeats == nil, !commit.ack.isEmpty {
             refused.withLock { $0 += 1 }
             throw QueueError.storage("database or disk is full")
         }

@@ -162,7 +162,8 @@ final class Committer: Sendable {
                 try await write()
                 return
             } catch {
-                if isAbandoned {
+                // A cancelled task's writes fail at once, and its waits end at once: it must not go round again.
+                if isAbandoned || Task.isCancelled {
                     logger.warning("cannot write results (\(error)); shutting down: their messages go back by lease")
                     return
                 }

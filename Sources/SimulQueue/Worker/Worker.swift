@@ -200,13 +200,29 @@ public final class Worker: Service, Sendable {
         logger.info(
             "worker \(configuration.name) ready: pool \(configuration.pool.rawValue), concurrency \(configuration.concurrency), queues \(configuration.queues.joined(separator: ","))"
         )
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
+        // The committer is not cancelled with the loops: the drain waited for the results, and what the loops left
+        // after it (events) is tried once; then it returns.
+        await withTaskGroup(of: Void.self) { writing in
+            writing.addTask {
                 await self.committer.run { tags in
                     self.state.withLock { $0.machine.release(tags) }
                     self.changed.signal()
                 }
             }
+            await runLoops(revocations: revocations, from: revocationCursor)
+            committer.abandon()
+            committer.finish()
+        }
+        await executor.shutdown()
+        try? await committer.write(BrokerCommit(events: [workerEvent("worker-offline")]))
+        logger.info("worker \(configuration.name) stopped")
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
+    /// Fetches and runs tasks until the worker stops, with the loops beside them (slots, scheduled messages, metrics,
+    /// leases, revocations, remote control, heartbeats), then drains and cancels those loops.
+    private func runLoops(revocations: (any RevocationStore)?, from revocationCursor: RevocationCursor?) async {
+        await withTaskGroup(of: Void.self) { group in
             let slots = configuration.concurrency
             group.addTask {
                 await withTaskGroup(of: Void.self) { slotGroup in
@@ -235,10 +251,6 @@ public final class Worker: Service, Sendable {
             await drain()
             group.cancelAll()
         }
-        await executor.shutdown()
-        try? await committer.write(BrokerCommit(events: [workerEvent("worker-offline")]))
-        logger.info("worker \(configuration.name) stopped")
-        if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 
     private var isStopping: Bool { state.withLock { $0.machine.phase != .running } }
@@ -448,7 +460,6 @@ public final class Worker: Service, Sendable {
             logger.warning("returning \(unfinished.count) unfinished messages to the queue")
             try? await committer.write(BrokerCommit(requeue: unfinished))
         }
-        committer.finish()
     }
 
     // MARK: Events
