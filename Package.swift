@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "SimulJSON", targets: ["SimulJSON"]),
         .library(name: "SimulQueue", targets: ["SimulQueue"]),
         .library(name: "SimulSQLite", targets: ["SimulSQLite"]),
-        .library(name: "SimulRedis", targets: ["SimulRedis"]),
+        .library(name: "SimulRedis", targets: ["SimulRedis", "SimulRESP"]),
         .library(name: "SimulRedisBroker", targets: ["SimulRedisBroker"]),
         .library(name: "SimulBrokers", targets: ["SimulBrokers"]),
         .library(name: "SimulTasks", targets: ["SimulTasks"]),
@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "SimulRedisBroker",
             dependencies: [
-                "Simul", "SimulJSON", "SimulQueue", "SimulRedis",
+                "Simul", "SimulJSON", "SimulQueue", "SimulRedis", "SimulRESP",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -125,12 +125,16 @@ let package = Package(
         .target(
             name: "SimulBench",
             dependencies: [
-                "Simul", "SimulBrokers", "SimulDemos", "SimulJSON", "SimulQueue", "SimulRedis", "SimulTasks",
+                "Simul", "SimulBrokers", "SimulDemos", "SimulJSON", "SimulQueue", "SimulRedis", "SimulRESP",
+                "SimulTasks",
             ]
         ),
+        // The RESP parser and encoder, on NIOCore alone: its fuzz harness builds without the TLS stack.
+        .target(name: "SimulRESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "SimulRedis",
             dependencies: [
+                "SimulRESP",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -262,7 +266,7 @@ let package = Package(
             name: "SimulRedisTests",
             dependencies: [
                 "Simul",
-                "SimulRedis",
+                "SimulRedis", "SimulRESP",
                 "SimulProcessSupport", "SimulRedisTestSupport",
                 "SimulTestSupport",
                 .product(name: "Logging", package: "swift-log"),
@@ -274,7 +278,7 @@ let package = Package(
             name: "SimulRedisBrokerTests",
             dependencies: [
                 "Simul", "SimulJSON", "SimulQueue", "SimulQueueTestSupport", "SimulRedis", "SimulRedisBroker",
-                "SimulProcessSupport", "SimulRedisTestSupport", "SimulTestSupport",
+                "SimulRESP", "SimulProcessSupport", "SimulRedisTestSupport", "SimulTestSupport",
             ]
         ),
         .testTarget(
@@ -313,7 +317,7 @@ let package = Package(
             name: "SimulCLITests",
             dependencies: [
                 "SimulServiceTestApp", "SimulCommandsTestApp",
-                "Simul", "SimulCLI", "SimulJSON", "SimulQueue", "SimulRedis", "SimulRedisBroker",
+                "Simul", "SimulCLI", "SimulJSON", "SimulQueue", "SimulRedis", "SimulRedisBroker", "SimulRESP",
                 "SimulProcessSupport", "SimulRedisTestSupport",
                 "SimulSQLite", "SimulTasks", "SimulTestSupport",
             ]
@@ -327,7 +331,7 @@ if Context.environment["SIMUL_FUZZ"] == "1" {
     package.targets += [
         .executableTarget(
             name: "RESPFuzz",
-            dependencies: ["SimulRedis", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SimulRESP", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/RESPFuzz",
             exclude: ["corpus", "resp.dict"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes one of Simul's parsers with libFuzzer and AddressSanitizer:
 #   scripts/fuzz.sh resp|json [executions] [libFuzzer options...]
-# resp: SimulRedis's RESP parser (Fuzz/RESPFuzz). json: JSONValue(parsing:) and MessageCodec.decode (Fuzz/JSONFuzz).
+# resp: SimulRESP's parser and encoder (Fuzz/RESPFuzz). json: JSONValue(parsing:) and MessageCodec.decode (Fuzz/JSONFuzz).
 # 10,000,000 executions by default; options such as -max_len=512 or -max_total_time=30 override the defaults below.
 # SIMUL_FUZZ_CONFIGURATION=debug builds the harness in debug, for a short pass (CI's).
 # The harnesses are targets only when SIMUL_FUZZ=1, so nobody else builds them.

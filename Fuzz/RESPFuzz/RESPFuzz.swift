@@ -1,5 +1,5 @@
 import NIOCore
-import SimulRedis
+import SimulRESP
 
 // libFuzzer's entry point for RESPParser; scripts/fuzz-resp.sh builds and runs it.
 //

@@ -1,6 +1,7 @@
 import Foundation
 import Simul
 import SimulRedis
+import SimulRESP
 
 /// A `redis-server` the benchmark starts for itself on a free loopback port, with no persistence, and stops after;
 /// with TLS, one that speaks only TLS with a throwaway authority's certificates, as a managed Redis does.

@@ -5,6 +5,7 @@ import SimulBrokers
 import SimulQueue
 import SimulRedis
 import SimulTasks
+import SimulRESP
 
 /// The `revokes` suite: a revoke storm must not slow workers down.
 ///

@@ -4,6 +4,7 @@ public import SimulQueue
 import NIOCore
 import Simul
 import SimulRedis
+import SimulRESP
 
 extension RedisBroker {
     public func controlRequests(for node: String) async throws -> AsyncStream<ControlRequest> {

@@ -3,6 +3,7 @@ import NIOCore
 public import SimulJSON
 public import SimulQueue
 import SimulRedis
+import SimulRESP
 
 extension RedisBroker {
     public func store(_ results: [TaskResult]) async throws {

@@ -6,6 +6,7 @@ public import SimulQueue
 public import SimulRedis
 import NIOCore
 import Synchronization
+import SimulRESP
 
 /// A broker and result backend on Redis, laid out as Celery's kombu lays it out, so Python Celery clients, workers
 /// and Flower share the same Redis with Simul.

@@ -6,6 +6,7 @@ import SimulJSON
 import SimulQueue
 import SimulRedis
 import Synchronization
+import SimulRESP
 
 /// The broker's one pub/sub connection, shared by everything that listens: result waiters, the event feed and
 /// remote control. It subscribes on first use and hands each message to whoever waits for it.

@@ -1,4 +1,5 @@
 import SimulRedis
+import SimulRESP
 
 /// The Lua scripts the Redis broker runs, each atomic on the server.
 ///

@@ -4,6 +4,7 @@ import SimulRedis
 import SimulRedisTestSupport
 import SimulTestSupport
 import Testing
+import SimulRESP
 
 /// `simul worker`, `send`, `result` and `inspect` as separate processes, as a user runs them: on the embedded SQLite
 /// broker, and on a Redis with a password that goes away.

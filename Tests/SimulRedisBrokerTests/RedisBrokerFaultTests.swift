@@ -8,6 +8,7 @@ import SimulRedisBroker
 import SimulRedisTestSupport
 import SimulTestSupport
 import Testing
+import SimulRESP
 
 /// The Redis broker when Redis misbehaves: a wrong or missing password, a restart under a client that holds, waits
 /// for and receives messages, and a server that goes away for good while a client waits. Each test starts its own

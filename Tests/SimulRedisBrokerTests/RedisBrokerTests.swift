@@ -8,6 +8,7 @@ import SimulRedisBroker
 import SimulRedisTestSupport
 import SimulTestSupport
 import Testing
+import SimulRESP
 
 /// The Redis broker against a real `redis-server` of its own per test, since kombu's keys (`unacked`, the queue
 /// lists) are shared by everything on a database.

@@ -6,6 +6,7 @@ import SimulRedis
 import SimulRedisBroker
 import SimulRedisTestSupport
 import Testing
+import SimulRESP
 
 /// The Redis broker's ``DeadLetterLimits``: a big message leaves a bounded letter, and caps drop the oldest.
 @Suite(.timeLimit(.minutes(3))) struct RedisDeadLetterTests {

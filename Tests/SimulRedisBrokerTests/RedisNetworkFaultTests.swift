@@ -8,6 +8,7 @@ import SimulRedis
 import SimulRedisBroker
 import SimulTestSupport
 import Testing
+import SimulRESP
 
 /// The client and the broker with a ``FaultProxy`` between them and a real `redis-server`: the network partitioned,
 /// reset and half-open, and healed.

@@ -8,6 +8,7 @@ import SimulRedisBroker
 import SimulRedisTestSupport
 import SimulTestSupport
 import Testing
+import SimulRESP
 
 /// Every remote-control command a Celery worker answers, asked of a Swift worker over a real `redis-server` through
 /// the broker's client side (kombu's pidbox protocol), with the shapes of `research/celery-control.md` §2.

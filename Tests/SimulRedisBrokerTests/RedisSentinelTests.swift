@@ -8,6 +8,7 @@ import SimulRedis
 import SimulRedisBroker
 import SimulTestSupport
 import Testing
+import SimulRESP
 
 /// The broker through Redis Sentinel, against real sentinels on 127.0.0.1: a master, two replicas, three sentinels.
 @Suite(.serialized, .timeLimit(.minutes(5)))

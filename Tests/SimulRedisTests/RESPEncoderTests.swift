@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 
 @testable import SimulRedis
+import SimulRESP
 
 @Suite struct RESPEncoderTests {
     private func encoded(_ arguments: [RedisArgument]) -> String {

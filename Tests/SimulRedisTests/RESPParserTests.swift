@@ -1,6 +1,7 @@
 import NIOCore
 import SimulRedis
 import Testing
+import SimulRESP
 
 /// RESP bytes and the value they hold.
 struct RESPSample: Sendable, CustomTestStringConvertible {

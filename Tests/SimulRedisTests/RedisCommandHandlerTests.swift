@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import SimulRedis
+import SimulRESP
 
 /// The channel handler on an `EmbeddedChannel`: replies fed by hand, time advanced by hand.
 @Suite(.timeLimit(.minutes(3)))

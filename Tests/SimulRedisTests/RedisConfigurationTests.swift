@@ -1,5 +1,6 @@
 import SimulRedis
 import Testing
+import SimulRESP
 
 @Suite struct RedisConfigurationTests {
     struct Good: Sendable, CustomTestStringConvertible {

@@ -4,6 +4,7 @@ import SimulRedis
 import SimulRedisTestSupport
 import SimulTestSupport
 import Testing
+import SimulRESP
 
 /// One connection against a real Redis: pipelining, errors, blocking commands, timeouts, closing, RESP3.
 @Suite(.sharedRedis, .timeLimit(.minutes(3)))

@@ -3,6 +3,7 @@ import SimulRedis
 import SimulRedisTestSupport
 import SimulTestSupport
 import Testing
+import SimulRESP
 
 /// The subscriber and the pool against a real Redis.
 @Suite(.sharedRedis, .timeLimit(.minutes(3)))

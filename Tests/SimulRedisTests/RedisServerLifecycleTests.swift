@@ -4,6 +4,7 @@ import SimulRedis
 import SimulRedisTestSupport
 import SimulTestSupport
 import Testing
+import SimulRESP
 
 /// Tests that need a Redis server of their own: one with a password, one that is killed and restarted.
 @Suite(.timeLimit(.minutes(3)))

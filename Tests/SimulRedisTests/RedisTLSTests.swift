@@ -5,6 +5,7 @@ import SimulProcessSupport
 import SimulRedis
 import SimulRedisTestSupport
 import Testing
+import SimulRESP
 
 /// The client over TLS, against a real `redis-server` that speaks only TLS, with certificates made by `openssl` for
 /// each test and a client certificate required.

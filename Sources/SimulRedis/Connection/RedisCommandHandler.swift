@@ -1,6 +1,7 @@
 import DequeModule
 import Logging
 import NIOCore
+import SimulRESP
 
 /// Matches replies to commands in order, so any number of commands can be in flight on one connection.
 ///

@@ -1,3 +1,5 @@
+public import SimulRESP
+
 /// Where Redis is, how to log in, and the client's timeouts and limits.
 ///
 /// ```swift

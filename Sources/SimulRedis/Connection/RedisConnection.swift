@@ -3,6 +3,7 @@ public import NIOCore
 public import NIOPosix
 import NIOSSL
 import Synchronization
+public import SimulRESP
 
 #if canImport(Glibc)
     import Glibc

@@ -1,3 +1,5 @@
+import SimulRESP
+
 /// Why a Redis command, connection or configuration failed.
 ///
 /// A reply of the error type (`-ERR …`) is thrown by ``RedisConnection/send(_:)`` as ``server(_:)``, with the

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SimulRESP
 
 /// The Redis Sentinel deployment a configuration reaches its server through: which sentinels to ask, and the name
 /// of the master they watch. Each new connection asks them where the master is now, so a connection lost to a

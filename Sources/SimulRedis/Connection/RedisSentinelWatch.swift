@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import Synchronization
+import SimulRESP
 
 /// Follows a sentinel deployment's `+switch-master` announcements and closes the connections made to a master the
 /// sentinels have replaced, so that each one's next use asks the sentinels again.

@@ -1,6 +1,7 @@
 public import Logging
 public import NIOCore
 public import NIOPosix
+public import SimulRESP
 
 /// A few shared, pipelined connections to one Redis server that come back by themselves after the server
 /// restarts.

@@ -2,6 +2,7 @@ public import Logging
 public import NIOCore
 public import NIOPosix
 import Synchronization
+import SimulRESP
 
 /// A dedicated connection that listens to pub/sub channels and patterns, and resubscribes after a reconnect.
 ///

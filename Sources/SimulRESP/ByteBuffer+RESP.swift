@@ -129,7 +129,7 @@ extension ByteBuffer {
     }
 
     /// Writes `value` in decimal ASCII without building a string.
-    mutating func writeDecimal(_ value: Int) {
+    package mutating func writeDecimal(_ value: Int) {
         let length = Self.decimalLength(value)
         writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
             var magnitude = value.magnitude
@@ -145,7 +145,7 @@ extension ByteBuffer {
     }
 
     /// The number of characters of `value` in decimal, minus sign included.
-    static func decimalLength(_ value: Int) -> Int {
+    package static func decimalLength(_ value: Int) -> Int {
         var magnitude = value.magnitude
         var digits = 1
         while magnitude >= 10 {
