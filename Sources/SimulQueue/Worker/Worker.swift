@@ -179,7 +179,10 @@ public final class Worker: Service, Sendable {
     public func run() async throws {
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
-                try await work()
+                // The work runs in a task of its own, which the caller's cancellation does not reach: that becomes a
+                // cold shutdown, which stops the loops in order. Cancelled, their waits would end at once, and a loop
+                // waiting for its next turn would spin until the shutdown reached it.
+                try await Task { try await self.work() }.value
             } onGracefulShutdown: {
                 self.shutdown()
             }
