@@ -40,6 +40,22 @@ shellcheck scripts/*.sh .ci/run
 step "build (warnings are errors)"
 swift build --build-tests -Xswiftc -warnings-as-errors
 
+step "the example app (Examples/Thumbnails, a package of its own): built in the background, at low priority"
+# Its build compiles Simul and its dependencies again, for its own graph: several minutes that would otherwise add to
+# the run. At nice 19 it takes the CPU the steps below leave idle, and little of what they use; its smoke test waits
+# for it near the end.
+nice -n 19 scripts/example-smoke.sh --build-only >.build/example-build.txt 2>&1 &
+example_build=$!
+watchdog_pid=
+# A run that fails stops what it started in the background: the example's build (its script and SwiftPM under it).
+stop_background() {
+    for pid in $watchdog_pid $example_build; do
+        pkill -TERM -P "$pid" 2>/dev/null || true
+        kill "$pid" 2>/dev/null || true
+    done
+}
+trap stop_background EXIT
+
 # A test that hangs must fail the run with evidence, not stall it: past the limit, name the tests that never
 # finished, print every thread's stack, and kill the test process.
 test_watchdog() {
@@ -62,13 +78,13 @@ test_watchdog() {
 step "unit and integration tests"
 test_watchdog "${SIMUL_TEST_TIME_LIMIT:-600}" .build/test-output.txt &
 watchdog_pid=$!
-trap 'kill "$watchdog_pid" 2>/dev/null || true' EXIT
 # Line-buffered, so the log shows every test that started even if the process is killed. At most 24 tests run at
 # once: with all of them at once, a 2-core machine spends the first seconds starting hundreds of workers and servers,
 # and tests that wait for a result run out of time (the suite is also faster: 76 s instead of 87 to 96 s here).
 stdbuf -oL -eL swift test --skip-build --experimental-maximum-parallelization-width 24 2>&1 |
     tee .build/test-output.txt
 kill "$watchdog_pid"
+watchdog_pid=
 grep -Eq "Test run with [0-9]+ tests? .*passed" .build/test-output.txt
 
 step "the Redis client's suites again, over TLS with client certificates"
@@ -121,12 +137,6 @@ assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.or
 print(f"bench JSON has {len(rows)} rows, ours and the Python peer's for every case; the HTML report has charts")
 PY
 
-step "the example app (Examples/Thumbnails, a package of its own): built in the background beside the fuzzers and DocC"
-# Its build compiles Simul and its dependencies again, for its own graph: a few minutes that would otherwise add to
-# the run. The fuzzers and DocC check no timing, so they can share the machine with it.
-scripts/example-smoke.sh --build-only >.build/example-build.txt 2>&1 &
-example_build=$!
-
 step "fuzzing: 25 s each of the RESP parser, and of the JSON parser and message codec (scripts/fuzz.sh)"
 # A short pass from the seed corpora, so a harness that no longer builds or a crash on the seeds fails CI; the long
 # runs are in docs/resp.md. Each builds its harness with libFuzzer and AddressSanitizer first, in debug, which
@@ -141,6 +151,7 @@ SIMUL_DOCS=1 swift package generate-documentation --target Simul --target SimulQ
 
 step "the example app: its smoke test on SQLite and on Redis, with a Python Celery client calling its tasks"
 wait "$example_build" || { tail -40 .build/example-build.txt; exit 1; }
+example_build=
 scripts/example-smoke.sh
 
 step "fault suite: scripts/faults.sh --quick"
