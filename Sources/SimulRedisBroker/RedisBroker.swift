@@ -431,20 +431,31 @@ public final class RedisBroker: ResultCommitting, RemoteControlBroker, Revocatio
             )
         }
         guard case .array(let values) = expired, !values.isEmpty else { return }
-        let token = UUID().uuidString
+        let token = RedisArgument(UUID().uuidString)
         let locked = try await redis {
             try await self.pool.send(
-                "SET", RedisArgument(kombu.unackedMutex), RedisArgument(token), "NX", "PX", 300_000)
+                "SET", RedisArgument(kombu.unackedMutex), token, "NX", "PX",
+                RedisArgument(Int(Self.restoreLockExpiry.seconds * 1_000)))
         }
         guard locked != .null else { return }
+        let unlock = RedisScripts.eval(RedisScripts.unlock, keys: [kombu.unackedMutex], [token])
         let tags = values.compactMap(\.string)
-        let commands = try await restoreCommands(for: tags, lapsed: true)
-        _ = try await redis {
-            try await self.pool.pipeline(
-                commands + [RedisScripts.eval(RedisScripts.unlock, keys: [kombu.unackedMutex], [RedisArgument(token)])])
+        do {
+            let commands = try await restoreCommands(for: tags, lapsed: true)
+            _ = try await redis { try await self.pool.pipeline(commands + [unlock]) }
+        } catch {
+            // Each restore is atomic, so a half-done one is safe to do again: the next receive does, unless the lock
+            // is left behind (released here if Redis answers, else when it expires).
+            _ = try? await pool.send(unlock)
+            throw error
         }
         logger.warning("put back \(tags.count) messages whose worker stopped renewing them")
     }
+
+    /// How long a restore may hold `unacked_mutex` if it cannot release it (its connection lost midway). kombu's
+    /// is 300 s; ours is shorter, so a lost connection delays the next restore by a minute, not five. Each message's
+    /// restore is atomic, here as in kombu, so the lock only saves work twice done, never a message put back twice.
+    static let restoreLockExpiry = Duration.seconds(60)
 
     /// The commands that put held messages back at the consuming end of their lists, marked redelivered, each only
     /// if it is still held when it runs; `lapsed` when their leases ran out, which each one's count of lapsed leases

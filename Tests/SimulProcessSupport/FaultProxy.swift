@@ -131,7 +131,7 @@ package final class FaultProxy: Sendable {
             .whenComplete { result in
                 switch result {
                 case .success(let server):
-                    pipe.connected(server, fault: self.fault)
+                    pipe.connected(server) { self.fault }
                 case .failure:
                     client.close(promise: nil)
                 }
@@ -164,11 +164,14 @@ private final class Pipe: @unchecked Sendable {
     /// The handler on one side: what it reads goes to the other side.
     func inbound(towardServer: Bool) -> Forwarder { Forwarder(pipe: self, towardServer: towardServer) }
 
-    func connected(_ server: any Channel, fault: FaultProxy.Fault?) {
+    /// The server side is connected: the early bytes go on, meeting the fault `current` reads. It is read on the
+    /// pipe's event loop, after any ``apply(_:)`` queued before it, so a fault switched meanwhile is not undone.
+    func connected(_ server: any Channel, current: @escaping @Sendable () -> FaultProxy.Fault?) {
         client.eventLoop.execute {
             self.server = server
             server.closeFuture.whenComplete { _ in self.peerClosed(towardServer: false) }
             // The early bytes meet the fault too (held by a partition, delayed by latency).
+            let fault = current()
             self.fault = fault
             let early = self.early
             self.early = []

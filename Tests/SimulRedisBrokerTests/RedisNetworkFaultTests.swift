@@ -77,12 +77,28 @@ struct RedisNetworkFaultTests {
         try await Task.sleep(for: .seconds(6))
         proxy.fault = nil
         for (index, result) in results.enumerated() {
-            #expect(try await result.get(timeout: .seconds(60)) == .integer(Int64(index)), "task \(index)")
+            do {
+                #expect(try await result.get(timeout: .seconds(60)) == .integer(Int64(index)), "task \(index)")
+            } catch {
+                Issue.record("task \(index): \(error); \(try whereIs(result.id, server: server, worker: queue.worker))")
+                break
+            }
         }
         print("partition of 3 leases: 200 sent, 200 results, \(queue.worker.stats.processed - 200) ran twice")
         try await queue.stop()
         await workerBroker.close()
         await clientBroker.close()
         await proxy.stop()
+    }
+
+    /// Where task `id` is when its result does not come: the queue, the held messages, the restore lock, the worker.
+    private func whereIs(_ id: String, server: RedisServer, worker: Worker) throws -> String {
+        let queued = try server.cli(["LRANGE", "celery", "0", "-1"], database: 0).contains(id)
+        let held = try server.cli(["HGETALL", "unacked"], database: 0).contains(id)
+        let scores = try server.cli(["ZRANGE", "unacked_index", "0", "-1", "WITHSCORES"], database: 0)
+            .split(separator: "\n").joined(separator: " ")
+        let lock = try server.cli(["PTTL", "unacked_mutex"], database: 0)
+        return "queued \(queued), held in redis \(held), lease scores [\(scores)], restore lock's pttl \(lock), "
+            + "worker \(worker.stats), now \(Date().timeIntervalSince1970)"
     }
 }
