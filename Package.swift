@@ -131,6 +131,13 @@ let package = Package(
         ),
         // The RESP parser and encoder, on NIOCore alone: its fuzz harness builds without the TLS stack.
         .target(name: "SimulRESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // AMQP 0-9-1's frames, methods, content headers and field tables, on NIOCore alone (docs/rabbitmq.md): the
+        // first layer of the RabbitMQ client, fuzzed like the RESP parser.
+        .target(name: "SimulAMQPWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "SimulAMQPWireTests",
+            dependencies: ["SimulAMQPWire", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(
             name: "SimulRedis",
             dependencies: [
@@ -325,7 +332,7 @@ let package = Package(
     ]
 )
 
-// The libFuzzer harnesses of the RESP parser and of the JSON parser and message codec, built only by scripts/fuzz.sh
+// The libFuzzer harnesses of the RESP parser, the AMQP frame codec, and the JSON parser and message codec, built only by scripts/fuzz.sh
 // (SIMUL_FUZZ=1), so users and the main build never build them. `-parse-as-library` leaves `main` to libFuzzer.
 if Context.environment["SIMUL_FUZZ"] == "1" {
     package.targets += [
@@ -334,6 +341,13 @@ if Context.environment["SIMUL_FUZZ"] == "1" {
             dependencies: ["SimulRESP", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/RESPFuzz",
             exclude: ["corpus", "resp.dict"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "AMQPFuzz",
+            dependencies: ["SimulAMQPWire", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/AMQPFuzz",
+            exclude: ["corpus", "amqp.dict"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
         .executableTarget(

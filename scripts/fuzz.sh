@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes one of Simul's parsers with libFuzzer and AddressSanitizer:
-#   scripts/fuzz.sh resp|json [executions] [libFuzzer options...]
-# resp: SimulRESP's parser and encoder (Fuzz/RESPFuzz). json: JSONValue(parsing:) and MessageCodec.decode (Fuzz/JSONFuzz).
+#   scripts/fuzz.sh resp|amqp|json [executions] [libFuzzer options...]
+# resp: SimulRESP's parser and encoder (Fuzz/RESPFuzz). amqp: SimulAMQPWire's frames, methods, content headers and
+# field tables (Fuzz/AMQPFuzz). json: JSONValue(parsing:) and MessageCodec.decode (Fuzz/JSONFuzz).
 # 10,000,000 executions by default; options such as -max_len=512 or -max_total_time=30 override the defaults below.
 # SIMUL_FUZZ_CONFIGURATION=debug builds the harness in debug, for a short pass (CI's).
 # The harnesses are targets only when SIMUL_FUZZ=1, so nobody else builds them.
@@ -14,8 +15,9 @@ cd "$(dirname "$0")/.."
 
 case "${1:-}" in
 resp) product=RESPFuzz dict=Fuzz/RESPFuzz/resp.dict ;;
+amqp) product=AMQPFuzz dict=Fuzz/AMQPFuzz/amqp.dict ;;
 json) product=JSONFuzz dict=Fuzz/JSONFuzz/json.dict ;;
-*) echo "usage: scripts/fuzz.sh resp|json [executions] [libFuzzer options...]" >&2; exit 64 ;;
+*) echo "usage: scripts/fuzz.sh resp|amqp|json [executions] [libFuzzer options...]" >&2; exit 64 ;;
 esac
 name=$1
 shift

@@ -137,12 +137,13 @@ assert "<svg" in page and "http://" not in page.replace('xmlns="http://www.w3.or
 print(f"bench JSON has {len(rows)} rows, ours and the Python peer's for every case; the HTML report has charts")
 PY
 
-step "fuzzing: 25 s each of the RESP parser, and of the JSON parser and message codec (scripts/fuzz.sh)"
+step "fuzzing: 20 s each of the RESP parser, the AMQP codec, and the JSON parser and message codec (scripts/fuzz.sh)"
 # A short pass from the seed corpora, so a harness that no longer builds or a crash on the seeds fails CI; the long
 # runs are in docs/resp.md. Each builds its harness with libFuzzer and AddressSanitizer first, in debug, which
 # compiles faster than the long runs' release build (in .build-fuzz-debug/).
-SIMUL_FUZZ_CONFIGURATION=debug scripts/fuzz.sh resp 10000000 -max_total_time=25 -max_len=512
-SIMUL_FUZZ_CONFIGURATION=debug scripts/fuzz.sh json 10000000 -max_total_time=25
+SIMUL_FUZZ_CONFIGURATION=debug scripts/fuzz.sh resp 10000000 -max_total_time=20 -max_len=512
+SIMUL_FUZZ_CONFIGURATION=debug scripts/fuzz.sh amqp 10000000 -max_total_time=20 -max_len=1024
+SIMUL_FUZZ_CONFIGURATION=debug scripts/fuzz.sh json 10000000 -max_total_time=20
 
 step "documentation: the DocC catalogs of Simul and SimulQueue build with warnings as errors"
 # Only DocC's own lines: what it warns of, with the place, and where it put the archives.
